@@ -1,0 +1,47 @@
+"""Kairan's web application: the app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from linebot_app.config import Settings, load_settings
+from linebot_app.extensions import db
+from linebot_app.logs import configure_logging
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the app. Reads settings (from the environment when none are given) and never
+    touches the database or the network: checks that need them run at process start-up."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = settings or load_settings()
+    configure(app, settings)
+    configure_logging(settings.KAIRAN_LOG_LEVEL)
+    db.init_app(app)
+    register_blueprints(app)
+    return app
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    database_url = settings.DATABASE_URL or default_database_url(app.instance_path)
+    app.config.update(
+        KAIRAN_SETTINGS=settings,
+        SECRET_KEY=settings.SECRET_KEY.get_secret_value(),
+        SQLALCHEMY_ENGINES={"default": {"url": database_url, "pool_pre_ping": True}},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not settings.KAIRAN_DEMO,
+        MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+    )
+
+
+def default_database_url(instance_path: str) -> str:
+    Path(instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{Path(instance_path) / 'kairan.sqlite3'}"
+
+
+def register_blueprints(app: Flask) -> None:
+    from linebot_app.health import bp as health_bp
+
+    app.register_blueprint(health_bp)

@@ -1,0 +1,149 @@
+"""The `kairan` command: one click group on Flask's CLI. Commands parse their input, call the
+same services as the web and LINE, and commit once.
+
+Flask's AppGroup runs every command inside an app context unless it says `with_appcontext=False`
+(the commands that start processes of their own).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, routes_command, shell_command
+
+from broadcasts import areas
+from linebot_app import create_app, demo
+from linebot_app.config import ConfigError
+from linebot_app.extensions import db
+from linebot_app.schema import new_revision, upgrade
+from linebot_app.startup import StartupError, check_schema
+
+
+class CommandError(click.ClickException):
+    """Printed as the one line it carries, with nothing in front."""
+
+    exit_code = 2
+
+    def show(self, file: object = None) -> None:
+        click.echo(self.message, err=True)
+
+
+class KairanGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Every command is registered on this group, so `kairan --help` needs no app and
+        # therefore works before the settings are complete.
+        return click.Group.list_commands(self, ctx)
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+cli = KairanGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    load_dotenv=False,  # pydantic-settings reads .env: one way to read settings
+    help="Kairan (回覧): LINE circulars for neighbourhood associations.",
+)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+
+
+def require_current_schema() -> None:
+    """Commands refuse to run on an old schema rather than fail on the first query."""
+    try:
+        check_schema()
+    except StartupError as error:
+        raise CommandError(str(error)) from None
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Create or upgrade the database schema."""
+
+
+@db_group.command("upgrade")
+def db_upgrade() -> None:
+    """Create the schema, or bring it up to the newest migration."""
+    upgrade(db.engine)
+    click.echo("データベースは最新です / Database schema is up to date.")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the migration changes.")
+def db_revision(message: str) -> None:
+    """Write a new migration from the models (for maintainers; review it before committing)."""
+    new_revision(db.engine, message)
+
+
+@cli.group("import")
+def import_group() -> None:
+    """Load data from files."""
+
+
+@import_group.command("areas")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def import_areas_command(csv_file: Path) -> None:
+    """Load districts, associations and groups from a CSV saved by Excel.
+
+    Re-importing updates what changed and never duplicates. A file with any bad row changes
+    nothing; every bad row is listed with its line number.
+    """
+    require_current_schema()
+    try:
+        rows = areas.parse(csv_file.read_bytes())
+    except areas.AreaFileError as error:
+        for problem in error.problems:
+            click.echo(problem, err=True)
+        raise CommandError(
+            f"取り込みを中止しました（{len(error.problems)}件の問題、変更なし）"
+            f" / Import aborted: {len(error.problems)} problem(s), nothing was changed"
+        ) from None
+    with click.progressbar(length=len(rows), label="取り込み中 / Importing") as bar:
+        report = areas.import_areas(db.session, rows, on_row=lambda _row: bar.update(1))
+    db.session.commit()
+    for kind in areas.KINDS:
+        click.echo(
+            f"{kind}: 新規 {report.created[kind]} / created, 更新 {report.updated[kind]} / updated"
+        )
+
+
+@cli.command("worker", with_appcontext=False)
+def worker_command() -> None:
+    """Send circulars to LINE (the Procfile's `worker`)."""
+    raise CommandError(
+        "配信ワーカーはまだ実装されていません（issue #4）"
+        " / The delivery worker is not built yet (issue #4)"
+    )
+
+
+@cli.command("scheduler", with_appcontext=False)
+def scheduler_command() -> None:
+    """Release scheduled circulars and send reminders (the Procfile's `clock`)."""
+    raise CommandError(
+        "スケジューラーはまだ実装されていません（issue #7）"
+        " / The scheduler is not built yet (issue #7)"
+    )
+
+
+@cli.command("demo", with_appcontext=False)
+@click.option("--port", default=8000, show_default=True, help="Port of the web app.")
+@click.option(
+    "--state-dir",
+    default="instance",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the demo keeps its database and generated secrets.",
+)
+def demo_command(port: int, state_dir: Path) -> None:
+    """Run everything offline on this machine: SQLite, sample areas, the web app."""
+    demo.run(state_dir.resolve(), port)
+
+
+def main() -> None:
+    cli.main(prog_name="kairan")

@@ -1,0 +1,97 @@
+"""Settings from the environment and an optional `.env`, checked before anything starts."""
+
+from __future__ import annotations
+
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from models.session import normalise_database_url
+
+LINE_API_DEFAULT = "https://api.line.me"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message is one bilingual line naming it."""
+
+
+class Settings(BaseSettings):
+    """Every setting Kairan reads. Field names are the environment variable names."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    LINE_CHANNEL_SECRET: SecretStr
+    LINE_CHANNEL_ACCESS_TOKEN: SecretStr
+    LINE_API_BASE_URL: str = LINE_API_DEFAULT
+    # None means a SQLite file in the Flask instance folder.
+    DATABASE_URL: str | None = None
+    KAIRAN_PUBLIC_URL: str
+    SECRET_KEY: SecretStr
+    # Demo mode: the offline demo with the simulator; allows http:// links and plain cookies.
+    KAIRAN_DEMO: bool = False
+    KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("LINE_API_BASE_URL", "KAIRAN_PUBLIC_URL")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @field_validator("SECRET_KEY")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite:", "postgres:", "postgresql:", "postgresql+psycopg:")):
+            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+        return normalise_database_url(value)
+
+    @model_validator(mode="after")
+    def _https_outside_demo(self) -> Settings:
+        # LINE opens links and loads images only over HTTPS; http:// is for the offline demo.
+        if not self.KAIRAN_DEMO and not self.KAIRAN_PUBLIC_URL.startswith("https://"):
+            raise ValueError("KAIRAN_PUBLIC_URL must start with https:// outside demo mode")
+        return self
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning pydantic's report into one line a person can act on."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def describe(error: ValidationError) -> str:
+    missing: list[str] = []
+    malformed: list[str] = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else ""
+        if item["type"] == "missing":
+            missing.append(name)
+        else:
+            # The input is never echoed: it may be a secret.
+            reason = item["msg"].removeprefix("Value error, ")
+            malformed.append(f"{name} ({reason})" if name else reason)
+    parts_ja: list[str] = []
+    parts_en: list[str] = []
+    if missing:
+        parts_ja.append(f"{', '.join(missing)} が設定されていません")
+        parts_en.append(f"{', '.join(missing)} not set")
+    if malformed:
+        parts_ja.append(f"{', '.join(malformed)} の値が正しくありません")
+        parts_en.append(f"invalid {', '.join(malformed)}")
+    return f"設定エラー: {'。'.join(parts_ja)} / Configuration error: {'; '.join(parts_en)}"

@@ -1,0 +1,93 @@
+"""`kairan demo`: the whole product on one machine, offline, with SQLite and sample data."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from dotenv import dotenv_values
+from honcho.manager import Manager
+from sqlalchemy import select
+
+from broadcasts import areas
+from linebot_app import create_app
+from linebot_app.extensions import db
+from linebot_app.schema import upgrade
+from models import District
+
+SAMPLE_AREAS = Path("docs/sample-areas.csv")
+
+
+def run(state_dir: Path, port: int) -> None:
+    env = prepare(state_dir, port)
+    web_url = env["KAIRAN_PUBLIC_URL"]
+    manager = Manager()
+    manager.add_process(
+        "web",
+        f"{sys.executable} -m gunicorn -c python:linebot_app.gunicorn_conf"
+        " 'linebot_app:create_app()'",
+        env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"},
+    )
+    threading.Thread(target=announce, args=(web_url,), daemon=True).start()
+    manager.loop()
+    sys.exit(manager.returncode)
+
+
+def prepare(state_dir: Path, port: int) -> dict[str, str]:
+    """Generate the demo's settings once, migrate its database and load the sample areas."""
+    state_dir.mkdir(parents=True, exist_ok=True)
+    env_file = state_dir / "demo.env"
+    if not env_file.exists():
+        # Generated, not built in: a demo that is later exposed must not share known secrets.
+        env_file.write_text(
+            "\n".join(
+                [
+                    "KAIRAN_DEMO=true",
+                    f"LINE_CHANNEL_SECRET={secrets.token_hex(16)}",
+                    f"LINE_CHANNEL_ACCESS_TOKEN={secrets.token_urlsafe(32)}",
+                    f"SECRET_KEY={secrets.token_urlsafe(48)}",
+                    f"DATABASE_URL=sqlite:///{state_dir / 'demo.sqlite3'}",
+                    "",
+                ]
+            ),
+            encoding="utf-8",
+        )
+        env_file.chmod(0o600)
+    env = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
+    env["KAIRAN_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    os.environ.update(env)
+    app = create_app()
+    with app.app_context():
+        upgrade(db.engine)
+        if db.session.scalar(select(District.id).limit(1)) is None and SAMPLE_AREAS.exists():
+            areas.import_areas(db.session, areas.parse(SAMPLE_AREAS.read_bytes()))
+            db.session.commit()
+    return env
+
+
+def announce(web_url: str) -> None:
+    """Print the URLs once the web app answers its health check."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{web_url}/healthz", timeout=2) as response:  # noqa: S310
+                if response.status == 200:
+                    break
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    else:
+        print("demo: the web app did not become healthy within 60 s", flush=True)  # noqa: T201
+        return
+    print(  # noqa: T201 - this banner is the demo's whole user interface
+        "\n"
+        "  Kairan デモが起動しました / Kairan demo is running\n"
+        f"    ウェブアプリ / Web app : {web_url}/healthz\n"
+        "  終了は Ctrl-C / Stop with Ctrl-C\n",
+        flush=True,
+    )

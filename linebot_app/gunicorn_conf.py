@@ -1,0 +1,32 @@
+"""gunicorn settings for the `web` process (`gunicorn -c python:linebot_app.gunicorn_conf`).
+
+The master checks the settings and the schema before any worker starts, so a bad deployment
+stops with one clear line instead of workers failing to boot in a loop.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from gunicorn.arbiter import Arbiter
+
+bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# LINE gives up on a webhook after 2 s; a request still running after 30 s is stuck.
+timeout = 30
+accesslog = "-"
+# Paths only: query strings may carry signed tokens.
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
+# No control socket: it lives at one fixed path per user, so two instances would collide.
+control_socket_disable = True
+
+
+def on_starting(server: Arbiter) -> None:
+    from linebot_app.startup import StartupError, check_startup
+
+    try:
+        check_startup()
+    except StartupError as error:
+        print(error, file=sys.stderr)  # noqa: T201 - the one line a person reads
+        sys.exit(2)

@@ -1,0 +1,52 @@
+"""The database schema's version: upgrading it, and refusing to run on an old one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine
+
+import migrations
+
+UPGRADE_HINT = "kairan db upgrade"
+
+
+def alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    # env.py migrates this connection; it never builds an engine of its own.
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_problem(engine: Engine) -> str | None:
+    """None when the schema is at the newest migration, else a bilingual reason."""
+    with engine.connect() as connection:
+        current = set(MigrationContext.configure(connection).get_current_heads())
+        heads = set(ScriptDirectory.from_config(alembic_config(connection)).get_heads())
+    if current == heads:
+        return None
+    if not current:
+        return (
+            f"データベースが初期化されていません。`{UPGRADE_HINT}` を実行してください"
+            f" / The database has no schema: run `{UPGRADE_HINT}`"
+        )
+    return (
+        f"データベースが古い版です。`{UPGRADE_HINT}` を実行してください"
+        f" / The database schema is out of date: run `{UPGRADE_HINT}`"
+    )
+
+
+def upgrade(engine: Engine) -> None:
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "head")
+
+
+def new_revision(engine: Engine, message: str) -> None:
+    """Write a migration for what the models have and the database lacks (for maintainers)."""
+    with engine.begin() as connection:
+        command.revision(alembic_config(connection), message=message, autogenerate=True)

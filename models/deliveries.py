@@ -1,0 +1,83 @@
+"""Deliveries (配信): one circular to one resident, sent to LINE in batches of at most 500."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.base import Base, utcnow
+from models.circulars import Circular
+from models.residents import Resident
+from models.types import enum_type
+
+
+class BatchStatus(enum.Enum):
+    pending = "pending"  # waiting for a worker (again, after a retryable failure)
+    in_flight = "in_flight"  # claimed by a worker, which keeps its heartbeat fresh
+    accepted = "accepted"  # LINE accepted the request (200, or 409 for a known retry key)
+    failed = "failed"  # LINE refused the request (validation): nobody in it got anything
+    held = "held"  # the retry key is older than LINE keeps it: a person decides
+
+
+class DeliveryBatch(Base):
+    """One multicast request: up to 500 deliveries sharing one retry key."""
+
+    __tablename__ = "delivery_batches"
+    __table_args__ = (
+        Index("ix_delivery_batches_status_next_attempt", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"), index=True)
+    # Committed before the first call and reused for every retry: LINE then sends at most once.
+    retry_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
+    status: Mapped[BatchStatus] = mapped_column(
+        enum_type(BatchStatus, "batch_status"), default=BatchStatus.pending
+    )
+    attempts: Mapped[int] = mapped_column(default=0)
+    first_attempt_at: Mapped[datetime | None]
+    next_attempt_at: Mapped[datetime | None]
+    worker_id: Mapped[str | None] = mapped_column(String(100))
+    heartbeat_at: Mapped[datetime | None]
+    line_request_id: Mapped[str | None] = mapped_column(String(100))
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+    circular: Mapped[Circular] = relationship()
+
+
+class DeliveryStatus(enum.Enum):
+    pending = "pending"  # snapshotted, its batch not yet accepted
+    sent = "sent"  # LINE accepted the batch it was in
+    skipped = "skipped"  # the resident blocked the bot after the snapshot
+    failed = "failed"  # its batch failed; the reason is on the delivery
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        # One delivery per circular × resident: nobody can be snapshotted twice.
+        UniqueConstraint("circular_id", "resident_id"),
+        Index("ix_deliveries_circular_status", "circular_id", "status"),
+        Index("ix_deliveries_resident", "resident_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"))
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_batches.id"), index=True)
+    status: Mapped[DeliveryStatus] = mapped_column(
+        enum_type(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
+    )
+    failure_reason: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+
+    circular: Mapped[Circular] = relationship()
+    resident: Mapped[Resident] = relationship()
+    batch: Mapped[DeliveryBatch | None] = relationship()

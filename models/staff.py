@@ -1,0 +1,67 @@
+"""Staff: LINE users who hold a role — admin (city), promoter (district), officer (association)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from models.areas import Association, District
+from models.base import Base, utcnow
+from models.types import enum_type
+
+
+class Role(enum.Enum):
+    admin = "admin"  # 管理者: the whole city
+    promoter = "promoter"  # ICT推進員: one district
+    officer = "officer"  # 自治会役員: one association
+
+
+class StaffMember(Base):
+    """A person who works in the dashboard; they may also be a resident."""
+
+    __tablename__ = "staff_members"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    line_user_id: Mapped[str] = mapped_column(String(33), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    roles: Mapped[list[StaffRole]] = relationship(back_populates="staff_member")
+
+
+class StaffRole(Base):
+    """One role of one staff member, with the area it covers."""
+
+    __tablename__ = "staff_roles"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'admin' AND district_id IS NULL AND association_id IS NULL)"
+            " OR (role = 'promoter' AND district_id IS NOT NULL AND association_id IS NULL)"
+            " OR (role = 'officer' AND district_id IS NULL AND association_id IS NOT NULL)",
+            name="scope_matches_role",
+        ),
+        UniqueConstraint("staff_member_id", "district_id"),
+        UniqueConstraint("staff_member_id", "association_id"),
+        # NULL scopes are distinct in unique constraints, so "admin once" needs a partial index.
+        Index(
+            "uq_staff_roles_one_admin",
+            "staff_member_id",
+            unique=True,
+            sqlite_where=text("role = 'admin'"),
+            postgresql_where=text("role = 'admin'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    staff_member_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    staff_member: Mapped[StaffMember] = relationship(back_populates="roles")
+    district: Mapped[District | None] = relationship()
+    association: Mapped[Association | None] = relationship()

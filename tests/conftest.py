@@ -1,0 +1,229 @@
+"""Fixtures shared by every tier: settings, databases (SQLite always, PostgreSQL when
+TEST_DATABASE_URL is set), the app, and factories for the model."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import os
+import socket
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from linebot_app import create_app
+from linebot_app.config import Settings
+from linebot_app.extensions import db
+from linebot_app.schema import upgrade
+from models import (
+    Association,
+    Base,
+    Circular,
+    District,
+    Group,
+    Resident,
+    Role,
+    StaffMember,
+    StaffRole,
+)
+from models.session import normalise_database_url
+
+TEST_SETTINGS: dict[str, Any] = {
+    "LINE_CHANNEL_SECRET": "test-channel-secret",
+    "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
+    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
+    "KAIRAN_PUBLIC_URL": "https://kairan.test",
+    # Port 9 (discard) on loopback: nothing answers, and nothing leaves the machine.
+    "LINE_API_BASE_URL": "http://127.0.0.1:9",
+}
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_AREAS = REPO / "docs" / "sample-areas.csv"
+
+
+def make_settings(**overrides: Any) -> Settings:
+    """Settings for tests: never read from a developer's `.env`."""
+    return Settings(_env_file=None, **{**TEST_SETTINGS, **overrides})
+
+
+# --- no network ---------------------------------------------------------------------------------
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        if host != "localhost" and not ipaddress.ip_address(host).is_loopback:
+            raise RuntimeError(f"tests must not reach the network (tried {host})")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_network() -> Iterator[None]:
+    socket.socket.connect = _loopback_only  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = _real_connect  # type: ignore[method-assign]
+
+
+# --- databases ----------------------------------------------------------------------------------
+
+
+def pytest_report_header() -> str:
+    postgres = os.environ.get("TEST_DATABASE_URL")
+    where = make_url(normalise_database_url(postgres)).render_as_string() if postgres else None
+    return "databases: sqlite" + (f", postgresql ({where})" if where else " (PostgreSQL: not set)")
+
+
+def postgres_url() -> str:
+    """The PostgreSQL test database; skipped when not configured, failed in CI."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests would vanish")
+        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL to run these tests")
+    return normalise_database_url(url)
+
+
+def fresh_schema(url: str) -> None:
+    """Drop everything and migrate from nothing: every test session starts clean."""
+    engine = create_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+        upgrade(engine)
+    except Exception as error:
+        pytest.fail(f"test database {engine.url.render_as_string()} unusable: {error}")
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'kairan.sqlite3'}"
+    else:
+        url = postgres_url()
+    fresh_schema(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_url: str) -> Iterator[Flask]:
+    app = create_app(make_settings(DATABASE_URL=database_url))
+    app.config["TESTING"] = True
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(_session_app: Flask) -> Iterator[Flask]:
+    """The app on a migrated database, emptied after each test."""
+    yield _session_app
+    with _session_app.app_context():
+        db.session.rollback()
+        with db.engine.begin() as connection:
+            for table in reversed(Base.metadata.sorted_tables):
+                connection.execute(table.delete())
+
+
+@pytest.fixture
+def session(app: Flask) -> Iterator[Session]:
+    with app.app_context():
+        yield db.session
+
+
+# --- factories ----------------------------------------------------------------------------------
+
+_numbers = itertools.count(1)
+
+
+@pytest.fixture
+def make_district(session: Session) -> Callable[..., District]:
+    def make(**fields: Any) -> District:
+        n = next(_numbers)
+        district = District(**{"code": f"D{n}", "name": f"校区{n}", "kana": "こうく", **fields})
+        session.add(district)
+        session.flush()
+        return district
+
+    return make
+
+
+@pytest.fixture
+def make_association(
+    session: Session, make_district: Callable[..., District]
+) -> Callable[..., Association]:
+    def make(*, groups: tuple[str, ...] = (), **fields: Any) -> Association:
+        n = next(_numbers)
+        if "district" not in fields:
+            fields["district"] = make_district()
+        association = Association(
+            **{
+                "code": f"A{n}",
+                "name": f"自治会{n}",
+                "kana": "じちかい",
+                "household_count": 100,
+                **fields,
+            }
+        )
+        association.groups = [Group(name=name, position=i) for i, name in enumerate(groups, 1)]
+        session.add(association)
+        session.flush()
+        return association
+
+    return make
+
+
+@pytest.fixture
+def make_resident(
+    session: Session, make_association: Callable[..., Association]
+) -> Callable[..., Resident]:
+    def make(**fields: Any) -> Resident:
+        n = next(_numbers)
+        if "association" not in fields:
+            fields["association"] = make_association()
+        resident = Resident(**{"line_user_id": f"U{n:032x}", "display_name": f"住民{n}", **fields})
+        session.add(resident)
+        session.flush()
+        return resident
+
+    return make
+
+
+@pytest.fixture
+def make_staff(session: Session) -> Callable[..., StaffMember]:
+    def make(role: Role = Role.admin, **scope: Any) -> StaffMember:
+        n = next(_numbers)
+        member = StaffMember(line_user_id=f"U{n:032x}", display_name=f"職員{n}")
+        member.roles.append(StaffRole(role=role, **scope))
+        session.add(member)
+        session.flush()
+        return member
+
+    return make
+
+
+@pytest.fixture
+def make_circular(
+    session: Session, make_staff: Callable[..., StaffMember]
+) -> Callable[..., Circular]:
+    def make(**fields: Any) -> Circular:
+        if "author" not in fields:
+            fields["author"] = make_staff()
+        circular = Circular(
+            **{"title": "清掃活動のお知らせ", "body": "日曜日の朝8時に集合。", **fields}
+        )
+        session.add(circular)
+        session.flush()
+        return circular
+
+    return make

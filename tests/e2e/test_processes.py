@@ -1,0 +1,197 @@
+"""The processes as the Procfile and `make demo` start them, checked from outside."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TEST_SETTINGS
+
+BIN = Path(sys.executable).parent
+
+
+def procfile() -> dict[str, str]:
+    lines = (REPO / "Procfile").read_text(encoding="utf-8").splitlines()
+    return dict(line.split(": ", 1) for line in lines if line.strip())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The machine's environment without any Kairan setting, plus the given ones."""
+    env = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS and k != "DATABASE_URL"}
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["HOST"] = "127.0.0.1"
+    return {**env, **settings}
+
+
+def settings_for(tmp_path: Path) -> dict[str, str]:
+    return {**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path / 'kairan.sqlite3'}"}
+
+
+def wait_for(url: str, seconds: float = 30) -> int:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; stopped at the end whatever happens."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        # Each runs in a session of its own: signal the whole group, children included.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_cli_without_settings_prints_one_line_and_fails(tmp_path: Path) -> None:
+    result = subprocess.run(
+        ["kairan", "db", "upgrade"],
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    line = one_line_failure(result)
+    assert "LINE_CHANNEL_SECRET" in line and "設定エラー" in line and "Configuration error" in line
+
+
+def test_web_without_channel_secret_prints_one_line_and_fails(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    del settings["LINE_CHANNEL_SECRET"]
+    result = subprocess.run(
+        procfile()["web"],
+        shell=True,
+        cwd=tmp_path,
+        env=environment(tmp_path, PORT=str(free_port()), **settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "LINE_CHANNEL_SECRET が設定されていません" in result.stderr
+
+
+def test_web_refuses_an_unmigrated_database_and_says_what_to_run(tmp_path: Path) -> None:
+    result = subprocess.run(
+        procfile()["web"],
+        shell=True,
+        cwd=tmp_path,
+        env=environment(tmp_path, PORT=str(free_port()), **settings_for(tmp_path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "kairan db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_web_serves_healthz_after_migration(
+    tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    env = environment(tmp_path, PORT=str(port), **settings_for(tmp_path))
+    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=60)
+    started.append(
+        subprocess.Popen(
+            procfile()["web"],
+            shell=True,
+            cwd=tmp_path,
+            env=env,
+            text=True,
+            start_new_session=True,
+        )
+    )
+    assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
+
+
+@pytest.mark.parametrize("process", ["worker", "clock"])
+def test_unbuilt_processes_say_so_and_fail(tmp_path: Path, process: str) -> None:
+    result = subprocess.run(
+        procfile()[process],
+        shell=True,
+        cwd=tmp_path,
+        env=environment(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert "issue #" in one_line_failure(result)
+
+
+def test_demo_migrates_loads_samples_and_prints_its_urls(
+    tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    port = free_port()
+    demo = subprocess.Popen(
+        ["kairan", "demo", "--port", str(port), "--state-dir", str(tmp_path / "state")],
+        cwd=REPO,
+        env=environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    started.append(demo)
+    assert demo.stdout is not None
+    deadline = time.monotonic() + 60
+    seen = []
+    while time.monotonic() < deadline:
+        line = demo.stdout.readline()
+        seen.append(line)
+        if f"http://127.0.0.1:{port}/healthz" in line or not line:
+            break
+    assert any(f"http://127.0.0.1:{port}/healthz" in line for line in seen), "".join(seen)
+    assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
+    assert (tmp_path / "state" / "demo.env").stat().st_mode & 0o077 == 0
+    demo.send_signal(signal.SIGINT)
+    demo.wait(timeout=20)
+    demo.stdout.close()
+    with contextlib.closing(sqlite3.connect(tmp_path / "state" / "demo.sqlite3")) as database:
+        assert database.execute("SELECT count(*) FROM districts").fetchone() == (45,)

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from flask import Flask
+from sqlalchemy import create_engine, inspect
+
+from linebot_app import create_app
+from linebot_app.extensions import db
+from linebot_app.schema import alembic_config, schema_problem, upgrade
+from models import Base
+from tests.conftest import make_settings
+
+
+def test_models_and_migrations_agree(app: Flask) -> None:
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_schema_is_current_after_upgrade(app: Flask) -> None:
+    with app.app_context():
+        assert schema_problem(db.engine) is None
+
+
+def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}")
+    upgrade(engine)
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(engine).get_table_names()) == {"alembic_version"}
+    assert "kairan db upgrade" in (schema_problem(engine) or "")
+    upgrade(engine)
+    assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+    engine.dispose()
+
+
+def test_healthz_answers_200_on_a_current_schema(app: Flask) -> None:
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+def test_healthz_answers_503_with_the_command_to_run_on_an_empty_database(tmp_path: Path) -> None:
+    app = create_app(make_settings(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}"))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert "kairan db upgrade" in response.json["reason"]
+
+
+def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-dir' / 'kairan.sqlite3'}"
+    response = create_app(make_settings(DATABASE_URL=url)).test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json == {"status": "unavailable", "reason": "database unreachable"}
