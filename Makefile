@@ -5,7 +5,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
-SOURCES := linebot_app models broadcasts migrations tests bench
+SOURCES := linebot_app models broadcasts migrations simulator tests bench
 
 .DEFAULT_GOAL := help
 .PHONY: help demo test lint format browser clean

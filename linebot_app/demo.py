@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shlex
 import sys
 import threading
 import time
@@ -24,22 +25,31 @@ from models import District
 SAMPLE_AREAS = Path("docs/sample-areas.csv")
 
 
-def run(state_dir: Path, port: int) -> None:
-    env = prepare(state_dir, port)
+def run(state_dir: Path, port: int, simulator_port: int) -> None:
+    env = prepare(state_dir, port, simulator_port)
     web_url = env["KAIRAN_PUBLIC_URL"]
+    simulator_url = env["LINE_API_BASE_URL"]
+    kairan = shlex.quote(str(Path(sys.executable).with_name("kairan")))
     manager = Manager()
     manager.add_process(
         "web",
-        f"{sys.executable} -m gunicorn -c python:linebot_app.gunicorn_conf"
+        f"{shlex.quote(sys.executable)} -m gunicorn -c python:linebot_app.gunicorn_conf"
         " 'linebot_app:create_app()'",
         env={**os.environ, **env, "HOST": "127.0.0.1", "PORT": str(port), "WEB_CONCURRENCY": "2"},
     )
-    threading.Thread(target=announce, args=(web_url,), daemon=True).start()
+    manager.add_process(
+        "simulator",
+        f"{kairan} simulator --port {simulator_port} --webhook-url {web_url}/callback"
+        # The demo serves images over http; real LINE (and the simulator otherwise) wants https.
+        " --allow-http-media",
+        env={**os.environ, **env},
+    )
+    threading.Thread(target=announce, args=(web_url, simulator_url), daemon=True).start()
     manager.loop()
     sys.exit(manager.returncode)
 
 
-def prepare(state_dir: Path, port: int) -> dict[str, str]:
+def prepare(state_dir: Path, port: int, simulator_port: int) -> dict[str, str]:
     """Generate the demo's settings once, migrate its database and load the sample areas."""
     state_dir.mkdir(parents=True, exist_ok=True)
     env_file = state_dir / "demo.env"
@@ -61,6 +71,7 @@ def prepare(state_dir: Path, port: int) -> dict[str, str]:
         env_file.chmod(0o600)
     env = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
     env["KAIRAN_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    env["LINE_API_BASE_URL"] = f"http://127.0.0.1:{simulator_port}"
     os.environ.update(env)
     app = create_app()
     with app.app_context():
@@ -71,23 +82,29 @@ def prepare(state_dir: Path, port: int) -> dict[str, str]:
     return env
 
 
-def announce(web_url: str) -> None:
-    """Print the URLs once the web app answers its health check."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"{web_url}/healthz", timeout=2) as response:  # noqa: S310
-                if response.status == 200:
-                    break
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.5)
-    else:
-        print("demo: the web app did not become healthy within 60 s", flush=True)  # noqa: T201
-        return
+def announce(web_url: str, simulator_url: str) -> None:
+    """Print the URLs once the web app and the simulator answer."""
+    for url in (f"{web_url}/healthz", f"{simulator_url}/"):
+        if not answers(url, seconds=60):
+            print(f"demo: {url} did not answer within 60 s", flush=True)  # noqa: T201
+            return
     print(  # noqa: T201 - this banner is the demo's whole user interface
         "\n"
         "  Kairan デモが起動しました / Kairan demo is running\n"
-        f"    ウェブアプリ / Web app : {web_url}/healthz\n"
+        f"    LINE シミュレーター（スマホ画面） / LINE simulator (phones) : {simulator_url}/\n"
+        f"    ウェブアプリ / Web app                                    : {web_url}/healthz\n"
         "  終了は Ctrl-C / Stop with Ctrl-C\n",
         flush=True,
     )
+
+
+def answers(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.5)
+    return False

@@ -168,9 +168,18 @@ def test_unbuilt_processes_say_so_and_fail(tmp_path: Path, process: str) -> None
 def test_demo_migrates_loads_samples_and_prints_its_urls(
     tmp_path: Path, started: list[subprocess.Popen[str]]
 ) -> None:
-    port = free_port()
+    port, simulator_port = free_port(), free_port()
     demo = subprocess.Popen(
-        ["kairan", "demo", "--port", str(port), "--state-dir", str(tmp_path / "state")],
+        [
+            "kairan",
+            "demo",
+            "--port",
+            str(port),
+            "--simulator-port",
+            str(simulator_port),
+            "--state-dir",
+            str(tmp_path / "state"),
+        ],
         cwd=REPO,
         env=environment(tmp_path),
         stdout=subprocess.PIPE,
@@ -188,7 +197,9 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
         if f"http://127.0.0.1:{port}/healthz" in line or not line:
             break
     assert any(f"http://127.0.0.1:{port}/healthz" in line for line in seen), "".join(seen)
+    assert any(f"http://127.0.0.1:{simulator_port}/" in line for line in seen), "".join(seen)
     assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
+    assert wait_for(f"http://127.0.0.1:{simulator_port}/") == 200
     assert (tmp_path / "state" / "demo.env").stat().st_mode & 0o077 == 0
     demo.send_signal(signal.SIGINT)
     demo.wait(timeout=20)

@@ -1,0 +1,504 @@
+"""The control API under /_sim/: the LINE-app side (users acting) and the test knobs.
+
+It takes no bearer token (a local test tool) and lives under its own prefix, so nothing in it can
+be mistaken for LINE's /v2 API.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import random
+import re
+import secrets
+from typing import Any
+
+from flask import Blueprint, Response, jsonify, request
+
+from simulator import webhooks
+from simulator.context import Simulator, sim
+from simulator.state import FAULT_KINDS, RateLimit, SimUser
+
+bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
+
+_PICKER_FORMATS = {
+    "date": re.compile(r"^\d{4}-\d{2}-\d{2}$"),
+    "time": re.compile(r"^\d{2}:\d{2}$"),
+    "datetime": re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$"),
+}
+
+
+class ControlError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@bp.errorhandler(ControlError)
+def _control_error(error: ControlError) -> Response:
+    response = jsonify({"message": error.message})
+    response.status_code = error.status
+    return response
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and not request.get_data():
+        return {}
+    if not isinstance(body, dict):
+        raise ControlError(400, "expected a JSON object")
+    return body
+
+
+def _user(user_id: str) -> SimUser:
+    user = sim().state.users.get(user_id)
+    if user is None:
+        raise ControlError(404, "unknown user")
+    return user
+
+
+def _string(body: dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str):
+        raise ControlError(400, f"'{key}' must be a string")
+    return value
+
+
+# -- users and what they do --------------------------------------------------------------------
+
+
+@bp.post("/users")
+def create_user() -> tuple[Response, int]:
+    body = _body()
+    display_name = body.get("displayName", "LINE user")
+    if not isinstance(display_name, str) or not display_name.strip():
+        raise ControlError(400, "'displayName' must be a non-empty string")
+    try:
+        user = sim().state.add_user(
+            display_name.strip(),
+            user_id=body.get("userId"),
+            picture_url=body.get("pictureUrl"),
+            language=body.get("language", "ja"),
+        )
+    except ValueError as exc:
+        raise ControlError(400, str(exc)) from exc
+    return jsonify(user.summary()), 201
+
+
+@bp.get("/users")
+def list_users() -> Response:
+    state = sim().state
+    with state.lock:
+        return jsonify({"users": [u.summary() for u in state.users.values()]})
+
+
+@bp.get("/users/<user_id>")
+def get_user(user_id: str) -> Response:
+    with sim().state.lock:
+        return jsonify(_user(user_id).summary())
+
+
+def _act(user_id: str, action: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """Applies one user action to the state; returns the webhook event it causes, if any."""
+    simulator = sim()
+    state = simulator.state
+    with state.lock:
+        user = _user(user_id)
+        if action == "follow":
+            if user.state == "following":
+                return None
+            was_blocked = user.state == "blocked"
+            user.state = "following"
+            state.record_user_action(user, "unblock" if was_blocked else "follow")
+            return webhooks.make_event(
+                simulator, user, "follow", follow={"isUnblocked": was_blocked}
+            )
+        if action == "unblock":
+            if user.state != "blocked":
+                return None
+            return _act(user_id, "follow", body)
+        if action == "block":
+            if user.state == "blocked":
+                return None
+            was_following = user.state == "following"
+            user.state = "blocked"
+            state.record_user_action(user, "block")
+            return webhooks.make_event(simulator, user, "unfollow") if was_following else None
+        # A user who blocked the bot cannot talk to it.
+        if user.state == "blocked":
+            raise ControlError(409, "the user has blocked the bot; unblock first")
+        return _message_or_tap(simulator, user, action, body)
+
+
+def _message_or_tap(
+    simulator: Simulator, user: SimUser, action: str, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    state = simulator.state
+    if action == "text":
+        text = _string(body, "text")
+        if not text:
+            raise ControlError(400, "'text' must not be empty")
+        state.record_user_action(user, "text", text=text)
+        message: dict[str, Any] = {
+            "type": "text",
+            "id": state.next_message_id(),
+            "quoteToken": secrets.token_urlsafe(24),
+            "text": text,
+        }
+        return webhooks.make_event(simulator, user, "message", message=message)
+    if action == "image":
+        data, mimetype = _image_payload(body)
+        message_id = state.next_message_id()
+        state.contents[message_id] = (data, mimetype)
+        state.record_user_action(user, "image", messageId=message_id)
+        image: dict[str, Any] = {
+            "type": "image",
+            "id": message_id,
+            "quoteToken": secrets.token_urlsafe(24),
+            "contentProvider": {"type": "line"},
+        }
+        return webhooks.make_event(simulator, user, "message", message=image)
+    if action in ("postback", "datetime"):
+        postback_data = _string(body, "data")
+        params = body.get("params")
+        if action == "datetime":
+            mode = _string(body, "mode")
+            value = _string(body, "value")
+            pattern = _PICKER_FORMATS.get(mode)
+            if pattern is None or not pattern.match(value):
+                raise ControlError(400, "'mode' must be date|time|datetime with a matching value")
+            params = {mode: value}
+        if params is not None and not isinstance(params, dict):
+            raise ControlError(400, "'params' must be an object")
+        display_text = body.get("displayText")
+        state.record_user_action(
+            user, "postback", data=postback_data, params=params, displayText=display_text
+        )
+        postback: dict[str, Any] = {"data": postback_data}
+        if params:
+            postback["params"] = params
+        return webhooks.make_event(simulator, user, "postback", postback=postback)
+    if action == "uri":
+        uri = _string(body, "uri")
+        state.record_user_action(user, "uri", uri=uri)
+        state.record_click(user, uri, _units_of_message_with(user, uri))
+        return None
+    raise ControlError(404, "unknown action")
+
+
+def _units_of_message_with(user: SimUser, uri: str) -> list[str]:
+    """The aggregation units of the latest message that offered this link."""
+    needle = json.dumps(uri)
+    for entry in reversed(user.timeline):
+        if entry["from"] == "bot" and needle in json.dumps(entry["message"]):
+            units: list[str] = entry["customAggregationUnits"]
+            return units
+    return []
+
+
+def _image_payload(body: dict[str, Any]) -> tuple[bytes, str]:
+    if request.is_json:
+        try:
+            data = base64.b64decode(_string(body, "base64"), validate=True)
+        except binascii.Error as exc:
+            raise ControlError(400, "'base64' is not valid base64") from exc
+        mimetype = body.get("contentType", "image/jpeg")
+    else:
+        data, mimetype = request.get_data(), request.mimetype or "image/jpeg"
+    if not data:
+        raise ControlError(400, "the image is empty")
+    return data, str(mimetype)
+
+
+_ACTIONS = ("follow", "block", "unblock", "text", "image", "postback", "datetime", "uri")
+
+
+@bp.post("/users/<user_id>/<action>")
+def user_action(user_id: str, action: str) -> Response:
+    if action == "read":
+        with sim().state.lock:
+            return jsonify({"seen": sim().state.record_impressions(_user(user_id))})
+    if action not in _ACTIONS:
+        raise ControlError(404, "unknown action")
+    body = {} if action == "image" and not request.is_json else _body()
+    event = _act(user_id, action, body)
+    with sim().state.lock:
+        user = _user(user_id).summary()
+    if event is None:
+        return jsonify({"user": user, "event": None, "webhook": None})
+    return jsonify({"user": user, "event": event, "webhook": webhooks.deliver(sim(), [event])})
+
+
+@bp.post("/events")
+def several_events() -> Response:
+    """Several user actions delivered in one webhook request, as LINE sometimes batches them."""
+    actions = _body().get("events")
+    if not isinstance(actions, list) or not actions:
+        raise ControlError(400, "'events' must be a non-empty list")
+    events: list[dict[str, Any]] = []
+    for item in actions:
+        if not isinstance(item, dict) or item.get("action") not in _ACTIONS:
+            raise ControlError(400, "each event needs 'userId' and a known 'action'")
+        event = _act(_string(item, "userId"), item["action"], item)
+        if event is not None:
+            events.append(event)
+    if not events:
+        return jsonify({"events": [], "webhook": None})
+    return jsonify({"events": events, "webhook": webhooks.deliver(sim(), events)})
+
+
+@bp.post("/redeliver")
+def redeliver() -> Response:
+    body = _body()
+    ids = body.get("webhookEventIds") or [body.get("webhookEventId")]
+    state = sim().state
+    with state.lock:
+        events = [state.webhook_events.get(i) for i in ids if isinstance(i, str)]
+    known = [e for e in events if e is not None]
+    if not known or len(known) != len(ids):
+        raise ControlError(404, "unknown webhookEventId")
+    return jsonify({"webhook": webhooks.deliver(sim(), known, redelivery=True)})
+
+
+@bp.get("/users/<user_id>/inbox")
+def inbox(user_id: str) -> Response:
+    with sim().state.lock:
+        user = _user(user_id)
+        messages = [
+            {
+                "requestId": e["requestId"],
+                "messageId": e["messageId"],
+                "message": e["message"],
+                "source": e["source"],
+                "timestamp": e["timestamp"],
+                "customAggregationUnits": e["customAggregationUnits"],
+            }
+            for e in user.timeline
+            if e["from"] == "bot"
+        ]
+    return jsonify({"messages": messages})
+
+
+@bp.get("/users/<user_id>/chat")
+def chat(user_id: str) -> Response:
+    """Both sides of the conversation plus what the phone shows around it (quick reply, menu)."""
+    state = sim().state
+    with state.lock:
+        user = _user(user_id)
+        menu_id = user.rich_menu_id or (
+            state.default_rich_menu_id if user.state == "following" else None
+        )
+        menu = state.rich_menus.get(menu_id) if menu_id else None
+        last = user.timeline[-1] if user.timeline else None
+        quick_reply = (
+            last["message"].get("quickReply", {}).get("items", [])
+            if last is not None and last["from"] == "bot"
+            else []
+        )
+        return jsonify(
+            {
+                "user": user.summary(),
+                "entries": user.timeline,
+                "quickReply": quick_reply,
+                "richMenu": (
+                    {
+                        "richMenuId": menu.rich_menu_id,
+                        "hasImage": menu.image is not None,
+                        **menu.body,
+                    }
+                    if menu is not None
+                    else None
+                ),
+            }
+        )
+
+
+@bp.get("/content/<message_id>")
+def content(message_id: str) -> Response:
+    """Lets the phone view show the pictures its user sent, without the bot's token."""
+    with sim().state.lock:
+        item = sim().state.contents.get(message_id)
+    if item is None:
+        raise ControlError(404, "unknown content")
+    return Response(item[0], mimetype=item[1])
+
+
+@bp.get("/richmenus/<rich_menu_id>/image")
+def rich_menu_image(rich_menu_id: str) -> Response:
+    with sim().state.lock:
+        menu = sim().state.rich_menus.get(rich_menu_id)
+    if menu is None or menu.image is None:
+        raise ControlError(404, "no image")
+    return Response(menu.image, mimetype=menu.image_type)
+
+
+# -- logs ----------------------------------------------------------------------------------------
+
+
+@bp.get("/requests")
+def request_log() -> Response:
+    """The Messaging API calls the bot made; ``?path=`` keeps those whose path starts with it."""
+    prefix = request.args.get("path", "")
+    state = sim().state
+    with state.lock:
+        entries = [e for e in state.request_log if e["path"].startswith(prefix)]
+    return jsonify({"requests": entries})
+
+
+@bp.get("/webhooks")
+def webhook_log() -> Response:
+    state = sim().state
+    with state.lock:
+        return jsonify({"webhooks": list(state.webhook_log)})
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+@bp.route("/webhook-url", methods=["GET", "POST"])
+def webhook_url() -> Response:
+    state = sim().state
+    if request.method == "POST":
+        body = _body()
+        url = body.get("url")
+        if url is not None and (
+            not isinstance(url, str) or not url.startswith(("http://", "https://"))
+        ):
+            raise ControlError(400, "'url' must be an http(s) URL or null")
+        with state.lock:
+            state.webhook.url = url
+            for key, attr in (("timeoutSeconds", "timeout_seconds"), ("maxRetries", "max_retries")):
+                if key in body:
+                    value = body[key]
+                    if not isinstance(value, int | float) or value < 0 or value > 60:
+                        raise ControlError(400, f"'{key}' must be a number between 0 and 60")
+                    setattr(state.webhook, attr, int(value) if key == "maxRetries" else value)
+    with state.lock:
+        settings = state.webhook
+        return jsonify(
+            {
+                "url": settings.url,
+                "timeoutSeconds": settings.timeout_seconds,
+                "maxRetries": settings.max_retries,
+            }
+        )
+
+
+@bp.route("/faults", methods=["GET", "POST"])
+def faults() -> Response:
+    """Shares of requests that fail on purpose; the RNG is re-seeded on every change."""
+    state = sim().state
+    if request.method == "POST":
+        body = _body()
+        shares = {kind: body.get(kind, 0.0) for kind in FAULT_KINDS}
+        if any(not isinstance(v, int | float) or not 0 <= v <= 1 for v in shares.values()):
+            raise ControlError(400, "fault shares must be numbers between 0 and 1")
+        if sum(shares.values()) > 1:
+            raise ControlError(400, "fault shares must add up to at most 1")
+        seed = body.get("seed", 0)
+        slow_seconds = body.get("slowSeconds", 1.0)
+        paths = body.get("paths", [])
+        if not isinstance(seed, int) or not isinstance(slow_seconds, int | float):
+            raise ControlError(400, "'seed' must be an integer and 'slowSeconds' a number")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise ControlError(400, "'paths' must be a list of path prefixes")
+        with state.lock:
+            faults = state.faults
+            faults.error500, faults.error429 = shares["error500"], shares["error429"]
+            faults.slow, faults.drop = shares["slow"], shares["drop"]
+            faults.accept_then_drop = shares["acceptThenDrop"]
+            faults.slow_seconds, faults.seed, faults.paths = slow_seconds, seed, tuple(paths)
+            faults.rng = random.Random(seed)  # noqa: S311 - repeatable test faults, not security
+    with state.lock:
+        return jsonify(state.faults.to_json())
+
+
+@bp.route("/quota", methods=["GET", "POST"])
+def quota() -> Response:
+    state = sim().state
+    if request.method == "POST":
+        body = _body()
+        limit = body.get("limit")
+        if limit is not None and (not isinstance(limit, int) or limit < 0):
+            raise ControlError(400, "'limit' must be a non-negative integer or null (unlimited)")
+        with state.lock:
+            state.quota_limit = limit
+            if "used" in body:
+                used = body["used"]
+                if not isinstance(used, int) or used < 0:
+                    raise ControlError(400, "'used' must be a non-negative integer")
+                state.quota_used[state.month_key()] = used
+    with state.lock:
+        return jsonify({"limit": state.quota_limit, "used": state.quota_usage()})
+
+
+@bp.route("/rate-limits", methods=["GET", "POST"])
+def rate_limits() -> Response:
+    state = sim().state
+    if request.method == "POST":
+        body = _body()
+        with state.lock:
+            if "enabled" in body:
+                state.rate_limits_enabled = bool(body["enabled"])
+            limits = body.get("limits", {})
+            if not isinstance(limits, dict):
+                raise ControlError(400, "'limits' must be an object")
+            for kind, spec in limits.items():
+                try:
+                    limit = RateLimit(int(spec["requests"]), float(spec.get("perSeconds", 1.0)))
+                except (TypeError, KeyError, ValueError) as exc:
+                    raise ControlError(400, f"bad limit for {kind}") from exc
+                if limit.requests < 0 or limit.per_seconds <= 0:
+                    raise ControlError(400, f"bad limit for {kind}")
+                state.rate_limits[kind] = limit
+            state.rate_windows.clear()
+    with state.lock:
+        return jsonify(
+            {
+                "enabled": state.rate_limits_enabled,
+                "limits": {
+                    kind: {"requests": lim.requests, "perSeconds": lim.per_seconds}
+                    for kind, lim in state.rate_limits.items()
+                },
+            }
+        )
+
+
+@bp.get("/time")
+def get_time() -> Response:
+    state = sim().state
+    return jsonify({"now": state.now_ms(), "offsetSeconds": state.clock_offset})
+
+
+@bp.post("/time/advance")
+def advance_time() -> Response:
+    seconds = _body().get("seconds")
+    if not isinstance(seconds, int | float) or seconds < 0:
+        raise ControlError(400, "'seconds' must be a non-negative number")
+    state = sim().state
+    with state.lock:
+        state.clock_offset += seconds
+    return get_time()
+
+
+@bp.post("/reset")
+def reset() -> Response:
+    sim().state.reset()
+    return jsonify({"reset": True})
+
+
+@bp.get("/")
+def overview() -> Response:
+    state = sim().state
+    with state.lock:
+        return jsonify(
+            {
+                "simulator": "LINE platform simulator",
+                "users": len(state.users),
+                "webhookUrl": state.webhook.url,
+                "quota": {"limit": state.quota_limit, "used": state.quota_usage()},
+                "botUserId": state.bot_user_id,
+            }
+        )

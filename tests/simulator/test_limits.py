@@ -1,0 +1,235 @@
+"""Each LINE limit is enforced with LINE's error shape; a refused request sends nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simulator.testing import SimulatorClient
+from simulator.validation import utf16_len
+from tests.simulator.conftest import RawLine
+
+
+def text(body: str) -> dict[str, Any]:
+    return {"type": "text", "text": body}
+
+
+def postback_chip(data: str, label: str = "はい") -> dict[str, Any]:
+    return {"type": "action", "action": {"type": "postback", "label": label, "data": data}}
+
+
+def bubble(body_text: str = "回覧") -> dict[str, Any]:
+    return {
+        "type": "bubble",
+        "body": {
+            "type": "box",
+            "layout": "vertical",
+            "contents": [{"type": "text", "text": body_text, "wrap": True}],
+        },
+    }
+
+
+def flex(contents: dict[str, Any], alt_text: str = "回覧が届きました") -> dict[str, Any]:
+    return {"type": "flex", "altText": alt_text, "contents": contents}
+
+
+def assert_refused(response: Any, prop_fragment: str) -> None:
+    assert response.status == 400, response.data
+    body = json.loads(response.data)
+    assert isinstance(body["message"], str)
+    assert any(prop_fragment in d["property"] for d in body["details"]), body
+
+
+def test_multicast_501_recipients_refused_and_nobody_gets_it(
+    raw: RawLine, sim: SimulatorClient, follower: str
+) -> None:
+    recipients = [follower] + [f"U{i:032x}" for i in range(500)]
+    response = raw.call(
+        "POST", "/v2/bot/message/multicast", {"to": recipients, "messages": [text("回覧")]}
+    )
+    assert_refused(response, "to")
+    assert sim.inbox(follower) == []
+    assert sim.quota()["used"] == 0
+
+
+def test_multicast_500_recipients_accepted(
+    raw: RawLine, sim: SimulatorClient, follower: str
+) -> None:
+    recipients = [follower] + [f"U{i:032x}" for i in range(499)]
+    response = raw.call(
+        "POST", "/v2/bot/message/multicast", {"to": recipients, "messages": [text("回覧")]}
+    )
+    assert response.status == 200
+    assert len(sim.inbox(follower)) == 1
+    # Unknown ids receive nothing and cost nothing; only the one real follower counts.
+    assert sim.quota()["used"] == 1
+
+
+def test_six_messages_refused(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    response = raw.call(
+        "POST",
+        "/v2/bot/message/push",
+        {"to": follower, "messages": [text(str(i)) for i in range(6)]},
+    )
+    assert_refused(response, "messages")
+    assert sim.inbox(follower) == []
+
+
+def test_fourteen_quick_reply_items_refused(
+    raw: RawLine, sim: SimulatorClient, follower: str
+) -> None:
+    message = text("どれ？") | {
+        "quickReply": {"items": [postback_chip(f"d{i}") for i in range(14)]}
+    }
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [message]})
+    assert_refused(response, "messages[0].quickReply.items")
+    message["quickReply"]["items"].pop()
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [message]})
+    assert response.status == 200
+    assert len(sim.inbox(follower)) == 1
+
+
+def test_postback_data_over_300_chars_refused(
+    raw: RawLine, sim: SimulatorClient, follower: str
+) -> None:
+    message = text("確認") | {"quickReply": {"items": [postback_chip("x" * 301)]}}
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [message]})
+    assert_refused(response, "data")
+    message["quickReply"]["items"] = [postback_chip("x" * 300)]
+    assert (
+        raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [message]}).status
+        == 200
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [
+        ("あ" * 5000, True),
+        ("あ" * 5001, False),
+        # Each emoji outside the BMP is a surrogate pair: 2,500 of them are 5,000 UTF-16 units.
+        ("😀" * 2500, True),
+        ("😀" * 2500 + "a", False),
+    ],
+)
+def test_text_length_counted_in_utf16_units(
+    raw: RawLine, sim: SimulatorClient, follower: str, body: str, accepted: bool
+) -> None:
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [text(body)]})
+    if accepted:
+        assert response.status == 200
+        assert sim.inbox(follower)[0]["message"]["text"] == body
+    else:
+        assert_refused(response, "messages[0].text")
+        assert sim.inbox(follower) == []
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.text(min_size=0, max_size=40))
+def test_utf16_length_matches_javascript_semantics(sample: str) -> None:
+    expected = sum(2 if ord(ch) > 0xFFFF else 1 for ch in sample)
+    assert utf16_len(sample) == expected
+
+
+def test_alt_text_over_1500_refused(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    response = raw.call(
+        "POST", "/v2/bot/message/push", {"to": follower, "messages": [flex(bubble(), "あ" * 1501)]}
+    )
+    assert_refused(response, "messages[0].altText")
+    assert (
+        raw.call(
+            "POST",
+            "/v2/bot/message/push",
+            {"to": follower, "messages": [flex(bubble(), "あ" * 1500)]},
+        ).status
+        == 200
+    )
+
+
+def test_bubble_over_30kb_refused(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    # 11,000 three-byte characters are 33 KB of UTF-8, though only 11,000 characters.
+    big = bubble("回" * 11000)
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [flex(big)]})
+    assert_refused(response, "messages[0].contents")
+    assert sim.inbox(follower) == []
+
+
+def test_carousel_of_13_bubbles_refused(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    carousel = {"type": "carousel", "contents": [bubble(f"回覧 {i}") for i in range(13)]}
+    response = raw.call(
+        "POST", "/v2/bot/message/push", {"to": follower, "messages": [flex(carousel)]}
+    )
+    assert_refused(response, "messages[0].contents.contents")
+    carousel["contents"].pop()
+    assert (
+        raw.call(
+            "POST", "/v2/bot/message/push", {"to": follower, "messages": [flex(carousel)]}
+        ).status
+        == 200
+    )
+
+
+def test_carousel_over_50kb_refused(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    carousel = {"type": "carousel", "contents": [bubble("回" * 6000) for _ in range(3)]}
+    response = raw.call(
+        "POST", "/v2/bot/message/push", {"to": follower, "messages": [flex(carousel)]}
+    )
+    assert_refused(response, "messages[0].contents")
+
+
+def test_body_over_2mb_is_413(raw: RawLine, sim: SimulatorClient, follower: str) -> None:
+    payload = json.dumps({"to": follower, "messages": [text("x")], "pad": "x" * (2 * 1024 * 1024)})
+    response = raw.call("POST", "/v2/bot/message/push", raw=payload.encode())
+    assert response.status == 413
+    assert "message" in json.loads(response.data)
+    assert sim.inbox(follower) == []
+
+
+def test_http_image_url_refused_https_accepted(raw: RawLine, follower: str) -> None:
+    image = {
+        "type": "image",
+        "originalContentUrl": "http://example.com/a.jpg",
+        "previewImageUrl": "https://example.com/a.jpg",
+    }
+    response = raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [image]})
+    assert_refused(response, "originalContentUrl")
+    image["originalContentUrl"] = "https://example.com/a.jpg"
+    assert (
+        raw.call("POST", "/v2/bot/message/push", {"to": follower, "messages": [image]}).status
+        == 200
+    )
+
+
+def test_malformed_user_id_refused(raw: RawLine) -> None:
+    response = raw.call(
+        "POST", "/v2/bot/message/multicast", {"to": ["not-a-user"], "messages": [text("x")]}
+    )
+    assert_refused(response, "to[0]")
+
+
+@pytest.mark.parametrize(
+    ("token", "message_part"),
+    [(None, "Authorization header required"), ("wrong-token", "Authentication failed")],
+)
+def test_bad_or_missing_token_is_401(
+    raw: RawLine, sim: SimulatorClient, follower: str, token: str | None, message_part: str
+) -> None:
+    response = raw.call(
+        "POST", "/v2/bot/message/push", {"to": follower, "messages": [text("x")]}, token=token
+    )
+    assert response.status == 401
+    assert message_part in json.loads(response.data)["message"]
+    assert response.headers["x-line-request-id"]
+    assert sim.inbox(follower) == []
+
+
+def test_every_response_has_a_request_id(raw: RawLine) -> None:
+    for method, path in [("GET", "/v2/bot/message/quota"), ("GET", "/v2/bot/nothing-here")]:
+        response = raw.call(method, path)
+        assert response.headers.get("x-line-request-id")
