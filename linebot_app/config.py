@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
+LINE_API_DATA_DEFAULT = "https://api-data.line.me"
 
 
 class ConfigError(Exception):
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     LINE_CHANNEL_SECRET: SecretStr
     LINE_CHANNEL_ACCESS_TOKEN: SecretStr
     LINE_API_BASE_URL: str = LINE_API_DEFAULT
+    # LINE serves content (photos users send, rich-menu images) from a second host. Unset: that
+    # host when talking to LINE, else LINE_API_BASE_URL (the simulator answers both).
+    LINE_API_DATA_BASE_URL: str | None = None
     # None means a SQLite file in the Flask instance folder.
     DATABASE_URL: str | None = None
     KAIRAN_PUBLIC_URL: str
@@ -35,9 +39,11 @@ class Settings(BaseSettings):
     KAIRAN_DEMO: bool = False
     KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
-    @field_validator("LINE_API_BASE_URL", "KAIRAN_PUBLIC_URL")
+    @field_validator("LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL")
     @classmethod
-    def _http_url(cls, value: str) -> str:
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
@@ -58,6 +64,14 @@ class Settings(BaseSettings):
         if not value.startswith(("sqlite:", "postgres:", "postgresql:", "postgresql+psycopg:")):
             raise ValueError("must be a sqlite:/// or postgresql:// URL")
         return normalise_database_url(value)
+
+    @property
+    def line_data_base_url(self) -> str:
+        if self.LINE_API_DATA_BASE_URL:
+            return self.LINE_API_DATA_BASE_URL
+        if self.LINE_API_BASE_URL == LINE_API_DEFAULT:
+            return LINE_API_DATA_DEFAULT
+        return self.LINE_API_BASE_URL
 
     @model_validator(mode="after")
     def _https_outside_demo(self) -> Settings:

@@ -33,13 +33,15 @@ from models import (
     StaffRole,
 )
 from models.session import normalise_database_url
+from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
 
 TEST_SETTINGS: dict[str, Any] = {
     "LINE_CHANNEL_SECRET": "test-channel-secret",
     "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
     "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
     "KAIRAN_PUBLIC_URL": "https://kairan.test",
-    # Port 9 (discard) on loopback: nothing answers, and nothing leaves the machine.
+    # Port 9 (discard) on loopback: nothing answers, and nothing leaves the machine. Apps that
+    # talk to LINE get the simulator's URL instead (see `_session_app`).
     "LINE_API_BASE_URL": "http://127.0.0.1:9",
 }
 REPO = Path(__file__).resolve().parents[1]
@@ -115,9 +117,35 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     return url
 
 
+# --- the LINE simulator -------------------------------------------------------------------------
+
+
 @pytest.fixture(scope="session")
-def _session_app(database_url: str) -> Iterator[Flask]:
-    app = create_app(make_settings(DATABASE_URL=database_url))
+def line_simulator() -> Iterator[RunningSimulator]:
+    """One simulator for the session, with the same channel secret and token as the app."""
+    running = start_simulator(
+        TEST_SETTINGS["LINE_CHANNEL_SECRET"], TEST_SETTINGS["LINE_CHANNEL_ACCESS_TOKEN"]
+    )
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def sim(line_simulator: RunningSimulator) -> SimulatorClient:
+    """The simulator's control API, reset for this test."""
+    line_simulator.client.reset()
+    line_simulator.client.set_webhook_url(None)
+    return line_simulator.client
+
+
+# --- the app ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def _session_app(database_url: str, line_simulator: RunningSimulator) -> Iterator[Flask]:
+    app = create_app(
+        make_settings(DATABASE_URL=database_url, LINE_API_BASE_URL=line_simulator.base_url)
+    )
     app.config["TESTING"] = True
     yield app
     with app.app_context():
