@@ -6,9 +6,22 @@ by default, so every call passes `line.timeout`.
 
 from __future__ import annotations
 
+import enum
+import json
+import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, MessagingApiBlob
+import urllib3
+from linebot.v3.messaging import (
+    ApiClient,
+    ApiException,
+    Configuration,
+    Message,
+    MessagingApi,
+    MessagingApiBlob,
+    MulticastRequest,
+)
 
 # (connect, read) seconds. LINE answers in well under a second; a read that takes 10 s has failed.
 TIMEOUT = (3.05, 10.0)
@@ -35,3 +48,95 @@ def _configuration(host: str, access_token: str) -> Configuration:
     # not resend a request on its own.
     configuration.retries = False
     return configuration
+
+
+class Result(enum.Enum):
+    """What a send means for the engine, whatever LINE (or the network) said."""
+
+    accepted = "accepted"  # 200: LINE took the request
+    already_accepted = "already_accepted"  # 409: this retry key was accepted before
+    rate_limited = "rate_limited"  # 429 "Too many requests": back off and retry
+    quota_exhausted = "quota_exhausted"  # 429 monthly limit: nothing more can go this month
+    unauthorized = "unauthorized"  # 401/403: the access token is wrong; a person must fix it
+    server_error = "server_error"  # 5xx: retry
+    unreachable = "unreachable"  # timeout, refused or dropped connection: retry with the same key
+    rejected = "rejected"  # other 4xx: the request is invalid and reached nobody
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    result: Result
+    # x-line-request-id, or x-line-accepted-request-id for a 409.
+    request_id: str | None = None
+    # LINE's message (never the request body), for the author and the logs.
+    detail: str | None = None
+
+
+MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
+
+
+def multicast(
+    line: Line, user_ids: list[str], messages: list[Message], retry_key: uuid.UUID, unit: str
+) -> SendOutcome:
+    """One multicast with its retry key, its outcome classified. Never raises for LINE's or the
+    network's failures: the engine records every outcome."""
+    request = MulticastRequest(to=user_ids, messages=messages, custom_aggregation_units=[unit])
+    try:
+        response = line.api.multicast_with_http_info(
+            request, x_line_retry_key=str(retry_key), _request_timeout=line.timeout
+        )
+    except ApiException as error:
+        return classify(error)
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        return SendOutcome(Result.unreachable, detail=type(error).__name__)
+    return SendOutcome(Result.accepted, request_id=_header(response.headers, "x-line-request-id"))
+
+
+def classify(error: ApiException) -> SendOutcome:
+    status = int(error.status or 0)
+    message = _error_message(error)
+    if status == 409:
+        accepted = _header(error.headers, "x-line-accepted-request-id")
+        return SendOutcome(Result.already_accepted, request_id=accepted, detail=message)
+    if status == 429:
+        if message == MONTHLY_LIMIT_MESSAGE:
+            return SendOutcome(Result.quota_exhausted, detail=message)
+        return SendOutcome(Result.rate_limited, detail=message)
+    if status in (401, 403):
+        return SendOutcome(Result.unauthorized, detail=message)
+    if status >= 500:
+        return SendOutcome(Result.server_error, detail=message or f"HTTP {status}")
+    return SendOutcome(Result.rejected, detail=message or f"HTTP {status}")
+
+
+def remaining_quota(line: Line) -> int | None:
+    """Messages left this month (quota minus consumption); None when the plan has no limit."""
+    quota = line.api.get_message_quota(_request_timeout=line.timeout)
+    if quota.type != "limited" or quota.value is None:
+        return None
+    used = line.api.get_message_quota_consumption(_request_timeout=line.timeout)
+    return max(0, int(quota.value) - int(used.total_usage))
+
+
+def _header(headers: Mapping[str, str] | None, name: str) -> str | None:
+    if not headers:
+        return None
+    for key, value in headers.items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _error_message(error: ApiException) -> str | None:
+    """LINE's error JSON carries `message` and `details[]`; keep them short and body-free."""
+    try:
+        body = json.loads(error.body or "{}")
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(body, dict) or not isinstance(body.get("message"), str):
+        return None
+    parts = [body["message"]]
+    for detail in body.get("details") or []:
+        if isinstance(detail, dict):
+            parts.append(f"{detail.get('property', '')}: {detail.get('message', '')}")
+    return "; ".join(parts)[:500]

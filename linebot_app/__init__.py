@@ -6,8 +6,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from linebot_app.config import Settings, load_settings
 from broadcasts.line import connect
+from linebot_app.config import Settings, load_settings
 from linebot_app.extensions import LINE_EXTENSION, db
 from linebot_app.logs import configure_logging
 
@@ -49,5 +49,7 @@ def default_database_url(instance_path: str) -> str:
 
 def register_blueprints(app: Flask) -> None:
     from linebot_app.health import bp as health_bp
+    from linebot_app.webhook.views import bp as webhook_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(webhook_bp)

@@ -7,18 +7,30 @@ Flask's AppGroup runs every command inside an app context unless it says `with_a
 
 from __future__ import annotations
 
+import signal
+import threading
+from datetime import timedelta
 from pathlib import Path
 
 import click
+import urllib3
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
+from linebot.v3.messaging import ApiException
 
-from broadcasts import areas
+from broadcasts import areas, delivery, richmenu
+from broadcasts import staff as staff_invites
+from broadcasts.clock import SystemClock
+from broadcasts.line import remaining_quota
+from broadcasts.release import release
+from broadcasts.replies import TOKYO
+from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
 from linebot_app import create_app, demo
 from linebot_app.config import ConfigError
-from linebot_app.extensions import db
+from linebot_app.extensions import db, line, settings
 from linebot_app.schema import new_revision, upgrade
 from linebot_app.startup import StartupError, check_schema
+from models import Circular, CircularStatus, Role
 
 
 class CommandError(click.ClickException):
@@ -113,12 +125,77 @@ def import_areas_command(csv_file: Path) -> None:
         )
 
 
-@cli.command("worker", with_appcontext=False)
+@cli.command("worker")
 def worker_command() -> None:
-    """Send circulars to LINE (the Procfile's `worker`)."""
-    raise CommandError(
-        "配信ワーカーはまだ実装されていません（issue #4）"
-        " / The delivery worker is not built yet (issue #4)"
+    """Send released circulars to LINE (the Procfile's `worker`). Stops cleanly on SIGTERM.
+
+    Several may run on PostgreSQL; on SQLite a second one refuses to start.
+    """
+    require_current_schema()
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        with single_worker_on_sqlite(db.engine) as sole:
+            stale_after = timedelta(seconds=settings().KAIRAN_WORKER_STALE_SECONDS)
+            worker = Worker(db.sessionmaker, line(), SystemClock(), worker_id(), stale_after)
+            worker.run(stop, sole=sole)
+    except WorkerAlreadyRunning:
+        raise CommandError(
+            "SQLite では配信ワーカーは1つしか動かせません（すでに動いています）"
+            " / Only one worker may run on SQLite, and one is already running"
+        ) from None
+
+
+@cli.group("circulars")
+def circulars_group() -> None:
+    """Look at and send circulars."""
+
+
+@circulars_group.command("show")
+@click.argument("circular_id", type=int)
+def circulars_show(circular_id: int) -> None:
+    """Print a circular's status and delivery counts."""
+    require_current_schema()
+    if db.session.get(Circular, circular_id) is None:
+        raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
+    shown = delivery.progress(db.session, circular_id)
+    click.echo(f"circular {circular_id}: {shown.status.value}")
+    if shown.hold_reason:
+        click.echo(f"  保留中 / on hold: {shown.hold_reason}")
+    click.echo("  deliveries: " + ", ".join(f"{k} {v}" for k, v in shown.deliveries.items()))
+    click.echo("  batches:    " + ", ".join(f"{k} {v}" for k, v in shown.batches.items()))
+
+
+@circulars_group.command("send")
+@click.argument("circular_id", type=int)
+def circulars_send(circular_id: int) -> None:
+    """Release a circular now (or resume one paused for quota); the worker sends it."""
+    require_current_schema()
+    try:
+        # Asked before the transaction: no LINE call while the database is being written.
+        remaining = remaining_quota(line())
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise CommandError(
+            f"LINE に問い合わせできません / Cannot reach LINE ({type(error).__name__})"
+        ) from None
+    circular = db.session.get(Circular, circular_id)
+    if circular is None:
+        raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
+    if circular.status == CircularStatus.sending:
+        reason = delivery.resume(db.session, circular, remaining)
+        db.session.commit()
+        if reason:
+            raise CommandError(reason)
+        click.echo(f"circular {circular_id}: resumed")
+        return
+    result = release(db.session, SystemClock(), circular, remaining)
+    db.session.commit()
+    if not result.released:
+        raise CommandError(f"送信しませんでした / Not sent: {result.reason}")
+    click.echo(
+        f"circular {circular_id}: released to {result.recipients} residents"
+        f" in {result.batches} batch(es)"
     )
 
 
@@ -181,6 +258,60 @@ def demo_command(port: int, simulator_port: int, state_dir: Path) -> None:
     """Run everything offline on this machine: SQLite, sample areas, the web app and the LINE
     simulator."""
     demo.run(state_dir.resolve(), port, simulator_port)
+
+
+@cli.group("line")
+def line_group() -> None:
+    """Set up the LINE channel."""
+
+
+@line_group.command("setup")
+def line_setup() -> None:
+    """Create the default rich menu (回覧を見る・設定・ヘルプ) with its image, through the API.
+
+    Running it again replaces Kairan's menu; followers keep a working menu throughout.
+    """
+    try:
+        image = richmenu.render(richmenu.find_font())
+    except richmenu.FontMissingError as error:
+        raise CommandError(str(error)) from None
+    try:
+        menu_id = richmenu.install(line(), image)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise CommandError(
+            f"LINE に接続できませんでした / LINE did not accept the request ({error})"
+        ) from None
+    click.echo(f"リッチメニューを設定しました / Default rich menu set: {menu_id}")
+
+
+@cli.group("staff")
+def staff_group() -> None:
+    """Appoint admins, ICT promoters and association officers."""
+
+
+@staff_group.command("invite")
+@click.option(
+    "--role", required=True, type=click.Choice([role.value for role in Role]), help="The role."
+)
+@click.option("--district", "district_code", help="District code (promoters).")
+@click.option("--association", "association_code", help="Association code (officers).")
+def staff_invite(role: str, district_code: str | None, association_code: str | None) -> None:
+    """Print a one-time code, valid 7 days. The staff member sends it to the bot in LINE and
+    their LINE account gets the role."""
+    require_current_schema()
+    try:
+        invite = staff_invites.create_invite(
+            db.session, SystemClock(), Role(role), district_code, association_code
+        )
+    except staff_invites.InviteError as error:
+        raise CommandError(str(error)) from None
+    db.session.commit()
+    expires = invite.expires_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    click.echo(invite.code)
+    click.echo(
+        f"{expires}（日本時間）まで1回だけ使えます。本人が LINE でボットに送ります。"
+        f" / One use, valid until {expires} (Japan time): the staff member sends it to the bot."
+    )
 
 
 def main() -> None:

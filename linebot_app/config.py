@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from models.session import normalise_database_url
@@ -38,6 +38,9 @@ class Settings(BaseSettings):
     # Demo mode: the offline demo with the simulator; allows http:// links and plain cookies.
     KAIRAN_DEMO: bool = False
     KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
+    # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
+    KAIRAN_WORKER_STALE_SECONDS: int = Field(default=60, ge=5, le=3600)
 
     @field_validator("LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL")
     @classmethod

@@ -4,10 +4,17 @@ from flask import current_app
 from flask_sqlalchemy_lite import SQLAlchemy
 
 from broadcasts.line import Line
+from linebot_app.config import Settings
 
 db = SQLAlchemy()
 
 LINE_EXTENSION = "kairan.line"
+
+
+def settings() -> Settings:
+    """The settings the app was built with."""
+    built: Settings = current_app.config["KAIRAN_SETTINGS"]
+    return built
 
 
 def line() -> Line:

@@ -10,11 +10,12 @@ from models.circulars import (
     CircularStatus,
     CircularTarget,
 )
+from models.conversations import Conversation, ConversationStep
 from models.deliveries import BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
-from models.staff import Role, StaffMember, StaffRole
+from models.staff import Role, StaffInvite, StaffMember, StaffRole
 
 __all__ = [
     "Acknowledgement",
@@ -29,6 +30,8 @@ __all__ = [
     "Circular",
     "CircularStatus",
     "CircularTarget",
+    "Conversation",
+    "ConversationStep",
     "Delivery",
     "DeliveryBatch",
     "DeliveryStatus",
@@ -39,6 +42,7 @@ __all__ = [
     "ProcessedWebhookEvent",
     "Resident",
     "Role",
+    "StaffInvite",
     "StaffMember",
     "StaffRole",
     "UTCDateTime",

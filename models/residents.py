@@ -39,6 +39,8 @@ class Resident(Base):
     followed_at: Mapped[datetime] = mapped_column(default=utcnow)
     blocked_at: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
+    # Set by 「登録解除」: the row is then anonymous (see broadcasts.registration.unregister).
+    unregistered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -32,17 +32,19 @@ class StaffMember(Base):
     roles: Mapped[list[StaffRole]] = relationship(back_populates="staff_member")
 
 
+SCOPE_MATCHES_ROLE = (
+    "(role = 'admin' AND district_id IS NULL AND association_id IS NULL)"
+    " OR (role = 'promoter' AND district_id IS NOT NULL AND association_id IS NULL)"
+    " OR (role = 'officer' AND district_id IS NULL AND association_id IS NOT NULL)"
+)
+
+
 class StaffRole(Base):
     """One role of one staff member, with the area it covers."""
 
     __tablename__ = "staff_roles"
     __table_args__ = (
-        CheckConstraint(
-            "(role = 'admin' AND district_id IS NULL AND association_id IS NULL)"
-            " OR (role = 'promoter' AND district_id IS NOT NULL AND association_id IS NULL)"
-            " OR (role = 'officer' AND district_id IS NULL AND association_id IS NOT NULL)",
-            name="scope_matches_role",
-        ),
+        CheckConstraint(SCOPE_MATCHES_ROLE, name="scope_matches_role"),
         UniqueConstraint("staff_member_id", "district_id"),
         UniqueConstraint("staff_member_id", "association_id"),
         # NULL scopes are distinct in unique constraints, so "admin once" needs a partial index.
@@ -63,5 +65,29 @@ class StaffRole(Base):
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     staff_member: Mapped[StaffMember] = relationship(back_populates="roles")
+    district: Mapped[District | None] = relationship()
+    association: Mapped[Association | None] = relationship()
+
+
+class StaffInvite(Base):
+    """A one-time code that gives the LINE account which sends it to the bot a role.
+
+    Only a SHA-256 of the code is stored: the code is high-entropy (80 random bits), so a hash
+    without salt cannot be reversed, and a leaked table grants nothing.
+    """
+
+    __tablename__ = "staff_invites"
+    __table_args__ = (CheckConstraint(SCOPE_MATCHES_ROLE, name="scope_matches_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
+    district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
+    association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+
     district: Mapped[District | None] = relationship()
     association: Mapped[Association | None] = relationship()

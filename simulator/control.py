@@ -87,6 +87,38 @@ def create_user() -> tuple[Response, int]:
     return jsonify(user.summary()), 201
 
 
+@bp.post("/users/bulk")
+def create_users() -> tuple[Response, int]:
+    """Many users at once, already friends of the bot, as if they had followed before the test
+    or the benchmark began: no webhook is sent. For set-up at scale only."""
+    body = _body()
+    count = body.get("count")
+    if not isinstance(count, int) or not 1 <= count <= 1_000_000:
+        raise ControlError(400, "'count' must be an integer from 1 to 1000000")
+    prefix = body.get("namePrefix", "住民")
+    if not isinstance(prefix, str):
+        raise ControlError(400, "'namePrefix' must be a string")
+    state = sim().state
+    with state.lock:
+        users = [state.add_user(f"{prefix}{n}") for n in range(1, count + 1)]
+        for user in users:
+            user.state = "following"
+    return jsonify({"userIds": [user.user_id for user in users]}), 201
+
+
+@bp.get("/inbox-counts")
+def inbox_counts() -> Response:
+    """How many messages from the bot each user holds, and from how many distinct requests:
+    one census instead of one inbox read per user."""
+    state = sim().state
+    with state.lock:
+        counts = {
+            user.user_id: sum(1 for entry in user.timeline if entry["from"] == "bot")
+            for user in state.users.values()
+        }
+    return jsonify({"counts": counts})
+
+
 @bp.get("/users")
 def list_users() -> Response:
     state = sim().state

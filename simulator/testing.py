@@ -47,6 +47,18 @@ class SimulatorClient:
         result: str = self.call("POST", "/users", {"displayName": display_name, **extra})["userId"]
         return result
 
+    def create_users(self, count: int, name_prefix: str = "住民") -> list[str]:
+        """`count` users who already follow the bot (no webhooks): set-up at scale."""
+        result: list[str] = self.call(
+            "POST", "/users/bulk", {"count": count, "namePrefix": name_prefix}
+        )["userIds"]
+        return result
+
+    def inbox_counts(self) -> dict[str, int]:
+        """Messages from the bot per user, for every user."""
+        result: dict[str, int] = self.call("GET", "/inbox-counts")["counts"]
+        return result
+
     def user(self, user_id: str) -> dict[str, Any]:
         result: dict[str, Any] = self.call("GET", f"/users/{user_id}")
         return result

@@ -3,23 +3,31 @@ TEST_DATABASE_URL is set), the app, and factories for the model."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import ipaddress
 import itertools
+import json
 import os
+import secrets
 import socket
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
+from ulid import ULID
 
+from broadcasts.worker import Worker
 from linebot_app import create_app
 from linebot_app.config import Settings
-from linebot_app.extensions import db
+from linebot_app.extensions import db, line
 from linebot_app.schema import upgrade
 from models import (
     Association,
@@ -255,3 +263,104 @@ def make_circular(
         return circular
 
     return make
+
+
+# --- delivery -----------------------------------------------------------------------------------
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def make_line_residents(session: Session, sim: SimulatorClient) -> Callable[..., list[str]]:
+    """`count` residents who are also friends of the bot in the simulator; their LINE ids."""
+
+    def make(count: int, association: Association, group: Group | None = None) -> list[str]:
+        user_ids = sim.create_users(count)
+        session.execute(
+            insert(Resident),
+            [
+                {
+                    "line_user_id": user_id,
+                    "association_id": association.id,
+                    "group_id": group.id if group else None,
+                    "registered_at": datetime(2026, 11, 1, tzinfo=UTC),
+                }
+                for user_id in user_ids
+            ],
+        )
+        session.flush()
+        return user_ids
+
+    return make
+
+
+@pytest.fixture
+def worker(app: Flask, session: Session, clock: FakeClock, sim: SimulatorClient) -> Worker:
+    """A delivery worker in this process, sending to a freshly reset simulator, on the test
+    clock."""
+    return Worker(db.sessionmaker, line(), clock, "test-worker")
+
+
+# --- LINE webhooks ------------------------------------------------------------------------------
+
+
+def line_signature(body: bytes) -> str:
+    """X-Line-Signature for `body`, as LINE computes it with the test channel secret."""
+    secret = TEST_SETTINGS["LINE_CHANNEL_SECRET"].encode("utf-8")
+    return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode("ascii")
+
+
+def line_event(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
+    """One webhook event shaped as LINE sends it; `fields` add to or replace its keys."""
+    event: dict[str, Any] = {
+        "type": kind,
+        "mode": "active",
+        "timestamp": 1_700_000_000_000,
+        "source": {"type": "user", "userId": user_id},
+        "webhookEventId": str(ULID()),
+        "deliveryContext": {"isRedelivery": False},
+    }
+    if kind in ("follow", "message", "postback"):
+        event["replyToken"] = secrets.token_hex(16)
+    if kind == "follow":
+        event["follow"] = {"isUnblocked": False}
+    return {**event, **fields}
+
+
+def text_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
+    message = {"type": "text", "id": str(next(_numbers)), "quoteToken": "q", "text": text}
+    return line_event("message", user_id, message=message, **fields)
+
+
+def postback_event(user_id: str, data: str, **fields: Any) -> dict[str, Any]:
+    return line_event("postback", user_id, postback={"data": data}, **fields)
+
+
+@pytest.fixture
+def post_webhook(app: Flask) -> Callable[..., Any]:
+    """POST events (or raw bytes) to /callback, correctly signed unless told otherwise."""
+    client = app.test_client()
+
+    def post(body: list[dict[str, Any]] | bytes, signature: str | None = None) -> Any:
+        raw = body if isinstance(body, bytes) else json.dumps({"events": body}).encode()
+        headers = {"Content-Type": "application/json"}
+        headers["X-Line-Signature"] = line_signature(raw) if signature is None else signature
+        return client.post("/callback", data=raw, headers=headers)
+
+    return post

@@ -1,0 +1,157 @@
+"""What residents do with a circular from LINE: confirm it, answer its question, read it whole.
+
+A resident may touch only a circular Kairan delivered to them: a postback naming any other
+circular is forged or mistaken, and changes nothing. "Once" is the database's job: one
+Acknowledgement per circular × resident, by its unique constraint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from broadcasts.clock import Clock
+from models import (
+    Acknowledgement,
+    AnswerOption,
+    Channel,
+    Circular,
+    Delivery,
+    Resident,
+)
+
+# LINE's limit for a text message, in UTF-16 code units.
+TEXT_LIMIT = 5000
+ELLIPSIS = "…"
+
+ConfirmResult = Literal["confirmed", "already", "unknown"]
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    status: Literal["recorded", "closed", "unknown"]
+    label: str | None = None
+
+
+def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
+    """The circular, if it was delivered to this resident; else None (forged or mistaken id)."""
+    return session.scalars(
+        select(Circular)
+        .join(Delivery, Delivery.circular_id == Circular.id)
+        .where(Circular.id == circular_id, Delivery.resident_id == resident.id)
+    ).first()
+
+
+def confirm(session: Session, clock: Clock, resident: Resident, circular_id: int) -> ConfirmResult:
+    if delivered_circular(session, resident, circular_id) is None:
+        return "unknown"
+    # INSERT … ON CONFLICT DO NOTHING: two taps at once both see "no row yet"; the constraint,
+    # not a read-then-write, decides which one counts.
+    statement = (
+        _insert(session)
+        .values(
+            circular_id=circular_id,
+            resident_id=resident.id,
+            confirmed_at=clock.now(),
+            channel=Channel.line,
+        )
+        .on_conflict_do_nothing(index_elements=["circular_id", "resident_id"])
+        .returning(Acknowledgement.id)
+    )
+    return "confirmed" if session.execute(statement).first() is not None else "already"
+
+
+def answer(
+    session: Session, clock: Clock, resident: Resident, circular_id: int, position: int
+) -> AnswerResult:
+    """Record or change the answer until the deadline. Answering also confirms."""
+    circular = delivered_circular(session, resident, circular_id)
+    if circular is None:
+        return AnswerResult("unknown")
+    option = session.scalars(
+        select(AnswerOption).where(
+            AnswerOption.circular_id == circular_id, AnswerOption.position == position
+        )
+    ).first()
+    if option is None:
+        return AnswerResult("unknown")
+    now = clock.now()
+    if circular.answer_deadline is not None and now > circular.answer_deadline:
+        return AnswerResult("closed", option.label)
+    statement = _insert(session).values(
+        circular_id=circular_id,
+        resident_id=resident.id,
+        confirmed_at=now,
+        channel=Channel.line,
+        answer_option_id=option.id,
+        answered_at=now,
+    )
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["circular_id", "resident_id"],
+            set_={"answer_option_id": option.id, "answered_at": now},
+        )
+    )
+    # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
+    session.expire_all()
+    return AnswerResult("recorded", option.label)
+
+
+def full_text(circular: Circular) -> str:
+    """Title and body as one text message, cut to LINE's limit with an ellipsis."""
+    text = f"{circular.title}\n\n{circular.body}"
+    return truncate_utf16(text, TEXT_LIMIT)
+
+
+def truncate_utf16(text: str, limit: int) -> str:
+    if _utf16_length(text) <= limit:
+        return text
+    budget = limit - _utf16_length(ELLIPSIS)
+    kept: list[str] = []
+    used = 0
+    for char in text:
+        size = _utf16_length(char)
+        if used + size > budget:
+            break
+        kept.append(char)
+        used += size
+    return "".join(kept) + ELLIPSIS
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+@dataclass(frozen=True)
+class Received:
+    circular: Circular
+    confirmed: bool
+
+
+def latest(session: Session, resident: Resident, limit: int = 10) -> Sequence[Received]:
+    """The resident's most recently delivered circulars, newest first."""
+    rows = session.execute(
+        select(Circular, Acknowledgement.id)
+        .join(Delivery, Delivery.circular_id == Circular.id)
+        .outerjoin(
+            Acknowledgement,
+            (Acknowledgement.circular_id == Circular.id)
+            & (Acknowledgement.resident_id == resident.id),
+        )
+        .where(Delivery.resident_id == resident.id)
+        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    ).all()
+    return [Received(circular, ack_id is not None) for circular, ack_id in rows]
+
+
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL do)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(Acknowledgement)

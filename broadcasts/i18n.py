@@ -1,0 +1,49 @@
+"""Resident-facing text in gettext catalogues: Japanese is the source language, English second.
+
+Message ids are the Japanese text itself, so Japanese needs no catalogue and a missing English
+translation falls back to Japanese rather than to an id nobody can read. The `.po` files are
+compiled in memory when first used: no generated `.mo` file lives in the repository
+(see docs/i18n.md).
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+from gettext import NullTranslations
+from pathlib import Path
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+LOCALES_DIR = Path(__file__).parent / "locales"
+DOMAIN = "messages"
+SOURCE_LOCALE = "ja"
+LOCALES = (SOURCE_LOCALE, "en")
+
+
+def locale_for(language: str | None) -> str:
+    """The catalogue for a LINE language tag ("ja", "en", "zh-Hant", …).
+
+    Japanese readers get Japanese; everyone else gets English, the second language most readers
+    of another LINE language are likelier to read than plain Japanese.
+    """
+    if not language:
+        return SOURCE_LOCALE
+    primary = language.split("-")[0].lower()
+    return SOURCE_LOCALE if primary == SOURCE_LOCALE else "en"
+
+
+@functools.cache
+def translations(locale: str) -> NullTranslations:
+    """Cached per process: the catalogues do not change while it runs."""
+    if locale == SOURCE_LOCALE:
+        return NullTranslations()
+    po_file = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
+    with po_file.open("rb") as source:
+        catalogue = read_po(source, locale=locale)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalogue)
+    compiled.seek(0)
+    return Translations(compiled, domain=DOMAIN)

@@ -1,0 +1,196 @@
+"""Every postback Kairan sends, as typed values with one encoder and one strict decoder.
+
+Postback data comes back from the resident's phone: anyone can forge it. `decode` accepts only the
+exact shapes `encode` writes (ids are plain positive decimals, nothing else is tolerated) and
+returns None for anything else, so a handler never sees half-parsed input. Whether the ids point
+at something the resident may touch is for the services to check.
+
+Formats (all well under LINE's 300 characters):
+
+    ack:<circular_id>               「確認しました」 on a circular card
+    ans:<circular_id>:<position>    an answer option (AnswerOption.position, 1..4)
+    more:<circular_id>              「詳しく見る」
+    reg:dp:<page>                   registration: a page of the district list
+    reg:d:<district_id>             registration: this district
+    reg:ap:<district_id>:<page>     registration: a page of a district's associations
+    reg:a:<association_id>          registration: this association
+    reg:gp:<association_id>:<page>  registration: a page of an association's groups
+    reg:g:<group_id>                registration: this group
+    reg:ok | reg:redo | reg:cancel  registration: confirm, start again, stop
+    unreg:ok | unreg:cancel         「登録解除」: confirm or keep the registration
+    menu:list | menu:settings | menu:help   the rich menu's three areas
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+MAX_LENGTH = 300
+# LINE allows four answer options per question (the card has room for four buttons).
+MAX_ANSWER_POSITION = 4
+# Ids are database keys: a positive decimal without leading zeros, and short enough to be sane.
+_ID = r"[1-9][0-9]{0,17}"
+_PAGE = r"0|[1-9][0-9]{0,3}"
+
+
+@dataclass(frozen=True)
+class Confirm:
+    circular_id: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    circular_id: int
+    position: int
+
+
+@dataclass(frozen=True)
+class Details:
+    circular_id: int
+
+
+@dataclass(frozen=True)
+class DistrictPage:
+    page: int
+
+
+@dataclass(frozen=True)
+class ChooseDistrict:
+    district_id: int
+
+
+@dataclass(frozen=True)
+class AssociationPage:
+    district_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ChooseAssociation:
+    association_id: int
+
+
+@dataclass(frozen=True)
+class GroupPage:
+    association_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ChooseGroup:
+    group_id: int
+
+
+RegistrationStepName = Literal["ok", "redo", "cancel"]
+
+
+@dataclass(frozen=True)
+class RegistrationControl:
+    """Confirm the registration, start it again, or stop it."""
+
+    action: RegistrationStepName
+
+
+@dataclass(frozen=True)
+class Unregister:
+    """`confirmed` False: the resident keeps their registration."""
+
+    confirmed: bool
+
+
+MenuItem = Literal["list", "settings", "help"]
+
+
+@dataclass(frozen=True)
+class Menu:
+    item: MenuItem
+
+
+Postback = (
+    Confirm
+    | Answer
+    | Details
+    | DistrictPage
+    | ChooseDistrict
+    | AssociationPage
+    | ChooseAssociation
+    | GroupPage
+    | ChooseGroup
+    | RegistrationControl
+    | Unregister
+    | Menu
+)
+
+
+def encode(postback: Postback) -> str:
+    data = _encode(postback)
+    # Only reachable with an out-of-range value built in code: a bug, never user input.
+    if decode(data) != postback:
+        raise ValueError(f"cannot encode {postback!r}")
+    return data
+
+
+def _encode(postback: Postback) -> str:
+    match postback:
+        case Confirm(circular_id):
+            return f"ack:{circular_id}"
+        case Answer(circular_id, position):
+            return f"ans:{circular_id}:{position}"
+        case Details(circular_id):
+            return f"more:{circular_id}"
+        case DistrictPage(page):
+            return f"reg:dp:{page}"
+        case ChooseDistrict(district_id):
+            return f"reg:d:{district_id}"
+        case AssociationPage(district_id, page):
+            return f"reg:ap:{district_id}:{page}"
+        case ChooseAssociation(association_id):
+            return f"reg:a:{association_id}"
+        case GroupPage(association_id, page):
+            return f"reg:gp:{association_id}:{page}"
+        case ChooseGroup(group_id):
+            return f"reg:g:{group_id}"
+        case RegistrationControl(action):
+            return f"reg:{action}"
+        case Unregister(confirmed):
+            return "unreg:ok" if confirmed else "unreg:cancel"
+        case Menu(item):
+            return f"menu:{item}"
+
+
+_PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
+    (re.compile(rf"ack:({_ID})"), Confirm),
+    (re.compile(rf"ans:({_ID}):([1-{MAX_ANSWER_POSITION}])"), Answer),
+    (re.compile(rf"more:({_ID})"), Details),
+    (re.compile(rf"reg:dp:({_PAGE})"), DistrictPage),
+    (re.compile(rf"reg:d:({_ID})"), ChooseDistrict),
+    (re.compile(rf"reg:ap:({_ID}):({_PAGE})"), AssociationPage),
+    (re.compile(rf"reg:a:({_ID})"), ChooseAssociation),
+    (re.compile(rf"reg:gp:({_ID}):({_PAGE})"), GroupPage),
+    (re.compile(rf"reg:g:({_ID})"), ChooseGroup),
+]
+_WORDS: dict[str, Postback] = {
+    "reg:ok": RegistrationControl("ok"),
+    "reg:redo": RegistrationControl("redo"),
+    "reg:cancel": RegistrationControl("cancel"),
+    "unreg:ok": Unregister(confirmed=True),
+    "unreg:cancel": Unregister(confirmed=False),
+    "menu:list": Menu("list"),
+    "menu:settings": Menu("settings"),
+    "menu:help": Menu("help"),
+}
+
+
+def decode(data: object) -> Postback | None:
+    """The postback `data` stands for, or None when it is not exactly one Kairan wrote."""
+    if not isinstance(data, str) or len(data) > MAX_LENGTH or not data.isascii():
+        return None
+    if data in _WORDS:
+        return _WORDS[data]
+    for pattern, kind in _PATTERNS:
+        match = pattern.fullmatch(data)
+        if match:
+            return kind(*(int(group) for group in match.groups()))  # type: ignore[arg-type]
+    return None

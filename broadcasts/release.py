@@ -1,0 +1,129 @@
+"""Releasing a circular: snapshot its recipients into deliveries, cut them into batches of at
+most 500 with a retry key each, all in the caller's transaction.
+
+The caller reads LINE's remaining quota first (a network call, outside any transaction) and
+commits after: the keys are then stored before any request uses them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy.orm import Session
+
+from broadcasts.clock import Clock
+from broadcasts.delivery import short_of_quota
+from broadcasts.messages import UnsendableCircular, circular_card
+from broadcasts.targeting import Target, reach, recipient_ids
+from models import (
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryBatch,
+    DeliveryStatus,
+)
+
+BATCH_SIZE = 500  # LINE's multicast limit
+RELEASABLE = (CircularStatus.draft, CircularStatus.scheduled)
+
+
+@dataclass(frozen=True)
+class Release:
+    released: bool
+    recipients: int = 0
+    batches: int = 0
+    # Why it was not released, for the author (Japanese, shown as is).
+    reason: str | None = None
+
+
+def release(
+    session: Session, clock: Clock, circular: Circular, remaining_quota: int | None
+) -> Release:
+    """Release `circular` now, or record why not and leave it releasable.
+
+    `remaining_quota` is LINE's quota minus its consumption (None: no limit). Messages already
+    promised to other circulars still sending are counted against it, so two releases cannot
+    both spend the same quota.
+    """
+    if circular.status not in RELEASABLE:
+        return Release(
+            False, reason=f"この回覧は送信できる状態ではありません（{circular.status.value}）"
+        )
+    target = Target.of_circular(circular)
+    recipients = reach(session, target).quota_messages
+    reason = _refusal(session, circular, target, recipients, remaining_quota)
+    if reason is not None:
+        circular.hold_reason = reason
+        session.flush()
+        return Release(False, recipients=recipients, reason=reason)
+
+    now = clock.now()
+    ids = recipient_ids(target).subquery()
+    session.execute(
+        insert(Delivery).from_select(
+            ["circular_id", "resident_id", "status", "created_at"],
+            select(
+                literal(circular.id),
+                ids.c.id,
+                literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
+                literal(now, Delivery.__table__.c.created_at.type),
+            ),
+        )
+    )
+    batches = _cut_into_batches(session, circular.id)
+    circular.status = CircularStatus.sending
+    circular.released_at = now
+    circular.hold_reason = None
+    session.flush()
+    return Release(True, recipients=recipients, batches=batches)
+
+
+def _refusal(
+    session: Session,
+    circular: Circular,
+    target: Target,
+    recipients: int,
+    remaining_quota: int | None,
+) -> str | None:
+    if target.is_empty():
+        return "届け先が選ばれていません"
+    if recipients == 0:
+        return "届け先に登録済みの住民がいません"
+    try:
+        circular_card(circular)
+    except UnsendableCircular as error:
+        return str(error)
+    if remaining_quota is not None:
+        available = remaining_quota - promised_elsewhere(session)
+        if available < recipients:
+            return short_of_quota(recipients, available) + "。全員に届くまで送信しません"
+    return None
+
+
+def promised_elsewhere(session: Session) -> int:
+    """Deliveries released but not yet accepted by LINE: they will use quota."""
+    count = session.scalar(
+        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.pending)
+    )
+    return int(count or 0)
+
+
+def _cut_into_batches(session: Session, circular_id: int) -> int:
+    delivery_ids = session.scalars(
+        select(Delivery.id).where(Delivery.circular_id == circular_id).order_by(Delivery.id)
+    ).all()
+    chunks = [delivery_ids[i : i + BATCH_SIZE] for i in range(0, len(delivery_ids), BATCH_SIZE)]
+    batch_ids = session.scalars(
+        insert(DeliveryBatch).returning(DeliveryBatch.id, sort_by_parameter_order=True),
+        [{"circular_id": circular_id, "retry_key": uuid.uuid4()} for _ in chunks],
+    ).all()
+    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
+        # The chunk is a run of this circular's delivery ids, so a range selects exactly it.
+        session.execute(
+            update(Delivery)
+            .where(Delivery.circular_id == circular_id, Delivery.id.between(chunk[0], chunk[-1]))
+            .values(batch_id=batch_id)
+        )
+    return len(chunks)

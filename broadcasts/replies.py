@@ -1,0 +1,382 @@
+"""Reply messages for residents, built from what a service returned, in the resident's language.
+
+Plain, friendly Japanese first (an 80-year-old should read it without effort): short sentences,
+hiragana for harder words, one thing per message. Every text goes through gettext; the English
+catalogue is in broadcasts/locales. Messages use line-bot-sdk's typed models, so a message the
+SDK would refuse never leaves this module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from zoneinfo import ZoneInfo
+
+from linebot.v3.messaging import (
+    FlexBox,
+    FlexBubble,
+    FlexButton,
+    FlexCarousel,
+    FlexMessage,
+    FlexText,
+    Message,
+    PostbackAction,
+    QuickReply,
+    QuickReplyItem,
+    TextMessage,
+)
+
+from broadcasts import postbacks
+from broadcasts.acknowledgements import AnswerResult, ConfirmResult, Received
+from broadcasts.i18n import locale_for, translations
+from broadcasts.postbacks import (
+    AssociationPage,
+    ChooseAssociation,
+    ChooseDistrict,
+    ChooseGroup,
+    Confirm,
+    Details,
+    DistrictPage,
+    GroupPage,
+    Menu,
+    Postback,
+    RegistrationControl,
+    Unregister,
+)
+from broadcasts.registration import (
+    AskConfirmation,
+    AskUnregister,
+    Cancelled,
+    Choose,
+    Nothing,
+    NotRegistered,
+    Outcome,
+    Registered,
+    Registration,
+    Stale,
+    Unregistered,
+    WelcomeBack,
+)
+from broadcasts.staff import Redeemed
+from models import Role
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+# LINE's limits: quick-reply and action labels 20 characters; altText kept under 400.
+LABEL_LIMIT = 20
+ALT_TEXT_LIMIT = 400
+# A carousel holds at most 12 bubbles; 10 keeps it well under its 50 KB.
+CAROUSEL_LIMIT = 10
+
+Gettext = Callable[[str], str]
+
+
+def _gettext(language: str | None) -> Gettext:
+    return translations(locale_for(language)).gettext
+
+
+def _label(text: str) -> str:
+    return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
+
+
+def _button(label: str, postback: Postback) -> QuickReplyItem:
+    return QuickReplyItem(
+        action=PostbackAction(
+            label=_label(label), data=postbacks.encode(postback), display_text=label[:300]
+        )
+    )
+
+
+def _menu_items(_: Gettext) -> list[QuickReplyItem]:
+    return [
+        _button(_("回覧を見る"), Menu("list")),
+        _button(_("設定"), Menu("settings")),
+        _button(_("ヘルプ"), Menu("help")),
+    ]
+
+
+def _text(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
+    quick_reply = QuickReply(items=list(items)) if items else None
+    return TextMessage(text=text, quick_reply=quick_reply)
+
+
+# --- help and the unexpected --------------------------------------------------------------------
+
+
+def help_message(language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    return [
+        _text(
+            _(
+                "回覧板のLINEです。下のボタンか、メニューからえらんでください。\n"
+                "・回覧を見る：届いた回覧を見ます\n"
+                "・設定：校区や自治会を登録・変更します\n"
+                "・登録解除：と送ると、登録をやめます\n"
+                "わからないときは、自治会の役員さんにお聞きください。"
+            ),
+            _menu_items(_),
+        )
+    ]
+
+
+def stale(language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    return [
+        _text(
+            _("このボタンは今は使えません。お手数ですが、もう一度はじめからお願いします。"),
+            _menu_items(_),
+        )
+    ]
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def registration(outcome: Outcome, language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    match outcome:
+        case Choose():
+            return [_choose(outcome, _)]
+        case AskConfirmation(chosen):
+            return [
+                _text(
+                    _("この内容で登録します。よろしいですか？") + "\n" + _describe(chosen, _),
+                    [
+                        _button(_("はい"), RegistrationControl("ok")),
+                        _button(_("やり直す"), RegistrationControl("redo")),
+                        _button(_("やめる"), RegistrationControl("cancel")),
+                    ],
+                )
+            ]
+        case Registered(chosen):
+            return [
+                _text(
+                    _("登録しました。これから回覧をLINEでお届けします。")
+                    + "\n"
+                    + _describe(chosen, _)
+                    + "\n"
+                    + _("変えるときは「設定」と送ってください。"),
+                    _menu_items(_),
+                )
+            ]
+        case WelcomeBack(kept):
+            return [
+                _text(
+                    _("おかえりなさい。登録はそのままです。また回覧をお届けします。")
+                    + "\n"
+                    + _describe(kept, _),
+                    _menu_items(_),
+                )
+            ]
+        case Cancelled(kept):
+            if kept is None:
+                text = _("やめました。登録するときは「設定」と送ってください。")
+            else:
+                text = _("やめました。登録は前のままです。") + "\n" + _describe(kept, _)
+            return [_text(text, _menu_items(_))]
+        case AskUnregister(kept):
+            return [
+                _text(
+                    _describe(kept, _)
+                    + "\n"
+                    + _(
+                        "登録を解除すると、回覧が届かなくなり、お名前などの情報も消します。"
+                        "解除しますか？"
+                    ),
+                    [
+                        _button(_("解除する"), Unregister(confirmed=True)),
+                        _button(_("やめる"), Unregister(confirmed=False)),
+                    ],
+                )
+            ]
+        case Unregistered():
+            return [
+                _text(
+                    _(
+                        "登録を解除しました。ご利用ありがとうございました。\n"
+                        "また使うときは「設定」と送ってください。"
+                    )
+                )
+            ]
+        case NotRegistered():
+            return [
+                _text(
+                    _("まだ登録されていません。登録するときは「設定」と送ってください。"),
+                    _menu_items(_),
+                )
+            ]
+        case Stale():
+            return stale(language)
+        case Nothing():
+            return help_message(language)
+
+
+def _describe(chosen: Registration, _: Gettext) -> str:
+    lines = [_("校区：{name}").format(name=chosen.district)]
+    lines.append(_("自治会：{name}").format(name=chosen.association))
+    if chosen.group:
+        lines.append(_("班：{name}").format(name=chosen.group))
+    return "\n".join(lines)
+
+
+def _choose(choose: Choose, _: Gettext) -> TextMessage:
+    lines: list[str] = []
+    if choose.greeting:
+        lines.append(_("友だち追加ありがとうございます。回覧板をLINEでお届けします。"))
+    if choose.not_found:
+        lines.append(_("「{query}」は見つかりませんでした。").format(query=choose.query))
+    elif choose.truncated:
+        lines.append(
+            _("「{query}」でたくさん見つかりました。もう少しくわしく送ってください。").format(
+                query=choose.query
+            )
+        )
+    elif choose.query:
+        lines.append(_("「{query}」で見つかったものです。").format(query=choose.query))
+    prompts = {
+        "district": _("お住まいの校区（小学校区）をえらんでください。"),
+        "association": _("お住まいの自治会（町内会）をえらんでください。"),
+        "group": _("班（組）をえらんでください。"),
+    }
+    lines.append(prompts[choose.kind])
+    if choose.page_count > 1:
+        lines.append(
+            _("（{page}/{count}ページ）").format(page=choose.page + 1, count=choose.page_count)
+        )
+    lines.append(_("名前の一部を送ると、さがせます（ひらがなでも大丈夫です）。"))
+    items = [_button(option.name, _choice(choose, option.id)) for option in choose.options]
+    if choose.page > 0:
+        items.append(_button(_("前へ"), _page(choose, choose.page - 1)))
+    if choose.page + 1 < choose.page_count:
+        items.append(_button(_("次へ"), _page(choose, choose.page + 1)))
+    items.append(_button(_("やめる"), RegistrationControl("cancel")))
+    return _text("\n".join(lines), items)
+
+
+def _choice(choose: Choose, area_id: int) -> Postback:
+    if choose.kind == "district":
+        return ChooseDistrict(area_id)
+    if choose.kind == "association":
+        return ChooseAssociation(area_id)
+    return ChooseGroup(area_id)
+
+
+def _page(choose: Choose, page: int) -> Postback:
+    if choose.kind == "district":
+        return DistrictPage(page)
+    assert choose.parent_id is not None  # noqa: S101 - association and group lists have one
+    if choose.kind == "association":
+        return AssociationPage(choose.parent_id, page)
+    return GroupPage(choose.parent_id, page)
+
+
+# --- circulars ----------------------------------------------------------------------------------
+
+
+def confirmation(result: ConfirmResult, language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    texts = {
+        "confirmed": _("確認しました。ありがとうございます。"),
+        "already": _("この回覧は、もう確認済みです。ありがとうございます。"),
+        "unknown": _("この回覧は見つかりませんでした。お手数ですが、もう一度お試しください。"),
+    }
+    return [_text(texts[result])]
+
+
+def answer(result: AnswerResult, language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    if result.status == "recorded":
+        text = _("「{label}」で受け付けました。しめきりまでは変えられます。").format(
+            label=result.label
+        )
+    elif result.status == "closed":
+        text = _("この回覧の回答は締め切りました。ありがとうございました。")
+    else:
+        text = _("この回覧は見つかりませんでした。お手数ですが、もう一度お試しください。")
+    return [_text(text)]
+
+
+def details(text: str | None, language: str | None) -> list[Message]:
+    if text is None:
+        return confirmation("unknown", language)
+    return [_text(text)]
+
+
+def circular_list(received: Sequence[Received], language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    if not received:
+        return [_text(_("まだ届いた回覧はありません。"), _menu_items(_))]
+    bubbles = [_bubble(item, _) for item in received[:CAROUSEL_LIMIT]]
+    unconfirmed = sum(not item.confirmed for item in received[:CAROUSEL_LIMIT])
+    alt = _("届いた回覧（{count}件、未確認{unconfirmed}件）").format(
+        count=len(bubbles), unconfirmed=unconfirmed
+    )
+    return [FlexMessage(alt_text=alt[:ALT_TEXT_LIMIT], contents=FlexCarousel(contents=bubbles))]
+
+
+def _bubble(item: Received, _: Gettext) -> FlexBubble:
+    circular = item.circular
+    status = (
+        FlexText(text=_("確認済み"), size="sm", color="#888888")
+        if item.confirmed
+        else FlexText(text=_("未確認"), size="sm", weight="bold", color="#D32F2F")
+    )
+    contents = [status, FlexText(text=circular.title, weight="bold", size="lg", wrap=True)]
+    if circular.released_at is not None:
+        day = circular.released_at.astimezone(TOKYO)
+        contents.append(
+            FlexText(
+                text=_("{month}月{day}日").format(month=day.month, day=day.day),
+                size="sm",
+                color="#666666",
+            )
+        )
+    buttons = [
+        FlexButton(
+            action=PostbackAction(
+                label=_("詳しく見る"),
+                data=postbacks.encode(Details(circular.id)),
+                display_text=_("詳しく見る"),
+            ),
+            style="secondary",
+            height="sm",
+        )
+    ]
+    if not item.confirmed:
+        buttons.insert(
+            0,
+            FlexButton(
+                action=PostbackAction(
+                    label=_("確認しました"),
+                    data=postbacks.encode(Confirm(circular.id)),
+                    display_text=_("確認しました"),
+                ),
+                style="primary",
+                height="sm",
+            ),
+        )
+    return FlexBubble(
+        size="kilo",
+        body=FlexBox(layout="vertical", spacing="sm", contents=contents),
+        footer=FlexBox(layout="vertical", spacing="sm", contents=buttons),
+    )
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+
+def staff(result: Redeemed, language: str | None) -> list[Message]:
+    _ = _gettext(language)
+    roles = {
+        Role.admin: _("管理者"),
+        Role.promoter: _("ICT推進員"),
+        Role.officer: _("自治会役員"),
+    }
+    role = roles[result.role] if result.role else ""
+    area = f"（{result.area}）" if result.area else ""
+    texts = {
+        "linked": _("{role}{area}として登録しました。管理画面が使えます。"),
+        "already": _("{role}{area}の役割は、もうお持ちです。"),
+        "unknown": _("このコードは見つかりませんでした。文字をもう一度たしかめてください。"),
+        "expired": _("このコードは期限切れです（7日間有効）。新しいコードをもらってください。"),
+        "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
+    }
+    return [_text(texts[result.status].format(role=role, area=area))]

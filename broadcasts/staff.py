@@ -1,0 +1,160 @@
+"""Staff invites: a one-time code printed by `kairan staff invite`, sent to the bot in LINE.
+
+The code is 16 random characters of Crockford's base32 (80 bits) behind a readable prefix,
+grouped in fours so it can be read over the phone: KAIRAN-7F3K-Q9ZD-M2XA-4HTC. Only its SHA-256 is
+stored. What the staff member types is normalised (full-width, lower case, spaces, dashes, and
+the letters Crockford reads as digits) before hashing, so small slips still match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from broadcasts.clock import Clock
+from models import Association, District, Role, StaffInvite, StaffMember, StaffRole
+
+VALID_FOR = timedelta(days=7)
+PREFIX = "KAIRAN"
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
+_CODE_LENGTH = 16
+# Crockford's decoding: letters people confuse with digits mean those digits.
+_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
+_TYPED = re.compile(rf"{PREFIX}([0-9A-Z]+)")
+
+
+class InviteError(ValueError):
+    """The invite cannot be made as asked; the message says why, in both languages."""
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: Role
+    area: str | None
+    expires_at: datetime
+
+
+def create_invite(
+    session: Session,
+    clock: Clock,
+    role: Role,
+    district_code: str | None = None,
+    association_code: str | None = None,
+) -> Invite:
+    district: District | None = None
+    association: Association | None = None
+    if role is Role.promoter:
+        if not district_code or association_code:
+            raise InviteError("推進員には --district が必要です / a promoter needs --district")
+        district = session.scalars(select(District).where(District.code == district_code)).first()
+        if district is None:
+            raise InviteError(
+                f"校区コード {district_code} が見つかりません / no district {district_code}"
+            )
+    elif role is Role.officer:
+        if not association_code or district_code:
+            raise InviteError("役員には --association が必要です / an officer needs --association")
+        association = session.scalars(
+            select(Association).where(Association.code == association_code)
+        ).first()
+        if association is None:
+            raise InviteError(
+                f"自治会コード {association_code} が見つかりません"
+                f" / no association {association_code}"
+            )
+    elif district_code or association_code:
+        raise InviteError("管理者は市全体です / an admin covers the whole city: no area")
+    body = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+    now = clock.now()
+    invite = StaffInvite(
+        code_hash=_hash(body),
+        role=role,
+        district=district,
+        association=association,
+        created_at=now,
+        expires_at=now + VALID_FOR,
+    )
+    session.add(invite)
+    session.flush()
+    groups = "-".join(body[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
+    area = district.name if district else association.name if association else None
+    return Invite(f"{PREFIX}-{groups}", role, area, invite.expires_at)
+
+
+def typed_code(text: str) -> str | None:
+    """The code's random part if `text` looks like an invite code (right or wrong), else None."""
+    folded = unicodedata.normalize("NFKC", text).upper()
+    compact = re.sub(r"[\s\-_‐－ー]", "", folded)
+    match = _TYPED.fullmatch(compact)
+    return match.group(1).translate(_CONFUSABLE) if match else None
+
+
+@dataclass(frozen=True)
+class Redeemed:
+    status: Literal["linked", "already", "unknown", "expired", "used"]
+    role: Role | None = None
+    area: str | None = None
+
+
+def redeem(
+    session: Session, clock: Clock, line_user_id: str, code: str, display_name: str | None
+) -> Redeemed:
+    """Give the sender the invite's role. Every refusal changes nothing."""
+    invite = session.scalars(
+        select(StaffInvite).where(StaffInvite.code_hash == _hash(code))
+    ).first()
+    if invite is None:
+        return Redeemed("unknown")
+    area = invite.district.name if invite.district else None
+    area = invite.association.name if invite.association else area
+    now = clock.now()
+    if invite.used_at is not None:
+        return Redeemed("used", invite.role, area)
+    if now > invite.expires_at:
+        return Redeemed("expired", invite.role, area)
+    member = session.scalars(
+        select(StaffMember).where(StaffMember.line_user_id == line_user_id)
+    ).first()
+    if member is None:
+        member = StaffMember(line_user_id=line_user_id, display_name=display_name, created_at=now)
+        session.add(member)
+        session.flush()
+    if any(
+        role.role is invite.role
+        and role.district_id == invite.district_id
+        and role.association_id == invite.association_id
+        for role in member.roles
+    ):
+        return Redeemed("already", invite.role, area)
+    # Claimed with a conditional UPDATE: of two people sending the same code at once, exactly
+    # one sees a row change.
+    claimed: Any = session.execute(
+        update(StaffInvite)
+        .where(StaffInvite.id == invite.id, StaffInvite.used_at.is_(None))
+        .values(used_at=now, used_by_id=member.id)
+    )
+    if claimed.rowcount != 1:
+        return Redeemed("used", invite.role, area)
+    member.roles.append(
+        StaffRole(
+            role=invite.role,
+            district_id=invite.district_id,
+            association_id=invite.association_id,
+            granted_at=now,
+        )
+    )
+    session.flush()
+    return Redeemed("linked", invite.role, area)
+
+
+def _hash(code: str) -> str:
+    return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()

@@ -1,0 +1,37 @@
+"""Each webhook event takes effect at most once, recorded in the database (not in memory), so
+the guarantee holds across web processes, machines and restarts."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from broadcasts.clock import Clock
+from models import ProcessedWebhookEvent
+
+# The column's width; LINE's ids are 26-character ULIDs.
+MAX_EVENT_ID_LENGTH = 64
+
+
+def claim(session: Session, clock: Clock, webhook_event_id: str, event_type: str) -> bool:
+    """Record the event inside the caller's transaction; False if it was handled already.
+
+    INSERT … ON CONFLICT DO NOTHING: when two processes get copies of one event at the same
+    moment, the second waits on the first's row and then inserts nothing, so only one applies
+    the effect. If the first rolls back, the second goes ahead: the event is then not lost.
+    """
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = (
+        insert(ProcessedWebhookEvent)
+        .values(webhook_event_id=webhook_event_id, event_type=event_type, received_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        # RETURNING rather than rowcount: an ORM-enabled INSERT does not report rowcount on every
+        # driver (psycopg answers -1), but a row comes back exactly when one was inserted.
+        .returning(ProcessedWebhookEvent.webhook_event_id)
+    )
+    return session.execute(statement).first() is not None
+
+
+def already_claimed(session: Session, webhook_event_id: str) -> bool:
+    return session.get(ProcessedWebhookEvent, webhook_event_id) is not None

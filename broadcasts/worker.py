@@ -1,0 +1,146 @@
+"""The delivery worker: claims batches, sends them to LINE, records what LINE said.
+
+It owns its transactions (it is an edge, like a view): one to claim, none while LINE is called,
+one to record. See broadcasts/delivery.py for the steps and why a crash anywhere is safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import IO
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcasts import delivery
+from broadcasts import line as line_api
+from broadcasts.clock import Clock
+from broadcasts.line import Line
+
+log = logging.getLogger(__name__)
+
+IDLE_WAIT = 1.0  # seconds between looks for work when there is none
+RECOVER_EVERY = timedelta(seconds=15)
+DATABASE_RETRY_WAIT = 2.0
+
+
+class WorkerAlreadyRunning(Exception):
+    """SQLite takes one writer at a time and has no row locks: one worker per database."""
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@contextlib.contextmanager
+def single_worker_on_sqlite(engine: Engine) -> Iterator[bool]:
+    """On SQLite, hold an exclusive lock beside the database file while the worker runs, and
+    yield True (this worker is the only one). The OS releases the lock when the process dies,
+    however it dies, so a restart never waits for a lease."""
+    if engine.dialect.name != "sqlite" or not engine.url.database:
+        yield False
+        return
+    lock_path = Path(engine.url.database).with_suffix(".worker.lock")
+    handle: IO[str] = lock_path.open("a")
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WorkerAlreadyRunning(str(lock_path)) from None
+        yield True
+    finally:
+        handle.close()
+
+
+class Worker:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        line: Line,
+        clock: Clock,
+        name: str,
+        stale_after: timedelta = delivery.STALE_AFTER,
+    ) -> None:
+        self.sessions = sessions
+        self.line = line
+        self.clock = clock
+        self.name = name
+        self.stale_after = stale_after
+        self._last_recovery: datetime | None = None
+
+    def run(self, stop: threading.Event, sole: bool = False) -> None:
+        """Until `stop` is set; a batch in hand is finished first (SIGTERM sets `stop`).
+
+        `sole`: no other worker can be running (SQLite's lock), so every claim left in flight
+        belongs to a dead worker and is taken back at once instead of after `stale_after`.
+        """
+        log.info("worker %s started", self.name)
+        if sole:
+            self.recover(timedelta(0))
+        while not stop.is_set():
+            try:
+                self.recover_if_due()
+                worked = self.run_once()
+            except OperationalError as error:
+                # The database went away (restart, failover): the pool reconnects on next use.
+                log.warning("worker %s: database unavailable (%s)", self.name, type(error).__name__)
+                stop.wait(DATABASE_RETRY_WAIT)
+                continue
+            if not worked:
+                stop.wait(IDLE_WAIT)
+        log.info("worker %s stopped", self.name)
+
+    def recover_if_due(self) -> None:
+        now = self.clock.now()
+        if self._last_recovery is not None and now - self._last_recovery < RECOVER_EVERY:
+            return
+        self.recover(self.stale_after)
+        self._last_recovery = now
+
+    def recover(self, stale_after: timedelta) -> None:
+        with self.sessions() as session:
+            recovered = delivery.recover_stale(session, self.clock, stale_after)
+            session.commit()
+        if recovered:
+            log.warning("worker %s: %d stale batch(es) back to pending", self.name, recovered)
+
+    def run_once(self) -> bool:
+        """Claim, send and record one batch; False when nothing was due."""
+        with self.sessions() as session:
+            claim = delivery.claim_next(session, self.clock, self.name)
+            # Committed before the call: a crash from here on leaves a recoverable claim.
+            session.commit()
+        if claim is None:
+            return False
+        outcome = line_api.multicast(
+            self.line, claim.user_ids, claim.messages, claim.retry_key, claim.unit
+        )
+        with self.sessions() as session:
+            decision = delivery.record(session, self.clock, claim, outcome)
+            session.commit()
+        log.info(
+            "batch %d of circular %d: %s -> %s (request %s)",
+            claim.batch_id,
+            claim.circular_id,
+            outcome.result.value,
+            decision.verdict.value if decision else "claim lost",
+            outcome.request_id,
+        )
+        return True
+
+    def drain(self) -> int:
+        """Send until nothing is due now (tests, the demo); returns how many batches."""
+        count = 0
+        while self.run_once():
+            count += 1
+        return count

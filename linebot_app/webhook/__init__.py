@@ -1,0 +1,1 @@
+"""LINE's webhook: `/callback` and the handlers of the events it carries."""

@@ -1,0 +1,188 @@
+"""One handler per LINE event type: parse the event, call a service, return the reply.
+
+Handlers run inside the event's transaction and never call LINE themselves: the view replies
+after the commit. The table at the end maps event types to handlers.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from linebot.v3.messaging import Message
+from linebot.v3.webhooks import (
+    FollowEvent,
+    MessageEvent,
+    PostbackEvent,
+    TextMessageContent,
+    UnfollowEvent,
+)
+from sqlalchemy.orm import Session
+
+from broadcasts import acknowledgements, registration, replies, staff
+from broadcasts.clock import Clock
+from broadcasts.postbacks import (
+    Answer,
+    AssociationPage,
+    ChooseAssociation,
+    ChooseDistrict,
+    ChooseGroup,
+    Confirm,
+    Details,
+    DistrictPage,
+    GroupPage,
+    Menu,
+    RegistrationControl,
+    Unregister,
+    decode,
+)
+from broadcasts.registration import Profile
+from models import Resident
+
+
+@dataclass(frozen=True)
+class EventContext:
+    session: Session
+    clock: Clock
+    # The sender's LINE user id, already checked to look like one.
+    user_id: str
+    # Fetched before the transaction, for follow events only.
+    profile: Profile | None = None
+
+    def resident(self) -> Resident | None:
+        return registration.find_resident(self.session, self.user_id)
+
+    def language(self, resident: Resident | None) -> str | None:
+        if resident is not None:
+            return resident.locale
+        return self.profile.language if self.profile else None
+
+
+Handler = Callable[[EventContext, Any], list[Message]]
+
+
+class Command(enum.Enum):
+    circulars = "circulars"
+    settings = "settings"
+    unregister = "unregister"
+    help = "help"
+    cancel = "cancel"
+
+
+# What residents type (or a rich-menu or quick-reply tap sends), matched after normalising
+# width, kana and case.
+_WORDS = {
+    Command.circulars: ("回覧を見る", "回覧", "かいらん", "circulars"),
+    Command.settings: ("設定", "せってい", "登録", "とうろく", "settings", "register"),
+    Command.unregister: ("登録解除", "とうろくかいじょ", "解除", "unregister"),
+    Command.help: ("ヘルプ", "help", "使い方", "つかいかた", "?", "？"),
+    Command.cancel: ("やめる", "キャンセル", "cancel", "stop"),
+}
+COMMANDS = {
+    registration.normalise(word): command for command, words in _WORDS.items() for word in words
+}
+
+
+def on_follow(context: EventContext, event: FollowEvent) -> list[Message]:
+    outcome = registration.follow(context.session, context.clock, context.user_id, context.profile)
+    return replies.registration(outcome, context.language(context.resident()))
+
+
+def on_unfollow(context: EventContext, event: UnfollowEvent) -> list[Message]:
+    registration.unfollow(context.session, context.clock, context.user_id)
+    return []
+
+
+def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
+    resident = context.resident()
+    language = context.language(resident)
+    if not isinstance(event.message, TextMessageContent):
+        return replies.help_message(language)
+    text: str = event.message.text
+    command = COMMANDS.get(registration.normalise(text))
+    if command is not None:
+        return run(context, resident, command)
+    code = staff.typed_code(text)
+    if code is not None:
+        name = resident.display_name if resident else None
+        redeemed = staff.redeem(context.session, context.clock, context.user_id, code, name)
+        return replies.staff(redeemed, language)
+    if resident is not None:
+        return replies.registration(registration.search(context.session, resident, text), language)
+    return replies.help_message(language)
+
+
+def run(context: EventContext, resident: Resident | None, command: Command) -> list[Message]:
+    session = context.session
+    language = context.language(resident)
+    if command is Command.help:
+        return replies.help_message(language)
+    if command is Command.settings:
+        resident = resident or registration.ensure_resident(session, context.clock, context.user_id)
+        return replies.registration(registration.start(session, resident), language)
+    if resident is None:
+        # Kairan holds nothing about this person: there is nothing to show, cancel or remove.
+        outcome: registration.Outcome = (
+            registration.Cancelled(None)
+            if command is Command.cancel
+            else registration.NotRegistered()
+        )
+        return replies.registration(outcome, language)
+    if command is Command.cancel:
+        return replies.registration(registration.cancel(session, resident), language)
+    if command is Command.unregister:
+        return replies.registration(registration.ask_unregister(session, resident), language)
+    return replies.circular_list(acknowledgements.latest(session, resident), language)
+
+
+_MENU = {"list": Command.circulars, "settings": Command.settings, "help": Command.help}
+
+
+def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
+    session, clock = context.session, context.clock
+    resident = context.resident()
+    language = context.language(resident)
+    match decode(event.postback.data):
+        case Menu(item):
+            return run(context, resident, _MENU[item])
+        case Confirm(circular_id) if resident is not None:
+            result = acknowledgements.confirm(session, clock, resident, circular_id)
+            return replies.confirmation(result, language)
+        case Answer(circular_id, position) if resident is not None:
+            answered = acknowledgements.answer(session, clock, resident, circular_id, position)
+            return replies.answer(answered, language)
+        case Details(circular_id) if resident is not None:
+            circular = acknowledgements.delivered_circular(session, resident, circular_id)
+            text = acknowledgements.full_text(circular) if circular else None
+            return replies.details(text, language)
+        case Confirm() | Answer() | Details():
+            return replies.confirmation("unknown", language)
+        case Unregister() as answer if resident is not None:
+            outcome = registration.unregister(session, clock, resident, answer)
+            return replies.registration(outcome, language)
+        case RegistrationControl("redo") if resident is None:
+            return run(context, resident, Command.settings)
+        case (
+            DistrictPage()
+            | ChooseDistrict()
+            | AssociationPage()
+            | ChooseAssociation()
+            | GroupPage()
+            | ChooseGroup()
+            | RegistrationControl()
+        ) as step if resident is not None:
+            return replies.registration(
+                registration.choose(session, clock, resident, step), language
+            )
+    # Forged, from an old version, or not meant for this resident: a polite word, no change.
+    return replies.stale(language)
+
+
+HANDLERS: dict[type[Any], Handler] = {
+    FollowEvent: on_follow,
+    UnfollowEvent: on_unfollow,
+    MessageEvent: on_message,
+    PostbackEvent: on_postback,
+}

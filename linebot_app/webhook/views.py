@@ -1,0 +1,131 @@
+"""`POST /callback`: LINE's webhook.
+
+raw body → signature (400) → parse (400 on anything malformed) → for each event, one
+transaction: claim its webhookEventId and apply its effect → commit → reply. LINE gives up after
+2 s, so the request does database work and at most one reply call per event (plus the profile
+for a follow, see `_profile`). A failed effect rolls back and answers 500 so LINE redelivers;
+the events committed before it are not applied twice, their ids are claimed.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import urllib3
+from flask import Blueprint, current_app, request
+from linebot.v3.exceptions import InvalidSignatureError
+from linebot.v3.messaging import ApiException, Message, ReplyMessageRequest
+from linebot.v3.webhook import WebhookParser
+from linebot.v3.webhooks import FollowEvent, UserSource
+
+from broadcasts import webhook_events
+from broadcasts.clock import SystemClock
+from broadcasts.registration import Profile
+from linebot_app.config import Settings
+from linebot_app.extensions import db, line
+from linebot_app.webhook.handlers import HANDLERS, EventContext
+
+bp = Blueprint("webhook", __name__)
+log = logging.getLogger(__name__)
+
+USER_ID = re.compile(r"U[0-9a-f]{32}")
+# A follow's profile look-up must leave time for the reply within LINE's 2 s.
+PROFILE_TIMEOUT = (0.5, 0.8)
+
+
+@bp.post("/callback")
+def callback() -> tuple[str, int]:
+    signature = request.headers.get("X-Line-Signature")
+    if not signature:
+        return "missing signature", 400
+    try:
+        body = request.get_data().decode("utf-8")
+    except UnicodeDecodeError:
+        return "body is not UTF-8", 400
+    settings: Settings = current_app.config["KAIRAN_SETTINGS"]
+    parser = WebhookParser(settings.LINE_CHANNEL_SECRET.get_secret_value())
+    try:
+        events = parser.parse(body, signature)
+    except InvalidSignatureError:
+        log.warning("webhook refused: bad signature")
+        return "bad signature", 400
+    # The SDK's parser indexes and iterates whatever JSON it gets: a body of the wrong shape
+    # surfaces as any of these (pydantic's errors are ValueErrors).
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+        log.warning("webhook refused: malformed body (%s)", type(error).__name__)
+        return "malformed body", 400
+    for event in events:
+        _process(event)
+    return "OK", 200
+
+
+def _process(event: Any) -> None:
+    event_id = getattr(event, "webhook_event_id", None)
+    event_type = str(getattr(event, "type", "?"))[:40]
+    handler = HANDLERS.get(type(event))
+    source = getattr(event, "source", None)
+    user_id = getattr(source, "user_id", None) if isinstance(source, UserSource) else None
+    if (
+        handler is None
+        or not isinstance(event_id, str)
+        or not 0 < len(event_id) <= webhook_events.MAX_EVENT_ID_LENGTH
+        or not isinstance(user_id, str)
+        or not USER_ID.fullmatch(user_id)
+        # Standby: another channel answers this chat (LINE's module channels).
+        or getattr(event, "mode", None) != "active"
+    ):
+        # Acknowledged and not stored: LINE must not redeliver what Kairan will never handle.
+        log.info("webhook event %r (%s) ignored", str(event_id)[:64], event_type)
+        return
+    session = db.session
+    clock = SystemClock()
+    profile = None
+    if isinstance(event, FollowEvent) and not webhook_events.already_claimed(session, event_id):
+        profile = _profile(user_id)
+    context = EventContext(session, clock, user_id, profile)
+    try:
+        if not webhook_events.claim(session, clock, event_id, event_type):
+            session.rollback()
+            log.info("webhook event %s (%s) already handled", event_id, event_type)
+            return
+        messages = handler(context, event)
+        resident = context.resident()
+        resident_id = resident.id if resident else None
+        session.commit()
+    except Exception:
+        session.rollback()
+        log.exception("webhook event %s (%s) failed; rolled back", event_id, event_type)
+        raise
+    log.info("webhook event %s (%s) handled, resident %s", event_id, event_type, resident_id)
+    reply_token = getattr(event, "reply_token", None)
+    if messages and reply_token:
+        _reply(event_id, reply_token, messages)
+
+
+def _profile(user_id: str) -> Profile | None:
+    """The resident's name and language, read before the transaction opens (never inside it).
+
+    Done only for follows that are not yet handled. Without it the resident gets Japanese and no
+    name, which is fine: the follow itself must not fail because LINE was slow.
+    """
+    client = line()
+    try:
+        profile = client.api.get_profile(user_id, _request_timeout=PROFILE_TIMEOUT)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("profile look-up failed (%s)", type(error).__name__)
+        return None
+    return Profile(display_name=profile.display_name, language=profile.language)
+
+
+def _reply(event_id: str, reply_token: str, messages: list[Message]) -> None:
+    """After the commit: a failed reply is logged; the effect stands and LINE gets its 200."""
+    client = line()
+    try:
+        client.api.reply_message(
+            ReplyMessageRequest(reply_token=reply_token, messages=messages[:5]),
+            _request_timeout=client.timeout,
+        )
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("reply for webhook event %s failed (%s)", event_id, type(error).__name__)

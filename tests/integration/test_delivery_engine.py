@@ -1,0 +1,288 @@
+"""Release and delivery against the simulator, with a worker in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broadcasts import delivery
+from broadcasts.line import remaining_quota
+from broadcasts.release import release
+from broadcasts.worker import Worker
+from linebot_app.extensions import line
+from models import (
+    Association,
+    BatchStatus,
+    Circular,
+    CircularStatus,
+    CircularTarget,
+    Delivery,
+    DeliveryBatch,
+    DeliveryStatus,
+    FollowStatus,
+    Resident,
+)
+from simulator.testing import SimulatorClient
+from tests.conftest import FakeClock
+
+LineResidents = Callable[..., list[str]]
+
+
+@pytest.fixture
+def association(make_association: Callable[..., Association]) -> Association:
+    return make_association(name="桜町内会", groups=("1班", "2班"))
+
+
+@pytest.fixture
+def circular(make_circular: Callable[..., Circular], association: Association) -> Circular:
+    return make_circular(targets=[CircularTarget(association=association)])
+
+
+def release_now(session: Session, clock: FakeClock, circular: Circular) -> None:
+    result = release(session, clock, circular, remaining_quota(line()))
+    assert result.released, result.reason
+    session.commit()
+
+
+def copies(sim: SimulatorClient, user_ids: list[str]) -> dict[str, int]:
+    counts = sim.inbox_counts()
+    return {user_id: counts.get(user_id, 0) for user_id in user_ids}
+
+
+def test_release_snapshots_deliveries_into_batches_with_keys(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+) -> None:
+    make_line_residents(1201, association)
+    release_now(session, clock, circular)
+    batches = session.scalars(select(DeliveryBatch).order_by(DeliveryBatch.id)).all()
+    sizes = [
+        session.scalar(select(func.count()).select_from(Delivery).where(Delivery.batch_id == b.id))
+        for b in batches
+    ]
+    assert sizes == [500, 500, 201]
+    assert len({b.retry_key for b in batches}) == 3
+    assert all(b.status is BatchStatus.pending and b.attempts == 0 for b in batches)
+    assert circular.status is CircularStatus.sending
+    # A second release of the same circular is refused: nobody can be snapshotted twice.
+    again = release(session, clock, circular, None)
+    assert not again.released
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 1201
+
+
+def test_every_targeted_resident_gets_exactly_one_card(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_association: Callable[..., Association],
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    targeted = make_line_residents(1100, association)
+    outsider = make_line_residents(3, make_association())
+    release_now(session, clock, circular)
+    assert worker.drain() == 3
+    assert set(copies(sim, targeted).values()) == {1}
+    assert set(copies(sim, outsider).values()) == {0}
+    (card,) = sim.inbox(targeted[0])
+    assert card["message"]["type"] == "flex"
+    assert card["message"]["altText"] == "【回覧】清掃活動のお知らせ"
+    assert card["customAggregationUnits"] == [f"circular_{circular.id}"]
+    session.expire_all()
+    shown = delivery.progress(session, circular.id)
+    assert shown.status is CircularStatus.sent
+    assert shown.deliveries["sent"] == 1100
+    assert shown.batches["accepted"] == 3
+    assert all(b.line_request_id for b in session.scalars(select(DeliveryBatch)))
+    assert worker.drain() == 0
+
+
+def test_retries_reuse_the_key_and_never_double_deliver(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    targeted = make_line_residents(2000, association)
+    release_now(session, clock, circular)
+    sim.set_faults(error500=0.2, error429=0.2, acceptThenDrop=0.2, drop=0.1, seed=3)
+    for _ in range(200):
+        worker.drain()
+        clock.advance(minutes=10)
+        session.expire_all()
+        if delivery.progress(session, circular.id).status is CircularStatus.sent:
+            break
+    sim.clear_faults()
+    assert set(copies(sim, targeted).values()) == {1}
+    multicasts = sim.requests_log("/v2/bot/message/multicast")
+    assert len(multicasts) > 4, "the faults should have forced retries"
+    keys_per_batch = {r["retryKey"] for r in multicasts}
+    assert len(keys_per_batch) == 4
+    assert (
+        session.scalar(
+            select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.sent)
+        )
+        == 2000
+    )
+
+
+def test_residents_who_block_after_the_snapshot_are_skipped(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(5, association)
+    release_now(session, clock, circular)
+    leaving = session.scalars(select(Resident).where(Resident.line_user_id == user_ids[0])).one()
+    leaving.follow_status = FollowStatus.blocked
+    session.commit()
+    worker.drain()
+    session.expire_all()
+    assert delivery.progress(session, circular.id).deliveries == {
+        "pending": 0,
+        "sent": 4,
+        "skipped": 1,
+        "failed": 0,
+    }
+    assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
+
+
+def test_quota_short_by_one_sends_nothing_and_says_why(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(10, association)
+    sim.set_quota(limit=100, used=91)
+    result = release(session, clock, circular, remaining_quota(line()))
+    session.commit()
+    assert not result.released
+    assert result.reason is not None and "必要 10 通、残り 9 通" in result.reason
+    session.expire_all()
+    assert circular.status is CircularStatus.draft
+    assert circular.hold_reason == result.reason
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 0
+    assert worker.drain() == 0
+    assert set(copies(sim, user_ids).values()) == {0}
+    # With one more message available it goes, and the recorded reason is cleared.
+    sim.set_quota(limit=100, used=90)
+    release_now(session, clock, circular)
+    worker.drain()
+    assert set(copies(sim, user_ids).values()) == {1}
+    assert circular.hold_reason is None
+
+
+def test_the_monthly_limit_mid_circular_pauses_it_until_resumed(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(700, association)
+    release_now(session, clock, circular)
+    # Someone else used the quota after the release: the second batch hits the monthly limit.
+    sim.set_quota(limit=1000, used=400)
+    assert worker.drain() == 2
+    session.expire_all()
+    assert circular.status is CircularStatus.sending
+    assert circular.hold_reason is not None and "上限" in circular.hold_reason
+    assert sum(copies(sim, user_ids).values()) == 500
+    assert worker.drain() == 0, "a paused circular is not sent"
+    assert delivery.resume(session, circular, remaining_quota(line())) is not None
+    sim.set_quota(limit=2000, used=400)
+    assert delivery.resume(session, circular, remaining_quota(line())) is None
+    session.commit()
+    worker.drain()
+    assert set(copies(sim, user_ids).values()) == {1}
+
+
+def test_a_request_line_refuses_fails_its_batch_with_the_reason(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_resident: Callable[..., Resident],
+    worker: Worker,
+) -> None:
+    make_resident(association=association, line_user_id="Unot-a-real-line-id")
+    release_now(session, clock, circular)
+    worker.drain()
+    session.expire_all()
+    failed = session.scalars(select(Delivery)).one()
+    assert failed.status is DeliveryStatus.failed
+    assert failed.failure_reason
+    assert circular.status is CircularStatus.sent
+
+
+def test_a_dead_workers_batch_is_recovered_and_resent_once(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(20, association)
+    release_now(session, clock, circular)
+    claim = delivery.claim_next(session, clock, "worker-that-dies")
+    assert claim is not None
+    session.commit()
+    # It reached LINE and died before recording.
+    from broadcasts.line import multicast
+
+    multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
+    assert worker.drain() == 0, "its claim is not stale yet"
+    clock.advance(minutes=2)
+    worker.recover_if_due()
+    assert worker.drain() == 1
+    session.expire_all()
+    batch = session.get_one(DeliveryBatch, claim.batch_id)
+    assert batch.status is BatchStatus.accepted
+    assert batch.attempts == 2
+    assert batch.last_error  # LINE's 409 answer for the known key
+    assert set(copies(sim, user_ids).values()) == {1}
+
+
+def test_a_key_older_than_line_keeps_is_held_not_resent(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(3, association)
+    release_now(session, clock, circular)
+    sim.set_faults(error500=1.0, seed=1)
+    worker.drain()
+    sim.clear_faults()
+    clock.advance(hours=23)
+    assert worker.drain() == 0
+    session.expire_all()
+    assert delivery.progress(session, circular.id).batches["held"] == 1
+    assert circular.status is CircularStatus.sending
+    assert set(copies(sim, user_ids).values()) == {0}
