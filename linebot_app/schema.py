@@ -43,7 +43,8 @@ def schema_problem(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
-        command.upgrade(alembic_config(connection), "head")
+        # "heads": branches being developed side by side upgrade too, until they are merged.
+        command.upgrade(alembic_config(connection), "heads")
 
 
 def new_revision(engine: Engine, message: str) -> None:
