@@ -47,7 +47,14 @@ def delivered_circular(session: Session, resident: Resident, circular_id: int) -
     ).first()
 
 
-def confirm(session: Session, clock: Clock, resident: Resident, circular_id: int) -> ConfirmResult:
+def confirm(
+    session: Session,
+    clock: Clock,
+    resident: Resident,
+    circular_id: int,
+    channel: Channel = Channel.line,
+) -> ConfirmResult:
+    """Record 「確認しました」 from LINE (the postback) or the web (the detail page's button)."""
     if delivered_circular(session, resident, circular_id) is None:
         return "unknown"
     # INSERT … ON CONFLICT DO NOTHING: two taps at once both see "no row yet"; the constraint,
@@ -58,7 +65,7 @@ def confirm(session: Session, clock: Clock, resident: Resident, circular_id: int
             circular_id=circular_id,
             resident_id=resident.id,
             confirmed_at=clock.now(),
-            channel=Channel.line,
+            channel=channel,
         )
         .on_conflict_do_nothing(index_elements=["circular_id", "resident_id"])
         .returning(Acknowledgement.id)

@@ -22,8 +22,10 @@ from sqlalchemy.orm import Session, selectinload
 from broadcasts.clock import Clock
 from broadcasts.line import SendOutcome
 from broadcasts.messages import circular_card, unit_name
+from broadcasts.reminders import reminder_message
 from broadcasts.retry import Decision, Verdict, decide, key_still_safe
 from models import (
+    CARD,
     BatchStatus,
     Circular,
     CircularStatus,
@@ -53,8 +55,11 @@ class Claim:
     unit: str
 
 
-def claim_next(session: Session, clock: Clock, worker_id: str) -> Claim | None:
-    """Take the next due batch, or None when there is nothing to send now."""
+def claim_next(
+    session: Session, clock: Clock, worker_id: str, public_url: str | None = None
+) -> Claim | None:
+    """Take the next due batch, or None when there is nothing to send now. `public_url`
+    (KAIRAN_PUBLIC_URL) lets the card show the circular's first photo."""
     now = clock.now()
     while True:
         batch = session.scalars(_due_batches(session, now)).first()
@@ -95,9 +100,16 @@ def claim_next(session: Session, clock: Clock, worker_id: str) -> Claim | None:
             worker_id=worker_id,
             retry_key=batch.retry_key,
             user_ids=user_ids,
-            messages=[circular_card(circular)],
+            messages=[message_for(circular, batch.slot, public_url)],
             unit=unit_name(circular.id),
         )
+
+
+def message_for(circular: Circular, slot: str, public_url: str | None = None) -> Message:
+    """What a batch of `slot` carries: the card, or the reminder of that slot."""
+    if slot == CARD:
+        return circular_card(circular, public_url)
+    return reminder_message(circular, slot)
 
 
 def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
@@ -107,7 +119,8 @@ def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
         .where(
             DeliveryBatch.status == BatchStatus.pending,
             or_(DeliveryBatch.next_attempt_at.is_(None), DeliveryBatch.next_attempt_at <= now),
-            Circular.status == CircularStatus.sending,
+            # A sent circular still has reminders to send.
+            Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
             Circular.hold_reason.is_(None),
         )
         .order_by(DeliveryBatch.id)
@@ -208,13 +221,14 @@ def _pause_reason(outcome: SendOutcome) -> str:
 
 
 def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
-    """A circular is sent once every batch is accepted or failed."""
+    """A circular is sent once every batch of its card is accepted or failed."""
     session.flush()
     open_batches = session.scalar(
         select(func.count())
         .select_from(DeliveryBatch)
         .where(
             DeliveryBatch.circular_id == circular_id,
+            DeliveryBatch.slot == CARD,
             DeliveryBatch.status.in_(
                 [BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held]
             ),
@@ -274,14 +288,14 @@ def progress(session: Session, circular_id: int) -> Progress:
     deliveries = dict.fromkeys((s.value for s in DeliveryStatus), 0)
     for status, count in session.execute(
         select(Delivery.status, func.count())
-        .where(Delivery.circular_id == circular_id)
+        .where(Delivery.circular_id == circular_id, Delivery.slot == CARD)
         .group_by(Delivery.status)
     ):
         deliveries[status.value] = count
     batches = dict.fromkeys((s.value for s in BatchStatus), 0)
     for batch_status, count in session.execute(
         select(DeliveryBatch.status, func.count())
-        .where(DeliveryBatch.circular_id == circular_id)
+        .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == CARD)
         .group_by(DeliveryBatch.status)
     ):
         batches[batch_status.value] = count

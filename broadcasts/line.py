@@ -21,6 +21,7 @@ from linebot.v3.messaging import (
     MessagingApi,
     MessagingApiBlob,
     MulticastRequest,
+    PushMessageRequest,
 )
 
 # (connect, read) seconds. LINE answers in well under a second; a read that takes 10 s has failed.
@@ -140,3 +141,18 @@ def _error_message(error: ApiException) -> str | None:
         if isinstance(detail, dict):
             parts.append(f"{detail.get('property', '')}: {detail.get('message', '')}")
     return "; ".join(parts)[:500]
+
+
+def push(line: Line, user_id: str, messages: list[Message], retry_key: uuid.UUID) -> SendOutcome:
+    """One push with its retry key, classified like `multicast`."""
+    try:
+        response = line.api.push_message_with_http_info(
+            PushMessageRequest(to=user_id, messages=messages),
+            x_line_retry_key=str(retry_key),
+            _request_timeout=line.timeout,
+        )
+    except ApiException as error:
+        return classify(error)
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        return SendOutcome(Result.unreachable, detail=type(error).__name__)
+    return SendOutcome(Result.accepted, request_id=_header(response.headers, "x-line-request-id"))

@@ -15,13 +15,14 @@ from linebot.v3.messaging import (
     FlexBox,
     FlexBubble,
     FlexButton,
+    FlexImage,
     FlexMessage,
     FlexText,
     PostbackAction,
 )
 
 from broadcasts.postbacks import Answer, Confirm, Details, encode
-from models import Circular
+from models import AttachmentKind, Circular
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 ALT_TEXT_LIMIT = 400  # LINE shows altText in notifications; it must stay short
@@ -35,12 +36,17 @@ class UnsendableCircular(Exception):
     """The circular cannot become a LINE message; the message says why, for its author."""
 
 
-def circular_card(circular: Circular) -> FlexMessage:
-    """The card for `circular`, or UnsendableCircular with the reason."""
-    alt_text = f"【回覧】{circular.title}"
+def circular_card(circular: Circular, public_url: str | None = None) -> FlexMessage:
+    """The card for `circular`, or UnsendableCircular with the reason.
+
+    With `public_url` (KAIRAN_PUBLIC_URL) the circular's first photo is the bubble's hero image,
+    served from `/files/<storage name>`; without it (checks that send nothing) the card has none.
+    """
+    alt_text = _alt_text(circular)
     if len(alt_text) > ALT_TEXT_LIMIT:
         raise UnsendableCircular("題名が長すぎます（通知に表示できません）")
     bubble = FlexBubble(
+        hero=_hero(circular, public_url),
         header=FlexBox(
             layout="vertical",
             contents=[FlexText(text=f"回覧　{area_label(circular)}", size="sm", color="#555555")],
@@ -53,6 +59,31 @@ def circular_card(circular: Circular) -> FlexMessage:
     if size > BUBBLE_LIMIT:
         raise UnsendableCircular(f"カードが大きすぎます（{size} バイト、上限 {BUBBLE_LIMIT}）")
     return message
+
+
+def _alt_text(circular: Circular) -> str:
+    """What notifications and the chat list show: where it is from, the title, what to do."""
+    area = area_label(circular)
+    prefix = f"【回覧・{area}】" if area else "【回覧】"
+    if circular.question:
+        action = "（回答をお願いします）"
+    elif circular.confirmation_required:
+        action = "（確認をお願いします）"
+    else:
+        action = ""
+    return f"{prefix}{circular.title}{action}"
+
+
+def _hero(circular: Circular, public_url: str | None) -> FlexImage | None:
+    photo = next((a for a in circular.attachments if a.kind is AttachmentKind.image), None)
+    if photo is None or public_url is None:
+        return None
+    return FlexImage(
+        url=f"{public_url.rstrip('/')}/files/{photo.storage_name}",
+        size="full",
+        aspect_ratio="20:13",
+        aspect_mode="cover",
+    )
 
 
 def area_label(circular: Circular) -> str:
@@ -100,39 +131,33 @@ def _body(circular: Circular) -> list[FlexText]:
 
 
 def _buttons(circular: Circular) -> list[FlexButton]:
-    buttons = [
-        FlexButton(
-            style="secondary",
-            action=PostbackAction(
-                label=option.label,
-                data=encode(Answer(circular.id, option.position)),
-                display_text=option.label,
-            ),
-        )
+    buttons = answer_buttons(circular)
+    if circular.confirmation_required:
+        buttons.append(confirm_button(circular))
+    buttons.append(details_button(circular))
+    return buttons
+
+
+def answer_buttons(circular: Circular) -> list[FlexButton]:
+    return [
+        _postback_button(option.label, encode(Answer(circular.id, option.position)), "secondary")
         for option in circular.options
     ]
-    if circular.confirmation_required:
-        buttons.append(
-            FlexButton(
-                style="primary",
-                action=PostbackAction(
-                    label="確認しました",
-                    data=encode(Confirm(circular.id)),
-                    display_text="確認しました",
-                ),
-            )
-        )
-    buttons.append(
-        FlexButton(
-            style="link",
-            action=PostbackAction(
-                label="詳しく見る",
-                data=encode(Details(circular.id)),
-                display_text="詳しく見る",
-            ),
-        )
+
+
+def confirm_button(circular: Circular) -> FlexButton:
+    return _postback_button("確認しました", encode(Confirm(circular.id)), "primary")
+
+
+def details_button(circular: Circular) -> FlexButton:
+    return _postback_button("詳しく見る", encode(Details(circular.id)), "link")
+
+
+def _postback_button(label: str, data: str, style: str) -> FlexButton:
+    # The label is echoed into the chat as the resident's own words, as a paper stamp would be.
+    return FlexButton(
+        style=style, action=PostbackAction(label=label, data=data, display_text=label)
     )
-    return buttons
 
 
 def unit_name(circular_id: int) -> str:

@@ -19,6 +19,13 @@ Formats (all well under LINE's 300 characters):
     reg:ok | reg:redo | reg:cancel  registration: confirm, start again, stop
     unreg:ok | unreg:cancel         「登録解除」: confirm or keep the registration
     menu:list | menu:settings | menu:help   the rich menu's three areas
+    cmp:<word>                      composing in LINE (staff): next, skip, done, yes, no, send,
+                                    schedule, cancel, resume, new, deadline, event, at
+                                    (the last three are datetime pickers: LINE adds the value)
+    cmp:b:d:0:<page>                composing: a page of the author's districts
+    cmp:b:a:<district_id>:<page>    composing: a page of a district's associations
+    cmp:b:g:<association_id>:<page> composing: a page of an association's groups
+    cmp:t:d|a|g:<id>                composing: select or unselect this district/association/group
 """
 
 from __future__ import annotations
@@ -108,6 +115,47 @@ class Menu:
     item: MenuItem
 
 
+ComposeWord = Literal[
+    "next",
+    "skip",
+    "done",
+    "yes",
+    "no",
+    "send",
+    "schedule",
+    "cancel",
+    "resume",
+    "new",
+    "deadline",
+    "event",
+    "at",
+]
+AreaLevel = Literal["d", "a", "g"]
+
+
+@dataclass(frozen=True)
+class ComposeControl:
+    """A step of composing a circular in LINE (staff only)."""
+
+    word: ComposeWord
+
+
+@dataclass(frozen=True)
+class ComposeBrowse:
+    """Show a page of areas: districts (parent 0), a district's associations, or an
+    association's groups."""
+
+    level: AreaLevel
+    parent_id: int
+    page: int
+
+
+@dataclass(frozen=True)
+class ComposeToggle:
+    level: AreaLevel
+    area_id: int
+
+
 Postback = (
     Confirm
     | Answer
@@ -121,6 +169,9 @@ Postback = (
     | RegistrationControl
     | Unregister
     | Menu
+    | ComposeControl
+    | ComposeBrowse
+    | ComposeToggle
 )
 
 
@@ -158,6 +209,12 @@ def _encode(postback: Postback) -> str:
             return "unreg:ok" if confirmed else "unreg:cancel"
         case Menu(item):
             return f"menu:{item}"
+        case ComposeControl(word):
+            return f"cmp:{word}"
+        case ComposeBrowse(level, parent_id, page):
+            return f"cmp:b:{level}:{parent_id}:{page}"
+        case ComposeToggle(level, area_id):
+            return f"cmp:t:{level}:{area_id}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -171,6 +228,23 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"reg:gp:({_ID}):({_PAGE})"), GroupPage),
     (re.compile(rf"reg:g:({_ID})"), ChooseGroup),
 ]
+_COMPOSE_WORDS = (
+    "next",
+    "skip",
+    "done",
+    "yes",
+    "no",
+    "send",
+    "schedule",
+    "cancel",
+    "resume",
+    "new",
+    "deadline",
+    "event",
+    "at",
+)
+_COMPOSE_BROWSE = re.compile(rf"cmp:b:(?:(d):(0)|(a|g):({_ID})):({_PAGE})")
+_COMPOSE_TOGGLE = re.compile(rf"cmp:t:(d|a|g):({_ID})")
 _WORDS: dict[str, Postback] = {
     "reg:ok": RegistrationControl("ok"),
     "reg:redo": RegistrationControl("redo"),
@@ -180,6 +254,7 @@ _WORDS: dict[str, Postback] = {
     "menu:list": Menu("list"),
     "menu:settings": Menu("settings"),
     "menu:help": Menu("help"),
+    **{f"cmp:{word}": ComposeControl(word) for word in _COMPOSE_WORDS},  # type: ignore[arg-type]
 }
 
 
@@ -193,4 +268,11 @@ def decode(data: object) -> Postback | None:
         match = pattern.fullmatch(data)
         if match:
             return kind(*(int(group) for group in match.groups()))  # type: ignore[arg-type]
+    browse = _COMPOSE_BROWSE.fullmatch(data)
+    if browse:
+        level, parent = (browse[1], browse[2]) if browse[1] else (browse[3], browse[4])
+        return ComposeBrowse(level, int(parent), int(browse[5]))  # type: ignore[arg-type]
+    toggle = _COMPOSE_TOGGLE.fullmatch(data)
+    if toggle:
+        return ComposeToggle(toggle[1], int(toggle[2]))  # type: ignore[arg-type]
     return None

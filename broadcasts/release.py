@@ -7,25 +7,24 @@ commits after: the keys are then stored before any request uses them.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
 from broadcasts.delivery import short_of_quota
 from broadcasts.messages import UnsendableCircular, circular_card
+from broadcasts.snapshots import snapshot
 from broadcasts.targeting import Target, reach, recipient_ids
 from models import (
+    CARD,
     Circular,
     CircularStatus,
     Delivery,
-    DeliveryBatch,
     DeliveryStatus,
 )
 
-BATCH_SIZE = 500  # LINE's multicast limit
 RELEASABLE = (CircularStatus.draft, CircularStatus.scheduled)
 
 
@@ -60,19 +59,7 @@ def release(
         return Release(False, recipients=recipients, reason=reason)
 
     now = clock.now()
-    ids = recipient_ids(target).subquery()
-    session.execute(
-        insert(Delivery).from_select(
-            ["circular_id", "resident_id", "status", "created_at"],
-            select(
-                literal(circular.id),
-                ids.c.id,
-                literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
-                literal(now, Delivery.__table__.c.created_at.type),
-            ),
-        )
-    )
-    batches = _cut_into_batches(session, circular.id)
+    batches = snapshot(session, clock, circular.id, CARD, recipient_ids(target))
     circular.status = CircularStatus.sending
     circular.released_at = now
     circular.hold_reason = None
@@ -108,22 +95,3 @@ def promised_elsewhere(session: Session) -> int:
         select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.pending)
     )
     return int(count or 0)
-
-
-def _cut_into_batches(session: Session, circular_id: int) -> int:
-    delivery_ids = session.scalars(
-        select(Delivery.id).where(Delivery.circular_id == circular_id).order_by(Delivery.id)
-    ).all()
-    chunks = [delivery_ids[i : i + BATCH_SIZE] for i in range(0, len(delivery_ids), BATCH_SIZE)]
-    batch_ids = session.scalars(
-        insert(DeliveryBatch).returning(DeliveryBatch.id, sort_by_parameter_order=True),
-        [{"circular_id": circular_id, "retry_key": uuid.uuid4()} for _ in chunks],
-    ).all()
-    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
-        # The chunk is a run of this circular's delivery ids, so a range selects exactly it.
-        session.execute(
-            update(Delivery)
-            .where(Delivery.circular_id == circular_id, Delivery.id.between(chunk[0], chunk[-1]))
-            .values(batch_id=batch_id)
-        )
-    return len(chunks)

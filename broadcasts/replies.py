@@ -9,6 +9,7 @@ SDK would refuse never leaves this module.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from linebot.v3.messaging import (
@@ -23,6 +24,7 @@ from linebot.v3.messaging import (
     QuickReply,
     QuickReplyItem,
     TextMessage,
+    URIAction,
 )
 
 from broadcasts import postbacks
@@ -294,10 +296,31 @@ def answer(result: AnswerResult, language: str | None) -> list[Message]:
     return [_text(text)]
 
 
-def details(text: str | None, language: str | None) -> list[Message]:
+def details(text: str | None, language: str | None, link: str | None = None) -> list[Message]:
+    """「詳しく見る」: the resident's own link to the detail page (photos, PDFs, the confirm
+    button; opening it counts as read), then the text itself, cut to LINE's limit if need be."""
     if text is None:
         return confirmation("unknown", language)
-    return [_text(text)]
+    if link is None:
+        return [_text(text)]
+    _ = _gettext(language)
+    invitation = _("写真や添付ファイル、長い本文は、こちらのページで見られます。")
+    bubble = FlexBubble(
+        body=FlexBox(
+            layout="vertical",
+            contents=[FlexText(text=invitation, wrap=True, size="md")],
+        ),
+        footer=FlexBox(
+            layout="vertical",
+            contents=[
+                FlexButton(
+                    style="primary",
+                    action=URIAction(label=_label(_("回覧のページを開く")), uri=link),
+                )
+            ],
+        ),
+    )
+    return [FlexMessage(alt_text=invitation, contents=bubble), _text(text)]
 
 
 def circular_list(received: Sequence[Received], language: str | None) -> list[Message]:
@@ -380,3 +403,25 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
         "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
     }
     return [_text(texts[result.status].format(role=role, area=area))]
+
+
+def login_link(url: str, expires_at: datetime, language: str | None) -> list[Message]:
+    """A staff member's single-use dashboard link, as a button."""
+    _ = _gettext(language)
+    until = expires_at.astimezone(TOKYO).strftime("%H:%M")
+    text = _(
+        "管理画面のログイン用リンクです。{time}まで、1回だけ使えます。ほかの人に渡さないでください。"
+    ).format(time=until)
+    bubble = FlexBubble(
+        body=FlexBox(layout="vertical", contents=[FlexText(text=text, wrap=True, size="md")]),
+        footer=FlexBox(
+            layout="vertical",
+            contents=[
+                FlexButton(
+                    style="primary",
+                    action=URIAction(label=_label(_("管理画面を開く")), uri=url),
+                )
+            ],
+        ),
+    )
+    return [FlexMessage(alt_text=text[:ALT_TEXT_LIMIT], contents=bubble)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from models import Association, Circular, FollowStatus, Resident
+from models import CARD, Association, Circular, Delivery, DeliveryStatus, FollowStatus, Resident
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class Target:
     district_ids: frozenset[int] = frozenset()
     association_ids: frozenset[int] = frozenset()
     group_ids: frozenset[int] = frozenset()
+    # A correction (訂正) goes to exactly the residents the circular it corrects went to.
+    residents_of: int | None = None
 
     @classmethod
     def of(
@@ -34,6 +36,8 @@ class Target:
 
     @classmethod
     def of_circular(cls, circular: Circular) -> Target:
+        if circular.corrects_id is not None:
+            return cls(residents_of=circular.corrects_id)
         return cls.of(
             (t.district_id for t in circular.targets if t.district_id is not None),
             (t.association_id for t in circular.targets if t.association_id is not None),
@@ -41,7 +45,9 @@ class Target:
         )
 
     def is_empty(self) -> bool:
-        return not (self.district_ids or self.association_ids or self.group_ids)
+        return not (
+            self.district_ids or self.association_ids or self.group_ids or self.residents_of
+        )
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,19 @@ class Reach:
 
 def recipient_ids(target: Target) -> Select[int]:
     """The ids of the residents a target reaches, each once, as a query to embed or run."""
+    if target.residents_of is not None:
+        # Whoever the original reached (or is still reaching), if they still follow; not those
+        # it failed for or skipped, and regardless of where they are registered now.
+        return (
+            select(Resident.id)
+            .join(Delivery, Delivery.resident_id == Resident.id)
+            .where(
+                Delivery.circular_id == target.residents_of,
+                Delivery.slot == CARD,
+                Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.pending)),
+                Resident.follow_status == FollowStatus.following,
+            )
+        )
     in_target = []
     if target.district_ids:
         in_target.append(

@@ -70,8 +70,11 @@ class Worker:
         clock: Clock,
         name: str,
         stale_after: timedelta = delivery.STALE_AFTER,
+        public_url: str | None = None,
     ) -> None:
         self.sessions = sessions
+        # KAIRAN_PUBLIC_URL, for the card's hero photo (None: cards without a photo).
+        self.public_url = public_url
         self.line = line
         self.clock = clock
         self.name = name
@@ -117,7 +120,7 @@ class Worker:
     def run_once(self) -> bool:
         """Claim, send and record one batch; False when nothing was due."""
         with self.sessions() as session:
-            claim = delivery.claim_next(session, self.clock, self.name)
+            claim = delivery.claim_next(session, self.clock, self.name, self.public_url)
             # Committed before the call: a crash from here on leaves a recoverable claim.
             session.commit()
         if claim is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from flask import Flask
@@ -25,6 +26,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         settings.LINE_CHANNEL_ACCESS_TOKEN.get_secret_value(),
         settings.line_data_base_url,
     )
+    init_dashboard(app)
     register_blueprints(app)
     return app
 
@@ -39,6 +41,8 @@ def configure(app: Flask, settings: Settings) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.KAIRAN_DEMO,
         MAX_CONTENT_LENGTH=20 * 1024 * 1024,
+        # A dashboard login lasts 8 hours from the moment its link was used (see dashboard.auth).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=8),
     )
 
 
@@ -47,9 +51,23 @@ def default_database_url(instance_path: str) -> str:
     return f"sqlite:///{Path(instance_path) / 'kairan.sqlite3'}"
 
 
+def init_dashboard(app: Flask) -> None:
+    """The dashboard's language (Flask-Babel; Japanese first, English second). Its forms carry
+    CSRF tokens through Flask-WTF's FlaskForm."""
+    from linebot_app.dashboard.i18n import babel, select_locale
+
+    babel.init_app(
+        app, default_locale="ja", default_timezone="Asia/Tokyo", locale_selector=select_locale
+    )
+
+
 def register_blueprints(app: Flask) -> None:
+    from linebot_app.circulars.views import bp as circulars_bp
+    from linebot_app.dashboard.views import bp as dashboard_bp
     from linebot_app.health import bp as health_bp
     from linebot_app.webhook.views import bp as webhook_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(circulars_bp)
     app.register_blueprint(webhook_bp)
+    app.register_blueprint(dashboard_bp)

@@ -18,15 +18,18 @@ from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 from linebot.v3.messaging import ApiException
 
-from broadcasts import areas, delivery, richmenu
+from broadcasts import areas, compose, delivery, links, logins, richmenu, scheduler
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
+from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
 from broadcasts.replies import TOKYO
+from broadcasts.schedule import QuietHours
 from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
 from linebot_app import create_app, demo
 from linebot_app.config import ConfigError
+from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db, line, settings
 from linebot_app.schema import new_revision, upgrade
 from linebot_app.startup import StartupError, check_schema
@@ -138,7 +141,14 @@ def worker_command() -> None:
     try:
         with single_worker_on_sqlite(db.engine) as sole:
             stale_after = timedelta(seconds=settings().KAIRAN_WORKER_STALE_SECONDS)
-            worker = Worker(db.sessionmaker, line(), SystemClock(), worker_id(), stale_after)
+            worker = Worker(
+                db.sessionmaker,
+                line(),
+                SystemClock(),
+                worker_id(),
+                stale_after,
+                public_url=settings().KAIRAN_PUBLIC_URL,
+            )
             worker.run(stop, sole=sole)
     except WorkerAlreadyRunning:
         raise CommandError(
@@ -199,13 +209,76 @@ def circulars_send(circular_id: int) -> None:
     )
 
 
-@cli.command("scheduler", with_appcontext=False)
+@circulars_group.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([status.value for status in CircularStatus]),
+    help="Only circulars in this state.",
+)
+@click.option("--limit", default=50, show_default=True, help="How many, newest first.")
+def circulars_list(status: str | None, limit: int) -> None:
+    """List the newest circulars: id, status, dates (Japan time), deliveries sent, title."""
+    require_current_schema()
+    wanted = CircularStatus(status) if status else None
+    for row in compose.list_circulars(db.session, wanted, limit):
+        circular = row.circular
+        when = circular.released_at or circular.scheduled_at or circular.created_at
+        shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+        fix = f" 訂正→{circular.corrects_id}" if circular.corrects_id else ""
+        click.echo(
+            f"{circular.id}\t{circular.status.value}\t{shown}\t"
+            f"{row.sent}/{row.deliveries}\t{circular.title}{fix}"
+        )
+
+
+@circulars_group.command("cancel")
+@click.argument("circular_id", type=int)
+def circulars_cancel(circular_id: int) -> None:
+    """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
+    require_current_schema()
+    circular = db.session.get(Circular, circular_id)
+    if circular is None:
+        raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
+    try:
+        compose.cancel_by_operator(db.session, SystemClock(), circular)
+    except compose.CompositionError as error:
+        raise CommandError(
+            f"取り消せません / Cannot cancel circular {circular_id}: {error.message}"
+        ) from None
+    db.session.commit()
+    click.echo(f"circular {circular_id}: cancelled")
+
+
+@circulars_group.command("print-link")
+@click.argument("circular_id", type=int)
+def circulars_print_link(circular_id: int) -> None:
+    """Print a link (valid 7 days) to the circular's A4 print view with its QR code and the
+    paper copies each association needs."""
+    require_current_schema()
+    if db.session.get(Circular, circular_id) is None:
+        raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
+    configured = settings()
+    token = links.print_token(configured.SECRET_KEY.get_secret_value(), circular_id)
+    click.echo(f"{configured.KAIRAN_PUBLIC_URL}/print/link/{token}")
+
+
+@cli.command("scheduler")
 def scheduler_command() -> None:
-    """Release scheduled circulars and send reminders (the Procfile's `clock`)."""
-    raise CommandError(
-        "スケジューラーはまだ実装されていません（issue #7）"
-        " / The scheduler is not built yet (issue #7)"
+    """Release scheduled circulars, send reminders and officers' digests (the Procfile's
+    `clock`). A second one started by mistake waits: a database lease decides who ticks."""
+    require_current_schema()
+    configured = settings()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        SystemClock(),
+        ClockSettings(
+            quiet_hours=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
+            dashboard_url=f"{configured.KAIRAN_PUBLIC_URL}/dashboard/",
+        ),
+        holder=worker_id(),
     )
+    scheduler.run(clockwork)
 
 
 @cli.command("simulator", with_appcontext=False)
@@ -255,8 +328,8 @@ def simulator_command(
     help="Where the demo keeps its database and generated secrets.",
 )
 def demo_command(port: int, simulator_port: int, state_dir: Path) -> None:
-    """Run everything offline on this machine: SQLite, sample areas, the web app and the LINE
-    simulator."""
+    """Run everything offline on this machine: SQLite, sample areas, the web app, the LINE
+    simulator, the delivery worker and the clock."""
     demo.run(state_dir.resolve(), port, simulator_port)
 
 
@@ -311,6 +384,27 @@ def staff_invite(role: str, district_code: str | None, association_code: str | N
     click.echo(
         f"{expires}（日本時間）まで1回だけ使えます。本人が LINE でボットに送ります。"
         f" / One use, valid until {expires} (Japan time): the staff member sends it to the bot."
+    )
+
+
+@staff_group.command("login-link")
+@click.argument("line_user_id")
+def staff_login_link(line_user_id: str) -> None:
+    """Print a single-use dashboard login link (10 minutes) for a staff member's LINE account:
+    how the first admin logs in. Everyone else sends 「ログイン」 to the bot."""
+    require_current_schema()
+    member = logins.staff_with_roles(db.session, line_user_id)
+    if member is None:
+        raise CommandError(
+            "この LINE アカウントには役割がありません（先に kairan staff invite）"
+            " / This LINE account holds no role: invite it first (kairan staff invite)"
+        )
+    issued = logins.issue(db.session, SystemClock(), member)
+    db.session.commit()
+    click.echo(login_url(settings().KAIRAN_PUBLIC_URL, issued.token))
+    expires = issued.expires_at.astimezone(TOKYO).strftime("%H:%M")
+    click.echo(
+        f"{expires}（日本時間）まで1回だけ使えます / One use, valid until {expires} (Japan time)"
     )
 
 

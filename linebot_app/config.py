@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broadcasts.schedule import QuietHours
 from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -41,6 +42,11 @@ class Settings(BaseSettings):
     # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
     # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
     KAIRAN_WORKER_STALE_SECONDS: int = Field(default=60, ge=5, le=3600)
+    # Where uploaded photos and PDFs are stored; None: `uploads/` in the Flask instance folder.
+    # Every web process must see the same directory (a shared volume with several machines).
+    KAIRAN_UPLOAD_DIR: str | None = None
+    # Tokyo times between which nothing goes to residents (urgent circulars excepted).
+    KAIRAN_QUIET_HOURS: str = "21:00-08:00"
 
     @field_validator("LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL")
     @classmethod
@@ -51,6 +57,12 @@ class Settings(BaseSettings):
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("KAIRAN_QUIET_HOURS")
+    @classmethod
+    def _quiet_hours(cls, value: str) -> str:
+        QuietHours.parse(value)
+        return value
 
     @field_validator("SECRET_KEY")
     @classmethod

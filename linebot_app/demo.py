@@ -44,6 +44,9 @@ def run(state_dir: Path, port: int, simulator_port: int) -> None:
         " --allow-http-media",
         env={**os.environ, **env},
     )
+    # The delivery worker and the clock, as the Procfile runs them.
+    manager.add_process("worker", f"{kairan} worker", env={**os.environ, **env})
+    manager.add_process("clock", f"{kairan} scheduler", env={**os.environ, **env})
     threading.Thread(target=announce, args=(web_url, simulator_url), daemon=True).start()
     manager.loop()
     sys.exit(manager.returncode)

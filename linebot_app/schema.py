@@ -43,8 +43,7 @@ def schema_problem(engine: Engine) -> str | None:
 
 def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
-        # "heads": branches being developed side by side upgrade too, until they are merged.
-        command.upgrade(alembic_config(connection), "heads")
+        command.upgrade(alembic_config(connection), "head")
 
 
 def new_revision(engine: Engine, message: str) -> None:

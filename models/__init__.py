@@ -10,14 +10,18 @@ from models.circulars import (
     CircularStatus,
     CircularTarget,
 )
+from models.composing import ComposeSession, ComposeStep
 from models.conversations import Conversation, ConversationStep
-from models.deliveries import BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models.deliveries import CARD, BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models.logins import LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
+from models.scheduling import OfficerDigest, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
 
 __all__ = [
+    "CARD",
     "Acknowledgement",
     "AnswerOption",
     "Association",
@@ -30,6 +34,8 @@ __all__ = [
     "Circular",
     "CircularStatus",
     "CircularTarget",
+    "ComposeSession",
+    "ComposeStep",
     "Conversation",
     "ConversationStep",
     "Delivery",
@@ -38,10 +44,13 @@ __all__ = [
     "District",
     "FollowStatus",
     "Group",
+    "LoginLink",
+    "OfficerDigest",
     "Open",
     "ProcessedWebhookEvent",
     "Resident",
     "Role",
+    "SchedulerLease",
     "StaffInvite",
     "StaffMember",
     "StaffRole",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.areas import Association, District, Group
@@ -34,6 +34,12 @@ class Circular(Base):
         enum_type(CircularStatus, "circular_status"), default=CircularStatus.draft
     )
     confirmation_required: Mapped[bool] = mapped_column(default=True)
+    # Urgent circulars (防災, 断水…) may be sent and reminded inside quiet hours.
+    urgent: Mapped[bool] = mapped_column(default=False)
+    # A correction (訂正) points at the circular it corrects and goes to that one's residents.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("circulars.id"), index=True)
+    # Hours after release at which residents who have not confirmed are reminded (at most two).
+    reminder_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 72])
     question: Mapped[str | None] = mapped_column(String(200))
     answer_deadline: Mapped[datetime | None]
     # The day of the event the circular announces (清掃活動, 防災訓練…), in Asia/Tokyo.
@@ -48,6 +54,7 @@ class Circular(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     author: Mapped[StaffMember] = relationship()
+    corrects: Mapped[Circular | None] = relationship(remote_side=[id])
     targets: Mapped[list[CircularTarget]] = relationship(
         back_populates="circular", cascade="all, delete-orphan"
     )

@@ -23,6 +23,10 @@ class BatchStatus(enum.Enum):
     held = "held"  # the retry key is older than LINE keeps it: a person decides
 
 
+# What a delivery carries: the circular's card, or one of the scheduler's reminders about it.
+CARD = "card"
+
+
 class DeliveryBatch(Base):
     """One multicast request: up to 500 deliveries sharing one retry key."""
 
@@ -33,6 +37,8 @@ class DeliveryBatch(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"), index=True)
+    # CARD, or the reminder slot ("reminder-1", "deadline", "event", …) all its deliveries share.
+    slot: Mapped[str] = mapped_column(String(20), default=CARD)
     # Committed before the first call and reused for every retry: LINE then sends at most once.
     retry_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     status: Mapped[BatchStatus] = mapped_column(
@@ -61,15 +67,16 @@ class DeliveryStatus(enum.Enum):
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
-        # One delivery per circular × resident: nobody can be snapshotted twice.
-        UniqueConstraint("circular_id", "resident_id"),
-        Index("ix_deliveries_circular_status", "circular_id", "status"),
+        # One card, and one of each reminder, per circular × resident: nothing is sent twice.
+        UniqueConstraint("circular_id", "resident_id", "slot"),
+        Index("ix_deliveries_circular_slot_status", "circular_id", "slot", "status"),
         Index("ix_deliveries_resident", "resident_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    slot: Mapped[str] = mapped_column(String(20), default=CARD)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_batches.id"), index=True)
     status: Mapped[DeliveryStatus] = mapped_column(
         enum_type(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending

@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set), the app, and factories for the model."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -19,6 +20,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
@@ -364,3 +366,80 @@ def post_webhook(app: Flask) -> Callable[..., Any]:
         return client.post("/callback", data=raw, headers=headers)
 
     return post
+
+
+# --- the dashboard ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dashboard_client(app: Flask, session: Session) -> Callable[..., Any]:
+    """A test client logged in to the dashboard as `member` (None: not logged in), over https
+    so the Secure session cookie is sent back."""
+
+    class Client(FlaskClient):
+        # Each request in an app context of its own, as in production: otherwise the test's
+        # context (and its `g`, where Flask-WTF and Flask-Babel cache) would span requests.
+        def open(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return super().open(*args, **kwargs)
+
+    def make(member: StaffMember | None = None) -> Any:
+        session.commit()
+        client = Client(app, app.response_class, use_cookies=True)
+        client.environ_base["wsgi.url_scheme"] = "https"
+        if member is not None:
+            with client.session_transaction() as cookie:
+                cookie["staff_id"] = member.id
+                cookie["login_at"] = int(datetime.now(UTC).timestamp())
+                cookie.permanent = True
+        return client
+
+    return make
+
+
+# --- circulars on the web (issue #6) -------------------------------------------------------------
+
+
+@pytest.fixture
+def upload_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Attachments go to a fresh directory for this test (KAIRAN_UPLOAD_DIR)."""
+    directory = tmp_path / "uploads"
+    settings: Settings = app.config["KAIRAN_SETTINGS"]
+    monkeypatch.setitem(
+        app.config,
+        "KAIRAN_SETTINGS",
+        settings.model_copy(update={"KAIRAN_UPLOAD_DIR": str(directory)}),
+    )
+    return directory
+
+
+# --- the browser ---------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless Debian Chromium without the calls home a closed network would refuse.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@contextlib.contextmanager
+def chromium() -> Iterator[Any]:
+    """A real headless Chromium driven by Playwright; skipped when it is not installed, except
+    in CI, where a missing browser fails so its tests can never silently vanish."""
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser test would vanish")
+        pytest.skip(f"{CHROMIUM} not installed (make browser) - browser test skipped")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()

@@ -14,6 +14,7 @@ from typing import Any
 from linebot.v3.messaging import Message
 from linebot.v3.webhooks import (
     FollowEvent,
+    ImageMessageContent,
     MessageEvent,
     PostbackEvent,
     TextMessageContent,
@@ -21,7 +22,15 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, registration, replies, staff
+from broadcasts import (
+    acknowledgements,
+    composing_in_line,
+    links,
+    logins,
+    registration,
+    replies,
+    staff,
+)
 from broadcasts.clock import Clock
 from broadcasts.postbacks import (
     Answer,
@@ -29,6 +38,9 @@ from broadcasts.postbacks import (
     ChooseAssociation,
     ChooseDistrict,
     ChooseGroup,
+    ComposeBrowse,
+    ComposeControl,
+    ComposeToggle,
     Confirm,
     Details,
     DistrictPage,
@@ -39,6 +51,8 @@ from broadcasts.postbacks import (
     decode,
 )
 from broadcasts.registration import Profile
+from linebot_app.dashboard.links import login_url
+from linebot_app.extensions import settings
 from models import Resident
 
 
@@ -50,6 +64,8 @@ class EventContext:
     user_id: str
     # Fetched before the transaction, for follow events only.
     profile: Profile | None = None
+    # For staff composing in LINE: settings, and what was fetched from LINE beforehand.
+    compose: composing_in_line.Edge | None = None
 
     def resident(self) -> Resident | None:
         return registration.find_resident(self.session, self.user_id)
@@ -69,6 +85,7 @@ class Command(enum.Enum):
     unregister = "unregister"
     help = "help"
     cancel = "cancel"
+    login = "login"
 
 
 # What residents type (or a rich-menu or quick-reply tap sends), matched after normalising
@@ -79,6 +96,7 @@ _WORDS = {
     Command.unregister: ("登録解除", "とうろくかいじょ", "解除", "unregister"),
     Command.help: ("ヘルプ", "help", "使い方", "つかいかた", "?", "？"),
     Command.cancel: ("やめる", "キャンセル", "cancel", "stop"),
+    Command.login: ("ログイン", "ろぐいん", "login"),
 }
 COMMANDS = {
     registration.normalise(word): command for command, words in _WORDS.items() for word in words
@@ -98,6 +116,9 @@ def on_unfollow(context: EventContext, event: UnfollowEvent) -> list[Message]:
 def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     resident = context.resident()
     language = context.language(resident)
+    composed = _composing(context, event, language)
+    if composed is not None:
+        return composed
     if not isinstance(event.message, TextMessageContent):
         return replies.help_message(language)
     text: str = event.message.text
@@ -114,11 +135,31 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     return replies.help_message(language)
 
 
+def _composing(
+    context: EventContext, event: MessageEvent, language: str | None
+) -> list[Message] | None:
+    """「回覧作成」 and the messages of a staff member composing a circular; None otherwise."""
+    edge = context.compose
+    if edge is None:
+        return None
+    if isinstance(event.message, TextMessageContent):
+        return composing_in_line.handle_text(
+            context.session, context.clock, context.user_id, event.message.text, edge, language
+        )
+    if isinstance(event.message, ImageMessageContent):
+        return composing_in_line.handle_image(
+            context.session, context.clock, context.user_id, edge, language
+        )
+    return None
+
+
 def run(context: EventContext, resident: Resident | None, command: Command) -> list[Message]:
     session = context.session
     language = context.language(resident)
     if command is Command.help:
         return replies.help_message(language)
+    if command is Command.login:
+        return login(context, language)
     if command is Command.settings:
         resident = resident or registration.ensure_resident(session, context.clock, context.user_id)
         return replies.registration(registration.start(session, resident), language)
@@ -135,6 +176,16 @@ def run(context: EventContext, resident: Resident | None, command: Command) -> l
     if command is Command.unregister:
         return replies.registration(registration.ask_unregister(session, resident), language)
     return replies.circular_list(acknowledgements.latest(session, resident), language)
+
+
+def login(context: EventContext, language: str | None) -> list[Message]:
+    """A staff member gets a single-use dashboard link; anyone else the usual help."""
+    member = logins.staff_with_roles(context.session, context.user_id)
+    if member is None:
+        return replies.help_message(language)
+    issued = logins.issue(context.session, context.clock, member)
+    url = login_url(settings().KAIRAN_PUBLIC_URL, issued.token)
+    return replies.login_link(url, issued.expires_at, language)
 
 
 _MENU = {"list": Command.circulars, "settings": Command.settings, "help": Command.help}
@@ -156,9 +207,19 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
         case Details(circular_id) if resident is not None:
             circular = acknowledgements.delivered_circular(session, resident, circular_id)
             text = acknowledgements.full_text(circular) if circular else None
-            return replies.details(text, language)
+            return replies.details(text, language, _detail_link(circular_id, resident.id))
         case Confirm() | Answer() | Details():
             return replies.confirmation("unknown", language)
+        case (ComposeControl() | ComposeBrowse() | ComposeToggle()) as step if context.compose:
+            return composing_in_line.handle_postback(
+                session,
+                clock,
+                context.user_id,
+                step,
+                event.postback.params,
+                context.compose,
+                language,
+            )
         case Unregister() as answer if resident is not None:
             outcome = registration.unregister(session, clock, resident, answer)
             return replies.registration(outcome, language)
@@ -178,6 +239,13 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
             )
     # Forged, from an old version, or not meant for this resident: a polite word, no change.
     return replies.stale(language)
+
+
+def _detail_link(circular_id: int, resident_id: int) -> str:
+    """This resident's own signed link to the circular's page (the card, multicast, has none)."""
+    configured = settings()
+    token = links.detail_token(configured.SECRET_KEY.get_secret_value(), circular_id, resident_id)
+    return links.detail_url(configured.KAIRAN_PUBLIC_URL, token)
 
 
 HANDLERS: dict[type[Any], Handler] = {

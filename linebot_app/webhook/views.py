@@ -9,6 +9,7 @@ the events committed before it are not applied twice, their ids are claimed.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from typing import Any
@@ -18,14 +19,23 @@ from flask import Blueprint, current_app, request
 from linebot.v3.exceptions import InvalidSignatureError
 from linebot.v3.messaging import ApiException, Message, ReplyMessageRequest
 from linebot.v3.webhook import WebhookParser
-from linebot.v3.webhooks import FollowEvent, UserSource
+from linebot.v3.webhooks import (
+    FollowEvent,
+    ImageMessageContent,
+    MessageEvent,
+    PostbackEvent,
+    UserSource,
+)
 
-from broadcasts import webhook_events
+from broadcasts import composing_in_line, webhook_events
 from broadcasts.clock import SystemClock
+from broadcasts.line import remaining_quota
 from broadcasts.registration import Profile
+from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
 from linebot_app.extensions import db, line
 from linebot_app.webhook.handlers import HANDLERS, EventContext
+from models import ComposeStep
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -33,6 +43,8 @@ log = logging.getLogger(__name__)
 USER_ID = re.compile(r"U[0-9a-f]{32}")
 # A follow's profile look-up must leave time for the reply within LINE's 2 s.
 PROFILE_TIMEOUT = (0.5, 0.8)
+# A photo a staff member sends while composing: larger, so a little longer.
+CONTENT_TIMEOUT = (0.5, 1.2)
 
 
 @bp.post("/callback")
@@ -84,7 +96,8 @@ def _process(event: Any) -> None:
     profile = None
     if isinstance(event, FollowEvent) and not webhook_events.already_claimed(session, event_id):
         profile = _profile(user_id)
-    context = EventContext(session, clock, user_id, profile)
+    compose_edge = _compose_edge(event, user_id)
+    context = EventContext(session, clock, user_id, profile, compose_edge)
     try:
         if not webhook_events.claim(session, clock, event_id, event_type):
             session.rollback()
@@ -117,6 +130,39 @@ def _profile(user_id: str) -> Profile | None:
         log.warning("profile look-up failed (%s)", type(error).__name__)
         return None
     return Profile(display_name=profile.display_name, language=profile.language)
+
+
+def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
+    """For staff composing in LINE: what the conversation needs from LINE, fetched before the
+    transaction (never inside it) — the photo just sent, at the photos step; the remaining
+    quota, on the steps that show or spend it. A failed fetch leaves it out: the conversation
+    then asks again rather than guessing."""
+    configured: Settings = current_app.config["KAIRAN_SETTINGS"]
+    step = composing_in_line.active_step(db.session, user_id)
+    db.session.rollback()  # end the read: no transaction stays open while LINE answers
+    client = dataclasses.replace(line(), timeout=PROFILE_TIMEOUT)
+    photo: bytes | None = None
+    quota_known, remaining = False, None
+    try:
+        if (
+            step is ComposeStep.photos
+            and isinstance(event, MessageEvent)
+            and isinstance(event.message, ImageMessageContent)
+        ):
+            photo = bytes(
+                client.blob.get_message_content(event.message.id, _request_timeout=CONTENT_TIMEOUT)
+            )
+        if step in composing_in_line.QUOTA_STEPS and isinstance(event, PostbackEvent):
+            remaining, quota_known = remaining_quota(client), True
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("compose prefetch failed (%s)", type(error).__name__)
+    return composing_in_line.Edge(
+        public_url=configured.KAIRAN_PUBLIC_URL,
+        storage_dir=upload_dir(),
+        photo=photo,
+        quota_known=quota_known,
+        remaining_quota=remaining,
+    )
 
 
 def _reply(event_id: str, reply_token: str, messages: list[Message]) -> None:

@@ -14,8 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, insert, select
 from sqlalchemy.pool import NullPool
 
 from broadcasts.clock import SystemClock
@@ -34,34 +33,12 @@ from models import (
     StaffMember,
 )
 from simulator.testing import RunningSimulator, start_simulator
-from tests.conftest import TEST_SETTINGS, fresh_schema, make_settings, postgres_url
+from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment
 
 RESIDENTS = 5000
 OUTSIDERS = 50
 ROUNDS = 20
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def own_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database of this test's own: killed processes must not disturb the shared one."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'chaos.sqlite3'}"
-        fresh_schema(url)
-        yield url
-        return
-    shared = make_url(postgres_url())
-    name = f"{shared.database}_chaos"
-    admin = create_engine(shared, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = shared.set(database=name).render_as_string(hide_password=False)
-    fresh_schema(url)
-    yield url
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 @pytest.fixture

@@ -40,7 +40,8 @@ def bot(app: Flask, sim: SimulatorClient) -> Iterator[str]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}/callback"
-    sim.set_webhook_url(url)
+    # Generous: a loaded CI machine must not turn a slow answer into a redelivery.
+    sim.set_webhook_url(url, timeout_seconds=10)
     yield url
     sim.set_webhook_url(None)
     server.shutdown()

@@ -11,10 +11,10 @@ import pytest
 import urllib3
 
 from simulator.testing import SimulatorClient
+from tests.conftest import chromium
 from tests.simulator.conftest import GREETING, TOKEN, TinyBot
 from tests.simulator.test_limits import bubble
 
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = Path(
     os.environ.get(
         "SIMULATOR_SCREENSHOT",
@@ -27,30 +27,10 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def browser_page() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser test would vanish")
-        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium) - browser test skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        try:
-            page = browser.new_page(viewport={"width": 520, "height": 900})
-            page.set_default_timeout(10_000)
-            yield page
-        finally:
-            browser.close()
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 520, "height": 900})
+        page.set_default_timeout(10_000)
+        yield page
 
 
 def test_new_phone_add_friend_and_greeting(

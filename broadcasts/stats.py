@@ -1,0 +1,570 @@
+"""Read statistics for the dashboard: delivered, opened, confirmed, answered — always inside a
+`Scope`, always counted by the database.
+
+Definitions (rates are against delivered):
+- delivered: a Delivery in state sent;
+- opened: an Open row (the resident viewed the detail page);
+- confirmed: an Acknowledgement row; answered: one with an answer option.
+Areas are the resident's current registration (district → association → group).
+
+Every function runs aggregate SQL: a circular sent to 100,000 residents is counted in a few
+grouped queries, never by loading its rows into Python.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import urllib3
+from linebot.v3.insight import ApiClient as InsightApiClient
+from linebot.v3.insight import Configuration as InsightConfiguration
+from linebot.v3.insight import Insight
+from linebot.v3.insight.exceptions import OpenApiException as InsightError
+from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from broadcasts.line import Line
+from broadcasts.messages import unit_name
+from broadcasts.scope import Scope
+from models import (
+    CARD,
+    Acknowledgement,
+    AnswerOption,
+    Association,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryStatus,
+    District,
+    FollowStatus,
+    Group,
+    Open,
+    Resident,
+)
+
+log = logging.getLogger(__name__)
+TOKYO = ZoneInfo("Asia/Tokyo")
+# LINE hides every per-unit value under this many users.
+LINE_PRIVACY_THRESHOLD = 20
+# The insight call is made while a person waits for the page: short, and never retried.
+LINE_STATS_TIMEOUT = (1.0, 2.0)
+
+
+# --- counts -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Counts:
+    recipients: int = 0
+    delivered: int = 0
+    pending: int = 0
+    failed: int = 0
+    skipped: int = 0
+    opened: int = 0
+    confirmed: int = 0
+    answered: int = 0
+
+    def rate(self, value: int) -> float | None:
+        return value / self.delivered if self.delivered else None
+
+    @property
+    def opened_rate(self) -> float | None:
+        return self.rate(self.opened)
+
+    @property
+    def confirmed_rate(self) -> float | None:
+        return self.rate(self.confirmed)
+
+    @property
+    def answered_rate(self) -> float | None:
+        return self.rate(self.answered)
+
+    @property
+    def finished(self) -> int:
+        """Deliveries that reached an end state: what the progress bar shows."""
+        return self.delivered + self.failed + self.skipped
+
+    def __add__(self, other: Counts) -> Counts:
+        return Counts(*(getattr(self, name) + getattr(other, name) for name in COUNT_FIELDS))
+
+
+COUNT_FIELDS = (
+    "recipients",
+    "delivered",
+    "pending",
+    "failed",
+    "skipped",
+    "opened",
+    "confirmed",
+    "answered",
+)
+
+
+def _status_sum(status: DeliveryStatus) -> Any:
+    return func.coalesce(func.sum(case((Delivery.status == status, 1), else_=0)), 0)
+
+
+def _count_columns() -> list[Any]:
+    return [
+        func.count(Delivery.id).label("recipients"),
+        _status_sum(DeliveryStatus.sent).label("delivered"),
+        _status_sum(DeliveryStatus.pending).label("pending"),
+        _status_sum(DeliveryStatus.failed).label("failed"),
+        _status_sum(DeliveryStatus.skipped).label("skipped"),
+        func.count(Open.id).label("opened"),
+        func.count(Acknowledgement.id).label("confirmed"),
+        func.count(Acknowledgement.answer_option_id).label("answered"),
+    ]
+
+
+def _deliveries(columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool]) -> Select[Any]:
+    """Deliveries in scope, each with its resident's open and acknowledgement (if any)."""
+    return (
+        select(*columns)
+        .select_from(Delivery)
+        .join(Resident, Resident.id == Delivery.resident_id)
+        .outerjoin(
+            Open,
+            and_(
+                Open.circular_id == Delivery.circular_id, Open.resident_id == Delivery.resident_id
+            ),
+        )
+        .outerjoin(
+            Acknowledgement,
+            and_(
+                Acknowledgement.circular_id == Delivery.circular_id,
+                Acknowledgement.resident_id == Delivery.resident_id,
+            ),
+        )
+        # The card's deliveries; reminders are more messages to the same residents.
+        .where(scope.residents(), Delivery.slot == CARD, *where)
+    )
+
+
+def _counts(row: Any) -> Counts:
+    return Counts(*(int(getattr(row, name) or 0) for name in COUNT_FIELDS))
+
+
+def summary(session: Session, circular_id: int, scope: Scope) -> Counts:
+    row = session.execute(
+        _deliveries(_count_columns(), scope, Delivery.circular_id == circular_id)
+    ).one()
+    return _counts(row)
+
+
+# --- circulars list -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CircularRow:
+    id: int
+    title: str
+    status: CircularStatus
+    created_at: datetime
+    scheduled_at: datetime | None
+    released_at: datetime | None
+    hold_reason: str | None
+    counts: Counts
+
+
+def circulars(
+    session: Session, scope: Scope, limit: int = 50, offset: int = 0
+) -> list[CircularRow]:
+    """The newest circulars the scope sees, with their counts inside the scope."""
+    found = list(
+        session.scalars(
+            select(Circular)
+            .where(scope.circulars())
+            .order_by(Circular.created_at.desc(), Circular.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    )
+    ids = [circular.id for circular in found]
+    counts: dict[int, Counts] = {}
+    if ids:
+        rows = session.execute(
+            _deliveries(
+                [Delivery.circular_id, *_count_columns()], scope, Delivery.circular_id.in_(ids)
+            ).group_by(Delivery.circular_id)
+        )
+        counts = {row.circular_id: _counts(row) for row in rows}
+    return [
+        CircularRow(
+            c.id,
+            c.title,
+            c.status,
+            c.created_at,
+            c.scheduled_at,
+            c.released_at,
+            c.hold_reason,
+            counts.get(c.id, Counts()),
+        )
+        for c in found
+    ]
+
+
+# --- breakdown by area --------------------------------------------------------------------------
+
+
+@dataclass
+class AreaRow:
+    level: str  # "district", "association", "group"
+    id: int | None
+    name: str
+    counts: Counts = field(default_factory=Counts)
+    district_name: str = ""
+    association_name: str = ""
+
+
+def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]:
+    """District → association → group, each with its subtotal, in the city's reading order.
+
+    One grouped query per circular; the tree is built from its rows (one per group at most).
+    """
+    rows = session.execute(
+        _deliveries(
+            [Resident.association_id, Resident.group_id, *_count_columns()],
+            scope,
+            Delivery.circular_id == circular_id,
+        ).group_by(Resident.association_id, Resident.group_id)
+    ).all()
+    association_ids = {row.association_id for row in rows if row.association_id is not None}
+    group_ids = {row.group_id for row in rows if row.group_id is not None}
+    associations = {
+        a.id: (a, d)
+        for a, d in session.execute(
+            select(Association, District)
+            .join(District, District.id == Association.district_id)
+            .where(Association.id.in_(association_ids))
+        )
+    }
+    groups = {g.id: g for g in session.scalars(select(Group).where(Group.id.in_(group_ids)))}
+
+    districts: dict[int | None, AreaRow] = {}
+    by_association: dict[int | None, AreaRow] = {}
+    by_group: dict[tuple[int | None, int | None], AreaRow] = {}
+    for row in rows:
+        counts = _counts(row)
+        found = associations.get(row.association_id)
+        district_key = found[1].id if found else None
+        district = districts.setdefault(
+            district_key,
+            AreaRow("district", district_key, found[1].name if found else "（登録なし）"),
+        )
+        district.counts += counts
+        association = by_association.setdefault(
+            row.association_id,
+            AreaRow(
+                "association",
+                row.association_id,
+                found[0].name if found else "（登録なし）",
+                district_name=district.name,
+            ),
+        )
+        association.counts += counts
+        if row.group_id is not None:
+            group = groups.get(row.group_id)
+            by_group[(row.association_id, row.group_id)] = AreaRow(
+                "group",
+                row.group_id,
+                group.name if group else "?",
+                counts,
+                district.name,
+                association.name,
+            )
+
+    def district_order(key: int | None) -> tuple[int, str]:
+        for _association, district in associations.values():
+            if district.id == key:
+                return (0, district.kana)
+        return (1, "")
+
+    def association_order(key: int | None) -> tuple[int, str]:
+        found = associations.get(key) if key is not None else None
+        return (0, found[0].kana) if found else (1, "")
+
+    def group_order(key: tuple[int | None, int | None]) -> int:
+        group = groups.get(key[1]) if key[1] is not None else None
+        return group.position if group else 0
+
+    ordered: list[AreaRow] = []
+    for district_key in sorted(districts, key=district_order):
+        ordered.append(districts[district_key])
+        members = [
+            key
+            for key in by_association
+            if (associations[key][1].id if key in associations else None) == district_key
+        ]
+        for association_key in sorted(members, key=association_order):
+            ordered.append(by_association[association_key])
+            group_keys = [key for key in by_group if key[0] == association_key]
+            ordered.extend(by_group[key] for key in sorted(group_keys, key=group_order))
+    return ordered
+
+
+# --- confirmations over time --------------------------------------------------------------------
+
+
+def _hour(session: Session, column: Any) -> Any:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.date_trunc("hour", column)
+    # SQLite keeps UTC timestamps as ISO text.
+    return func.strftime("%Y-%m-%d %H:00:00", column)
+
+
+def _as_utc(value: Any) -> datetime:
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def confirmations_over_time(
+    session: Session, circular_id: int, scope: Scope
+) -> list[tuple[datetime, int]]:
+    """(hour, confirmations so far) in UTC, one point per hour that saw a confirmation."""
+    bucket = _hour(session, Acknowledgement.confirmed_at).label("bucket")
+    rows = session.execute(
+        select(bucket, func.count())
+        .select_from(Acknowledgement)
+        .join(Resident, Resident.id == Acknowledgement.resident_id)
+        .where(Acknowledgement.circular_id == circular_id, scope.residents())
+        .group_by(bucket)
+        .order_by(bucket)
+    ).all()
+    points: list[tuple[datetime, int]] = []
+    total = 0
+    for moment, count in rows:
+        total += int(count)
+        points.append((_as_utc(moment), total))
+    return points
+
+
+# --- answers and failures -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    position: int
+    label: str
+    count: int
+
+
+def answer_tallies(session: Session, circular_id: int, scope: Scope) -> list[Tally]:
+    answered = (
+        select(Acknowledgement.answer_option_id, func.count().label("n"))
+        .join(Resident, Resident.id == Acknowledgement.resident_id)
+        .where(Acknowledgement.circular_id == circular_id, scope.residents())
+        .group_by(Acknowledgement.answer_option_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(AnswerOption.position, AnswerOption.label, func.coalesce(answered.c.n, 0))
+        .outerjoin(answered, answered.c.answer_option_id == AnswerOption.id)
+        .where(AnswerOption.circular_id == circular_id)
+        .order_by(AnswerOption.position)
+    )
+    return [Tally(position, label, int(count)) for position, label, count in rows]
+
+
+def failures(session: Session, circular_id: int, scope: Scope) -> list[tuple[str, str, int]]:
+    """(status, reason, count) for deliveries that did not reach the resident."""
+    rows = session.execute(
+        select(Delivery.status, Delivery.failure_reason, func.count())
+        .join(Resident, Resident.id == Delivery.resident_id)
+        .where(
+            Delivery.circular_id == circular_id,
+            Delivery.slot == CARD,
+            Delivery.status.in_([DeliveryStatus.failed, DeliveryStatus.skipped]),
+            scope.residents(),
+        )
+        .group_by(Delivery.status, Delivery.failure_reason)
+        .order_by(func.count().desc())
+    )
+    return [(status.value, reason or "", int(count)) for status, reason, count in rows]
+
+
+# --- who has not confirmed ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Unconfirmed:
+    display_name: str | None
+    group_name: str | None
+    opened: bool
+
+
+def not_confirmed(session: Session, circular_id: int, association_id: int) -> list[Unconfirmed]:
+    """Residents of one association who got the circular and have not confirmed it: the
+    stamp column of the paper circular. The caller checks the viewer is its officer."""
+    rows = session.execute(
+        select(Resident.display_name, Group.name, Open.id)
+        .select_from(Delivery)
+        .join(Resident, Resident.id == Delivery.resident_id)
+        .outerjoin(Group, Group.id == Resident.group_id)
+        .outerjoin(
+            Acknowledgement,
+            and_(
+                Acknowledgement.circular_id == Delivery.circular_id,
+                Acknowledgement.resident_id == Delivery.resident_id,
+            ),
+        )
+        .outerjoin(
+            Open,
+            and_(
+                Open.circular_id == Delivery.circular_id, Open.resident_id == Delivery.resident_id
+            ),
+        )
+        .where(
+            Delivery.circular_id == circular_id,
+            Delivery.slot == CARD,
+            Delivery.status == DeliveryStatus.sent,
+            Resident.association_id == association_id,
+            Acknowledgement.id.is_(None),
+        )
+        .order_by(func.coalesce(Group.position, literal(0)), Resident.display_name, Resident.id)
+    )
+    return [Unconfirmed(name, group, opened is not None) for name, group, opened in rows]
+
+
+# --- digital reach ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reach:
+    id: int
+    name: str
+    district_id: int
+    district_name: str
+    households: int
+    paper: int
+    registered: int
+
+    @property
+    def digital_share(self) -> float | None:
+        """LINE-registered residents per household, capped at 1 (a household may have several)."""
+        return min(1.0, self.registered / self.households) if self.households else None
+
+    @property
+    def reach(self) -> float | None:
+        """Households reached by LINE or paper; capped at 1."""
+        if not self.households:
+            return None
+        return min(1.0, (self.registered + self.paper) / self.households)
+
+
+def _registered() -> Any:
+    return (
+        select(Resident.association_id, func.count().label("n"))
+        .where(
+            Resident.follow_status == FollowStatus.following,
+            Resident.registered_at.is_not(None),
+            Resident.unregistered_at.is_(None),
+            Resident.association_id.is_not(None),
+        )
+        .group_by(Resident.association_id)
+        .subquery()
+    )
+
+
+def reach_by_association(session: Session, scope: Scope) -> list[Reach]:
+    registered = _registered()
+    rows = session.execute(
+        select(
+            Association.id,
+            Association.name,
+            District.id,
+            District.name,
+            Association.household_count,
+            Association.paper_household_count,
+            func.coalesce(registered.c.n, 0),
+        )
+        .join(District, District.id == Association.district_id)
+        .outerjoin(registered, registered.c.association_id == Association.id)
+        .where(scope.associations())
+        .order_by(District.kana, District.id, Association.kana, Association.id)
+    )
+    return [
+        Reach(aid, name, did, district, int(households), int(paper), int(registered))
+        for aid, name, did, district, households, paper, registered in rows
+    ]
+
+
+def reach_by_district(session: Session, scope: Scope) -> list[Reach]:
+    """Per district, best reach first (the city view)."""
+    registered = _registered()
+    rows = session.execute(
+        select(
+            District.id,
+            District.name,
+            func.sum(Association.household_count),
+            func.sum(Association.paper_household_count),
+            func.sum(func.coalesce(registered.c.n, 0)),
+        )
+        .join(Association, Association.district_id == District.id)
+        .outerjoin(registered, registered.c.association_id == Association.id)
+        .where(scope.associations())
+        .group_by(District.id, District.name)
+    )
+    found = [
+        Reach(did, name, did, name, int(h or 0), int(p or 0), int(r or 0))
+        for did, name, h, p, r in rows
+    ]
+    return sorted(found, key=lambda r: (-(r.reach or 0.0), r.name))
+
+
+def set_paper_households(session: Session, association: Association, count: int) -> None:
+    """The officer's count of households still on paper (0 … households)."""
+    if not 0 <= count <= association.household_count:
+        raise ValueError("paper households must be between 0 and the household count")
+    association.paper_household_count = count
+    session.flush()
+
+
+# --- LINE's own statistics ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineStats:
+    # None: LINE hides values under LINE_PRIVACY_THRESHOLD users.
+    unique_impression: int | None
+    unique_click: int | None
+    impression: int | None
+
+
+def line_statistics(
+    line: Line, circular_id: int, released_at: datetime, today: date
+) -> LineStats | None:
+    """LINE's per-unit statistics for the circular, or None when LINE did not answer.
+
+    A network call: make it outside any write transaction.
+    """
+    start = released_at.astimezone(TOKYO).date()
+    end = min(today, start + timedelta(days=30))
+    messaging = line.api.api_client.configuration
+    configuration = InsightConfiguration(host=messaging.host, access_token=messaging.access_token)
+    configuration.retries = False
+    insight = Insight(InsightApiClient(configuration))
+    try:
+        response = insight.get_statistics_per_unit(
+            custom_aggregation_unit=unit_name(circular_id),
+            var_from=start.strftime("%Y%m%d"),
+            to=max(start, end).strftime("%Y%m%d"),
+            _request_timeout=LINE_STATS_TIMEOUT,
+        )
+    except (InsightError, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        log.warning(
+            "LINE statistics for circular %s failed (%s)", circular_id, type(error).__name__
+        )
+        return None
+    overview = response.overview
+    impressions = [m.impression for m in response.messages or [] if m.impression is not None]
+    return LineStats(
+        unique_impression=overview.unique_impression if overview else None,
+        unique_click=overview.unique_click if overview else None,
+        impression=sum(impressions) if impressions else None,
+    )

@@ -1,0 +1,276 @@
+"""Residents' pages for a circular, its files and its print view.
+
+| route | who | writes |
+| --- | --- | --- |
+| `GET /c/<token>` | the resident the signed link was made for | the first Open |
+| `POST /c/<token>/confirm` | the same | the Acknowledgement (web), once |
+| `GET /c/public/<token>` | anyone with the paper copy's QR code | nothing |
+| `GET /files/<storage_name>` | anyone with the unguessable name (LINE, for hero images) | nothing |
+| `GET /print/<id>` | staff logged in to the dashboard whose scope shows it | nothing |
+| `GET /print/link/<token>` | staff with a print link (`kairan circulars print-link`) | nothing |
+
+The resident is not logged in: the signed token in the URL is the credential. The confirm form
+also carries a signed form token and must come from the same origin. Pages send
+`Referrer-Policy: no-referrer`, so the token never leaks to another site.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import qrcode
+import qrcode.image.svg
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from markupsafe import Markup
+from sqlalchemy import select
+from werkzeug.exceptions import NotFound
+from werkzeug.wrappers import Response as BaseResponse
+
+from broadcasts import acknowledgements, links, reading
+from broadcasts.clock import SystemClock
+from broadcasts.compose import paper_copies
+from broadcasts.i18n import locale_for, translations
+from broadcasts.messages import TOKYO, area_label
+from linebot_app.dashboard.auth import current, login_required
+from linebot_app.extensions import db, settings
+from models import Attachment, AttachmentKind, Channel, Circular, CircularStatus
+
+bp = Blueprint(
+    "circulars",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/circulars/static",
+)
+log = logging.getLogger(__name__)
+
+PAGE_SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": (
+        "default-src 'none'; img-src 'self'; style-src 'self'; form-action 'self';"
+        " frame-ancestors 'none'; base-uri 'none'"
+    ),
+}
+
+
+def upload_dir() -> Path:
+    """Where attachments are stored: KAIRAN_UPLOAD_DIR, else `uploads/` in the instance folder."""
+    configured = settings().KAIRAN_UPLOAD_DIR
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
+
+
+def _secret() -> str:
+    return settings().SECRET_KEY.get_secret_value()
+
+
+def _page(html: str, status: int = 200, private: bool = True) -> Response:
+    response = Response(html, status=status, mimetype="text/html")
+    response.headers.update(PAGE_SECURITY_HEADERS)
+    # Personal pages must not sit in shared caches; the public one may be cached briefly.
+    response.headers["Cache-Control"] = "no-store" if private else "public, max-age=300"
+    return response
+
+
+def _not_found() -> Response:
+    return _page(render_template("circulars/not_found.html", _=_gettext(None)), status=404)
+
+
+def _gettext(language: str | None):  # type: ignore[no-untyped-def]
+    return translations(locale_for(language)).gettext
+
+
+@bp.get("/c/<token>")
+def detail(token: str) -> Response:
+    link = links.read_detail_token(_secret(), token)
+    if link is None:
+        return _not_found()
+    session = db.session
+    shown = reading.for_resident(session, link.circular_id, link.resident_id)
+    if shown is None:
+        return _not_found()
+    if reading.record_open(session, SystemClock(), link.circular_id, link.resident_id):
+        log.info("circular %s opened by resident %s", link.circular_id, link.resident_id)
+    session.commit()
+    language = shown.resident.locale if shown.resident else None
+    return _page(
+        render_template(
+            "circulars/detail.html",
+            _=_gettext(language),
+            shown=shown,
+            area=area_label(shown.circular),
+            tokyo=TOKYO,
+            form_token=links.form_token(_secret(), token),
+            confirm_url=url_for("circulars.confirm", token=token),
+            public=False,
+            just_confirmed=request.args.get("confirmed") == "1",
+            **_links_for(shown),
+        )
+    )
+
+
+@bp.post("/c/<token>/confirm")
+def confirm(token: str) -> BaseResponse:
+    link = links.read_detail_token(_secret(), token)
+    if link is None:
+        return _not_found()
+    if not _same_origin() or not links.check_form_token(
+        _secret(), request.form.get("form_token", ""), token
+    ):
+        log.warning("confirm form refused for circular %s (origin or form token)", link.circular_id)
+        abort(403)
+    session = db.session
+    shown = reading.for_resident(session, link.circular_id, link.resident_id)
+    if shown is None or shown.resident is None:
+        return _not_found()
+    result = acknowledgements.confirm(
+        session, SystemClock(), shown.resident, link.circular_id, channel=Channel.web
+    )
+    session.commit()
+    log.info("circular %s confirmed on the web (%s)", link.circular_id, result)
+    # Post/redirect/get: reloading the page does not post again.
+    return redirect(url_for("circulars.detail", token=token, confirmed="1"), code=303)
+
+
+def _same_origin() -> bool:
+    """Browsers send Origin (and Sec-Fetch-Site) with a form POST: both must say same site."""
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return False
+    origin = request.headers.get("Origin")
+    if origin is None or origin == "null":
+        # Old browsers send no Origin; the signed tokens still stand between them and a forger.
+        return origin is None
+    allowed = {_origin(settings().KAIRAN_PUBLIC_URL), _origin(request.host_url)}
+    return _origin(origin) in allowed
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@bp.get("/c/public/<token>")
+def public(token: str) -> Response:
+    circular_id = links.read_public_token(_secret(), token)
+    shown = reading.for_public(db.session, circular_id) if circular_id else None
+    if shown is None:
+        return _not_found()
+    return _page(
+        render_template(
+            "circulars/detail.html",
+            _=_gettext(None),
+            shown=shown,
+            area=area_label(shown.circular),
+            tokyo=TOKYO,
+            public=True,
+            just_confirmed=False,
+            **_links_for(shown),
+        ),
+        private=False,
+    )
+
+
+def _links_for(shown: reading.Reading) -> dict[str, object]:
+    """Public links to the corrections and the corrected circular (no resident identity)."""
+    secret = _secret()
+    return {
+        "correction_links": [
+            (c, url_for("circulars.public", token=links.public_token(secret, c.id)))
+            for c in shown.corrections
+        ],
+        "corrects_link": (
+            url_for("circulars.public", token=links.public_token(secret, shown.corrects.id))
+            if shown.corrects is not None
+            else None
+        ),
+        "photos": [a for a in shown.circular.attachments if a.kind is AttachmentKind.image],
+        "pdfs": [a for a in shown.circular.attachments if a.kind is AttachmentKind.pdf],
+    }
+
+
+@bp.get("/files/<storage_name>")
+def files(storage_name: str) -> BaseResponse:
+    attachment = db.session.scalars(
+        select(Attachment).where(Attachment.storage_name == storage_name)
+    ).first()
+    if attachment is None or attachment.circular.status is CircularStatus.cancelled:
+        return _not_found()
+    try:
+        response = send_from_directory(
+            upload_dir(),
+            attachment.storage_name,
+            mimetype=attachment.content_type,
+            download_name=attachment.original_name,
+            as_attachment=False,
+            max_age=86400,
+        )
+    except NotFound:
+        log.warning("attachment %s missing from storage", attachment.id)
+        return _not_found()
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.get("/print/<int:circular_id>")
+@login_required
+def print_view(circular_id: int) -> Response:
+    """The paper copy for logged-in staff whose dashboard scope shows the circular."""
+    if not current().scope.sees_circular(db.session, circular_id):
+        return _not_found()
+    return _print(db.session.get(Circular, circular_id))
+
+
+@bp.get("/print/link/<token>")
+def print_link(token: str) -> Response:
+    """The paper copy through a signed link (`kairan circulars print-link ID`, 7 days)."""
+    circular_id = links.read_print_token(_secret(), token)
+    return _print(db.session.get(Circular, circular_id) if circular_id else None)
+
+
+def _print(circular: Circular | None) -> Response:
+    """A4, the same content, a QR code to the public page, and the paper copies per area."""
+    if circular is None or circular.status is CircularStatus.cancelled:
+        return _not_found()
+    public_link = links.public_url_for(
+        settings().KAIRAN_PUBLIC_URL, links.public_token(_secret(), circular.id)
+    )
+    return _page(
+        render_template(
+            "circulars/print.html",
+            _=_gettext(None),
+            circular=circular,
+            area=area_label(circular),
+            tokyo=TOKYO,
+            qr_svg=qr_svg(public_link),
+            public_link=public_link,
+            paper=paper_copies(db.session, circular),
+            photos=[a for a in circular.attachments if a.kind is AttachmentKind.image],
+            pdfs=[a for a in circular.attachments if a.kind is AttachmentKind.pdf],
+        )
+    )
+
+
+def qr_svg(data: str) -> Markup:
+    """An inline SVG QR code (vector: prints sharp at any size; no image file to serve)."""
+    image = qrcode.make(
+        data,
+        image_factory=qrcode.image.svg.SvgPathImage,
+        error_correction=qrcode.constants.ERROR_CORRECT_M,
+    )
+    svg = image.to_string(encoding="unicode")
+    # The SVG is generated by qrcode from a URL we built; it holds no user text.
+    return Markup(svg)  # noqa: S704

@@ -1,0 +1,1 @@
+"""The staff dashboard: circulars and their read statistics, reach, staff and the audit log."""

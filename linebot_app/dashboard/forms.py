@@ -1,0 +1,79 @@
+"""Dashboard forms (Flask-WTF): every one carries a CSRF token."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    DateTimeLocalField,
+    IntegerField,
+    MultipleFileField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired, NumberRange, Optional
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    """A button and its CSRF token: logging in with a link, logging out, removing a role."""
+
+
+class PaperHouseholdsForm(FlaskForm):  # type: ignore[misc]
+    paper_households = IntegerField(
+        _l("紙で受け取る世帯数"), validators=[InputRequired(), NumberRange(min=0)]
+    )
+
+
+class InviteForm(FlaskForm):  # type: ignore[misc]
+    role = SelectField(
+        _l("役割"),
+        choices=[
+            SelectChoice("promoter", _l("ICT推進員（校区）")),
+            SelectChoice("officer", _l("自治会役員（自治会）")),
+            SelectChoice("admin", _l("管理者（市全体）")),
+        ],
+    )
+    district_code = StringField(_l("校区コード"), validators=[Optional()])
+    association_code = StringField(_l("自治会コード"), validators=[Optional()])
+
+
+class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
+    """What every circular has, new or a correction. The rules (lengths, 2–4 options, dates in
+    the future) are broadcasts.compose's: this form only parses, so the web and LINE agree."""
+
+    title = StringField(_l("題名"))
+    body = TextAreaField(_l("本文"))
+    question = StringField(_l("質問（任意）"))
+    option_1 = StringField(_l("選択肢1"))
+    option_2 = StringField(_l("選択肢2"))
+    option_3 = StringField(_l("選択肢3"))
+    option_4 = StringField(_l("選択肢4"))
+    answer_deadline = DateTimeLocalField(
+        _l("回答のしめきり（任意）"), format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
+    event_date = DateField(_l("行事の日（任意）"), validators=[Optional()])
+    confirmation_required = BooleanField(_l("「確認しました」ボタンをつける"), default=True)
+    urgent = BooleanField(_l("至急（夜間でもすぐに届けます）"))
+    files = MultipleFileField(_l("添付ファイル（PDF・写真 JPEG/PNG、1つ10MBまで）"))
+
+    def option_fields(self) -> list[StringField]:
+        return [self.option_1, self.option_2, self.option_3, self.option_4]
+
+
+class ComposeForm(CircularFieldsForm):
+    # Ids are not checked against a list here: compose.check_target refuses any the author may
+    # not target, forged or not, with the message the author sees.
+    districts = SelectMultipleField(coerce=int, validate_choice=False)
+    associations = SelectMultipleField(coerce=int, validate_choice=False)
+    groups = SelectMultipleField(coerce=int, validate_choice=False)
+
+
+class ScheduleForm(FlaskForm):  # type: ignore[misc]
+    scheduled_at = DateTimeLocalField(
+        _l("送る日時（日本時間）"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
+    )

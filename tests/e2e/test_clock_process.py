@@ -1,0 +1,168 @@
+"""The clock as the Procfile runs it: stopped, time moved on, restarted — and started twice by
+mistake: each missed reminder goes out exactly once."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import insert, update
+
+from broadcasts.clock import SystemClock
+from broadcasts.line import remaining_quota
+from broadcasts.release import release
+from broadcasts.worker import Worker
+from linebot_app import create_app
+from linebot_app.extensions import db, line
+from models import Association, Circular, CircularTarget, District, Resident, StaffMember
+from simulator.testing import RunningSimulator, start_simulator
+from tests.conftest import TEST_SETTINGS, make_settings
+from tests.e2e.test_processes import environment, procfile
+
+
+@pytest.fixture
+def simulator() -> Iterator[RunningSimulator]:
+    running = start_simulator(
+        TEST_SETTINGS["LINE_CHANNEL_SECRET"], TEST_SETTINGS["LINE_CHANNEL_ACCESS_TOKEN"]
+    )
+    yield running
+    running.stop()
+
+
+class Clocks:
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs, self.count = env, logs, 0
+        self.running: list[subprocess.Popen[bytes]] = []
+
+    def start(self) -> Path:
+        self.count += 1
+        log = self.logs / f"clock-{self.count}.log"
+        with log.open("wb") as output:
+            self.running.append(
+                subprocess.Popen(
+                    shlex.split(procfile()["clock"]),
+                    env=self.env,
+                    stdout=output,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        return log
+
+    def stop_all(self) -> list[int]:
+        codes = []
+        for process in self.running:
+            process.send_signal(signal.SIGTERM)
+            codes.append(process.wait(timeout=30))
+        self.running = []
+        return codes
+
+
+def wait_for(log: Path, text: str, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while text not in log.read_text(encoding="utf-8", errors="replace"):
+        assert time.monotonic() < deadline, log.read_text(encoding="utf-8", errors="replace")
+        time.sleep(0.1)
+
+
+def test_a_restarted_clock_sends_each_missed_reminder_once(
+    own_database: str, simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    sim = simulator.client
+    user_ids = sim.create_users(4)
+    app = create_app(make_settings(DATABASE_URL=own_database, LINE_API_BASE_URL=simulator.base_url))
+    with app.app_context():
+        session = db.session
+        district = District(code="K1", name="時計校区", kana="とけいこうく")
+        association = Association(district=district, code="K1A", name="時計町内会", kana="とけい")
+        author = StaffMember(line_user_id="U" + "d" * 32)
+        session.add_all([district, association, author])
+        session.flush()
+        session.execute(
+            insert(Resident),
+            [
+                {
+                    "line_user_id": u,
+                    "association_id": association.id,
+                    "registered_at": datetime(2026, 11, 1, tzinfo=UTC),
+                }
+                for u in user_ids
+            ],
+        )
+        circular = Circular(
+            author=author,
+            title="資源回収のお知らせ",
+            body="第2土曜日です。",
+            targets=[CircularTarget(association=association)],
+            urgent=False,
+        )
+        session.add(circular)
+        session.flush()
+        assert release(session, SystemClock(), circular, remaining_quota(line())).released
+        session.commit()
+        worker = Worker(db.sessionmaker, line(), SystemClock(), "test-worker")
+        worker.drain()
+        circular_id = circular.id
+
+        def released_hours_ago(hours: float) -> None:
+            session.execute(
+                update(Circular)
+                .where(Circular.id == circular_id)
+                .values(released_at=datetime.now(UTC) - timedelta(hours=hours))
+            )
+            session.commit()
+
+        def inboxes() -> list[int]:
+            counts = sim.inbox_counts()
+            return [counts.get(u, 0) for u in user_ids]
+
+        env = environment(
+            tmp_path,
+            **{
+                **TEST_SETTINGS,
+                "DATABASE_URL": own_database,
+                "LINE_API_BASE_URL": simulator.base_url,
+                # Quiet hours would make the outcome depend on the hour CI runs at.
+                "KAIRAN_QUIET_HOURS": "00:00-00:00",
+            },
+        )
+        clocks = Clocks(env, tmp_path)
+        try:
+            released_hours_ago(23)
+            wait_for(clocks.start(), "tick: 0 released, 0 reminder(s)")
+            assert clocks.stop_all() == [0]
+            worker.drain()
+            assert inboxes() == [1] * 4
+
+            # Down for three hours, across the 24-hour reminder; then started twice by mistake.
+            released_hours_ago(26)
+            first, second = clocks.start(), clocks.start()
+            wait_for(first, "started")
+            wait_for(second, "started")
+            deadline = time.monotonic() + 30
+            reminded = "tick: 0 released, 1 reminder(s)"
+            while reminded not in first.read_text() + second.read_text():
+                assert time.monotonic() < deadline, "no clock released the reminder"
+                time.sleep(0.1)
+            time.sleep(1)
+            assert (reminded in first.read_text()) != (reminded in second.read_text())
+            worker.drain()
+            assert inboxes() == [2] * 4
+            assert clocks.stop_all() == [0, 0]
+
+            # Restarted again: nothing is sent twice.
+            wait_for(clocks.start(), "tick: 0 released, 0 reminder(s)")
+            worker.drain()
+            assert inboxes() == [2] * 4
+            assert clocks.stop_all() == [0]
+        finally:
+            for process in clocks.running:
+                process.kill()
+                process.wait()
+            session.close()
+            db.engine.dispose()

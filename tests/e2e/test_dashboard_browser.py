@@ -1,0 +1,185 @@
+"""The dashboard in a real headless Chromium: a staff member asks the bot for a login link in
+the simulated LINE chat, opens it, reads a circular's statistics, downloads the CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from broadcasts.release import release
+from broadcasts.worker import Worker
+from models import (
+    Acknowledgement,
+    Association,
+    Channel,
+    Circular,
+    CircularTarget,
+    Delivery,
+    DeliveryStatus,
+    Open,
+    Resident,
+    Role,
+    StaffMember,
+    StaffRole,
+)
+from simulator.testing import SimulatorClient
+from tests.conftest import TEST_SETTINGS, FakeClock, chromium
+
+OUTPUT = Path(__file__).resolve().parents[1] / "_output"
+SCREENSHOT = OUTPUT / "dashboard-stats.png"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(app: Flask, sim: SimulatorClient) -> Iterator[str]:
+    """The app over HTTP in a thread; the simulator's webhook points at it. Its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    # Generous: a loaded CI machine must not turn a slow answer into a redelivery.
+    sim.set_webhook_url(f"{base}/callback", timeout_seconds=10)
+    yield base
+    sim.set_webhook_url(None)
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def browser_page(served: str, session: Session, worker: Worker) -> Iterator[object]:
+    """Set up after (and closed before) the server and the database fixtures: Playwright's
+    sync API runs an event loop in this thread while it is open, and closing an app context
+    (flask-sqlalchemy-lite's teardown) must not happen inside it."""
+    with chromium() as browser:
+        # A phone-sized window: many officers use the dashboard on their phones.
+        context = browser.new_context(
+            viewport={"width": 430, "height": 900}, accept_downloads=True, locale="ja-JP"
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+
+
+def test_officer_logs_in_from_line_and_reads_a_circulars_statistics(
+    browser_page: object,
+    served: str,
+    sim: SimulatorClient,
+    session: Session,
+    clock: FakeClock,
+    worker: Worker,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+    make_circular: Callable[..., Circular],
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+
+    # An officer whose LINE account follows the bot.
+    association = make_association(name="楓西町内会", groups=("1班", "2班"))
+    # Committed before the follow: the bot writes too, and SQLite has one writer at a time.
+    session.commit()
+    officer_user = sim.create_user("役員 太郎")
+    sim.follow(officer_user)
+    officer = StaffMember(line_user_id=officer_user, display_name="役員 太郎")
+    officer.roles.append(StaffRole(role=Role.officer, association_id=association.id))
+    session.add(officer)
+
+    # A circular to 30 residents in two groups, delivered through the simulator.
+    make_line_residents(18, association, association.groups[0])
+    make_line_residents(12, association, association.groups[1])
+    circular = make_circular(author=officer, title="防災訓練のお知らせ")
+    circular.targets.append(CircularTarget(association_id=association.id))
+    session.flush()
+    assert release(session, clock, circular, None).released
+    session.commit()
+    worker.drain()
+    residents = list(
+        session.scalars(
+            select(Resident.id)
+            .join(Delivery, Delivery.resident_id == Resident.id)
+            .where(Delivery.circular_id == circular.id)
+            .order_by(Resident.id)
+        )
+    )
+    for resident_id in residents[:20]:
+        session.add(Open(circular_id=circular.id, resident_id=resident_id, opened_at=clock.now()))
+    for i, resident_id in enumerate(residents[:12]):
+        clock.advance(minutes=20)
+        session.add(
+            Acknowledgement(
+                circular_id=circular.id,
+                resident_id=resident_id,
+                confirmed_at=clock.now(),
+                channel=Channel.line if i % 2 else Channel.web,
+            )
+        )
+    session.commit()
+
+    # 「ログイン」 in the chat; the bot answers with a button holding the link.
+    sim.text(officer_user, "ログイン")
+    reply = sim.inbox(officer_user)[-1]["message"]
+    assert reply["type"] == "flex"
+    link = reply["contents"]["footer"]["contents"][0]["action"]["uri"]
+    public = TEST_SETTINGS["KAIRAN_PUBLIC_URL"]
+    assert link.startswith(f"{public}/dashboard/login/")
+    page.goto(link.replace(public, served))
+    page.click("#login")
+    page.wait_for_url(f"{served}/dashboard/")
+    expect(page.locator(".card h2", has_text="防災訓練のお知らせ")).to_be_visible()
+
+    page.click("text=防災訓練のお知らせ")
+    page.wait_for_url(f"{served}/dashboard/circulars/{circular.id}")
+
+    def db_count(model: type[Open] | type[Acknowledgement] | type[Delivery], *where: object) -> int:
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(model)
+                .where(model.circular_id == circular.id, *where)  # type: ignore[arg-type]
+            )
+            or 0
+        )
+
+    delivered = db_count(Delivery, Delivery.status == DeliveryStatus.sent)
+    opened = db_count(Open)
+    confirmed = db_count(Acknowledgement)
+    assert (delivered, opened, confirmed) == (30, 20, 12)
+    expect(page.locator('[data-stat="delivered"]')).to_have_text(str(delivered))
+    expect(page.locator('[data-stat="opened"]')).to_have_text(str(opened))
+    expect(page.locator('[data-stat="confirmed"]')).to_have_text(str(confirmed))
+    expect(page.locator('[data-rate="confirmed"]')).to_have_text("40.0%")
+    expect(page.locator("#breakdown tr.level-group")).to_have_count(2)
+    expect(page.locator("svg.chart polyline")).to_have_count(1)
+
+    with page.expect_download() as download_info:
+        page.click("#export-stats")
+    download = download_info.value
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    saved = OUTPUT / "dashboard-stats.csv"
+    download.save_as(saved)
+    raw = saved.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    total = rows[1]
+    assert total[0] == "合計"
+    assert [int(total[5]), int(total[6]), int(total[7])] == [delivered, opened, confirmed]
+
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+    assert SCREENSHOT.stat().st_size > 10_000
+
+    # Who has not confirmed: the officer's own association, by name and group.
+    page.click("text=まだ確認していない人")
+    expect(page.locator("#not-confirmed tbody tr")).to_have_count(delivered - confirmed)

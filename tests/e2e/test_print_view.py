@@ -1,0 +1,88 @@
+"""The print view in a real headless Chromium: printed to an A4 PDF whose text holds the
+circular's title (Japanese font: fonts-noto-cjk), its QR code and the paper-run table."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+from werkzeug.serving import make_server
+
+from broadcasts import compose, links
+from broadcasts.compose import CircularDraft
+from broadcasts.targeting import Target
+from models import Association, CircularStatus, Role, StaffMember
+from tests.conftest import TEST_SETTINGS, FakeClock
+from tests.conftest import chromium as launch_chromium
+
+OUTPUT = Path(__file__).resolve().parents[1] / "_output"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def served(app: Flask) -> Iterator[str]:
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def chromium() -> Iterator[object]:
+    with launch_chromium() as browser:
+        yield browser
+
+
+def test_the_print_view_prints_to_an_a4_pdf_with_the_title(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    served: str,
+    chromium: object,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    from playwright.sync_api import Browser
+    from pypdf import PdfReader
+
+    assert isinstance(chromium, Browser)
+    association = make_association(name="桜町内会", paper_household_count=12, groups=("1班",))
+    promoter = make_staff(Role.promoter, district_id=association.district_id)
+    circular = compose.save_draft(
+        session,
+        clock,
+        promoter,
+        CircularDraft(
+            title="秋の防災訓練のお知らせ",
+            body="11月の第2日曜日、9時から第一公園で防災訓練を行います。\n\n雨天中止。",
+            targets=Target.of(associations=[association.id]),
+        ),
+    )
+    circular.status = CircularStatus.sent
+    session.commit()
+
+    page = chromium.new_page()
+    token = links.print_token(TEST_SETTINGS["SECRET_KEY"], circular.id)
+    response = page.goto(f"{served}/print/link/{token}")
+    assert response is not None and response.status == 200
+    assert page.locator(".qr-code svg").count() == 1
+    pdf = page.pdf(format="A4", print_background=True)
+    OUTPUT.mkdir(exist_ok=True)
+    (OUTPUT / "print-view.pdf").write_bytes(pdf)
+
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "".join(p.extract_text() for p in reader.pages)
+    assert "秋の防災訓練のお知らせ" in text
+    assert "紙で配る部数" in text and "12" in text
+    width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
+    # A4 is 595 × 842 points; Chromium rounds its page size to whole pixels.
+    assert abs(float(width) - 595) < 2 and abs(float(height) - 842) < 2

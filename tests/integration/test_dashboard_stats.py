@@ -1,0 +1,305 @@
+"""The statistics the dashboard shows, checked against the rows behind them; CSV exports;
+LINE's unit statistics beside Kairan's own."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcasts import stats
+from broadcasts.release import release
+from broadcasts.scope import Scope
+from broadcasts.worker import Worker
+from models import (
+    Acknowledgement,
+    AnswerOption,
+    Association,
+    AuditEntry,
+    Channel,
+    Circular,
+    CircularStatus,
+    CircularTarget,
+    Delivery,
+    DeliveryStatus,
+    District,
+    FollowStatus,
+    Open,
+    Resident,
+    Role,
+    StaffMember,
+)
+from simulator.testing import SimulatorClient
+from tests.conftest import FakeClock
+
+
+@dataclass
+class Sent:
+    circular: Circular
+    x: Association
+    x2: Association
+    y: Association
+    officer_x: StaffMember
+    admin: StaffMember
+
+
+@pytest.fixture
+def sent(
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+) -> Sent:
+    """A circular with a question, to X (groups 1班 and 2班) and X2 in district A and Y in B.
+
+    X: 1班 4 sent (3 opened, 2 confirmed: 出席, 欠席), 2班 2 sent + 1 failed (1 confirmed, no
+    answer). X2: 2 sent, 1 skipped, none confirmed. Y: 3 sent, all confirmed (出席).
+    """
+    a = make_district(name="A校区", kana="あ")
+    b = make_district(name="B校区", kana="か")
+    x = make_association(district=a, name="X町内会", kana="え", groups=("1班", "2班"))
+    x2 = make_association(district=a, name="X2町内会", kana="お")
+    y = make_association(district=b, name="Y町内会", kana="き")
+    admin = make_staff(Role.admin)
+    officer_x = make_staff(Role.officer, association_id=x.id)
+    circular = make_circular(
+        author=admin, status=CircularStatus.sent, question="出席しますか", released_at=clock.now()
+    )
+    circular.targets = [CircularTarget(district_id=a.id), CircularTarget(association_id=y.id)]
+    circular.options = [
+        AnswerOption(position=1, label="出席"),
+        AnswerOption(position=2, label="欠席"),
+    ]
+    session.flush()
+    yes, no = circular.options
+
+    def resident(association: Association, group: int | None, name: str) -> Resident:
+        return make_resident(
+            association=association,
+            group=association.groups[group] if group is not None else None,
+            display_name=name,
+        )
+
+    def deliver(r: Resident, status: DeliveryStatus, reason: str | None = None) -> None:
+        session.add(Delivery(circular=circular, resident=r, status=status, failure_reason=reason))
+
+    def ack(r: Resident, minutes: int, option: AnswerOption | None = None) -> None:
+        session.add(
+            Acknowledgement(
+                circular=circular,
+                resident=r,
+                confirmed_at=clock.now() + timedelta(minutes=minutes),
+                channel=Channel.line,
+                answer_option_id=option.id if option else None,
+            )
+        )
+
+    x1 = [resident(x, 0, f"一班{i}") for i in range(4)]
+    x2g = [resident(x, 1, f"二班{i}") for i in range(3)]
+    for r in x1 + x2g[:2]:
+        deliver(r, DeliveryStatus.sent)
+    deliver(x2g[2], DeliveryStatus.failed, "Invalid request")
+    for r in x1[:3]:
+        session.add(Open(circular_id=circular.id, resident_id=r.id, opened_at=clock.now()))
+    ack(x1[0], 5, yes)
+    ack(x1[1], 70, no)
+    ack(x2g[0], 75)
+    other = [resident(x2, None, f"X2の{i}") for i in range(3)]
+    deliver(other[0], DeliveryStatus.sent)
+    deliver(other[1], DeliveryStatus.sent)
+    deliver(other[2], DeliveryStatus.skipped)
+    for i, r in enumerate(resident(y, None, f"Yの{i}") for i in range(3)):
+        deliver(r, DeliveryStatus.sent)
+        ack(r, 130 + i, yes)
+    session.commit()
+    return Sent(circular, x, x2, y, officer_x, admin)
+
+
+def test_city_counts_and_rates(session: Session, sent: Sent) -> None:
+    city = Scope(sent.admin.id, city=True)
+    counts = stats.summary(session, sent.circular.id, city)
+    assert counts == stats.Counts(
+        recipients=13, delivered=11, pending=0, failed=1, skipped=1, opened=3, confirmed=6,
+        answered=5,
+    )  # fmt: skip
+    assert counts.confirmed_rate == pytest.approx(6 / 11)
+    assert counts.finished == 13
+
+
+def test_breakdown_is_district_association_group_with_subtotals(
+    session: Session, sent: Sent
+) -> None:
+    rows = stats.breakdown(session, sent.circular.id, Scope(sent.admin.id, city=True))
+    shown = [(r.level, r.name, r.counts.delivered, r.counts.confirmed) for r in rows]
+    assert shown == [
+        ("district", "A校区", 8, 3),
+        ("association", "X町内会", 6, 3),
+        ("group", "1班", 4, 2),
+        ("group", "2班", 2, 1),
+        ("association", "X2町内会", 2, 0),
+        ("district", "B校区", 3, 3),
+        ("association", "Y町内会", 3, 3),
+    ]
+
+
+def test_an_officer_counts_only_their_association(session: Session, sent: Sent) -> None:
+    scope = Scope.of(sent.officer_x.id, sent.officer_x.roles)
+    counts = stats.summary(session, sent.circular.id, scope)
+    assert (counts.delivered, counts.opened, counts.confirmed, counts.answered) == (6, 3, 3, 2)
+    assert [t.count for t in stats.answer_tallies(session, sent.circular.id, scope)] == [1, 1]
+    assert [r.name for r in stats.breakdown(session, sent.circular.id, scope)] == [
+        "A校区",
+        "X町内会",
+        "1班",
+        "2班",
+    ]
+    missing = stats.not_confirmed(session, sent.circular.id, sent.x.id)
+    assert [(m.group_name, m.display_name, m.opened) for m in missing] == [
+        ("1班", "一班2", True),
+        ("1班", "一班3", False),
+        ("2班", "二班1", False),
+    ]
+
+
+def test_confirmations_over_time_answers_and_failures(session: Session, sent: Sent) -> None:
+    city = Scope(sent.admin.id, city=True)
+    points = stats.confirmations_over_time(session, sent.circular.id, city)
+    start = sent.circular.released_at
+    assert start is not None
+    assert [(p - start, n) for p, n in points] == [
+        (timedelta(0), 1),
+        (timedelta(hours=1), 3),
+        (timedelta(hours=2), 6),
+    ]
+    assert [(t.label, t.count) for t in stats.answer_tallies(session, sent.circular.id, city)] == [
+        ("出席", 4),
+        ("欠席", 1),
+    ]
+    assert stats.failures(session, sent.circular.id, city) == [
+        ("failed", "Invalid request", 1),
+        ("skipped", "", 1),
+    ]
+
+
+def test_reach_per_association_and_district(
+    session: Session, sent: Sent, make_resident: Callable[..., Resident]
+) -> None:
+    # Registered, following residents count; blocked or unregistered ones do not.
+    for association in (sent.x, sent.x, sent.y):
+        r = make_resident(association=association)
+        r.registered_at = sent.circular.created_at
+    blocked = make_resident(association=sent.y, follow_status=FollowStatus.blocked)
+    blocked.registered_at = sent.circular.created_at
+    sent.x.paper_household_count = 50
+    session.commit()
+    city = Scope(sent.admin.id, city=True)
+    by_association = {r.name: r for r in stats.reach_by_association(session, city)}
+    assert by_association["X町内会"].registered == 2
+    assert by_association["X町内会"].reach == pytest.approx(0.52)
+    assert by_association["X町内会"].digital_share == pytest.approx(0.02)
+    assert by_association["Y町内会"].registered == 1
+    districts = stats.reach_by_district(session, city)
+    assert [d.name for d in districts] == ["A校区", "B校区"]
+    assert districts[0].households == 200 and districts[0].paper == 50
+
+
+def test_stats_page_shows_the_numbers(sent: Sent, dashboard_client: Callable[..., Any]) -> None:
+    page = dashboard_client(sent.officer_x).get(f"/dashboard/circulars/{sent.circular.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-stat="delivered">6<' in html
+    assert 'data-stat="confirmed">3<' in html
+    assert "50.0%" in html  # confirmed 3 of 6 delivered
+    assert "Y町内会" not in html
+    assert "<svg" in html and "polyline" in html
+    assert "not-confirmed" in html
+
+
+def test_stats_csv_has_a_bom_and_is_scoped_and_audited(
+    session: Session, sent: Sent, dashboard_client: Callable[..., Any]
+) -> None:
+    response = dashboard_client(sent.officer_x).get(
+        f"/dashboard/circulars/{sent.circular.id}/stats.csv"
+    )
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    raw = response.get_data()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0][:5] == ["区分", "校区", "自治会", "班", "配信対象"]
+    assert rows[1][0] == "合計" and rows[1][5] == "6" and rows[1][7] == "3"
+    assert not any("Y町内会" in cell for row in rows for cell in row)
+    entry = session.scalars(select(AuditEntry)).one()
+    assert (entry.action, entry.actor_id, entry.subject_id) == (
+        "export.circular",
+        sent.officer_x.id,
+        sent.circular.id,
+    )
+
+    answers = dashboard_client(sent.admin).get(
+        f"/dashboard/circulars/{sent.circular.id}/answers.csv"
+    )
+    lines = answers.get_data().decode("utf-8-sig").splitlines()
+    assert lines[1].startswith("1,出席,4,") and lines[2].startswith("2,欠席,1,")
+
+
+def test_progress_json(sent: Sent, dashboard_client: Callable[..., Any]) -> None:
+    data = dashboard_client(sent.admin).get(f"/dashboard/circulars/{sent.circular.id}/progress")
+    assert data.json == {
+        "status": "sent",
+        "recipients": 13,
+        "delivered": 11,
+        "finished": 13,
+        "failed": 1,
+        "confirmed": 6,
+    }
+
+
+def test_line_statistics_beside_kairans_with_the_privacy_threshold(
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    worker: Worker,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    association = make_association()
+    users = make_line_residents(25, association)
+    admin = make_staff(Role.admin)
+    circular = make_circular(author=admin)
+    circular.targets.append(CircularTarget(association_id=association.id))
+    session.flush()
+    assert release(session, clock, circular, None).released
+    session.commit()
+    worker.drain()
+    client = dashboard_client(admin)
+    url = f"/dashboard/circulars/{circular.id}"
+
+    # Nobody has opened the chat yet: LINE answers null, "under 20".
+    html = client.get(url).get_data(as_text=True)
+    assert 'id="line-stats"' in html and "20人未満のため非表示" in html
+
+    for user in users[:22]:
+        sim.read(user)
+    html = client.get(url).get_data(as_text=True)
+    assert "<td>22</td>" in html
+
+    sim.set_faults(error500=1.0, paths=["/v2/bot/insight/"])
+    html = client.get(url).get_data(as_text=True)
+    assert "LINE の統計は取得できません" in html
+    sim.clear_faults()
+    assert session.scalar(select(Delivery.id).where(Delivery.status != DeliveryStatus.sent)) is None

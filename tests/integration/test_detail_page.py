@@ -1,0 +1,295 @@
+"""The detail page behind 「詳しく見る」: signed per-resident links, Open and confirm recorded once,
+the public page of the QR code, attachments under unguessable names, the print view."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broadcasts import compose, links, replies
+from broadcasts.compose import CircularDraft
+from broadcasts.targeting import Target
+from models import (
+    Acknowledgement,
+    Association,
+    Channel,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryStatus,
+    Open,
+    Resident,
+    Role,
+    StaffMember,
+)
+from tests.conftest import TEST_SETTINGS, FakeClock, postback_event
+
+SECRET = TEST_SETTINGS["SECRET_KEY"]
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@pytest.fixture
+def sakura(make_association: Callable[..., Association]) -> Association:
+    return make_association(name="桜町内会", paper_household_count=4)
+
+
+@pytest.fixture
+def officer(make_staff: Callable[..., StaffMember], sakura: Association) -> StaffMember:
+    return make_staff(Role.officer, association_id=sakura.id)
+
+
+@pytest.fixture
+def circular(
+    session: Session,
+    clock: FakeClock,
+    officer: StaffMember,
+    sakura: Association,
+    upload_dir: Path,
+) -> Circular:
+    made = compose.save_draft(
+        session,
+        clock,
+        officer,
+        CircularDraft(
+            title="防災訓練のお知らせ",
+            body="12月6日 9時、公園に集合。\n\n持ち物：タオル<script>",
+            targets=Target.of(associations=[sakura.id]),
+        ),
+    )
+    compose.add_attachment(session, made, "避難所の地図.pdf", PDF, upload_dir)
+    made.status = CircularStatus.sent
+    session.flush()
+    return made
+
+
+@pytest.fixture
+def resident(
+    session: Session,
+    make_resident: Callable[..., Resident],
+    circular: Circular,
+    sakura: Association,
+) -> Resident:
+    made = make_resident(association=sakura)
+    session.add(Delivery(circular_id=circular.id, resident_id=made.id, status=DeliveryStatus.sent))
+    session.commit()
+    return made
+
+
+def link_for(circular: Circular, resident: Resident) -> str:
+    return "/c/" + links.detail_token(SECRET, circular.id, resident.id)
+
+
+def form_token(page: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', page)
+    assert found, "the page has no confirm form"
+    return found.group(1)
+
+
+def count(session: Session, model: type[Any]) -> int:
+    session.expire_all()
+    return int(session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_opening_the_link_shows_everything_and_records_one_open(
+    app: Flask, session: Session, circular: Circular, resident: Resident
+) -> None:
+    client = app.test_client()
+    first = client.get(link_for(circular, resident))
+    assert first.status_code == 200
+    page = first.get_data(as_text=True)
+    assert "防災訓練のお知らせ" in page and "公園に集合" in page and "桜町内会" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    pdf = circular.attachments[0]
+    assert f"/files/{pdf.storage_name}" in page and "避難所の地図.pdf" in page
+    assert first.headers["Referrer-Policy"] == "no-referrer"
+    assert first.headers["Cache-Control"] == "no-store"
+    client.get(link_for(circular, resident))
+    assert count(session, Open) == 1
+
+
+def test_the_confirm_button_records_one_web_acknowledgement(
+    app: Flask, session: Session, circular: Circular, resident: Resident, post_webhook: Any
+) -> None:
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    done = client.post(f"{url}/confirm", data={"form_token": token})
+    assert done.status_code == 303 and done.headers["Location"].endswith("?confirmed=1")
+    assert "確認しました。ありがとうございます" in client.get(done.headers["Location"]).get_data(
+        as_text=True
+    )
+    again = client.post(
+        f"{url}/confirm", data={"form_token": token}, headers={"Origin": "https://kairan.test"}
+    )
+    assert again.status_code == 303
+    post_webhook([postback_event(resident.line_user_id, f"ack:{circular.id}")])
+    assert count(session, Acknowledgement) == 1
+    assert session.scalars(select(Acknowledgement.channel)).one() is Channel.web
+    assert "もう確認済み" in client.get(url).get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("headers", "data"),
+    [
+        ({"Origin": "https://evil.example"}, "valid"),
+        ({"Sec-Fetch-Site": "cross-site"}, "valid"),
+        ({}, "forged"),
+        ({}, None),
+    ],
+)
+def test_a_confirm_from_elsewhere_is_refused(
+    app: Flask,
+    session: Session,
+    circular: Circular,
+    resident: Resident,
+    headers: dict[str, str],
+    data: str | None,
+) -> None:
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    form = {"form_token": token if data == "valid" else "x" + token} if data else {}
+    assert client.post(f"{url}/confirm", data=form, headers=headers).status_code == 403
+    assert count(session, Acknowledgement) == 0
+
+
+def _expired_token(circular_id: int, resident_id: int) -> str:
+    """A link signed 91 days ago (links last 90)."""
+
+    class PastSigner(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return super().get_timestamp() - 91 * 86400
+
+    serializer = URLSafeTimedSerializer(SECRET, salt=links.DETAIL_SALT, signer=PastSigner)
+    return str(serializer.dumps([circular_id, resident_id]))
+
+
+def test_tampered_expired_and_foreign_links_get_a_friendly_404(
+    app: Flask,
+    session: Session,
+    circular: Circular,
+    resident: Resident,
+    make_resident: Callable[..., Resident],
+) -> None:
+    client = app.test_client()
+    good = links.detail_token(SECRET, circular.id, resident.id)
+    stranger = make_resident()
+    session.commit()
+    for token in (
+        good[:-2] + ("AA" if not good.endswith("AA") else "BB"),
+        _expired_token(circular.id, resident.id),
+        links.detail_token("another-secret-key-that-is-long-enough-000", circular.id, resident.id),
+        links.detail_token(SECRET, circular.id, stranger.id),  # never delivered to them
+        links.public_token(SECRET, circular.id),  # a public token is not a resident's
+        "nonsense",
+    ):
+        response = client.get(f"/c/{token}")
+        assert response.status_code == 404
+        assert "回覧が見つかりません" in response.get_data(as_text=True)
+        assert client.post(f"/c/{token}/confirm", data={}).status_code in (403, 404)
+    assert count(session, Open) == 0
+
+
+def test_the_public_page_records_nothing_and_has_no_button(
+    app: Flask, session: Session, circular: Circular, resident: Resident
+) -> None:
+    client = app.test_client()
+    response = client.get("/c/public/" + links.public_token(SECRET, circular.id))
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "防災訓練のお知らせ" in page and "form_token" not in page
+    assert count(session, Open) == 0
+    forged = links.detail_token(SECRET, circular.id, resident.id)
+    assert client.get(f"/c/public/{forged}").status_code == 404
+    circular.status = CircularStatus.draft
+    session.commit()
+    assert client.get("/c/public/" + links.public_token(SECRET, circular.id)).status_code == 404
+
+
+def test_attachments_are_served_only_under_their_unguessable_names(
+    app: Flask, circular: Circular
+) -> None:
+    client = app.test_client()
+    pdf = circular.attachments[0]
+    response = client.get(f"/files/{pdf.storage_name}")
+    assert response.status_code == 200 and response.data == PDF
+    assert response.mimetype == "application/pdf"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    response.close()
+    for name in (
+        f"{pdf.id}",
+        "避難所の地図.pdf",
+        pdf.storage_name[:-5] + ".pdf",
+        "../kairan.sqlite3",
+    ):
+        assert client.get(f"/files/{name}").status_code == 404
+
+
+def test_the_more_reply_carries_the_link_then_the_text() -> None:
+    messages = replies.details("本文", "ja", "https://kairan.test/c/abc")
+    button = messages[0].to_dict()["contents"]["footer"]["contents"][0]["action"]
+    assert button == {
+        "type": "uri",
+        "label": "回覧のページを開く",
+        "uri": "https://kairan.test/c/abc",
+    }
+    assert messages[1].to_dict()["text"] == "本文"
+
+
+def test_the_print_view_needs_a_login_or_a_print_link(
+    app: Flask,
+    session: Session,
+    circular: Circular,
+    officer: StaffMember,
+    make_staff: Callable[..., StaffMember],
+    make_association: Callable[..., Association],
+    dashboard_client: Callable[..., FlaskClient],
+) -> None:
+    anonymous = dashboard_client()
+    assert anonymous.get(f"/print/{circular.id}").status_code in (302, 401, 403)
+    page = dashboard_client(officer).get(f"/print/{circular.id}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "防災訓練のお知らせ" in html and "<svg" in html and "/c/public/" in html
+    assert re.search(r"桜町内会</td><td>全体</td><td class=\"num\">4<", html)
+    stranger = make_staff(Role.officer, association_id=make_association().id)
+    assert dashboard_client(stranger).get(f"/print/{circular.id}").status_code == 404
+    linked = app.test_client().get("/print/link/" + links.print_token(SECRET, circular.id))
+    assert linked.status_code == 200
+    assert app.test_client().get("/print/link/forged").status_code == 404
+
+
+def test_a_correction_and_its_original_link_to_each_other(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    resident: Resident,
+    officer: StaffMember,
+) -> None:
+    fix = compose.correct(
+        session,
+        clock,
+        officer,
+        circular,
+        CircularDraft(title="集合場所の変更", body="公園ではなく公民館です。"),
+    )
+    fix.status = CircularStatus.sent
+    session.add(Delivery(circular_id=fix.id, resident_id=resident.id, status=DeliveryStatus.sent))
+    session.commit()
+    client = app.test_client()
+    original_page = client.get(link_for(circular, resident)).get_data(as_text=True)
+    assert "この回覧には訂正があります" in original_page
+    assert "/c/public/" + links.public_token(SECRET, fix.id) in original_page
+    fix_page = client.get(link_for(fix, resident)).get_data(as_text=True)
+    assert "【訂正】集合場所の変更" in fix_page and "次の回覧の訂正です" in fix_page
+    assert "/c/public/" + links.public_token(SECRET, circular.id) in fix_page

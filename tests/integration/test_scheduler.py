@@ -1,0 +1,287 @@
+"""The clock's work on an injected clock: scheduled releases, reminders, quiet hours, digests."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broadcasts.jobs import ClockSettings, Clockwork
+from broadcasts.line import remaining_quota
+from broadcasts.release import release
+from broadcasts.schedule import TOKYO, QuietHours
+from broadcasts.worker import Worker
+from linebot_app.extensions import db, line
+from models import (
+    Acknowledgement,
+    AnswerOption,
+    Association,
+    Channel,
+    Circular,
+    CircularStatus,
+    CircularTarget,
+    Delivery,
+    OfficerDigest,
+    Resident,
+    Role,
+    StaffMember,
+    StaffRole,
+)
+from simulator.testing import SimulatorClient
+from tests.conftest import FakeClock
+
+QUIET = QuietHours.parse("21:00-08:00")
+
+
+def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 12, day, hour, minute, tzinfo=TOKYO)
+
+
+@pytest.fixture
+def clockwork(app: object, session: Session, clock: FakeClock, sim: SimulatorClient) -> Clockwork:
+    return Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(quiet_hours=QUIET, dashboard_url="https://kairan.test/dashboard/"),
+        holder="clock-A",
+        random=lambda: 0.5,
+    )
+
+
+@pytest.fixture
+def association(make_association: Callable[..., Association]) -> Association:
+    return make_association(name="梅町内会")
+
+
+class Town:
+    """Residents who are simulated LINE users, and circulars to them."""
+
+    def __init__(
+        self,
+        session: Session,
+        clock: FakeClock,
+        sim: SimulatorClient,
+        worker: Worker,
+        association: Association,
+        make_circular: Callable[..., Circular],
+        make_line_residents: Callable[..., list[str]],
+    ) -> None:
+        self.session, self.clock, self.sim, self.worker = session, clock, sim, worker
+        self.association = association
+        self.make_circular = make_circular
+        self.user_ids = make_line_residents(5, association)
+
+    def circular(self, **fields: object) -> Circular:
+        return self.make_circular(targets=[CircularTarget(association=self.association)], **fields)
+
+    def released(self, at: datetime, **fields: object) -> Circular:
+        self.clock.moment = at
+        circular = self.circular(**fields)
+        result = release(self.session, self.clock, circular, remaining_quota(line()))
+        assert result.released, result.reason
+        self.session.commit()
+        self.worker.drain()
+        return circular
+
+    def confirm(self, circular: Circular, *user_ids: str, answer: int | None = None) -> None:
+        for user_id in user_ids:
+            resident = self.session.scalars(
+                select(Resident).where(Resident.line_user_id == user_id)
+            ).one()
+            option = next((o for o in circular.options if o.position == answer), None)
+            self.session.add(
+                Acknowledgement(
+                    circular_id=circular.id,
+                    resident_id=resident.id,
+                    channel=Channel.line,
+                    answer_option_id=option.id if option else None,
+                    confirmed_at=self.clock.now(),
+                )
+            )
+        self.session.commit()
+
+    def inbox_sizes(self) -> list[int]:
+        counts = self.sim.inbox_counts()
+        return [counts.get(user_id, 0) for user_id in self.user_ids]
+
+    def at(self, moment: datetime, clockwork: Clockwork) -> None:
+        """Move the clock, tick, and let the worker send what the tick released."""
+        self.clock.moment = moment
+        clockwork.tick()
+        self.worker.drain()
+
+
+@pytest.fixture
+def town(
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    worker: Worker,
+    association: Association,
+    make_circular: Callable[..., Circular],
+    make_line_residents: Callable[..., list[str]],
+) -> Town:
+    return Town(session, clock, sim, worker, association, make_circular, make_line_residents)
+
+
+def reminder_rows(session: Session, circular: Circular, slot: str) -> int:
+    session.expire_all()
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.circular_id == circular.id, Delivery.slot == slot)
+        )
+        or 0
+    )
+
+
+def test_reminders_go_after_24_and_72_hours_to_those_who_have_not_confirmed(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = town.released(tokyo(1, 10))
+    assert town.inbox_sizes() == [1] * 5
+    town.confirm(circular, *town.user_ids[:2])
+    town.at(tokyo(2, 9, 59), clockwork)
+    assert town.inbox_sizes() == [1] * 5
+    town.at(tokyo(2, 10), clockwork)
+    assert town.inbox_sizes() == [1, 1, 2, 2, 2]
+    (reminder,) = town.sim.inbox(town.user_ids[4])[1:]
+    assert reminder["message"]["altText"] == "【回覧】確認のお願い：清掃活動のお知らせ"
+    town.confirm(circular, town.user_ids[2])
+    town.at(tokyo(4, 10), clockwork)
+    assert town.inbox_sizes() == [1, 1, 2, 3, 3]
+    town.at(tokyo(6, 10), clockwork)
+    assert town.inbox_sizes() == [1, 1, 2, 3, 3], "at most two reminders"
+
+
+def test_nothing_reaches_residents_in_quiet_hours_unless_urgent(
+    town: Town, clockwork: Clockwork
+) -> None:
+    calm = town.released(tokyo(1, 22, 30))
+    urgent = town.released(tokyo(1, 22, 30), urgent=True, title="避難所開設のお知らせ")
+    town.at(tokyo(2, 22, 30), clockwork)
+    assert reminder_rows(town.session, calm, "reminder-1") == 0
+    assert reminder_rows(town.session, urgent, "reminder-1") == 5
+    town.at(tokyo(3, 7, 59), clockwork)
+    assert reminder_rows(town.session, calm, "reminder-1") == 0
+    town.at(tokyo(3, 8, 0), clockwork)
+    assert reminder_rows(town.session, calm, "reminder-1") == 5
+
+
+def test_a_tick_twice_or_a_second_clock_sends_nothing_twice(
+    town: Town, clockwork: Clockwork, clock: FakeClock
+) -> None:
+    circular = town.released(tokyo(1, 10))
+    second = Clockwork(
+        clockwork.sessions, clockwork.line, clock, clockwork.settings, holder="clock-B"
+    )
+    town.at(tokyo(2, 10), clockwork)
+    assert not second.tick().ticked, "the lease belongs to the first clock"
+    # Even working without the lease, the second finds nothing left to do.
+    assert second.release_reminders() == []
+    clockwork.tick()
+    town.worker.drain()
+    assert reminder_rows(town.session, circular, "reminder-1") == 5
+    assert town.inbox_sizes() == [2] * 5
+    # The first clock dies; once its lease runs out the second one takes over.
+    clock.advance(minutes=2)
+    assert second.tick().ticked
+
+
+def test_a_clock_down_for_hours_sends_each_missed_reminder_once(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = town.released(tokyo(1, 10))
+    town.at(tokyo(2, 8), clockwork)
+    # Down from 08:00 to 13:00 across the 10:00 reminder.
+    town.at(tokyo(2, 13), clockwork)
+    town.at(tokyo(2, 13, 1), clockwork)
+    assert town.inbox_sizes() == [2] * 5
+    assert reminder_rows(town.session, circular, "reminder-1") == 5
+
+
+def test_a_reminder_made_pointless_by_a_long_outage_is_skipped(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = town.released(tokyo(1, 10))
+    town.confirm(circular, town.user_ids[0])
+    # Down across both reminders: only the later one goes, once.
+    town.at(tokyo(4, 12), clockwork)
+    town.at(tokyo(4, 12, 1), clockwork)
+    assert reminder_rows(town.session, circular, "reminder-1") == 0
+    assert reminder_rows(town.session, circular, "reminder-2") == 4
+    assert town.inbox_sizes() == [1, 2, 2, 2, 2]
+
+
+def test_scheduled_circulars_are_released_on_time_and_after_quiet_hours(
+    town: Town, clockwork: Clockwork
+) -> None:
+    morning = town.circular(status=CircularStatus.scheduled, scheduled_at=tokyo(1, 9))
+    night = town.circular(status=CircularStatus.scheduled, scheduled_at=tokyo(1, 23))
+    alarm = town.circular(status=CircularStatus.scheduled, scheduled_at=tokyo(1, 23), urgent=True)
+    cancelled = town.circular(status=CircularStatus.cancelled, scheduled_at=tokyo(1, 9))
+    town.session.commit()
+    town.at(tokyo(1, 8, 59), clockwork)
+    assert town.inbox_sizes() == [0] * 5
+    town.at(tokyo(1, 9), clockwork)
+    assert town.inbox_sizes() == [1] * 5
+    town.at(tokyo(1, 23), clockwork)
+    assert town.inbox_sizes() == [2] * 5
+    town.at(tokyo(2, 8), clockwork)
+    assert town.inbox_sizes() == [3] * 5
+    town.session.expire_all()
+    assert [c.status for c in (morning, night, alarm, cancelled)] == [
+        CircularStatus.sent,
+        CircularStatus.sent,
+        CircularStatus.sent,
+        CircularStatus.cancelled,
+    ]
+
+
+def test_deadline_and_event_reminders_go_the_evening_before(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = town.released(
+        tokyo(1, 10),
+        question="総会に出席しますか",
+        options=[AnswerOption(position=1, label="出席"), AnswerOption(position=2, label="欠席")],
+        answer_deadline=tokyo(10, 12),
+        event_date=date(2026, 12, 12),
+        reminder_hours=[],
+    )
+    town.confirm(circular, town.user_ids[0], answer=1)
+    town.confirm(circular, town.user_ids[1])
+    town.at(tokyo(9, 17, 59), clockwork)
+    assert town.inbox_sizes() == [1] * 5
+    town.at(tokyo(9, 18), clockwork)
+    assert town.inbox_sizes() == [1, 2, 2, 2, 2], "the one who answered gets no deadline reminder"
+    (deadline,) = town.sim.inbox(town.user_ids[1])[1:]
+    assert "12月10日" in str(deadline["message"])
+    town.at(tokyo(11, 18), clockwork)
+    assert town.inbox_sizes() == [2, 3, 3, 3, 3], "everybody is reminded of the event"
+
+
+def test_officers_get_one_digest_at_seven_in_the_evening(
+    town: Town, clockwork: Clockwork, session: Session, sim: SimulatorClient
+) -> None:
+    (officer_line_id,) = sim.create_users(1)
+    officer = StaffMember(line_user_id=officer_line_id)
+    officer.roles.append(StaffRole(role=Role.officer, association=town.association))
+    session.add(officer)
+    circular = town.released(tokyo(1, 10))
+    town.confirm(circular, *town.user_ids[:3])
+    town.at(tokyo(1, 18, 59), clockwork)
+    assert sim.inbox(officer_line_id) == []
+    town.at(tokyo(1, 19), clockwork)
+    town.at(tokyo(1, 19, 1), clockwork)
+    (digest,) = sim.inbox(officer_line_id)
+    text = digest["message"]["text"]
+    assert "清掃活動のお知らせ：届いた 5人、見た 0人、確認 3人" in text
+    assert "https://kairan.test/dashboard/" in text
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(OfficerDigest)) == 1
