@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SOURCES := linebot_app models broadcasts migrations simulator tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format browser clean
+.PHONY: help demo test lint format browser bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -54,6 +54,11 @@ browser:
 
 test: $(VENV)/.installed-dev browser lint ## Lint, then the whole suite (SQLite; PostgreSQL too with TEST_DATABASE_URL)
 	$(BIN)/python -m pytest
+
+# BENCH_ARGS picks benchmarks and sizes, e.g. make bench BENCH_ARGS='--quick' (about a minute or
+# two) or BENCH_ARGS='--only fanout --sizes 100000'. Needs PostgreSQL on 127.0.0.1:5432.
+bench: $(VENV)/.installed-dev ## Run the benchmarks in bench/ and write docs/BENCHMARKS.md
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## Remove the virtual environment and caches (keeps instance/, the demo's data)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/_output

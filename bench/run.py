@@ -1,0 +1,319 @@
+"""Run every benchmark under bench/ and write docs/BENCHMARKS.md (`make bench`).
+
+Each benchmark runs as a subprocess of its own (its memory, its GIL) and hands back its figures
+as JSON; this driver adds the machine, the date and the command, and writes the report. The
+hand-written section between `<!-- findings -->` and `<!-- /findings -->` of the existing report
+is kept, so analysis survives a re-run (and must then be checked against the new figures).
+
+    python bench/run.py                       # everything, full sizes (10k, 100k, 300k fan-out)
+    python bench/run.py --quick               # about a minute or two: small sizes, short runs
+    python bench/run.py --only fanout --sizes 100000 --databases postgresql
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import shlex
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+from bench._common import DEFAULT_POSTGRES, REPO, scratch_database
+from models.session import normalise_database_url
+
+BENCHES = ("fanout", "webhook", "stats_page")
+REPORT = REPO / "docs" / "BENCHMARKS.md"
+FINDINGS = ("<!-- findings -->", "<!-- /findings -->")
+
+
+def machine(postgres: str, databases: list[str]) -> dict[str, str]:
+    cpu = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    memory = "unknown"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    os_name = platform.platform()
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                os_name = f"{line.split('=', 1)[1].strip(chr(34))}, Linux {platform.release()}"
+    server = "not used"
+    if "postgresql" in databases:
+        engine = create_engine(normalise_database_url(f"{postgres}/postgres"), poolclass=NullPool)
+        with engine.connect() as connection:
+            server = str(connection.execute(text("SHOW server_version")).scalar_one())
+        engine.dispose()
+    return {
+        "CPU": f"{cpu} × {os.cpu_count()} (logical CPUs)",
+        "Memory": memory,
+        "OS": os_name,
+        "Python": f"{platform.python_implementation()} {platform.python_version()}",
+        "SQLite (library)": sqlite3.sqlite_version,
+        "PostgreSQL server": f"{server} (127.0.0.1:5432, same machine)",
+    }
+
+
+def run_bench(argv: list[str], log: Path) -> tuple[int, float]:
+    """Run one benchmark script; its output goes to the terminal and to `log`."""
+    started = time.monotonic()
+    with log.open("ab") as output:
+        process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+        for line in process.stdout:
+            sys.stdout.buffer.write(line)
+            sys.stdout.flush()
+            output.write(line)
+        code = process.wait()
+    return code, time.monotonic() - started
+
+
+def fmt(value: float | None, unit: str = "") -> str:
+    if value is None:
+        return "—"
+    text_value = f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"{text_value} {unit}".strip()
+
+
+def table(figures: list[dict[str, Any]]) -> list[str]:
+    lines = [
+        "| database | figure | measured | baseline (same run) | ratio | notes |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for f in figures:
+        base = (
+            f"{fmt(f['baseline'], f['unit'])} — {f['baseline_name']}" if f["baseline_name"] else "—"
+        )
+        if f["baseline_name"] and f["baseline_name"].startswith("rate-limit bound"):
+            base = f"{fmt(f['baseline'], 's')} — {f['baseline_name']} (not machine-dependent)"
+        notes = f["note"]
+        if f["target"]:
+            verdict = "met" if f["met"] else "**missed**"
+            notes = f"target {f['target']}: {verdict}. {notes}".strip()
+        lines.append(
+            f"| {f['database']} | {f['name']} | {fmt(f['value'], f['unit'])} | {base}"
+            f" | {fmt(f['ratio'])} | {notes} |"
+        )
+    return lines
+
+
+def findings() -> str:
+    if REPORT.exists():
+        text_ = REPORT.read_text(encoding="utf-8")
+        if FINDINGS[0] in text_ and FINDINGS[1] in text_:
+            return text_[text_.index(FINDINGS[0]) : text_.index(FINDINGS[1]) + len(FINDINGS[1])]
+    return f"{FINDINGS[0]}\n_No findings written yet._\n{FINDINGS[1]}"
+
+
+METHOD = """\
+## How each figure is measured
+
+- **Fan-out** (`bench/fanout.py`). `kairan simulator --quota -1 --no-rate-limits` runs as a
+  subprocess; `POST /_sim/users/bulk` creates N users who already follow, and the residents
+  are inserted with executemany (10,000 rows a statement). On PostgreSQL `ANALYZE` runs after
+  the bulk insert (autovacuum would have done it long before a real release). Circular 1 is
+  sent with no rate limits; then LINE's default limits are switched on in the same simulator
+  (`POST /_sim/rate-limits {"enabled": true}`: multicast 200 requests/s) and circular 2 goes to
+  the same residents. *Snapshot* is `release()` plus its commit (quota look-up excluded: it is a
+  network call made before). *Delivery* runs from the first batch claim (the batches'
+  `first_attempt_at`) to the moment the driver, polling every 50 ms, sees the circular `sent`;
+  ONE `kairan worker` subprocess does all of it. The note gives release-commit → sent as well,
+  which includes the idle worker's 1 s poll (`IDLE_WAIT`). The checks: the multicasts the
+  simulator accepted for the circular's retry keys are exactly ceil(N/500), and after circular
+  k every resident's inbox holds exactly k messages (`GET /_sim/inbox-counts`); the run stops
+  with an error otherwise. *Peak RSS* is the worker's VmHWM from `/proc/<pid>/status`, read
+  just before SIGTERM.
+  - Baselines: snapshot ÷ the time of `INSERT INTO scratch SELECT … FROM residents` (N rows,
+    a table without indexes or constraints, committed) on the same database; unlimited
+    delivery ÷ the time a bare urllib3 loop takes to send the same number of multicasts of the
+    same body (500 ids, the same card) to the same simulator, to ids that are not users (200,
+    nothing delivered) — what the simulator costs without Kairan; rate-limited delivery ÷ the
+    bound the limit sets (calls ÷ 200/s; the target); RSS ÷ the same worker's VmHWM while idle
+    before the release (what importing the app costs).
+- **Webhook** (`bench/webhook.py`). gunicorn runs the Procfile's web line
+  (`--config python:linebot_app.gunicorn_conf 'linebot_app:create_app()'`) and, with the same
+  config and `WEB_CONCURRENCY`, the baseline `bench/baseline_app.py` (HMAC signature check,
+  200). Each webhook carries one postback `ack:<circular>` from a different resident who holds a
+  delivery of it; bodies are built and signed before timing. A fixed rate (due times
+  i ÷ rate, 8 client threads, latency counted from the due time) and full speed (4 threads,
+  one keep-alive `http.client` connection each, reconnecting when gunicorn's sync worker closes
+  it). Latency per request with `time.perf_counter`; p99 is nearest-rank. Kairan's reply goes to
+  `kairan simulator --no-rate-limits` (LINE_API_BASE_URL); the made-up reply tokens are refused
+  by it (400) after the round trip, which Kairan logs and ignores — so each event costs one
+  real reply call. The run fails unless every answer is 200 and every event left exactly one
+  acknowledgement. 40 warm-up events per app are not counted.
+- **Stats page** (`bench/stats_page.py`, unchanged measurement): 100,000 residents, the page of
+  one circular through the Flask test client, as the city and as one association's officer;
+  p50/p95 over `--repeat` requests. Baseline: `GET /healthz` measured the same way in the same
+  app (the Flask stack plus one database round trip).
+- Every figure here was measured in the run described at the top; nothing is rounded up or
+  carried over from another run. p50 is the median; p95 in the stats page is its own
+  nearest-index rule (see the script).
+"""
+
+
+def write_report(
+    info: dict[str, str],
+    command: str,
+    started: datetime,
+    finished: datetime | None,
+    figures: dict[str, list[dict[str, Any]]],
+    ran: list[str],
+    not_run: list[str],
+) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `bench/run.py` (`make bench`). Figures depend on the machine: compare ratios"
+        " to the baselines (measured in the same run) rather than raw times across machines.",
+        "",
+        f"- Run started: {started:%Y-%m-%d %H:%M} UTC"
+        + (f", finished {finished:%H:%M} UTC" if finished else " (still running or interrupted)"),
+        f"- Command: `{command}`",
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "| --- | --- |",
+        *[f"| {k} | {v} |" for k, v in info.items()],
+        "",
+        "## What was run",
+        "",
+        *[f"- {item}" for item in ran],
+        *([""] + ["Not run:", ""] + [f"- {item}" for item in not_run] if not_run else []),
+        "",
+        "## Targets (issue #9)",
+        "",
+        "| benchmark | database | figure | target | measured | met |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for bench in BENCHES:
+        for f in figures.get(bench, []):
+            if f["target"]:
+                lines.append(
+                    f"| {bench} | {f['database']} | {f['name']} | {f['target']}"
+                    f" | {fmt(f['value'], f['unit'])} | {'yes' if f['met'] else '**no**'} |"
+                )
+    titles = {"fanout": "Fan-out", "webhook": "Webhook", "stats_page": "Stats page"}
+    for bench in BENCHES:
+        if figures.get(bench):
+            lines += ["", f"## {titles[bench]}", "", *table(figures[bench])]
+    lines += ["", "## Findings", "", findings(), "", METHOD]
+    REPORT.write_text("\n".join(lines), encoding="utf-8")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Small sizes, short runs.")
+    parser.add_argument("--only", help=f"Comma-separated subset of {', '.join(BENCHES)}.")
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--sizes", help="Fan-out resident counts (default 10000,100000,300000).")
+    parser.add_argument("--stats-residents", type=int, help="Stats page residents (100000).")
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
+    parser.add_argument("--output", type=Path, help="Report (default docs/BENCHMARKS.md).")
+    parser.add_argument("--logs", type=Path, help="Keep the processes' logs here.")
+    args = parser.parse_args()
+    global REPORT  # one report per run; --output moves it
+    REPORT = args.output or REPORT
+
+    # Fan-out last: its 300k run is the longest, and a run cut short keeps the others.
+    only = args.only.split(",") if args.only else ["webhook", "stats_page", "fanout"]
+    unknown = set(only) - set(BENCHES)
+    if unknown:
+        raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    databases = args.databases.split(",")
+    sizes = args.sizes or ("10000" if args.quick else "10000,100000,300000")
+    stats_residents = args.stats_residents or (10_000 if args.quick else 100_000)
+    python = sys.executable
+    here = Path(__file__).resolve().parent
+    plans: dict[str, tuple[list[str], str]] = {
+        "fanout": (
+            [python, str(here / "fanout.py"), "--databases", args.databases, "--sizes", sizes],
+            f"fan-out: {sizes} residents on {args.databases}, no rate limits and rate-limited",
+        ),
+        "webhook": (
+            [python, str(here / "webhook.py"), "--databases", args.databases]
+            + (["--seconds", "3", "--events", "600"] if args.quick else []),
+            "webhook: "
+            + (
+                "200 events/s for 3 s, 600 at full speed"
+                if args.quick
+                else "200 events/s for 10 s, 3,000 at full speed"
+            )
+            + f", WEB_CONCURRENCY=2, on {args.databases}",
+        ),
+        "stats_page": (
+            [python, str(here / "stats_page.py"), "--residents", str(stats_residents)]
+            + (["--repeat", "10"] if args.quick else []),
+            f"stats page: {stats_residents} residents"
+            + (", 10 requests" if args.quick else ", 30 requests")
+            + f" on {args.databases}",
+        ),
+    }
+    command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])
+    started = datetime.now(UTC)
+    info = machine(args.postgres, databases)
+    figures: dict[str, list[dict[str, Any]]] = {}
+    ran: list[str] = []
+    not_run = [plans[b][1] for b in BENCHES if b not in only]
+    failed = False
+    with contextlib.ExitStack() as stack:
+        work = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="kairan-bench-")))
+        logs = args.logs or work
+        logs.mkdir(parents=True, exist_ok=True)
+        for bench in only:
+            argv, description = plans[bench]
+            out = work / f"{bench}.json"
+            if bench == "stats_page":
+                results: list[dict[str, Any]] = []
+                ok = True
+                for database in databases:
+                    one = work / f"{bench}-{database}.json"
+                    with scratch_database(database, "stats", args.postgres) as url:
+                        extra = ["--database", database]
+                        if database == "postgresql":
+                            extra += ["--url", url]  # its own database, never kairan_bench
+                        code, _ = run_bench([*argv, *extra, "--json", str(one)], logs / "run.log")
+                    ok = ok and code == 0
+                    if one.exists():
+                        results += json.loads(one.read_text())
+                out.write_text(json.dumps(results))
+                code = 0 if ok else 1
+            else:
+                argv = [*argv, "--postgres", args.postgres, "--json", str(out), "--logs", str(logs)]
+                code, _ = run_bench(argv, logs / "run.log")
+            if out.exists():
+                figures[bench] = json.loads(out.read_text())
+            if code == 0:
+                ran.append(description)
+            else:
+                failed = True
+                ran.append(f"{description} — **failed (exit {code})**; figures above are partial")
+            write_report(info, command, started, None, figures, ran, not_run)
+    write_report(info, command, started, datetime.now(UTC), figures, ran, not_run)
+    print(f"wrote {REPORT}")
+    if failed:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,373 @@
+"""Benchmark: signed 「確認しました」 postbacks to `POST /callback`, against a baseline app.
+
+For each database: residents who each hold a delivery of one sent circular; gunicorn started as
+the Procfile's web line (`--config python:linebot_app.gunicorn_conf`, WEB_CONCURRENCY workers)
+serving first the baseline (bench/baseline_app.py: checks the signature, answers 200) and then
+Kairan. Each gets, after a short warm-up:
+
+- a fixed rate: `--rate` events/s for `--seconds` s, each a webhook with one postback event
+  `ack:<circular>` from a different resident; latency is counted from the moment the event was
+  due (so a late start counts against the server, not hidden by the client);
+- full speed: `--events` events from `--threads` client threads, one keep-alive connection each
+  (gunicorn's sync workers close it after each answer, and the client reconnects).
+
+Bodies are built and signed before the clock starts. Kairan's reply to each postback goes to
+`kairan simulator` (no rate limits); its reply tokens are made up, so the simulator refuses them
+(400) after the round trip — the call still happens. Afterwards the acknowledgements are counted:
+every event Kairan answered 200 must have left exactly one.
+
+    python bench/webhook.py --databases sqlite,postgresql [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import hashlib
+import hmac
+import http.client
+import itertools
+import json
+import secrets
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import func, insert, literal, select, text
+from sqlalchemy.orm import Session
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._common import (
+    BIN,
+    DEFAULT_POSTGRES,
+    REPO,
+    SECRETS,
+    Figure,
+    Processes,
+    engine_for,
+    environment,
+    free_port,
+    percentile,
+    scratch_database,
+    show,
+    start_simulator,
+    wait_for_http,
+    write_figures,
+)
+from models import (
+    Acknowledgement,
+    Association,
+    Circular,
+    CircularStatus,
+    CircularTarget,
+    Delivery,
+    DeliveryStatus,
+    District,
+    Resident,
+    StaffMember,
+)
+
+RELEASED = datetime(2026, 12, 1, tzinfo=UTC)
+WARM_UP = 40
+DESTINATION = "U" + "0" * 32
+
+
+def populate(url: str, residents: int) -> int:
+    """Residents U<hex id> and one sent circular delivered to all of them; returns its id."""
+    engine = engine_for(url)
+    with Session(engine) as session:
+        district = District(code="W1", name="確認校区", kana="かくにんこうく")
+        association = Association(district=district, code="W1A", name="確認町内会", kana="かくにん")
+        author = StaffMember(line_user_id="U" + "e" * 32, display_name="推進員")
+        session.add_all([district, association, author])
+        session.flush()
+        session.execute(
+            insert(Resident),
+            [
+                {
+                    "line_user_id": user_id(r),
+                    "association_id": association.id,
+                    "registered_at": RELEASED,
+                }
+                for r in range(residents)
+            ],
+        )
+        circular = Circular(
+            author_id=author.id,
+            title="防災訓練のお知らせ",
+            body="本文",
+            status=CircularStatus.sent,
+            released_at=RELEASED,
+            completed_at=RELEASED,
+            targets=[CircularTarget(association_id=association.id)],
+        )
+        session.add(circular)
+        session.flush()
+        table = Delivery.__table__.c
+        session.execute(
+            insert(Delivery).from_select(
+                ["circular_id", "resident_id", "status", "created_at", "sent_at"],
+                select(
+                    literal(circular.id),
+                    Resident.id,
+                    literal(DeliveryStatus.sent, table.status.type),
+                    literal(RELEASED, table.created_at.type),
+                    literal(RELEASED, table.created_at.type),
+                ),
+            )
+        )
+        session.commit()
+        circular_id = circular.id
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+    engine.dispose()
+    return circular_id
+
+
+def user_id(n: int) -> str:
+    return f"U{n + 1:032x}"
+
+
+def signed_postbacks(circular_id: int, residents: range) -> list[tuple[bytes, str]]:
+    """One webhook per resident, as LINE sends them, with its X-Line-Signature."""
+    secret = SECRETS["LINE_CHANNEL_SECRET"].encode()
+    now = int(time.time() * 1000)
+    bodies = []
+    for n in residents:
+        body = json.dumps(
+            {
+                "destination": DESTINATION,
+                "events": [
+                    {
+                        "type": "postback",
+                        "mode": "active",
+                        "timestamp": now,
+                        "source": {"type": "user", "userId": user_id(n)},
+                        "webhookEventId": f"01BENCH{n:019d}",
+                        "deliveryContext": {"isRedelivery": False},
+                        "replyToken": secrets.token_hex(16),
+                        "postback": {"data": f"ack:{circular_id}"},
+                    }
+                ],
+            }
+        ).encode()
+        signature = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+        bodies.append((body, signature))
+    return bodies
+
+
+class Client:
+    """One thread's HTTP/1.1 connection to gunicorn; reconnects when the server closes it."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def post(self, body: bytes, signature: str) -> int:
+        headers = {"Content-Type": "application/json", "X-Line-Signature": signature}
+        self.connection.request("POST", "/callback", body=body, headers=headers)
+        response = self.connection.getresponse()
+        response.read()
+        if response.will_close:
+            self.connection.close()  # the next request opens a new connection
+        return response.status
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def fire(
+    port: int, events: list[tuple[bytes, str]], threads: int, rate: float | None
+) -> tuple[float, list[float], dict[int, int]]:
+    """Send every event; `rate` None: as fast as the threads go. Returns (wall seconds,
+    latencies in ms, answers by status)."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    counter = itertools.count()
+    start = time.perf_counter() + 0.05
+
+    def loop() -> None:
+        client = Client(port)
+        mine: list[float] = []
+        answers: dict[int, int] = {}
+        try:
+            while (i := next(counter)) < len(events):
+                due = start + i / rate if rate else time.perf_counter()
+                if rate:
+                    delay = due - time.perf_counter()
+                    if delay > 0:
+                        time.sleep(delay)
+                else:
+                    due = time.perf_counter()
+                try:
+                    status = client.post(*events[i])
+                except (OSError, http.client.HTTPException):
+                    client.close()
+                    status = 0
+                mine.append((time.perf_counter() - due) * 1000)
+                answers[status] = answers.get(status, 0) + 1
+        finally:
+            client.close()
+            with lock:
+                latencies.extend(mine)
+                for status, count in answers.items():
+                    statuses[status] = statuses.get(status, 0) + count
+
+    workers = [threading.Thread(target=loop) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=600)
+    return time.perf_counter() - start, latencies, statuses
+
+
+def gunicorn(
+    processes: Processes, name: str, app: list[str], env: dict[str, str]
+) -> tuple[int, object]:
+    port = free_port()
+    argv = [str(BIN / "gunicorn"), "--config", "python:linebot_app.gunicorn_conf", *app]
+    process = processes.start(name, argv, {**env, "PORT": str(port), "HOST": "127.0.0.1"})
+    wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
+    return port, process
+
+
+def acknowledgements(url: str, circular_id: int) -> int:
+    engine = engine_for(url)
+    with Session(engine) as session:
+        count = session.scalar(
+            select(func.count())
+            .select_from(Acknowledgement)
+            .where(Acknowledgement.circular_id == circular_id)
+        )
+    engine.dispose()
+    return int(count or 0)
+
+
+def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]:
+    rated = int(args.rate * args.seconds)
+    residents = WARM_UP + rated + args.events
+    env = environment(WEB_CONCURRENCY=str(args.web_concurrency))
+    results: dict[tuple[str, str], tuple[float, list[float], dict[int, int], int]] = {}
+    with Processes(logs) as processes, scratch_database(database, "webhook", args.postgres) as url:
+        circular_id = populate(url, residents)
+        base, _sim = start_simulator(processes, f"simulator-{database}", rate_limits=False, env=env)
+        app_env = {**env, "DATABASE_URL": url, "LINE_API_BASE_URL": base}
+        warm = signed_postbacks(circular_id, range(WARM_UP))
+        rate_events = signed_postbacks(circular_id, range(WARM_UP, WARM_UP + rated))
+        fast_events = signed_postbacks(circular_id, range(WARM_UP + rated, residents))
+        apps = {
+            "baseline": ["--pythonpath", str(REPO / "bench"), "baseline_app:app"],
+            "kairan": ["linebot_app:create_app()"],
+        }
+        for app_name, app in apps.items():
+            port, process = gunicorn(processes, f"gunicorn-{app_name}-{database}", app, app_env)
+            fire(port, warm, args.threads, None)
+            results[(app_name, "rate")] = (
+                *fire(port, rate_events, args.rate_threads, args.rate),
+                len(rate_events),
+            )
+            results[(app_name, "full")] = (
+                *fire(port, fast_events, args.threads, None),
+                len(fast_events),
+            )
+            processes.stop(process)  # type: ignore[arg-type]
+        acked = acknowledgements(url, circular_id)
+
+    figures: list[Figure] = []
+    common = {"bench": "webhook", "database": database}
+    for app_name in ("kairan", "baseline"):
+        for mode in ("rate", "full"):
+            wall, latencies, statuses, sent = results[(app_name, mode)]
+            if statuses.get(200, 0) != sent:
+                raise RuntimeError(f"{app_name} {mode}: answers {statuses} for {sent} events")
+    expected_acks = sum(results[("kairan", m)][3] for m in ("rate", "full")) + WARM_UP
+    if acked != expected_acks:
+        raise RuntimeError(f"{acked} acknowledgements for {expected_acks} events")
+    workers = f"WEB_CONCURRENCY={args.web_concurrency}"
+    for mode, label in (
+        ("rate", f"{args.rate:g} events/s for {args.seconds:g} s"),
+        ("full", f"full speed, {args.events} events, {args.threads} client threads"),
+    ):
+        wall, latencies, _s, sent = results[("kairan", mode)]
+        b_wall, b_latencies, _b, b_sent = results[("baseline", mode)]
+        throughput, b_throughput = sent / wall, b_sent / b_wall
+        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+        b_p50, b_p99 = statistics.median(b_latencies), percentile(b_latencies, 0.99)
+        baseline = f"baseline app (signature check only), same gunicorn, {workers}"
+        figures.append(
+            Figure(
+                **common,
+                name=f"events/s, {label}",
+                value=throughput,
+                unit="events/s",
+                baseline=b_throughput,
+                baseline_name=baseline,
+                ratio=throughput / b_throughput,
+                target="≥ 60% of the baseline" if mode == "full" else None,
+                met=throughput >= 0.6 * b_throughput if mode == "full" else None,
+            )
+        )
+        figures.append(
+            Figure(
+                **common,
+                name=f"p50 latency, {label}",
+                value=p50,
+                unit="ms",
+                baseline=b_p50,
+                baseline_name=baseline,
+                ratio=p50 / b_p50,
+            )
+        )
+        figures.append(
+            Figure(
+                **common,
+                name=f"p99 latency, {label}",
+                value=p99,
+                unit="ms",
+                baseline=b_p99,
+                baseline_name=baseline,
+                ratio=p99 / b_p99,
+                target="< 50 ms at 200 events/s" if mode == "rate" else None,
+                met=p99 < 50 if mode == "rate" else None,
+                note=f"max {max(latencies):.1f} ms (baseline {max(b_latencies):.1f} ms)",
+            )
+        )
+    for figure in figures:
+        show(figure)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--rate", type=float, default=200.0, help="Events/s of the fixed rate.")
+    parser.add_argument("--seconds", type=float, default=10.0, help="Length of the fixed rate.")
+    parser.add_argument("--rate-threads", type=int, default=8, help="Client threads (rate).")
+    parser.add_argument("--events", type=int, default=3000, help="Events at full speed.")
+    parser.add_argument("--threads", type=int, default=4, help="Client threads (full speed).")
+    parser.add_argument("--web-concurrency", type=int, default=2)
+    parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
+    parser.add_argument("--json", type=Path, help="Write the figures here (for bench/run.py).")
+    parser.add_argument("--logs", type=Path, help="Process logs (default: a temporary dir).")
+    args = parser.parse_args()
+    figures: list[Figure] = []
+    with contextlib.ExitStack() as stack:
+        logs = args.logs or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        logs.mkdir(parents=True, exist_ok=True)
+        for database in args.databases.split(","):
+            figures += run_one(database, args, logs)
+            write_figures(args.json, figures)
+    write_figures(args.json, figures)
+
+
+if __name__ == "__main__":
+    main()
