@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, insert, literal, select, update
+from sqlalchemy import Select, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
@@ -35,27 +35,45 @@ def snapshot(
             ),
         )
     )
-    delivery_ids = session.scalars(
-        select(Delivery.id)
-        .where(Delivery.circular_id == circular_id, Delivery.slot == slot)
-        .order_by(Delivery.id)
-    ).all()
-    chunks = [delivery_ids[i : i + BATCH_SIZE] for i in range(0, len(delivery_ids), BATCH_SIZE)]
-    if not chunks:
+    in_slot = (Delivery.circular_id == circular_id) & (Delivery.slot == slot)
+    count = int(session.scalar(select(func.count()).select_from(Delivery).where(in_slot)) or 0)
+    batches = -(-count // BATCH_SIZE)
+    if batches == 0:
         return 0
-    batch_ids = session.scalars(
-        insert(DeliveryBatch).returning(DeliveryBatch.id, sort_by_parameter_order=True),
-        [{"circular_id": circular_id, "slot": slot, "retry_key": uuid.uuid4()} for _ in chunks],
-    ).all()
-    for batch_id, chunk in zip(batch_ids, chunks, strict=True):
-        # The chunk is a run of this slot's delivery ids, so a range selects exactly it.
-        session.execute(
-            update(Delivery)
-            .where(
-                Delivery.circular_id == circular_id,
-                Delivery.slot == slot,
-                Delivery.id.between(chunk[0], chunk[-1]),
-            )
-            .values(batch_id=batch_id)
+    session.execute(
+        insert(DeliveryBatch),
+        [
+            {"circular_id": circular_id, "slot": slot, "retry_key": uuid.uuid4()}
+            for _ in range(batches)
+        ],
+    )
+    # The n-th run of 500 deliveries (in id order) goes to the n-th batch, in one UPDATE … FROM:
+    # one statement however many batches, each row found by its primary key.
+    numbered = (
+        select(
+            Delivery.id,
+            ((func.row_number().over(order_by=Delivery.id) - 1) // BATCH_SIZE).label("n"),
         )
-    return len(chunks)
+        .where(in_slot)
+        .subquery()
+    )
+    batch_numbers = (
+        select(
+            DeliveryBatch.id,
+            (func.row_number().over(order_by=DeliveryBatch.id) - 1).label("n"),
+        )
+        .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == slot)
+        .subquery()
+    )
+    assignment = (
+        select(numbered.c.id, batch_numbers.c.id.label("batch_id"))
+        .join(batch_numbers, batch_numbers.c.n == numbered.c.n)
+        .subquery()
+    )
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id == assignment.c.id)
+        .values(batch_id=assignment.c.batch_id),
+        execution_options={"synchronize_session": False},
+    )
+    return batches

@@ -13,7 +13,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
@@ -80,28 +80,47 @@ class Worker:
         self.name = name
         self.stale_after = stale_after
         self._last_recovery: datetime | None = None
+        self._claim_lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
 
-    def run(self, stop: threading.Event, sole: bool = False) -> None:
-        """Until `stop` is set; a batch in hand is finished first (SIGTERM sets `stop`).
+    def run(self, stop: threading.Event, sole: bool = False, senders: int = 1) -> None:
+        """Until `stop` is set; each batch in hand is finished first (SIGTERM sets `stop`).
 
         `sole`: no other worker can be running (SQLite's lock), so every claim left in flight
-        belongs to a dead worker and is taken back at once instead of after `stale_after`.
+        belongs to a dead worker and is taken back at once instead of after `stale_after`; and
+        claims are taken one at a time, since SQLite has no row locks to keep senders apart.
+        `senders`: threads sending at once. A multicast waits on the network far longer than on
+        the database, so a few senders reach LINE's rate limit where one cannot.
         """
-        log.info("worker %s started", self.name)
+        log.info("worker %s started with %d sender(s)", self.name, senders)
         if sole:
             self.recover(timedelta(0))
+            self._claim_lock = threading.Lock()
+        threads = [
+            threading.Thread(target=self._send_until, args=(stop, f"{self.name}/{n}"))
+            for n in range(senders)
+        ]
+        for thread in threads:
+            thread.start()
+        while not stop.wait(IDLE_WAIT):
+            self._survive(stop, self.recover_if_due)
+        for thread in threads:
+            thread.join()
+        log.info("worker %s stopped", self.name)
+
+    def _send_until(self, stop: threading.Event, sender: str) -> None:
         while not stop.is_set():
-            try:
-                self.recover_if_due()
-                worked = self.run_once()
-            except OperationalError as error:
-                # The database went away (restart, failover): the pool reconnects on next use.
-                log.warning("worker %s: database unavailable (%s)", self.name, type(error).__name__)
-                stop.wait(DATABASE_RETRY_WAIT)
-                continue
+            worked = self._survive(stop, lambda: self.run_once(sender))
             if not worked:
                 stop.wait(IDLE_WAIT)
-        log.info("worker %s stopped", self.name)
+
+    def _survive(self, stop: threading.Event, step: Callable[[], bool | None]) -> bool | None:
+        try:
+            return step()
+        except OperationalError as error:
+            # The database went away (restart, failover): the pool reconnects on next use.
+            log.warning("worker %s: database unavailable (%s)", self.name, type(error).__name__)
+            stop.wait(DATABASE_RETRY_WAIT)
+            return False
 
     def recover_if_due(self) -> None:
         now = self.clock.now()
@@ -117,10 +136,10 @@ class Worker:
         if recovered:
             log.warning("worker %s: %d stale batch(es) back to pending", self.name, recovered)
 
-    def run_once(self) -> bool:
+    def run_once(self, sender: str | None = None) -> bool:
         """Claim, send and record one batch; False when nothing was due."""
-        with self.sessions() as session:
-            claim = delivery.claim_next(session, self.clock, self.name, self.public_url)
+        with self._claim_lock, self.sessions() as session:
+            claim = delivery.claim_next(session, self.clock, sender or self.name, self.public_url)
             # Committed before the call: a crash from here on leaves a recoverable claim.
             session.commit()
         if claim is None:

@@ -149,7 +149,7 @@ def worker_command() -> None:
                 stale_after,
                 public_url=settings().KAIRAN_PUBLIC_URL,
             )
-            worker.run(stop, sole=sole)
+            worker.run(stop, sole=sole, senders=settings().KAIRAN_WORKER_SENDERS)
     except WorkerAlreadyRunning:
         raise CommandError(
             "SQLite では配信ワーカーは1つしか動かせません（すでに動いています）"

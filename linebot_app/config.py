@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
     # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
     KAIRAN_WORKER_STALE_SECONDS: int = Field(default=60, ge=5, le=3600)
+    # Threads of one worker sending at once (see broadcasts/worker.py).
+    KAIRAN_WORKER_SENDERS: int = Field(default=4, ge=1, le=16)
     # Where uploaded photos and PDFs are stored; None: `uploads/` in the Flask instance folder.
     # Every web process must see the same directory (a shared volume with several machines).
     KAIRAN_UPLOAD_DIR: str | None = None

@@ -30,6 +30,7 @@ from linebot.v3.webhooks import (
 from broadcasts import composing_in_line, webhook_events
 from broadcasts.clock import SystemClock
 from broadcasts.line import remaining_quota
+from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
 from broadcasts.registration import Profile
 from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
@@ -138,17 +139,21 @@ def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
     quota, on the steps that show or spend it. A failed fetch leaves it out: the conversation
     then asks again rather than guessing."""
     configured: Settings = current_app.config["KAIRAN_SETTINGS"]
+    edge = composing_in_line.Edge(public_url=configured.KAIRAN_PUBLIC_URL, storage_dir=upload_dir())
+    is_photo = isinstance(event, MessageEvent) and isinstance(event.message, ImageMessageContent)
+    is_compose_tap = isinstance(event, PostbackEvent) and isinstance(
+        decode(event.postback.data), ComposeControl | ComposeBrowse | ComposeToggle
+    )
+    if not (is_photo or is_compose_tap):
+        # Texts, confirmations and answers need nothing from LINE: no query, no wait.
+        return edge
     step = composing_in_line.active_step(db.session, user_id)
     db.session.rollback()  # end the read: no transaction stays open while LINE answers
     client = dataclasses.replace(line(), timeout=PROFILE_TIMEOUT)
     photo: bytes | None = None
     quota_known, remaining = False, None
     try:
-        if (
-            step is ComposeStep.photos
-            and isinstance(event, MessageEvent)
-            and isinstance(event.message, ImageMessageContent)
-        ):
+        if step is ComposeStep.photos and is_photo:
             photo = bytes(
                 client.blob.get_message_content(event.message.id, _request_timeout=CONTENT_TIMEOUT)
             )
@@ -156,12 +161,8 @@ def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
             remaining, quota_known = remaining_quota(client), True
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         log.warning("compose prefetch failed (%s)", type(error).__name__)
-    return composing_in_line.Edge(
-        public_url=configured.KAIRAN_PUBLIC_URL,
-        storage_dir=upload_dir(),
-        photo=photo,
-        quota_known=quota_known,
-        remaining_quota=remaining,
+    return dataclasses.replace(
+        edge, photo=photo, quota_known=quota_known, remaining_quota=remaining
     )
 
 

@@ -203,3 +203,36 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
     demo.stdout.close()
     with contextlib.closing(sqlite3.connect(tmp_path / "state" / "demo.sqlite3")) as database:
         assert database.execute("SELECT count(*) FROM districts").fetchone() == (45,)
+
+
+def test_a_second_worker_on_sqlite_refuses_and_the_first_stops_cleanly(tmp_path: Path) -> None:
+    env = environment(tmp_path, **settings_for(tmp_path))
+    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=60)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        first = subprocess.Popen(
+            ["kairan", "worker"], cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while b" started" not in log.read_bytes():
+            assert first.poll() is None, log.read_text(encoding="utf-8")
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        second = subprocess.run(
+            ["kairan", "worker"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert "SQLite" in one_line_failure(second)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=30) == 0
+        assert b"stopped" in log.read_bytes()
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.wait()
