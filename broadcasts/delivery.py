@@ -223,6 +223,15 @@ def _pause_reason(outcome: SendOutcome) -> str:
 def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
     """A circular is sent once every batch of its card is accepted or failed."""
     session.flush()
+    # Senders recording the circular's last batches at once must not each see the other's batch
+    # still open: on PostgreSQL the circular's row lock makes them take turns, and the count
+    # below then sees the other's committed batch. (SQLite's one writer already serialises them.)
+    circular = session.scalars(
+        select(Circular)
+        .where(Circular.id == circular_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     open_batches = session.scalar(
         select(func.count())
         .select_from(DeliveryBatch)
@@ -234,11 +243,9 @@ def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
             ),
         )
     )
-    if open_batches == 0:
-        circular = session.get_one(Circular, circular_id)
-        if circular.status == CircularStatus.sending:
-            circular.status = CircularStatus.sent
-            circular.completed_at = clock.now()
+    if open_batches == 0 and circular.status == CircularStatus.sending:
+        circular.status = CircularStatus.sent
+        circular.completed_at = clock.now()
 
 
 def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE_AFTER) -> int:

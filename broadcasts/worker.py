@@ -80,7 +80,7 @@ class Worker:
         self.name = name
         self.stale_after = stale_after
         self._last_recovery: datetime | None = None
-        self._claim_lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        self._write_lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
 
     def run(self, stop: threading.Event, sole: bool = False, senders: int = 1) -> None:
         """Until `stop` is set; each batch in hand is finished first (SIGTERM sets `stop`).
@@ -94,7 +94,7 @@ class Worker:
         log.info("worker %s started with %d sender(s)", self.name, senders)
         if sole:
             self.recover(timedelta(0))
-            self._claim_lock = threading.Lock()
+            self._write_lock = threading.Lock()
         threads = [
             threading.Thread(target=self._send_until, args=(stop, f"{self.name}/{n}"))
             for n in range(senders)
@@ -138,7 +138,7 @@ class Worker:
 
     def run_once(self, sender: str | None = None) -> bool:
         """Claim, send and record one batch; False when nothing was due."""
-        with self._claim_lock, self.sessions() as session:
+        with self._write_lock, self.sessions() as session:
             claim = delivery.claim_next(session, self.clock, sender or self.name, self.public_url)
             # Committed before the call: a crash from here on leaves a recoverable claim.
             session.commit()
@@ -147,7 +147,9 @@ class Worker:
         outcome = line_api.multicast(
             self.line, claim.user_ids, claim.messages, claim.retry_key, claim.unit
         )
-        with self.sessions() as session:
+        # SQLite: one write at a time in this process, or a sender whose read snapshot went stale
+        # would be refused the write (SQLITE_BUSY_SNAPSHOT) and leave its batch to recovery.
+        with self._write_lock, self.sessions() as session:
             decision = delivery.record(session, self.clock, claim, outcome)
             session.commit()
         log.info(

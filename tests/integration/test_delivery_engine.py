@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -287,3 +289,36 @@ def test_a_key_older_than_line_keeps_is_held_not_resent(
     assert delivery.progress(session, circular.id).batches["held"] == 1
     assert circular.status is CircularStatus.sending
     assert set(copies(sim, user_ids).values()) == {0}
+
+
+def test_several_senders_finish_the_circular_and_send_each_card_once(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    targeted = make_line_residents(6000, association)
+    release_now(session, clock, circular)
+    stop = threading.Event()
+    # As `kairan worker` runs it: on SQLite it is the only worker and says so.
+    sole = session.get_bind().dialect.name == "sqlite"
+    running = threading.Thread(target=worker.run, args=(stop,), kwargs={"senders": 4, "sole": sole})
+    running.start()
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            session.expire_all()
+            if delivery.progress(session, circular.id).status is CircularStatus.sent:
+                break
+            assert time.monotonic() < deadline, delivery.progress(session, circular.id)
+            session.rollback()
+            time.sleep(0.1)
+    finally:
+        stop.set()
+        running.join(timeout=30)
+    assert set(copies(sim, targeted).values()) == {1}
+    # One request per batch: claims never overlap (row locks, or one writer on SQLite).
+    assert len(sim.requests_log("/v2/bot/message/multicast")) == 12
