@@ -143,6 +143,15 @@ def scratch_database(kind: str, label: str, postgres: str = DEFAULT_POSTGRES) ->
         server.dispose()
 
 
+def analyze(engine: Engine) -> None:
+    """What autovacuum would have done long before a real release: fresh planner statistics
+    (PostgreSQL; SQLite plans without them)."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("ANALYZE"))
+            connection.commit()
+
+
 def engine_for(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool)
 

@@ -46,6 +46,7 @@ from bench._common import (
     DEFAULT_POSTGRES,
     Figure,
     Processes,
+    analyze,
     control,
     engine_for,
     environment,
@@ -97,11 +98,7 @@ def populate(url: str, user_ids: list[str]) -> tuple[int, int]:
             )
         session.commit()
         ids = association.id, author.id
-    if engine.dialect.name == "postgresql":
-        # What autovacuum would have done long before a real release: fresh planner statistics.
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
+    analyze(engine)
     engine.dispose()
     return ids
 

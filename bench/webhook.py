@@ -38,7 +38,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, literal, select, text
+from sqlalchemy import func, insert, literal, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -50,6 +50,7 @@ from bench._common import (
     SECRETS,
     Figure,
     Processes,
+    analyze,
     engine_for,
     environment,
     free_port,
@@ -124,10 +125,7 @@ def populate(url: str, residents: int) -> int:
         )
         session.commit()
         circular_id = circular.id
-    if engine.dialect.name == "postgresql":
-        with engine.connect() as connection:
-            connection.execute(text("ANALYZE"))
-            connection.commit()
+    analyze(engine)
     engine.dispose()
     return circular_id
 
