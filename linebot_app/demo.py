@@ -16,17 +16,21 @@ from dotenv import dotenv_values
 from honcho.manager import Manager
 from sqlalchemy import select
 
-from broadcasts import areas
+from broadcasts import areas, logins
+from broadcasts.clock import SystemClock
 from linebot_app import create_app
+from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db
 from linebot_app.schema import upgrade
-from models import District
+from models import District, Role, StaffMember, StaffRole
 
 SAMPLE_AREAS = Path("docs/sample-areas.csv")
+# The demo's administrator: a made-up LINE id, so the dashboard can be opened without LINE.
+DEMO_ADMIN = "U" + "de" * 16
 
 
 def run(state_dir: Path, port: int, simulator_port: int) -> None:
-    env = prepare(state_dir, port, simulator_port)
+    env, login = prepare(state_dir, port, simulator_port)
     web_url = env["KAIRAN_PUBLIC_URL"]
     simulator_url = env["LINE_API_BASE_URL"]
     kairan = shlex.quote(str(Path(sys.executable).with_name("kairan")))
@@ -47,13 +51,16 @@ def run(state_dir: Path, port: int, simulator_port: int) -> None:
     # The delivery worker and the clock, as the Procfile runs them.
     manager.add_process("worker", f"{kairan} worker", env={**os.environ, **env})
     manager.add_process("clock", f"{kairan} scheduler", env={**os.environ, **env})
-    threading.Thread(target=announce, args=(web_url, simulator_url), daemon=True).start()
+    threading.Thread(
+        target=announce, args=(web_url, simulator_url, login, state_dir), daemon=True
+    ).start()
     manager.loop()
     sys.exit(manager.returncode)
 
 
-def prepare(state_dir: Path, port: int, simulator_port: int) -> dict[str, str]:
-    """Generate the demo's settings once, migrate its database and load the sample areas."""
+def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, str], str]:
+    """Generate the demo's settings once, migrate its database and load the sample areas; the
+    settings and a fresh login link for the demo's administrator."""
     state_dir.mkdir(parents=True, exist_ok=True)
     env_file = state_dir / "demo.env"
     if not env_file.exists():
@@ -82,10 +89,18 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> dict[str, str]:
         if db.session.scalar(select(District.id).limit(1)) is None and SAMPLE_AREAS.exists():
             areas.import_areas(db.session, areas.parse(SAMPLE_AREAS.read_bytes()))
             db.session.commit()
-    return env
+        admin = db.session.scalar(select(StaffMember).where(StaffMember.line_user_id == DEMO_ADMIN))
+        if admin is None:
+            admin = StaffMember(line_user_id=DEMO_ADMIN, display_name="デモ管理者")
+            admin.roles.append(StaffRole(role=Role.admin))
+            db.session.add(admin)
+            db.session.flush()
+        issued = logins.issue(db.session, SystemClock(), admin)
+        db.session.commit()
+    return env, login_url(env["KAIRAN_PUBLIC_URL"], issued.token)
 
 
-def announce(web_url: str, simulator_url: str) -> None:
+def announce(web_url: str, simulator_url: str, login: str, state_dir: Path) -> None:
     """Print the URLs once the web app and the simulator answer."""
     for url in (f"{web_url}/healthz", f"{simulator_url}/"):
         if not answers(url, seconds=60):
@@ -96,6 +111,10 @@ def announce(web_url: str, simulator_url: str) -> None:
         "  Kairan デモが起動しました / Kairan demo is running\n"
         f"    LINE シミュレーター（スマホ画面） / LINE simulator (phones) : {simulator_url}/\n"
         f"    ウェブアプリ / Web app                                    : {web_url}/healthz\n"
+        f"    管理画面（デモ管理者、10分間有効） / Dashboard (demo admin, 10 minutes) :\n"
+        f"      {login}\n"
+        f"    新しいリンク / A new link: KAIRAN_PUBLIC_URL={web_url}"
+        f" .venv/bin/kairan -e {state_dir / 'demo.env'} staff login-link {DEMO_ADMIN}\n"
         "  終了は Ctrl-C / Stop with Ctrl-C\n",
         flush=True,
     )

@@ -186,10 +186,13 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
     assert any(f"http://127.0.0.1:{simulator_port}/" in line for line in seen), "".join(seen)
     assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
     assert wait_for(f"http://127.0.0.1:{simulator_port}/") == 200
-    # The worker and the clock run beside them.
+    # The worker and the clock run beside them, and the banner ends with a login link.
+    login = re.compile(rf"http://127\.0\.0\.1:{port}/dashboard/login/\S+")
     output = "".join(seen)
-    while not (
-        "started, ticking" in output and " worker " in output and time.monotonic() < deadline
+    while time.monotonic() < deadline and not (
+        "started, ticking" in output
+        and re.search(r"worker \S+ started", output)
+        and login.search(output)
     ):
         line = demo.stdout.readline()
         if not line:
@@ -197,6 +200,10 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
         output += line
     assert "started, ticking" in output, output
     assert re.search(r"worker \S+ started", output), output
+    link = login.search(output)
+    assert link is not None, output
+    # The demo's administrator opens the dashboard's login page with it.
+    assert wait_for(link.group()) == 200
     assert (tmp_path / "state" / "demo.env").stat().st_mode & 0o077 == 0
     demo.send_signal(signal.SIGINT)
     demo.wait(timeout=20)
