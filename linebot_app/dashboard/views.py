@@ -249,17 +249,24 @@ def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
 
+def _circular_export(circular_id: int, kind: str) -> Scope:
+    """The viewer's scope for exporting a circular they may see, the export audited and
+    committed (the rows are read afterwards, in a fresh transaction)."""
+    who = current()
+    _circular(circular_id, who.scope)
+    audit.record(
+        db.session, clock, who.member.id, "export.circular", "circular", circular_id, kind=kind
+    )
+    db.session.commit()
+    return who.scope
+
+
 @bp.get("/circulars/<int:circular_id>/stats.csv")
 @login_required
 def export_stats(circular_id: int) -> Response:
-    who = current()
-    _circular(circular_id, who.scope)
-    counts = stats.summary(db.session, circular_id, who.scope)
-    rows = stats.breakdown(db.session, circular_id, who.scope)
-    audit.record(
-        db.session, clock, who.member.id, "export.circular", "circular", circular_id, kind="stats"
-    )
-    db.session.commit()
+    scope = _circular_export(circular_id, "stats")
+    counts = stats.summary(db.session, circular_id, scope)
+    rows = stats.breakdown(db.session, circular_id, scope)
     header = [
         "区分",
         "校区",
@@ -309,14 +316,9 @@ def export_stats(circular_id: int) -> Response:
 @bp.get("/circulars/<int:circular_id>/answers.csv")
 @login_required
 def export_answers(circular_id: int) -> Response:
-    who = current()
-    _circular(circular_id, who.scope)
-    tallies = stats.answer_tallies(db.session, circular_id, who.scope)
-    counts = stats.summary(db.session, circular_id, who.scope)
-    audit.record(
-        db.session, clock, who.member.id, "export.circular", "circular", circular_id, kind="answers"
-    )
-    db.session.commit()
+    scope = _circular_export(circular_id, "answers")
+    tallies = stats.answer_tallies(db.session, circular_id, scope)
+    counts = stats.summary(db.session, circular_id, scope)
     body = [[t.position, t.label, t.count, _percent(counts.rate(t.count))] for t in tallies]
     return _csv(
         f"circular-{circular_id}-answers.csv",
