@@ -22,7 +22,7 @@ from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.i18n import locale_for, translations
 from broadcasts.line import Line
-from broadcasts.registration import Registered
+from broadcasts.registration import Registered, WelcomeBack
 from broadcasts.retry import Verdict, decide, key_still_safe
 from broadcasts.schedule import QuietHours, allowed_at
 from broadcasts.targeting import Target
@@ -151,10 +151,10 @@ def preparing_note(district_name: str, language: str | None) -> TextMessage:
 
 
 def after_registration(
-    session: Session, resident: Resident, outcome: object, language: str | None
+    session: Session, resident: Resident | None, outcome: object, language: str | None
 ) -> list[Message]:
-    """What follows 「登録しました」 for a resident whose district is still preparing."""
-    if not isinstance(outcome, Registered):
+    """What follows 「登録しました」 or 「おかえりなさい」 while the district is preparing."""
+    if resident is None or not isinstance(outcome, Registered | WelcomeBack):
         return []
     name = is_preparing(session, resident)
     return [] if name is None else [preparing_note(name, language)]

@@ -107,7 +107,10 @@ COMMANDS = {
 
 def on_follow(context: EventContext, event: FollowEvent) -> list[Message]:
     outcome = registration.follow(context.session, context.clock, context.user_id, context.profile)
-    return replies.registration(outcome, context.language(context.resident()))
+    resident = context.resident()
+    language = context.language(resident)
+    note = activation.after_registration(context.session, resident, outcome, language)
+    return replies.registration(outcome, language) + note
 
 
 def on_unfollow(context: EventContext, event: UnfollowEvent) -> list[Message]:

@@ -92,6 +92,10 @@ def test_a_resident_of_a_preparing_district_is_welcomed_once_when_it_starts(
     registered, note = texts(sim, user)[-2:]
     assert "登録しました" in registered
     assert "若葉校区では、LINEでの回覧はまだ準備中です" in note
+    sim.block(user)
+    sim.unblock(user)
+    back, note = texts(sim, user)[-2:]
+    assert "おかえりなさい" in back and "まだ準備中です" in note
 
     # No circular can be composed for the district while it prepares: the resident gets none.
     draft = CircularDraft(title="清掃", body="日曜の朝です", targets=Target.of([district.id]))
