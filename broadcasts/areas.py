@@ -17,7 +17,7 @@ from charset_normalizer import from_bytes
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from models import Association, District, Group
+from models import Association, District, DistrictStatus, Group
 
 # Column names in English, with the Japanese headings a city clerk may type instead.
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -229,8 +229,12 @@ def import_areas(
     for row in rows:
         district = districts.get(row.district_code)
         if district is None:
+            # A district new to Kairan starts preparing: an admin activates it when it begins.
             district = District(
-                code=row.district_code, name=row.district_name, kana=row.district_kana
+                code=row.district_code,
+                name=row.district_name,
+                kana=row.district_kana,
+                status=DistrictStatus.preparing,
             )
             session.add(district)
             districts[row.district_code] = district

@@ -26,6 +26,12 @@ ACTIONS = (
     "role.removed",
     "role.granted",
     "association.paper_households",
+    "district.activated",
+    "district.prepared",
+    "join_code.rotated",
+    "template.saved",
+    "template.shared",
+    "export.adoption",
 )
 
 Detail = int | str | bool | None

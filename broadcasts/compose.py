@@ -44,7 +44,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import audit
+from broadcasts import activation, audit
 from broadcasts.clock import Clock
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
@@ -197,6 +197,12 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
         or set(group_owners) != set(target.group_ids)
     ):
         raise refused
+    preparing = activation.preparing_districts(session, target)
+    if preparing:
+        raise CompositionError(
+            "targets",
+            f"{'、'.join(preparing)}はLINEでの回覧の準備中です。始まるまでは届け先にできません",
+        )
     if scope.whole_city:
         return
     if not target.district_ids <= scope.district_ids:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcasts import activation
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.composing_in_line import discard_stale_drafts
@@ -69,6 +70,7 @@ class TickReport:
     released: list[int] = field(default_factory=list)
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
+    welcomes: int = 0
 
 
 class Clockwork:
@@ -100,6 +102,9 @@ class Clockwork:
         report.released = self.release_scheduled()
         report.reminders = self.release_reminders()
         report.digests = self.send_digests()
+        report.welcomes = activation.send_welcomes(
+            self.sessions, self.line, self.clock, self.settings.quiet_hours, self.random
+        )
         self.housekeeping()
         return report
 

@@ -408,5 +408,9 @@ def staff_login_link(line_user_id: str) -> None:
     )
 
 
+# The rollout commands add themselves to `cli`; imported last because they import it from here.
+from linebot_app import rollout_cli  # noqa: E402, F401
+
+
 def main() -> None:
     cli.main(prog_name="kairan")

@@ -49,8 +49,13 @@ class Settings(BaseSettings):
     KAIRAN_UPLOAD_DIR: str | None = None
     # Tokyo times between which nothing goes to residents (urgent circulars excepted).
     KAIRAN_QUIET_HOURS: str = "21:00-08:00"
+    # The bot's add-friend link (LINE Official Account Manager → 友だち追加ガイド), printed as a
+    # QR code on join flyers. The default is a placeholder for the demo: set it in production.
+    KAIRAN_ADD_FRIEND_URL: str = "https://line.me/R/ti/p/@kairan-demo"
 
-    @field_validator("LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL")
+    @field_validator(
+        "LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL", "KAIRAN_ADD_FRIEND_URL"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None:

@@ -16,7 +16,7 @@ from dotenv import dotenv_values
 from honcho.manager import Manager
 from sqlalchemy import select
 
-from broadcasts import areas, logins
+from broadcasts import activation, areas, logins, templates
 from broadcasts.clock import SystemClock
 from linebot_app import create_app
 from linebot_app.dashboard.links import login_url
@@ -88,7 +88,11 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
         upgrade(db.engine)
         if db.session.scalar(select(District.id).limit(1)) is None and SAMPLE_AREAS.exists():
             areas.import_areas(db.session, areas.parse(SAMPLE_AREAS.read_bytes()))
+            # The demo shows a city already on LINE: its districts start active, not preparing.
+            for district in db.session.scalars(select(District)):
+                activation.activate(db.session, SystemClock(), None, district)
             db.session.commit()
+        templates.load_starter_set(db.session)
         admin = db.session.scalar(select(StaffMember).where(StaffMember.line_user_id == DEMO_ADMIN))
         if admin is None:
             admin = StaffMember(line_user_id=DEMO_ADMIN, display_name="デモ管理者")

@@ -1,6 +1,6 @@
 """Kairan's data model: SQLAlchemy 2.x typed models. Imports nothing else of the project."""
 
-from models.areas import Association, District, Group
+from models.areas import Association, District, DistrictStatus, Group
 from models.base import Base, UTCDateTime, utcnow
 from models.circulars import (
     AnswerOption,
@@ -17,6 +17,7 @@ from models.logins import LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
+from models.rollout import CircularTemplate, DistrictWelcome, JoinCode, JoinCodeFailure
 from models.scheduling import OfficerDigest, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
 
@@ -34,6 +35,7 @@ __all__ = [
     "Circular",
     "CircularStatus",
     "CircularTarget",
+    "CircularTemplate",
     "ComposeSession",
     "ComposeStep",
     "Conversation",
@@ -42,8 +44,12 @@ __all__ = [
     "DeliveryBatch",
     "DeliveryStatus",
     "District",
+    "DistrictStatus",
+    "DistrictWelcome",
     "FollowStatus",
     "Group",
+    "JoinCode",
+    "JoinCodeFailure",
     "LoginLink",
     "OfficerDigest",
     "Open",

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
+from models.types import enum_type
+
+
+class DistrictStatus(enum.Enum):
+    """The city moves to LINE district by district (see broadcasts.activation)."""
+
+    preparing = "preparing"  # residents may register; no circulars yet
+    active = "active"  # circulars are composed and sent
 
 
 class District(Base):
@@ -19,6 +28,11 @@ class District(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     kana: Mapped[str] = mapped_column(String(200))
+    # Active unless set otherwise: the area import starts the districts it creates preparing.
+    status: Mapped[DistrictStatus] = mapped_column(
+        enum_type(DistrictStatus, "district_status"), default=DistrictStatus.active
+    )
+    activated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

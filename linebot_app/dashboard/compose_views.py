@@ -175,7 +175,11 @@ def _render_form(
 
 def _fill(form: CircularFieldsForm, circular: Circular) -> None:
     """The circular's values into a form shown for editing (GET only)."""
-    values = compose.draft_of(circular)
+    fill_draft(form, compose.draft_of(circular))
+
+
+def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
+    """A draft's values (a circular's, or a template's) into a form shown on GET."""
     form.title.data = values.title
     form.body.data = values.body
     form.question.data = values.question or ""

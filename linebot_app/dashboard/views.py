@@ -545,6 +545,12 @@ def action_label(action: str) -> str:
         "role.removed": _("役割を外す"),
         "role.granted": _("役割を付与"),
         "association.paper_households": _("紙の世帯数を変更"),
+        "district.activated": _("校区を開始"),
+        "district.prepared": _("校区を準備中に戻す"),
+        "join_code.rotated": _("参加コードを発行"),
+        "template.saved": _("ひな形を保存"),
+        "template.shared": _("ひな形を市全体で共有"),
+        "export.adoption": _("登録の推移を保存"),
     }
     return str(labels.get(action, action))
 
@@ -582,4 +588,4 @@ def not_found(_error_: Exception) -> tuple[str, int]:
 
 
 # The compose pages add their routes to `bp`; imported last because they import `bp` from here.
-from linebot_app.dashboard import compose_views  # noqa: E402, F401
+from linebot_app.dashboard import compose_views, rollout_views  # noqa: E402, F401

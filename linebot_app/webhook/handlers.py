@@ -24,7 +24,9 @@ from sqlalchemy.orm import Session
 
 from broadcasts import (
     acknowledgements,
+    activation,
     composing_in_line,
+    join_codes,
     links,
     logins,
     registration,
@@ -105,7 +107,10 @@ COMMANDS = {
 
 def on_follow(context: EventContext, event: FollowEvent) -> list[Message]:
     outcome = registration.follow(context.session, context.clock, context.user_id, context.profile)
-    return replies.registration(outcome, context.language(context.resident()))
+    resident = context.resident()
+    language = context.language(resident)
+    note = activation.after_registration(context.session, resident, outcome, language)
+    return replies.registration(outcome, language) + note
 
 
 def on_unfollow(context: EventContext, event: UnfollowEvent) -> list[Message]:
@@ -130,6 +135,12 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
         name = resident.display_name if resident else None
         redeemed = staff.redeem(context.session, context.clock, context.user_id, code, name)
         return replies.staff(redeemed, language)
+    join_code = join_codes.typed_code(text)
+    if join_code is not None:
+        joined = join_codes.redeem(context.session, context.clock, context.user_id, join_code)
+        if isinstance(joined, join_codes.UnknownCode):
+            return join_codes.unknown_reply(joined, language)
+        return replies.registration(joined, language)
     if resident is not None:
         return replies.registration(registration.search(context.session, resident, text), language)
     return replies.help_message(language)
@@ -234,8 +245,9 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
             | ChooseGroup()
             | RegistrationControl()
         ) as step if resident is not None:
-            return replies.registration(
-                registration.choose(session, clock, resident, step), language
+            chosen = registration.choose(session, clock, resident, step)
+            return replies.registration(chosen, language) + activation.after_registration(
+                session, resident, chosen, language
             )
     # Forged, from an old version, or not meant for this resident: a polite word, no change.
     return replies.stale(language)

@@ -1,0 +1,243 @@
+"""Phased activation (段階的導入): each district is preparing or active.
+
+Residents of a preparing district may register, but no circular is composed for it. When an
+admin activates the district, every resident registered there by then is owed one welcome
+message: a `DistrictWelcome` row each (unique per district × resident, so activating again adds
+nothing), committed with the activation and sent later by the clock with the row's retry key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from linebot.v3.messaging import Message, TextMessage
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcasts import audit
+from broadcasts import line as line_api
+from broadcasts.clock import Clock
+from broadcasts.i18n import locale_for, translations
+from broadcasts.line import Line
+from broadcasts.registration import Registered, WelcomeBack
+from broadcasts.retry import Verdict, decide, key_still_safe
+from broadcasts.schedule import QuietHours, allowed_at
+from broadcasts.targeting import Target
+from models import (
+    Association,
+    BatchStatus,
+    District,
+    DistrictStatus,
+    DistrictWelcome,
+    FollowStatus,
+    Group,
+    Resident,
+)
+
+log = logging.getLogger(__name__)
+
+# Welcomes sent per clock tick: a large district is welcomed over a few ticks, and the tick's
+# other work (scheduled circulars, reminders) never waits long behind it.
+WELCOMES_PER_TICK = 200
+
+
+class UnknownDistrict(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    district: District
+    changed: bool
+    # Welcomes added by this activation (0 when the residents were welcomed before).
+    welcomes: int = 0
+
+
+def find(session: Session, code: str) -> District:
+    district = session.scalars(select(District).where(District.code == code.strip())).first()
+    if district is None:
+        raise UnknownDistrict(code)
+    return district
+
+
+def activate(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
+    """Make `district` active and owe its registered residents their welcome. Flushes."""
+    changed = district.status is not DistrictStatus.active
+    if changed:
+        district.status = DistrictStatus.active
+        district.activated_at = clock.now()
+        audit.record(session, clock, actor_id, "district.activated", "district", district.id)
+    welcomes = _owe_welcomes(session, district) if changed else 0
+    session.flush()
+    return Change(district, changed, welcomes)
+
+
+def prepare(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
+    """Set `district` back to preparing: circulars can no longer be composed for it."""
+    changed = district.status is not DistrictStatus.preparing
+    if changed:
+        district.status = DistrictStatus.preparing
+        audit.record(session, clock, actor_id, "district.prepared", "district", district.id)
+    session.flush()
+    return Change(district, changed)
+
+
+def _owe_welcomes(session: Session, district: District) -> int:
+    """One welcome per registered, following resident not welcomed to this district before."""
+    welcomed = select(DistrictWelcome.resident_id).where(DistrictWelcome.district_id == district.id)
+    residents = session.scalars(
+        select(Resident.id).where(
+            Resident.association_id.in_(
+                select(Association.id).where(Association.district_id == district.id)
+            ),
+            Resident.unregistered_at.is_(None),
+            Resident.follow_status == FollowStatus.following,
+            Resident.id.not_in(welcomed),
+        )
+    ).all()
+    session.add_all(DistrictWelcome(district_id=district.id, resident_id=r) for r in residents)
+    return len(residents)
+
+
+def preparing_districts(session: Session, target: Target) -> list[str]:
+    """Names of the preparing districts `target` touches (directly or through its areas)."""
+    touched = or_(
+        District.id.in_(target.district_ids),
+        District.id.in_(
+            select(Association.district_id).where(Association.id.in_(target.association_ids))
+        ),
+        District.id.in_(
+            select(Association.district_id)
+            .join(Group, Group.association_id == Association.id)
+            .where(Group.id.in_(target.group_ids))
+        ),
+    )
+    return list(
+        session.scalars(
+            select(District.name)
+            .where(District.status == DistrictStatus.preparing, touched)
+            .order_by(District.kana, District.id)
+        )
+    )
+
+
+def is_preparing(session: Session, resident: Resident) -> str | None:
+    """The name of the resident's district while it is preparing; None when it is active."""
+    if resident.association_id is None:
+        return None
+    district = session.scalars(
+        select(District)
+        .join(Association, Association.district_id == District.id)
+        .where(Association.id == resident.association_id)
+    ).one()
+    return district.name if district.status is DistrictStatus.preparing else None
+
+
+# --- what residents read ------------------------------------------------------------------------
+
+
+def preparing_note(district_name: str, language: str | None) -> TextMessage:
+    """Told at registration in a preparing district."""
+    _ = translations(locale_for(language)).gettext
+    return TextMessage(
+        text=_(
+            "{name}では、LINEでの回覧はまだ準備中です。"
+            "始まる日になったら、このLINEでお知らせします。それまでは、紙の回覧板をご覧ください。"
+        ).format(name=district_name)
+    )
+
+
+def after_registration(
+    session: Session, resident: Resident | None, outcome: object, language: str | None
+) -> list[Message]:
+    """What follows 「登録しました」 or 「おかえりなさい」 while the district is preparing."""
+    if resident is None or not isinstance(outcome, Registered | WelcomeBack):
+        return []
+    name = is_preparing(session, resident)
+    return [] if name is None else [preparing_note(name, language)]
+
+
+def welcome_text(district_name: str, language: str | None) -> str:
+    _ = translations(locale_for(language)).gettext
+    return _(
+        "お待たせしました。今日から{name}の回覧がLINEで届きます。"
+        "届いた回覧は「回覧を見る」でいつでも見られます。"
+    ).format(name=district_name)
+
+
+# --- sending (the clock) ------------------------------------------------------------------------
+
+
+def send_welcomes(
+    sessions: sessionmaker[Session],
+    line: Line,
+    clock: Clock,
+    quiet_hours: QuietHours,
+    random: Callable[[], float],
+) -> int:
+    """Send the welcomes that are due, one push each with its row's retry key.
+
+    Like every send: the attempt is committed before the call, the outcome recorded after it in
+    a new transaction, and a retry reuses the key, so a crash in between never sends twice.
+    Welcomes wait outside quiet hours like any message to residents."""
+    now = clock.now()
+    if allowed_at(now, quiet_hours, urgent=False) > now:
+        return 0
+    sent = 0
+    for _ in range(WELCOMES_PER_TICK):
+        with sessions() as session:
+            welcome = _next_welcome(session, now)
+            if welcome is None:
+                break
+            if not key_still_safe(welcome.first_attempt_at, now):
+                welcome.status = BatchStatus.held
+                session.commit()
+                continue
+            resident = session.get_one(Resident, welcome.resident_id)
+            district = session.get_one(District, welcome.district_id)
+            text = welcome_text(district.name, resident.locale)
+            welcome.attempts += 1
+            welcome.first_attempt_at = welcome.first_attempt_at or now
+            welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
+            gone = resident.follow_status is not FollowStatus.following
+            session.commit()
+        if gone:
+            outcome = line_api.SendOutcome(line_api.Result.accepted, detail="not following")
+        else:
+            outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
+        with sessions() as session:
+            welcome = session.get_one(DistrictWelcome, welcome_id)
+            assert welcome.first_attempt_at is not None  # noqa: S101 - set above
+            decision = decide(outcome, welcome.attempts, welcome.first_attempt_at, now, random)
+            welcome.last_error = outcome.detail
+            welcome.line_request_id = outcome.request_id
+            welcome.status = {
+                Verdict.accepted: BatchStatus.accepted,
+                Verdict.failed: BatchStatus.failed,
+                Verdict.held: BatchStatus.held,
+            }.get(decision.verdict, BatchStatus.pending)
+            # A pause (quota) waits an hour; the key stays safe for a day.
+            welcome.next_attempt_at = decision.retry_at or (
+                now + timedelta(hours=1) if decision.verdict is Verdict.paused else None
+            )
+            session.commit()
+        if decision.verdict is Verdict.paused:
+            log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)
+            break
+        sent += decision.verdict is Verdict.accepted
+    return sent
+
+
+def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
+    return session.scalars(
+        select(DistrictWelcome)
+        .where(
+            DistrictWelcome.status == BatchStatus.pending,
+            or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
+        )
+        .order_by(DistrictWelcome.id)
+        .limit(1)
+    ).first()

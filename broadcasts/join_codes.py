@@ -1,0 +1,176 @@
+"""Join codes (参加コード): the short code on an association's or a group's flyer.
+
+A resident who sends the code to the bot is asked to confirm that association (and group) and is
+registered with the existing confirmation step (broadcasts.registration, 「はい」). Codes are 8
+characters from an alphabet without look-alikes (no 0/O, 1/I/L): 31⁸ ≈ 8.5 × 10¹¹ codes, and a
+LINE user gets `MAX_FAILURES` wrong tries a day, so guessing one is hopeless.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from datetime import timedelta
+
+from linebot.v3.messaging import Message, TextMessage
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from broadcasts import audit
+from broadcasts.clock import Clock
+from broadcasts.i18n import locale_for, translations
+from broadcasts.registration import (
+    AskConfirmation,
+    Registration,
+    ensure_resident,
+    find_resident,
+)
+from models import (
+    Association,
+    Conversation,
+    ConversationStep,
+    Group,
+    JoinCode,
+    JoinCodeFailure,
+)
+
+ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+LENGTH = 8
+MAX_FAILURES = 5
+FAILURE_WINDOW = timedelta(days=1)
+# What a resident may type around the code: spaces and any kind of hyphen.
+_SEPARATORS = re.compile(r"[\s\-_‐－ー−]")
+_CODE = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}")
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def printed(code: str) -> str:
+    """As on the flyer: two groups of four, easier to read out and type."""
+    return f"{code[:4]}-{code[4:]}"
+
+
+def typed_code(text: str) -> str | None:
+    """The code if `text` looks like one (right or wrong), else None."""
+    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
+    return folded if _CODE.fullmatch(folded) else None
+
+
+def current(session: Session, association: Association, group: Group | None) -> JoinCode | None:
+    """The code in force for the association (group None) or for one of its groups."""
+    return session.scalars(
+        select(JoinCode).where(
+            JoinCode.association_id == association.id,
+            JoinCode.group_id.is_(None) if group is None else JoinCode.group_id == group.id,
+            JoinCode.revoked_at.is_(None),
+        )
+    ).first()
+
+
+def rotate(
+    session: Session,
+    clock: Clock,
+    actor_id: int | None,
+    association: Association,
+    group: Group | None = None,
+) -> JoinCode:
+    """Issue a code for the association or group, revoking the one in force (if any)."""
+    if group is not None and group.association_id != association.id:
+        raise ValueError("the group belongs to another association")
+    now = clock.now()
+    old = current(session, association, group)
+    if old is not None:
+        old.revoked_at = now
+    code = JoinCode(
+        code=new_code(),
+        association_id=association.id,
+        group_id=group.id if group else None,
+        created_at=now,
+    )
+    session.add(code)
+    session.flush()
+    audit.record(
+        session,
+        clock,
+        actor_id,
+        "join_code.rotated",
+        "association",
+        association.id,
+        group=group.id if group else None,
+    )
+    return code
+
+
+@dataclass(frozen=True)
+class UnknownCode:
+    """No code in force matches; `locked` once the resident used up today's tries."""
+
+    locked: bool = False
+
+
+def redeem(
+    session: Session, clock: Clock, line_user_id: str, code: str
+) -> AskConfirmation | UnknownCode:
+    """A typed join code: ask to confirm its association (and group), or say it is unknown.
+
+    The confirmation is the registration's own step, so 「はい」 registers exactly as choosing
+    the areas one by one would. A wrong code from someone Kairan does not know keeps nothing
+    about them (every follower is known from their follow event, so guessing is still counted).
+    Flushes."""
+    now = clock.now()
+    resident = find_resident(session, line_user_id)
+    failures = (
+        0
+        if resident is None
+        else session.scalar(
+            select(func.count())
+            .select_from(JoinCodeFailure)
+            .where(
+                JoinCodeFailure.resident_id == resident.id,
+                JoinCodeFailure.attempted_at > now - FAILURE_WINDOW,
+            )
+        )
+    )
+    if int(failures or 0) >= MAX_FAILURES:
+        return UnknownCode(locked=True)
+    found = session.scalars(
+        select(JoinCode).where(JoinCode.code == code, JoinCode.revoked_at.is_(None))
+    ).first()
+    if found is None:
+        if resident is not None:
+            session.add(JoinCodeFailure(resident_id=resident.id, attempted_at=now))
+            session.flush()
+        return UnknownCode(locked=int(failures or 0) + 1 >= MAX_FAILURES)
+    resident = resident or ensure_resident(session, clock, line_user_id)
+    conversation = session.get(Conversation, resident.id)
+    if conversation is None:
+        conversation = Conversation(resident_id=resident.id, step=ConversationStep.confirm)
+        session.add(conversation)
+    association = found.association
+    conversation.step = ConversationStep.confirm
+    conversation.district_id = association.district_id
+    conversation.association_id = association.id
+    conversation.group_id = found.group_id
+    session.flush()
+    group = found.group
+    return AskConfirmation(
+        Registration(association.district.name, association.name, group.name if group else None)
+    )
+
+
+def unknown_reply(outcome: UnknownCode, language: str | None) -> list[Message]:
+    _ = translations(locale_for(language)).gettext
+    if outcome.locked:
+        text = _(
+            "コードがちがう入力が続いたため、今日はコードで登録できません。"
+            "「設定」と送ると、校区と自治会をえらんで登録できます。"
+        )
+    else:
+        text = _(
+            "このコードは見つかりませんでした。チラシのコード（8文字）をもう一度お確かめください。"
+        )
+    return [TextMessage(text=text)]

@@ -1,0 +1,228 @@
+"""Rolling out: districts preparing or active (dashboard, import, migration), welcomes that
+survive a lost answer, join codes kept to their scope, and the adoption curve."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from flask import Flask
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.orm import Session
+
+from broadcasts import activation, adoption, areas
+from broadcasts.jobs import ClockSettings, Clockwork
+from broadcasts.schedule import QuietHours
+from broadcasts.scope import Scope
+from linebot_app.extensions import db, line
+from linebot_app.schema import alembic_config, upgrade
+from models import (
+    Association,
+    AuditEntry,
+    BatchStatus,
+    District,
+    DistrictStatus,
+    DistrictWelcome,
+    Resident,
+    Role,
+    StaffMember,
+)
+from simulator.testing import SimulatorClient
+from tests.conftest import SAMPLE_AREAS, FakeClock
+
+
+def csrf(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, "no CSRF token in the form"
+    return match.group(1)
+
+
+# --- districts preparing or active --------------------------------------------------------------
+
+
+def test_imported_districts_start_preparing_and_keep_their_status_on_reimport(
+    session: Session, clock: FakeClock
+) -> None:
+    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    districts = session.scalars(select(District)).all()
+    assert districts and {d.status for d in districts} == {DistrictStatus.preparing}
+    activation.activate(session, clock, None, districts[0])
+    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    assert districts[0].status is DistrictStatus.active
+
+
+def test_districts_existing_before_the_migration_become_active(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'live.sqlite3'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0005")
+        connection.execute(
+            text(
+                "INSERT INTO districts (code, name, kana, created_at, updated_at)"
+                " VALUES ('L1', '稼働校区', 'かどうこうく', '2026-01-01', '2026-01-01')"
+            )
+        )
+    upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT status FROM districts")).scalar() == "active"
+    engine.dispose()
+
+
+def test_only_admins_activate_districts_on_the_dashboard_and_it_is_audited(
+    session: Session,
+    make_district: Callable[..., District],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    promoter = make_staff(Role.promoter, district=district)
+    admin = make_staff(Role.admin)
+    url = f"/dashboard/districts/{district.id}/activate"
+    assert dashboard_client(promoter).get("/dashboard/districts").status_code == 404
+    assert dashboard_client(promoter).post(url).status_code in (400, 404)
+
+    client = dashboard_client(admin)
+    page = client.get("/dashboard/districts")
+    assert page.status_code == 200 and 'data-status="preparing"' in page.text
+    assert client.post(url, data={"csrf_token": csrf(page.text)}).status_code == 302
+    session.expire_all()
+    assert session.get_one(District, district.id).status is DistrictStatus.active
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert "district.activated" in actions
+
+
+def test_a_welcome_whose_answer_was_lost_is_resent_with_its_key_and_arrives_once(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    (user,) = make_line_residents(1, make_association(district=district))
+    activation.activate(session, clock, None, district)
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-welcome",
+        random=lambda: 0.5,
+    )
+    # LINE takes the push, but its answer never arrives: as if the clock died after the call.
+    sim.set_faults(acceptThenDrop=1.0, seed=1)
+    assert clockwork.tick().welcomes == 0
+    sim.clear_faults()
+    session.expire_all()
+    welcome = session.scalars(select(DistrictWelcome)).one()
+    assert welcome.status is BatchStatus.pending and welcome.attempts == 1
+    clock.advance(minutes=10)
+    assert clockwork.tick().welcomes == 1
+    assert len(sim.inbox(user)) == 1
+    session.expire_all()
+    assert session.scalars(select(DistrictWelcome)).one().status is BatchStatus.accepted
+
+
+def test_welcomes_wait_for_the_end_of_quiet_hours(
+    app: Flask,
+    session: Session,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    night = FakeClock(datetime(2026, 12, 1, 14, 0, tzinfo=UTC))  # 23:00 in Tokyo
+    district = make_district(status=DistrictStatus.preparing)
+    (user,) = make_line_residents(1, make_association(district=district))
+    activation.activate(session, night, None, district)
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        night,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-night",
+    )
+    assert clockwork.tick().welcomes == 0 and sim.inbox(user) == []
+    night.advance(hours=10)  # 09:00 in Tokyo
+    assert clockwork.tick().welcomes == 1
+
+
+# --- join codes ---------------------------------------------------------------------------------
+
+
+def test_join_codes_and_flyers_stay_inside_the_viewers_scope(
+    session: Session,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    mine = make_association()
+    theirs = make_association()
+    officer = make_staff(Role.officer, association=mine)
+    client = dashboard_client(officer)
+    assert client.get(f"/dashboard/associations/{theirs.id}/join").status_code == 404
+    assert client.get(f"/dashboard/associations/{theirs.id}/flyer.pdf").status_code == 404
+    # No code yet: no flyer to print.
+    assert client.get(f"/dashboard/associations/{mine.id}/flyer.pdf").status_code == 404
+
+
+# --- the adoption curve -------------------------------------------------------------------------
+
+
+def test_the_adoption_curve_counts_registered_households_week_by_week(
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    now = clock.now()
+    a = make_district(name="伸びる校区")
+    b = make_district(name="減る校区")
+    in_a = make_association(district=a, household_count=10)
+    in_b = make_association(district=b, household_count=20)
+    make_association(district=make_district(name="世帯なし校区"), household_count=0)
+    for registered in [now - timedelta(weeks=10, hours=1)] * 2 + [now - timedelta(days=3)] * 4:
+        make_resident(association=in_a, registered_at=registered)
+    make_resident(association=in_b, registered_at=now - timedelta(weeks=12))
+    make_resident(
+        association=in_b,
+        registered_at=now - timedelta(weeks=12),
+        unregistered_at=now - timedelta(weeks=5),
+    )
+    make_resident(association=in_b, registered_at=None)  # chose nothing yet: not registered
+
+    curve = adoption.curve(session, Scope(0, city=True), now)
+    assert len(curve.weeks) == adoption.WEEKS and curve.weeks[-1].isoformat() == "2026-12-01"
+    by_name = {row.name: row for row in curve.districts}
+    assert by_name["伸びる校区"].registered == (0,) + (2,) * 10 + (6,)
+    assert by_name["減る校区"].registered == (2,) * 6 + (1,) * 6
+    assert curve.total.households == 30 and curve.total.registered[-1] == 7
+    assert [r.name for r in curve.fastest] == ["伸びる校区"]
+    assert [r.name for r in curve.slowest] == ["減る校区"]
+
+    promoter_scope = Scope(0, district_ids=frozenset({a.id}))
+    assert [r.name for r in adoption.curve(session, promoter_scope, now).districts] == [
+        "伸びる校区"
+    ]
+
+    promoter = make_staff(Role.promoter, district=a)
+    client = dashboard_client(promoter)
+    page = client.get("/dashboard/adoption")
+    assert page.status_code == 200 and "<polyline" in page.text and "減る校区" not in page.text
+    exported = client.get("/dashboard/adoption.csv")
+    body = exported.get_data()
+    assert body.startswith("\ufeff".encode())
+    csv_text = body.decode("utf-8-sig")
+    assert "伸びる校区" in csv_text and "減る校区" not in csv_text
+    session.expire_all()
+    assert "export.adoption" in session.scalars(select(AuditEntry.action)).all()
