@@ -26,6 +26,10 @@ ACTIONS = (
     "role.removed",
     "role.granted",
     "association.paper_households",
+    "group.paper_households",
+    "association.watch_over",
+    "paper.proxy_confirmed",
+    "paper.proxy_undone",
 )
 
 Detail = int | str | bool | None

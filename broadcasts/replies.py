@@ -148,14 +148,15 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                     ],
                 )
             ]
-        case Registered(chosen):
+        case Registered(chosen, watched):
             return [
                 _text(
                     _("登録しました。これから回覧をLINEでお届けします。")
                     + "\n"
                     + _describe(chosen, _)
                     + "\n"
-                    + _("変えるときは「設定」と送ってください。"),
+                    + _("変えるときは「設定」と送ってください。")
+                    + (_watch_over_notice(_) if watched else ""),
                     _menu_items(_),
                 )
             ]
@@ -209,6 +210,13 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
             return stale(language)
         case Nothing():
             return help_message(language)
+
+
+def _watch_over_notice(_: Gettext) -> str:
+    return "\n" + _(
+        "この自治会では見守りをしています。回覧の確認がしばらくないと、班長さんにお知らせします。"
+        "いやなときは「見守りをやめる」と送ってください。"
+    )
 
 
 def _describe(chosen: Registration, _: Gettext) -> str:
@@ -392,6 +400,7 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
         Role.admin: _("管理者"),
         Role.promoter: _("ICT推進員"),
         Role.officer: _("自治会役員"),
+        Role.group_leader: _("班長"),
     }
     role = roles[result.role] if result.role else ""
     area = f"（{result.area}）" if result.area else ""

@@ -13,6 +13,15 @@ from models.circulars import (
 from models.composing import ComposeSession, ComposeStep
 from models.conversations import Conversation, ConversationStep
 from models.deliveries import CARD, BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models.households import (
+    Household,
+    HouseholdInvite,
+    HouseholdMember,
+    PaperHousehold,
+    ProxyConfirmation,
+    WatchOverOptOut,
+    WatchOverSetting,
+)
 from models.logins import LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
@@ -44,10 +53,15 @@ __all__ = [
     "District",
     "FollowStatus",
     "Group",
+    "Household",
+    "HouseholdInvite",
+    "HouseholdMember",
     "LoginLink",
     "OfficerDigest",
     "Open",
+    "PaperHousehold",
     "ProcessedWebhookEvent",
+    "ProxyConfirmation",
     "Resident",
     "Role",
     "SchedulerLease",
@@ -55,5 +69,7 @@ __all__ = [
     "StaffMember",
     "StaffRole",
     "UTCDateTime",
+    "WatchOverOptOut",
+    "WatchOverSetting",
     "utcnow",
 ]

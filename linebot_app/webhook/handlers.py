@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from broadcasts import (
     acknowledgements,
     composing_in_line,
+    households_in_line,
     links,
     logins,
     registration,
@@ -49,6 +50,7 @@ from broadcasts.postbacks import (
     RegistrationControl,
     Unregister,
     decode,
+    decode_proxy,
 )
 from broadcasts.registration import Profile
 from linebot_app.dashboard.links import login_url
@@ -130,6 +132,11 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
         name = resident.display_name if resident else None
         redeemed = staff.redeem(context.session, context.clock, context.user_id, code, name)
         return replies.staff(redeemed, language)
+    household = households_in_line.handle_text(
+        context.session, context.clock, context.user_id, text, language
+    )
+    if household is not None:
+        return household
     if resident is not None:
         return replies.registration(registration.search(context.session, resident, text), language)
     return replies.help_message(language)
@@ -195,6 +202,9 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
     session, clock = context.session, context.clock
     resident = context.resident()
     language = context.language(resident)
+    proxy = decode_proxy(event.postback.data)
+    if proxy is not None:
+        return households_in_line.handle_proxy(session, clock, context.user_id, proxy, language)
     match decode(event.postback.data):
         case Menu(item):
             return run(context, resident, _MENU[item])
