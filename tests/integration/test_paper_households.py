@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import acknowledgements, compose, paper, staff
 from broadcasts.line import remaining_quota
+from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
 from broadcasts.release import release
 from broadcasts.scope import load
 from broadcasts.worker import Worker
@@ -32,7 +33,7 @@ from models import (
     StaffMember,
     StaffRole,
 )
-from tests.conftest import FakeClock, text_event
+from tests.conftest import FakeClock, postback_event, text_event
 
 
 @dataclass
@@ -264,3 +265,57 @@ def test_a_group_leader_is_invited_from_the_command_line_and_linked_in_line(
             town.association.code,
             "1班",
         )
+
+
+def test_a_group_leader_proxy_confirms_in_line(
+    session: Session, town: Town, post_webhook: Callable[..., Any]
+) -> None:
+    households = [h.id for h in paper.active(session, town.first.id)]
+    leader_user = town.leader.line_user_id
+    stranger = town.second_leader.line_user_id
+    session.commit()
+    listing = encode_proxy(ProxyCircular(town.circular.id, town.first.id))
+    assert post_webhook([postback_event(leader_user, listing)]).status_code == 200
+    assert post_webhook([text_event(leader_user, "代理確認")]).status_code == 200
+    for user_id, household in ((stranger, households[0]), (leader_user, households[1])):
+        data = encode_proxy(ProxyHousehold(town.circular.id, household))
+        assert post_webhook([postback_event(user_id, data)]).status_code == 200
+    session.expire_all()
+    confirmed = session.scalars(select(ProxyConfirmation)).all()
+    assert [(c.paper_household_id, c.confirmed_by_id) for c in confirmed] == [
+        (households[1], town.leader.id)
+    ]
+
+
+def test_officers_keep_paper_households_per_group_on_the_dashboard(
+    session: Session, town: Town, dashboard_client: Callable[..., Any]
+) -> None:
+    client = dashboard_client(town.officer)
+    url = f"/dashboard/associations/{town.association.id}/groups"
+    page = client.get(url).get_data(as_text=True)
+    assert "山田" in page
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    saved = client.post(
+        f"{url}/{town.second.id}/paper",
+        data={"csrf_token": token[1], "count": "2", "names": "鈴木\n"},
+    )
+    assert saved.status_code == 302
+    refused = client.post(
+        f"{url}/{town.second.id}/paper",
+        data={"csrf_token": token[1], "count": "1", "names": "a\nb"},
+    )
+    assert refused.status_code == 302
+    session.expire_all()
+    assert [h.label for h in paper.active(session, town.second.id)] == ["鈴木", None]
+    assert session.get_one(Association, town.association.id).paper_household_count == 4
+    # Kept per 班 now: the association-wide number can no longer be set on its own.
+    whole = client.post(
+        f"/dashboard/associations/{town.association.id}/paper",
+        data={"csrf_token": token[1], "paper_households": "9"},
+    )
+    assert whole.status_code == 400
+    reach = client.get("/dashboard/associations").get_data(as_text=True)
+    assert f"/dashboard/associations/{town.association.id}/groups" in reach
+    # Another association's 班 are not this officer's.
+    assert client.get(f"/dashboard/associations/{town.other.id}/groups").status_code == 404

@@ -66,18 +66,19 @@ def test_the_list_names_residents_of_the_group_who_confirmed_none_of_the_last_n(
 ) -> None:
     association, residents, _circulars = group_town
     first = association.groups[0]
-    ids = [w.resident_id for w in watch_over.not_confirming(session, first.id, 3)]
-    assert ids == [residents[0].id, residents[3].id]
+
+    def listed(count: int) -> set[int]:
+        return {w.resident_id for w in watch_over.not_confirming(session, first.id, count)}
+
+    assert listed(3) == {residents[0].id, residents[3].id}
     # With the last two only, confirming the older of three no longer saves residents[1].
-    ids = [w.resident_id for w in watch_over.not_confirming(session, first.id, 2)]
-    assert ids == [residents[0].id, residents[1].id, residents[3].id]
+    assert listed(2) == {residents[0].id, residents[1].id, residents[3].id}
     # Nobody has four circulars asking a confirmation: nobody is listed for four.
-    assert watch_over.not_confirming(session, first.id, 4) == []
+    assert listed(4) == set()
     watch_over.opt_out(session, clock, residents[3])
-    ids = [w.resident_id for w in watch_over.not_confirming(session, first.id, 3)]
-    assert ids == [residents[0].id]
+    assert listed(3) == {residents[0].id}
     watch_over.opt_in(session, residents[3])
-    assert len(watch_over.not_confirming(session, first.id, 3)) == 2
+    assert listed(3) == {residents[0].id, residents[3].id}
 
 
 def test_only_the_leader_of_the_group_sees_the_list_and_only_when_opted_in(
