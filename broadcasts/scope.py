@@ -53,6 +53,11 @@ class Scope:
         return not (self.city or self.district_ids or self.association_ids or self.group_ids)
 
     @property
+    def groups_only(self) -> bool:
+        """A 班長 and nothing more: sees their own 班, never association-wide figures."""
+        return bool(self.group_ids) and not (self.city or self.district_ids or self.association_ids)
+
+    @property
     def is_officer(self) -> bool:
         """May see residents by name (who has not confirmed): officers, in their associations."""
         return bool(self.association_ids)

@@ -340,7 +340,7 @@ def export_answers(circular_id: int) -> Response:
 @login_required
 def associations() -> Response | str:
     scope = current().scope
-    if not (scope.city or scope.district_ids or scope.association_ids):
+    if scope.groups_only:
         # A 班長 sees their own 班 only, not their association's figures.
         return redirect(url_for("dashboard.groups"))
     reach = stats.reach_by_association(db.session, scope)
@@ -394,7 +394,7 @@ def paper_households(association_id: int) -> Response:
 @login_required
 def export_reach() -> Response:
     who = current()
-    if not (who.scope.city or who.scope.district_ids or who.scope.association_ids):
+    if who.scope.groups_only:
         abort(404)  # a 班長 sees their own 班 only
     reach = stats.reach_by_association(db.session, who.scope)
     audit.record(db.session, clock, who.member.id, "export.reach", "association", None)
