@@ -20,6 +20,7 @@ from linebot.v3.messaging import (
     FlexMessage,
     FlexText,
     Message,
+    MessageAction,
     PostbackAction,
     QuickReply,
     QuickReplyItem,
@@ -157,7 +158,7 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                     + "\n"
                     + _("変えるときは「設定」と送ってください。")
                     + (_watch_over_notice(_) if watched else ""),
-                    _menu_items(_),
+                    [*_menu_items(_), _family_item(_)],
                 )
             ]
         case WelcomeBack(kept):
@@ -210,6 +211,11 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
             return stale(language)
         case Nothing():
             return help_message(language)
+
+
+def _family_item(_: Gettext) -> QuickReplyItem:
+    """Sends 「家族を招待」 as the resident's own words (broadcasts.households_in_line)."""
+    return QuickReplyItem(action=MessageAction(label=_label(_("家族を招待")), text="家族を招待"))
 
 
 def _watch_over_notice(_: Gettext) -> str:
