@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from broadcasts import households
 from broadcasts.clock import Clock
 from models import (
     Acknowledgement,
@@ -70,7 +71,10 @@ def confirm(
         .on_conflict_do_nothing(index_elements=["circular_id", "resident_id"])
         .returning(Acknowledgement.id)
     )
-    return "confirmed" if session.execute(statement).first() is not None else "already"
+    if session.execute(statement).first() is None:
+        return "already"
+    households.confirm_for_household(session, clock, resident, circular_id)
+    return "confirmed"
 
 
 def answer(
@@ -104,6 +108,7 @@ def answer(
             set_={"answer_option_id": option.id, "answered_at": now},
         )
     )
+    households.confirm_for_household(session, clock, resident, circular_id)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
     return AnswerResult("recorded", option.label)

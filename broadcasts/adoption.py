@@ -15,9 +15,10 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from broadcasts import households
 from broadcasts.schedule import TOKYO
 from broadcasts.scope import Scope
-from models import Association, District, Resident
+from models import Association, District, HouseholdMember, Resident
 
 WEEKS = 12
 RANKED = 3
@@ -26,10 +27,11 @@ RANKED = 3
 def registered_households(session: Session, scope: Scope, at: datetime) -> dict[int, int]:
     """Registered households per association at `at`, inside `scope`.
 
-    Today one registered resident is one household. When residents share households (family
-    members), this is the one function to change: count distinct households instead."""
+    Family members who joined one household count once (their household's current members);
+    a resident in no household is a household of one."""
     rows = session.execute(
-        select(Resident.association_id, func.count())
+        select(Resident.association_id, func.count(households.household_key().distinct()))
+        .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
         .where(
             Resident.association_id.in_(select(Association.id).where(scope.associations())),
             Resident.registered_at <= at,

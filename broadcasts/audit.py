@@ -32,6 +32,10 @@ ACTIONS = (
     "template.saved",
     "template.shared",
     "export.adoption",
+    "group.paper_households",
+    "association.watch_over",
+    "paper.proxy_confirmed",
+    "paper.proxy_undone",
 )
 
 Detail = int | str | bool | None

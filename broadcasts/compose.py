@@ -44,7 +44,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import activation, audit
+from broadcasts import activation, audit, paper
 from broadcasts.clock import Clock
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
@@ -124,6 +124,7 @@ class CircularDraft:
     event_date: date | None = None
     confirmation_required: bool = True
     urgent: bool = False
+    one_per_household: bool = False
 
 
 # --- scope ----------------------------------------------------------------------------------
@@ -368,6 +369,7 @@ def save_draft(
     circular.event_date = draft.event_date
     circular.confirmation_required = draft.confirmation_required
     circular.urgent = draft.urgent
+    circular.one_per_household = draft.one_per_household
     if circular.corrects_id is None:
         set_targets(circular, draft.targets)
     _set_options(session, circular, values.options)
@@ -463,6 +465,7 @@ def draft_of(circular: Circular) -> CircularDraft:
         event_date=circular.event_date,
         confirmation_required=circular.confirmation_required,
         urgent=circular.urgent,
+        one_per_household=circular.one_per_household,
     )
 
 
@@ -638,8 +641,8 @@ def first_photo(circular: Circular) -> Attachment | None:
 
 @dataclass(frozen=True)
 class PaperCopies:
-    """Paper copies a circular needs: households on paper, per association (and per 班 where
-    the 班 is targeted on its own)."""
+    """Paper copies a circular needs: households on paper, per 班 (per association where it
+    has no groups)."""
 
     @dataclass(frozen=True)
     class Row:
@@ -827,6 +830,7 @@ def correct(
         event_date=draft.event_date,
         confirmation_required=draft.confirmation_required,
         urgent=draft.urgent,
+        one_per_household=draft.one_per_household,
     )
     session.add(correction)
     # The same area rows, for the card's header; the recipients come from the deliveries.
@@ -871,49 +875,16 @@ def corrections_of(session: Session, circular: Circular) -> list[Circular]:
 
 
 def paper_copies(session: Session, circular: Circular) -> PaperCopies:
-    """How many paper copies each targeted association needs: its recorded paper households.
-
-    Kairan records paper households per association only; a 班 targeted on its own is listed
-    under its association with the association's count (the 班長 knows which of them are theirs).
-    A correction needs the original's copies."""
-    original = _original(circular)
-    target = Target.of_circular(original)
-    association_ids = set(target.association_ids)
-    if target.district_ids:
-        association_ids.update(
-            session.scalars(
-                select(Association.id).where(Association.district_id.in_(target.district_ids))
-            )
-        )
-    rows: list[PaperCopies.Row] = []
-    if association_ids:
-        for association in session.scalars(
-            select(Association)
-            .where(Association.id.in_(association_ids))
-            .order_by(Association.kana, Association.id)
-        ):
-            rows.append(
-                PaperCopies.Row(
-                    association.id, association.name, None, association.paper_household_count
-                )
-            )
-    groups = session.scalars(
-        select(Group)
-        .where(Group.id.in_(target.group_ids))
-        .order_by(Group.association_id, Group.position)
+    """How many paper copies the targeted areas need: per 班 where the association has groups
+    (broadcasts.paper keeps them), else the association's count. A correction needs the
+    original's copies."""
+    target = Target.of_circular(_original(circular))
+    rows = paper.copies(
+        session, list(target.district_ids), list(target.association_ids), list(target.group_ids)
     )
-    for group in groups:
-        if group.association_id in association_ids:
-            continue  # already counted with its whole association
-        rows.append(
-            PaperCopies.Row(
-                group.association_id,
-                group.association.name,
-                group.name,
-                group.association.paper_household_count,
-            )
-        )
-    return PaperCopies(tuple(rows))
+    return PaperCopies(
+        tuple(PaperCopies.Row(r.association_id, r.association, r.group, r.copies) for r in rows)
+    )
 
 
 # --- listings -------------------------------------------------------------------------------

@@ -276,3 +276,47 @@ def decode(data: object) -> Postback | None:
     if toggle:
         return ComposeToggle(toggle[1], int(toggle[2]))  # type: ignore[arg-type]
     return None
+
+
+# --- households and paper (issue #10) -----------------------------------------------------------
+#
+#     pxy:c:<circular_id>:<group_id>        班長: the paper households of the 班 for this circular
+#     pxy:h:<circular_id>:<paper_household_id>   班長: proxy-confirm this paper household
+
+
+@dataclass(frozen=True)
+class ProxyCircular:
+    circular_id: int
+    group_id: int
+
+
+@dataclass(frozen=True)
+class ProxyHousehold:
+    circular_id: int
+    paper_household_id: int
+
+
+_PROXY_CIRCULAR = re.compile(rf"pxy:c:({_ID}):({_ID})")
+_PROXY_HOUSEHOLD = re.compile(rf"pxy:h:({_ID}):({_ID})")
+
+
+def encode_proxy(postback: ProxyCircular | ProxyHousehold) -> str:
+    data = (
+        f"pxy:c:{postback.circular_id}:{postback.group_id}"
+        if isinstance(postback, ProxyCircular)
+        else f"pxy:h:{postback.circular_id}:{postback.paper_household_id}"
+    )
+    if decode_proxy(data) != postback:
+        raise ValueError(f"cannot encode {postback!r}")
+    return data
+
+
+def decode_proxy(data: object) -> ProxyCircular | ProxyHousehold | None:
+    """Like `decode`, for the 班長's proxy confirmation postbacks only."""
+    if not isinstance(data, str) or len(data) > MAX_LENGTH or not data.isascii():
+        return None
+    if match := _PROXY_CIRCULAR.fullmatch(data):
+        return ProxyCircular(int(match[1]), int(match[2]))
+    if match := _PROXY_HOUSEHOLD.fullmatch(data):
+        return ProxyHousehold(int(match[1]), int(match[2]))
+    return None

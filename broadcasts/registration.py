@@ -16,6 +16,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from broadcasts import watch_over
 from broadcasts.clock import Clock
 from broadcasts.postbacks import (
     AssociationPage,
@@ -94,6 +95,8 @@ class AskConfirmation:
 @dataclass(frozen=True)
 class Registered:
     registration: Registration
+    # The association opted in to the watch-over hint: the resident is told (and how to opt out).
+    watch_over: bool = False
 
 
 @dataclass(frozen=True)
@@ -298,7 +301,9 @@ def _control(
     registration = _registration_of_conversation(conversation)
     _end_conversation(session, resident)
     session.flush()
-    return Registered(registration)
+    return Registered(
+        registration, watch_over.setting(session, resident.association_id) is not None
+    )
 
 
 def cancel(session: Session, resident: Resident) -> Cancelled:

@@ -20,6 +20,7 @@ from linebot.v3.messaging import (
     FlexMessage,
     FlexText,
     Message,
+    MessageAction,
     PostbackAction,
     QuickReply,
     QuickReplyItem,
@@ -148,15 +149,16 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                     ],
                 )
             ]
-        case Registered(chosen):
+        case Registered(chosen, watched):
             return [
                 _text(
                     _("登録しました。これから回覧をLINEでお届けします。")
                     + "\n"
                     + _describe(chosen, _)
                     + "\n"
-                    + _("変えるときは「設定」と送ってください。"),
-                    _menu_items(_),
+                    + _("変えるときは「設定」と送ってください。")
+                    + (_watch_over_notice(_) if watched else ""),
+                    [*_menu_items(_), _family_item(_)],
                 )
             ]
         case WelcomeBack(kept):
@@ -209,6 +211,18 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
             return stale(language)
         case Nothing():
             return help_message(language)
+
+
+def _family_item(_: Gettext) -> QuickReplyItem:
+    """Sends 「家族を招待」 as the resident's own words (broadcasts.households_in_line)."""
+    return QuickReplyItem(action=MessageAction(label=_label(_("家族を招待")), text="家族を招待"))
+
+
+def _watch_over_notice(_: Gettext) -> str:
+    return "\n" + _(
+        "この自治会では見守りをしています。回覧の確認がしばらくないと、班長さんにお知らせします。"
+        "いやなときは「見守りをやめる」と送ってください。"
+    )
 
 
 def _describe(chosen: Registration, _: Gettext) -> str:
@@ -392,6 +406,7 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
         Role.admin: _("管理者"),
         Role.promoter: _("ICT推進員"),
         Role.officer: _("自治会役員"),
+        Role.group_leader: _("班長"),
     }
     role = roles[result.role] if result.role else ""
     area = f"（{result.area}）" if result.area else ""

@@ -1,5 +1,5 @@
 """What a staff member may see: the city (admin), their districts (promoter), their
-associations (officer) — and, once the role exists, a block leader's groups.
+associations (officer), their groups (班長, block leader).
 
 A `Scope` is built from the roles loaded for the request and turned into SQL conditions, so every
 page, count and export filters in the database with the same rule. A staff member with several
@@ -30,6 +30,7 @@ class Scope:
         city = False
         districts: set[int] = set()
         associations: set[int] = set()
+        groups: set[int] = set()
         for role in roles:
             if role.role is Role.admin:
                 city = True
@@ -37,11 +38,24 @@ class Scope:
                 districts.add(role.district_id)
             elif role.role is Role.officer and role.association_id is not None:
                 associations.add(role.association_id)
-        return cls(staff_member_id, city, frozenset(districts), frozenset(associations))
+            elif role.role is Role.group_leader and role.group_id is not None:
+                groups.add(role.group_id)
+        return cls(
+            staff_member_id,
+            city,
+            frozenset(districts),
+            frozenset(associations),
+            frozenset(groups),
+        )
 
     @property
     def is_empty(self) -> bool:
         return not (self.city or self.district_ids or self.association_ids or self.group_ids)
+
+    @property
+    def groups_only(self) -> bool:
+        """A 班長 and nothing more: sees their own 班, never association-wide figures."""
+        return bool(self.group_ids) and not (self.city or self.district_ids or self.association_ids)
 
     @property
     def is_officer(self) -> bool:
@@ -88,11 +102,29 @@ class Scope:
             parts.append(Resident.group_id.in_(self.group_ids))
         return or_(*parts) if parts else false()
 
-    def circulars(self) -> ColumnElement[bool]:
-        """On `Circular`: circulars that reach into the scope, and the member's own."""
+    def groups(self) -> ColumnElement[bool]:
+        """On `Group`: the groups this scope covers wholly."""
         if self.city:
             return true()
-        visible = select(Association.id).where(self.associations())
+        parts: list[ColumnElement[bool]] = []
+        if self.district_ids or self.association_ids:
+            whole = Scope(self.staff_member_id, False, self.district_ids, self.association_ids)
+            parts.append(
+                Group.association_id.in_(select(Association.id).where(whole.associations()))
+            )
+        if self.group_ids:
+            parts.append(Group.id.in_(self.group_ids))
+        return or_(*parts) if parts else false()
+
+    def circulars(self) -> ColumnElement[bool]:
+        """On `Circular`: circulars that reach into the scope, and the member's own. A 班長's
+        group is reached by circulars to it, to its association or to its district — not by
+        those to another 班 of the association."""
+        if self.city:
+            return true()
+        whole = Scope(self.staff_member_id, False, self.district_ids, self.association_ids)
+        visible = select(Association.id).where(whole.associations())
+        led = select(Group.association_id).where(Group.id.in_(self.group_ids))
         touches = exists(
             select(CircularTarget.id).where(
                 CircularTarget.circular_id == Circular.id,
@@ -104,6 +136,8 @@ class Scope:
                     CircularTarget.group_id.in_(
                         select(Group.id).where(Group.association_id.in_(visible))
                     ),
+                    CircularTarget.association_id.in_(led),
+                    CircularTarget.group_id.in_(self.group_ids),
                 ),
             )
         )
@@ -126,6 +160,14 @@ class Scope:
     def names_residents_of(self, association_id: int) -> bool:
         """Only an association's officers see its residents by name."""
         return association_id in self.association_ids
+
+    def leads_group(self, session: Session, group_id: int) -> bool:
+        """The 班長 of this group, or an officer of its association: may see its paper
+        households by name and confirm for them."""
+        if group_id in self.group_ids:
+            return True
+        association_id = session.scalar(select(Group.association_id).where(Group.id == group_id))
+        return association_id is not None and self.names_residents_of(association_id)
 
 
 def load(session: Session, staff_member_id: int) -> Scope:

@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from models import Association, District, Role, StaffInvite, StaffMember, StaffRole
+from models import Association, District, Group, Role, StaffInvite, StaffMember, StaffRole
 
 VALID_FOR = timedelta(days=7)
 PREFIX = "KAIRAN"
@@ -49,9 +49,13 @@ def create_invite(
     role: Role,
     district_code: str | None = None,
     association_code: str | None = None,
+    group_name: str | None = None,
 ) -> Invite:
     district: District | None = None
     association: Association | None = None
+    group: Group | None = None
+    if group_name and role is not Role.group_leader:
+        raise InviteError("班は班長の招待だけに使います / --group is for a group leader only")
     if role is Role.promoter:
         if not district_code or association_code:
             raise InviteError("推進員には --district が必要です / a promoter needs --district")
@@ -59,6 +63,22 @@ def create_invite(
         if district is None:
             raise InviteError(
                 f"校区コード {district_code} が見つかりません / no district {district_code}"
+            )
+    elif role is Role.group_leader:
+        if not association_code or not group_name or district_code:
+            raise InviteError(
+                "班長には --association と --group が必要です"
+                " / a group leader needs --association and --group"
+            )
+        group = session.scalars(
+            select(Group)
+            .join(Association, Association.id == Group.association_id)
+            .where(Association.code == association_code, Group.name == group_name)
+        ).first()
+        if group is None:
+            raise InviteError(
+                f"自治会 {association_code} に班「{group_name}」が見つかりません"
+                f" / no group {group_name} in association {association_code}"
             )
     elif role is Role.officer:
         if not association_code or district_code:
@@ -80,6 +100,7 @@ def create_invite(
         role=role,
         district=district,
         association=association,
+        group=group,
         created_at=now,
         expires_at=now + VALID_FOR,
     )
@@ -87,6 +108,8 @@ def create_invite(
     session.flush()
     groups = "-".join(body[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
     area = district.name if district else association.name if association else None
+    if group is not None:
+        area = f"{group.association.name} {group.name}"
     return Invite(f"{PREFIX}-{groups}", role, area, invite.expires_at)
 
 
@@ -116,6 +139,8 @@ def redeem(
         return Redeemed("unknown")
     area = invite.district.name if invite.district else None
     area = invite.association.name if invite.association else area
+    if invite.group is not None:
+        area = f"{invite.group.association.name} {invite.group.name}"
     now = clock.now()
     if invite.used_at is not None:
         return Redeemed("used", invite.role, area)
@@ -132,6 +157,7 @@ def redeem(
         role.role is invite.role
         and role.district_id == invite.district_id
         and role.association_id == invite.association_id
+        and role.group_id == invite.group_id
         for role in member.roles
     ):
         return Redeemed("already", invite.role, area)
@@ -149,6 +175,7 @@ def redeem(
             role=invite.role,
             district_id=invite.district_id,
             association_id=invite.association_id,
+            group_id=invite.group_id,
             granted_at=now,
         )
     )

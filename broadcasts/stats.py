@@ -28,6 +28,7 @@ from linebot.v3.insight.exceptions import OpenApiException as InsightError
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from broadcasts.households import household_key
 from broadcasts.line import Line
 from broadcasts.messages import unit_name
 from broadcasts.scope import Scope
@@ -43,6 +44,7 @@ from models import (
     District,
     FollowStatus,
     Group,
+    HouseholdMember,
     Open,
     Resident,
 )
@@ -446,7 +448,7 @@ class Reach:
 
     @property
     def digital_share(self) -> float | None:
-        """LINE-registered residents per household, capped at 1 (a household may have several)."""
+        """LINE-registered households per household, capped at 1."""
         return min(1.0, self.registered / self.households) if self.households else None
 
     @property
@@ -458,8 +460,10 @@ class Reach:
 
 
 def _registered() -> Any:
+    """LINE-registered households per association: a family of three on LINE counts once."""
     return (
-        select(Resident.association_id, func.count().label("n"))
+        select(Resident.association_id, func.count(func.distinct(household_key())).label("n"))
+        .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
         .where(
             Resident.follow_status == FollowStatus.following,
             Resident.registered_at.is_not(None),

@@ -367,14 +367,17 @@ def staff_group() -> None:
     "--role", required=True, type=click.Choice([role.value for role in Role]), help="The role."
 )
 @click.option("--district", "district_code", help="District code (promoters).")
-@click.option("--association", "association_code", help="Association code (officers).")
-def staff_invite(role: str, district_code: str | None, association_code: str | None) -> None:
+@click.option("--association", "association_code", help="Association code (officers, 班長).")
+@click.option("--group", "group_name", help="Group name in the association (班長).")
+def staff_invite(
+    role: str, district_code: str | None, association_code: str | None, group_name: str | None
+) -> None:
     """Print a one-time code, valid 7 days. The staff member sends it to the bot in LINE and
     their LINE account gets the role."""
     require_current_schema()
     try:
         invite = staff_invites.create_invite(
-            db.session, SystemClock(), Role(role), district_code, association_code
+            db.session, SystemClock(), Role(role), district_code, association_code, group_name
         )
     except staff_invites.InviteError as error:
         raise CommandError(str(error)) from None

@@ -13,6 +13,15 @@ from models.circulars import (
 from models.composing import ComposeSession, ComposeStep
 from models.conversations import Conversation, ConversationStep
 from models.deliveries import CARD, BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models.households import (
+    Household,
+    HouseholdInvite,
+    HouseholdMember,
+    PaperHousehold,
+    ProxyConfirmation,
+    WatchOverOptOut,
+    WatchOverSetting,
+)
 from models.logins import LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
@@ -48,12 +57,17 @@ __all__ = [
     "DistrictWelcome",
     "FollowStatus",
     "Group",
+    "Household",
+    "HouseholdInvite",
+    "HouseholdMember",
     "JoinCode",
     "JoinCodeFailure",
     "LoginLink",
     "OfficerDigest",
     "Open",
+    "PaperHousehold",
     "ProcessedWebhookEvent",
+    "ProxyConfirmation",
     "Resident",
     "Role",
     "SchedulerLease",
@@ -61,5 +75,7 @@ __all__ = [
     "StaffMember",
     "StaffRole",
     "UTCDateTime",
+    "WatchOverOptOut",
+    "WatchOverSetting",
     "utcnow",
 ]

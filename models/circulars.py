@@ -34,6 +34,8 @@ class Circular(Base):
         enum_type(CircularStatus, "circular_status"), default=CircularStatus.draft
     )
     confirmation_required: Mapped[bool] = mapped_column(default=True)
+    # One 「確認しました」 per household (世帯) suffices: it confirms for every member.
+    one_per_household: Mapped[bool] = mapped_column(default=False)
     # Urgent circulars (防災, 断水…) may be sent and reminded inside quiet hours.
     urgent: Mapped[bool] = mapped_column(default=False)
     # A correction (訂正) points at the circular it corrects and goes to that one's residents.

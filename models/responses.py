@@ -17,6 +17,8 @@ from models.types import enum_type
 class Channel(enum.Enum):
     line = "line"  # the 「確認しました」 postback in LINE
     web = "web"  # the confirm button on the detail page
+    # Another member of the resident's household confirmed a one-per-household circular.
+    household = "household"
 
 
 class Acknowledgement(Base):

@@ -1,4 +1,5 @@
-"""Staff: LINE users who hold a role — admin (city), promoter (district), officer (association)."""
+"""Staff: LINE users who hold a role — admin (city), promoter (district), officer (association),
+block leader (班)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from models.areas import Association, District
+from models.areas import Association, District, Group
 from models.base import Base, utcnow
 from models.types import enum_type
 
@@ -17,6 +18,7 @@ class Role(enum.Enum):
     admin = "admin"  # 管理者: the whole city
     promoter = "promoter"  # ICT推進員: one district
     officer = "officer"  # 自治会役員: one association
+    group_leader = "group_leader"  # 班長: one group (班)
 
 
 class StaffMember(Base):
@@ -33,9 +35,13 @@ class StaffMember(Base):
 
 
 SCOPE_MATCHES_ROLE = (
-    "(role = 'admin' AND district_id IS NULL AND association_id IS NULL)"
-    " OR (role = 'promoter' AND district_id IS NOT NULL AND association_id IS NULL)"
-    " OR (role = 'officer' AND district_id IS NULL AND association_id IS NOT NULL)"
+    "(role = 'admin' AND district_id IS NULL AND association_id IS NULL AND group_id IS NULL)"
+    " OR (role = 'promoter' AND district_id IS NOT NULL AND association_id IS NULL"
+    " AND group_id IS NULL)"
+    " OR (role = 'officer' AND district_id IS NULL AND association_id IS NOT NULL"
+    " AND group_id IS NULL)"
+    " OR (role = 'group_leader' AND district_id IS NULL AND association_id IS NULL"
+    " AND group_id IS NOT NULL)"
 )
 
 
@@ -47,6 +53,7 @@ class StaffRole(Base):
         CheckConstraint(SCOPE_MATCHES_ROLE, name="scope_matches_role"),
         UniqueConstraint("staff_member_id", "district_id"),
         UniqueConstraint("staff_member_id", "association_id"),
+        UniqueConstraint("staff_member_id", "group_id"),
         # NULL scopes are distinct in unique constraints, so "admin once" needs a partial index.
         Index(
             "uq_staff_roles_one_admin",
@@ -62,11 +69,13 @@ class StaffRole(Base):
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     staff_member: Mapped[StaffMember] = relationship(back_populates="roles")
     district: Mapped[District | None] = relationship()
     association: Mapped[Association | None] = relationship()
+    group: Mapped[Group | None] = relationship()
 
 
 class StaffInvite(Base):
@@ -84,6 +93,7 @@ class StaffInvite(Base):
     role: Mapped[Role] = mapped_column(enum_type(Role, "role"))
     district_id: Mapped[int | None] = mapped_column(ForeignKey("districts.id"))
     association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"))
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
@@ -91,3 +101,4 @@ class StaffInvite(Base):
 
     district: Mapped[District | None] = relationship()
     association: Mapped[Association | None] = relationship()
+    group: Mapped[Group | None] = relationship()

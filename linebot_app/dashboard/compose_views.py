@@ -94,6 +94,7 @@ def _draft(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         event_date=form.event_date.data,
         confirmation_required=bool(form.confirmation_required.data),
         urgent=bool(form.urgent.data),
+        one_per_household=bool(form.one_per_household.data),
     )
 
 
@@ -192,6 +193,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
     form.event_date.data = values.event_date
     form.confirmation_required.data = values.confirmation_required
     form.urgent.data = values.urgent
+    form.one_per_household.data = values.one_per_household
     if isinstance(form, ComposeForm):
         form.districts.data = sorted(values.targets.district_ids)
         form.associations.data = sorted(values.targets.association_ids)

@@ -59,6 +59,7 @@ class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
     event_date = DateField(_l("行事の日（任意）"), validators=[Optional()])
     confirmation_required = BooleanField(_l("「確認しました」ボタンをつける"), default=True)
     urgent = BooleanField(_l("至急（夜間でもすぐに届けます）"))
+    one_per_household = BooleanField(_l("世帯でひとりが確認すれば、その世帯は確認済み"))
     files = MultipleFileField(_l("添付ファイル（PDF・写真 JPEG/PNG、1つ10MBまで）"))
 
     def option_fields(self) -> list[StringField]:

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from broadcasts import audit, compose, logins, stats
+from broadcasts import audit, compose, households, logins, paper, stats
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
 from broadcasts.reminders import upcoming
@@ -137,6 +137,9 @@ def circular_stats(circular_id: int) -> str:
     )
     tallies = stats.answer_tallies(db.session, circular_id, scope)
     failures = stats.failures(db.session, circular_id, scope)
+    household_counts = households.summary(db.session, circular_id, scope)
+    coverage = paper.coverage(db.session, circular, scope) if circular.released_at else []
+    leads = {row.group_id for row in coverage if scope.leads_group(db.session, row.group_id)}
     released_at = circular.released_at
     title = circular.title
     status = circular.status
@@ -177,6 +180,9 @@ def circular_stats(circular_id: int) -> str:
         officer_of=officer_of,
         can_edit=can_edit,
         can_correct=can_correct,
+        household_counts=household_counts,
+        coverage=coverage,
+        leads=leads,
         reminders=reminders,
         reminder_labels={
             "reminder-1": _("確認のお願い（1回目）"),
@@ -332,8 +338,11 @@ def export_answers(circular_id: int) -> Response:
 
 @bp.get("/associations")
 @login_required
-def associations() -> str:
+def associations() -> Response | str:
     scope = current().scope
+    if scope.groups_only:
+        # A 班長 sees their own 班 only, not their association's figures.
+        return redirect(url_for("dashboard.groups"))
     reach = stats.reach_by_association(db.session, scope)
     districts = stats.reach_by_district(db.session, scope) if not scope.association_ids else []
     return render_template(
@@ -341,6 +350,7 @@ def associations() -> str:
         reach=reach,
         districts=districts,
         editable=set(scope.association_ids) if not scope.city else {r.id for r in reach},
+        by_group=paper.kept_per_group(db.session, [r.id for r in reach]),
         form=PaperHouseholdsForm(),
     )
 
@@ -354,6 +364,9 @@ def paper_households(association_id: int) -> Response:
     association = db.session.get(Association, association_id)
     if association is None:
         abort(404)
+    if paper.kept_per_group(db.session, [association_id]):
+        # Kept per 班 (paper_views): the association's count follows the groups'.
+        abort(400)
     form = PaperHouseholdsForm()
     if not form.validate_on_submit():
         abort(400)
@@ -381,6 +394,8 @@ def paper_households(association_id: int) -> Response:
 @login_required
 def export_reach() -> Response:
     who = current()
+    if who.scope.groups_only:
+        abort(404)  # a 班長 sees their own 班 only
     reach = stats.reach_by_association(db.session, who.scope)
     audit.record(db.session, clock, who.member.id, "export.reach", "association", None)
     db.session.commit()
@@ -530,7 +545,12 @@ def status_label(status: CircularStatus) -> str:
 
 
 def role_label(role: Role) -> str:
-    labels = {Role.admin: _("管理者"), Role.promoter: _("ICT推進員"), Role.officer: _("自治会役員")}
+    labels = {
+        Role.admin: _("管理者"),
+        Role.promoter: _("ICT推進員"),
+        Role.officer: _("自治会役員"),
+        Role.group_leader: _("班長"),
+    }
     return str(labels[role])
 
 
@@ -551,6 +571,10 @@ def action_label(action: str) -> str:
         "template.saved": _("ひな形を保存"),
         "template.shared": _("ひな形を市全体で共有"),
         "export.adoption": _("登録の推移を保存"),
+        "group.paper_households": _("班の紙の世帯を変更"),
+        "association.watch_over": _("見守りの設定を変更"),
+        "paper.proxy_confirmed": _("代理確認"),
+        "paper.proxy_undone": _("代理確認を取り消し"),
     }
     return str(labels.get(action, action))
 
@@ -588,4 +612,4 @@ def not_found(_error_: Exception) -> tuple[str, int]:
 
 
 # The compose pages add their routes to `bp`; imported last because they import `bp` from here.
-from linebot_app.dashboard import compose_views, rollout_views  # noqa: E402, F401
+from linebot_app.dashboard import compose_views, paper_views, rollout_views  # noqa: E402, F401

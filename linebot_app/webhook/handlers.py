@@ -26,6 +26,7 @@ from broadcasts import (
     acknowledgements,
     activation,
     composing_in_line,
+    households_in_line,
     join_codes,
     links,
     logins,
@@ -51,6 +52,7 @@ from broadcasts.postbacks import (
     RegistrationControl,
     Unregister,
     decode,
+    decode_proxy,
 )
 from broadcasts.registration import Profile
 from linebot_app.dashboard.links import login_url
@@ -141,6 +143,11 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
         if isinstance(joined, join_codes.UnknownCode):
             return join_codes.unknown_reply(joined, language)
         return replies.registration(joined, language)
+    household = households_in_line.handle_text(
+        context.session, context.clock, context.user_id, text, language
+    )
+    if household is not None:
+        return household
     if resident is not None:
         return replies.registration(registration.search(context.session, resident, text), language)
     return replies.help_message(language)
@@ -206,6 +213,9 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
     session, clock = context.session, context.clock
     resident = context.resident()
     language = context.language(resident)
+    proxy = decode_proxy(event.postback.data)
+    if proxy is not None:
+        return households_in_line.handle_proxy(session, clock, context.user_id, proxy, language)
     match decode(event.postback.data):
         case Menu(item):
             return run(context, resident, _MENU[item])

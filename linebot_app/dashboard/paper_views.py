@@ -1,0 +1,205 @@
+"""Pages for households on paper and the 班長: the 班 a viewer keeps, paper households per 班
+(officers), proxy confirmation of a circular for a 班's paper households, and the watch-over
+list. Thin like every dashboard view: scope check, service, render; writes commit once."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from werkzeug.wrappers import Response
+
+from broadcasts import audit, paper, watch_over
+from broadcasts.scope import Scope
+from linebot_app.dashboard.auth import current, login_required
+from linebot_app.dashboard.forms import ConfirmForm
+from linebot_app.dashboard.paper_forms import PaperGroupForm, WatchOverForm
+from linebot_app.dashboard.views import bp, clock
+from linebot_app.extensions import db
+from models import Association, Circular, Group
+
+
+def _officer_of(association_id: int) -> Association:
+    """The association, if the viewer is its officer or an admin."""
+    scope = current().scope
+    if not (scope.city or scope.names_residents_of(association_id)):
+        abort(404)
+    return db.session.get(Association, association_id) or abort(404)
+
+
+def _led(group_id: int, scope: Scope) -> Group:
+    if not (scope.city or scope.leads_group(db.session, group_id)):
+        abort(404)
+    return db.session.get(Group, group_id) or abort(404)
+
+
+@bp.get("/groups")
+@login_required
+def groups() -> str:
+    """The 班 the viewer keeps (班長) or oversees (officer), with their tools."""
+    scope = current().scope
+    rows = [
+        (group, association, watch_over.setting(db.session, association.id) is not None)
+        for group, association in paper.led_groups(db.session, scope)
+    ]
+    counts = paper.counts_by_group(db.session, [group.id for group, _a, _w in rows])
+    return render_template("dashboard/groups.html", rows=rows, counts=counts, scope=scope)
+
+
+@bp.get("/associations/<int:association_id>/groups")
+@login_required
+def association_groups(association_id: int) -> str:
+    association = _officer_of(association_id)
+    setting = watch_over.setting(db.session, association.id)
+    watch_form = WatchOverForm(formdata=None)
+    watch_form.enabled.data = setting is not None
+    watch_form.count.data = setting.circular_count if setting else watch_over.DEFAULT_COUNT
+    entries = {group.id: paper.active(db.session, group.id) for group in association.groups}
+    return render_template(
+        "dashboard/association_groups.html",
+        association=association,
+        entries=entries,
+        form=PaperGroupForm(formdata=None),
+        watch_form=watch_form,
+    )
+
+
+@bp.post("/associations/<int:association_id>/groups/<int:group_id>/paper")
+@login_required
+def paper_group(association_id: int, group_id: int) -> Response:
+    association = _officer_of(association_id)
+    group = db.session.get(Group, group_id)
+    if group is None or group.association_id != association.id:
+        abort(404)
+    form = PaperGroupForm()
+    if not form.validate_on_submit():
+        abort(400)
+    count = int(form.count.data)
+    try:
+        paper.set_group(db.session, clock, group, count, (form.names.data or "").splitlines())
+    except paper.PaperError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("dashboard.association_groups", association_id=association.id))
+    audit.record(
+        db.session,
+        clock,
+        current().member.id,
+        "group.paper_households",
+        "group",
+        group.id,
+        count=count,
+    )
+    db.session.commit()
+    flash(_("紙の世帯を保存しました。"), "info")
+    return redirect(url_for("dashboard.association_groups", association_id=association.id))
+
+
+@bp.post("/associations/<int:association_id>/watch-over")
+@login_required
+def watch_over_setting(association_id: int) -> Response:
+    association = _officer_of(association_id)
+    form = WatchOverForm()
+    if not form.validate_on_submit():
+        abort(400)
+    enabled = bool(form.enabled.data)
+    watch_over.set_association(db.session, clock, association.id, enabled, int(form.count.data))
+    audit.record(
+        db.session,
+        clock,
+        current().member.id,
+        "association.watch_over",
+        "association",
+        association.id,
+        enabled=enabled,
+        count=int(form.count.data),
+    )
+    db.session.commit()
+    flash(_("見守りの設定を保存しました。"), "info")
+    return redirect(url_for("dashboard.association_groups", association_id=association.id))
+
+
+# --- proxy confirmation -------------------------------------------------------------------------
+
+
+def _circular_for_group(circular_id: int, group_id: int) -> tuple[Circular, Group]:
+    scope = current().scope
+    group = _led(group_id, scope)
+    if not scope.sees_circular(db.session, circular_id):
+        abort(404)
+    circular = db.session.get_one(Circular, circular_id)
+    if circular.released_at is None or group.id not in set(
+        db.session.scalars(paper.groups_reached(circular))
+    ):
+        abort(404)
+    return circular, group
+
+
+@bp.get("/circulars/<int:circular_id>/groups/<int:group_id>/paper")
+@login_required
+def proxy(circular_id: int, group_id: int) -> str:
+    circular, group = _circular_for_group(circular_id, group_id)
+    scope = current().scope
+    coverage = next(
+        (row for row in paper.coverage(db.session, circular, scope) if row.group_id == group.id),
+        None,
+    )
+    return render_template(
+        "dashboard/proxy.html",
+        circular=circular,
+        group=group,
+        statuses=paper.statuses(db.session, circular.id, group.id),
+        coverage=coverage,
+        form=ConfirmForm(),
+        me=current().member.id,
+        officer=scope.names_residents_of(group.association_id),
+    )
+
+
+def _proxy_change(circular_id: int, group_id: int, paper_household_id: int, undo: bool) -> Response:
+    circular, group = _circular_for_group(circular_id, group_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    scope = current().scope
+    try:
+        if undo:
+            paper.undo(db.session, clock, scope, circular.id, paper_household_id)
+        else:
+            paper.proxy_confirm(db.session, clock, scope, circular.id, paper_household_id)
+    except paper.PaperError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+    return redirect(url_for("dashboard.proxy", circular_id=circular.id, group_id=group.id))
+
+
+@bp.post("/circulars/<int:circular_id>/groups/<int:group_id>/paper/<int:paper_household_id>")
+@login_required
+def proxy_confirm(circular_id: int, group_id: int, paper_household_id: int) -> Response:
+    return _proxy_change(circular_id, group_id, paper_household_id, undo=False)
+
+
+@bp.post("/circulars/<int:circular_id>/groups/<int:group_id>/paper/<int:paper_household_id>/undo")
+@login_required
+def proxy_undo(circular_id: int, group_id: int, paper_household_id: int) -> Response:
+    return _proxy_change(circular_id, group_id, paper_household_id, undo=True)
+
+
+# --- watch-over ---------------------------------------------------------------------------------
+
+
+@bp.get("/groups/<int:group_id>/watch-over")
+@login_required
+def watch_over_list(group_id: int) -> str:
+    """For the 班長 of this 班 only: not even officers see it, as the association decided."""
+    scope = current().scope
+    if group_id not in scope.group_ids:
+        abort(404)
+    group = db.session.get_one(Group, group_id)
+    setting = watch_over.setting(db.session, group.association_id)
+    if setting is None:
+        abort(404)
+    residents = watch_over.not_confirming(db.session, group.id, setting.circular_count)
+    return render_template(
+        "dashboard/watch_over.html", group=group, residents=residents, count=setting.circular_count
+    )

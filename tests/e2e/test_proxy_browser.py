@@ -1,0 +1,77 @@
+"""A 班長 confirms for the paper households of their 班 on a phone, in a real headless Chromium,
+and the circular's page shows the 班 covered to 100%."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcasts import acknowledgements, logins, paper
+from broadcasts.clock import SystemClock
+from broadcasts.release import release
+from broadcasts.worker import Worker
+from models import Association, Circular, CircularTarget, Resident, Role, StaffMember
+from tests.conftest import FakeClock
+from tests.e2e.test_dashboard_browser import browser_page, served  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_group_leader_proxy_confirms_paper_households_to_full_coverage(
+    browser_page: object,  # noqa: F811 - the fixture imported above
+    served: str,  # noqa: F811
+    session: Session,
+    clock: FakeClock,
+    worker: Worker,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+    association = make_association(name="楓東町内会", groups=("1班", "2班"))
+    first = association.groups[0]
+    user_ids = make_line_residents(3, association, first)
+    paper.set_group(session, clock, first, 2, ["山田さん"])
+    leader = make_staff(Role.group_leader, group_id=first.id)
+    circular = make_circular(
+        title="清掃のお知らせ", targets=[CircularTarget(association=association)]
+    )
+    assert release(session, clock, circular, None).released
+    session.commit()
+    worker.drain()
+    for user_id in user_ids:
+        resident = session.scalars(select(Resident).where(Resident.line_user_id == user_id)).one()
+        acknowledgements.confirm(session, clock, resident, circular.id)
+    token = logins.issue(session, SystemClock(), leader).token
+    session.commit()
+
+    page.goto(f"{served}/dashboard/login/{token}")
+    page.click("#login")
+    page.wait_for_url(f"{served}/dashboard/")
+    page.goto(f"{served}/dashboard/circulars/{circular.id}")
+    coverage = page.locator(f'[data-coverage="{first.id}"]')
+    expect(coverage).to_have_text("3 / 5 (60.0%)")
+
+    page.click(f'#coverage tr[data-group="{first.id}"] >> text=代理確認')
+    expect(page.locator("#paper-households tbody tr")).to_have_count(2)
+    for _ in range(2):
+        page.locator("#paper-households button", has_text="確認済みにする").first.click()
+        page.wait_for_load_state()
+    expect(page.locator("#paper-households button", has_text="確認済みにする")).to_have_count(0)
+    expect(page.locator("#coverage [data-coverage]")).to_have_text("5 / 5")
+
+    # Undo one, then confirm it again: the page follows each step.
+    page.locator("#paper-households button", has_text="取り消す").first.click()
+    expect(page.locator("#coverage [data-coverage]")).to_have_text("4 / 5")
+    page.locator("#paper-households button", has_text="確認済みにする").click()
+    expect(page.locator("#coverage [data-coverage]")).to_have_text("5 / 5")
+
+    page.goto(f"{served}/dashboard/circulars/{circular.id}")
+    expect(coverage).to_have_text("5 / 5 (100.0%)")

@@ -1,0 +1,171 @@
+"""The watch-over hint (見守り): opt-in per association, 班長 of the 班 only, residents opt out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from broadcasts import acknowledgements, registration, replies, watch_over
+from broadcasts.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
+from models import (
+    Association,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryStatus,
+    Resident,
+    Role,
+    StaffMember,
+)
+from tests.conftest import FakeClock, text_event
+
+
+@pytest.fixture
+def group_town(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_circular: Callable[..., Circular],
+) -> tuple[Association, list[Resident], list[Circular]]:
+    association = make_association(name="桜町内会", groups=("1班", "2班"))
+    first, second = association.groups
+    residents = [
+        make_resident(association=association, group=group, registered_at=clock.now())
+        for group in (first, first, first, first, second)
+    ]
+    circulars = []
+    for n in range(4):
+        clock.advance(days=1)
+        circular = make_circular(status=CircularStatus.sent, released_at=clock.now())
+        # The first circular asks no confirmation: it never counts against anyone.
+        circular.confirmation_required = n != 0
+        for resident in residents:
+            session.add(
+                Delivery(
+                    circular=circular,
+                    resident=resident,
+                    status=DeliveryStatus.sent,
+                    created_at=clock.now(),
+                )
+            )
+        circulars.append(circular)
+    session.flush()
+    # residents[1] confirmed the oldest of the last three; residents[2] the newest.
+    acknowledgements.confirm(session, clock, residents[1], circulars[1].id)
+    acknowledgements.confirm(session, clock, residents[2], circulars[3].id)
+    return association, residents, circulars
+
+
+def test_the_list_names_residents_of_the_group_who_confirmed_none_of_the_last_n(
+    session: Session, clock: FakeClock, group_town: tuple[Association, list[Resident], Any]
+) -> None:
+    association, residents, _circulars = group_town
+    first = association.groups[0]
+
+    def listed(count: int) -> set[int]:
+        return {w.resident_id for w in watch_over.not_confirming(session, first.id, count)}
+
+    assert listed(3) == {residents[0].id, residents[3].id}
+    # With the last two only, confirming the older of three no longer saves residents[1].
+    assert listed(2) == {residents[0].id, residents[1].id, residents[3].id}
+    # Nobody has four circulars asking a confirmation: nobody is listed for four.
+    assert listed(4) == set()
+    watch_over.opt_out(session, clock, residents[3])
+    assert listed(3) == {residents[0].id}
+    watch_over.opt_in(session, residents[3])
+    assert listed(3) == {residents[0].id, residents[3].id}
+
+
+def test_only_the_leader_of_the_group_sees_the_list_and_only_when_opted_in(
+    session: Session,
+    clock: FakeClock,
+    group_town: tuple[Association, list[Resident], Any],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    association, residents, _circulars = group_town
+    first, second = association.groups
+    leader = make_staff(Role.group_leader, group_id=first.id)
+    other_leader = make_staff(Role.group_leader, group_id=second.id)
+    officer = make_staff(Role.officer, association_id=association.id)
+    url = f"/dashboard/groups/{first.id}/watch-over"
+    assert dashboard_client(leader).get(url).status_code == 404  # not opted in
+    watch_over.set_association(session, clock, association.id, True, 3)
+    page = dashboard_client(leader).get(url)
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert residents[0].display_name in text and residents[3].display_name in text
+    assert residents[1].display_name not in text and residents[4].display_name not in text
+    assert dashboard_client(other_leader).get(url).status_code == 404
+    assert dashboard_client(officer).get(url).status_code == 404
+
+
+def test_the_officer_opts_in_on_the_dashboard(
+    session: Session,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    association = make_association(groups=("1班",))
+    officer = make_staff(Role.officer, association_id=association.id)
+    client = dashboard_client(officer)
+    page = client.get(f"/dashboard/associations/{association.id}/groups").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        f"/dashboard/associations/{association.id}/watch-over",
+        data={"csrf_token": token, "enabled": "y", "count": "4"},
+    )
+    assert response.status_code == 302
+    session.expire_all()
+    setting = watch_over.setting(session, association.id)
+    assert setting is not None and setting.circular_count == 4
+    forged = client.post(
+        f"/dashboard/associations/{association.id}/watch-over",
+        data={"csrf_token": "forged", "count": "3"},
+    )
+    assert forged.status_code == 400
+
+
+def test_registration_tells_the_resident_when_the_association_watches_over(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+) -> None:
+    watched = make_association(name="見守り町内会")
+    plain = make_association(name="ふつう町内会")
+    watch_over.set_association(session, clock, watched.id, True, 3)
+    notice = "「見守りをやめる」"
+    for association, told in ((watched, True), (plain, False)):
+        resident = registration.ensure_resident(session, clock, f"U{association.id:032d}")
+        registration.start(session, resident)
+        registration.choose(session, clock, resident, ChooseDistrict(association.district_id))
+        registration.choose(session, clock, resident, ChooseAssociation(association.id))
+        outcome = registration.choose(session, clock, resident, RegistrationControl("ok"))
+        assert isinstance(outcome, registration.Registered)
+        (message,) = replies.registration(outcome, "ja")
+        assert (notice in message.text) is told  # type: ignore[attr-defined]
+        # Inviting family is one tap away once registered.
+        items = message.quick_reply.items  # type: ignore[attr-defined]
+        assert items[-1].action.text == "家族を招待"
+        (english,) = replies.registration(outcome, "en")
+        assert ("watch-over" in english.text) is told  # type: ignore[attr-defined]
+
+
+def test_a_resident_opts_out_from_line(
+    session: Session, make_resident: Callable[..., Resident], post_webhook: Callable[..., Any]
+) -> None:
+    resident = make_resident()
+    user_id, resident_id = resident.line_user_id, resident.id
+    session.commit()
+    assert post_webhook([text_event(user_id, "見守りをやめる")]).status_code == 200
+    session.expire_all()
+    assert watch_over.opted_out(session, resident_id)
+    assert post_webhook([text_event(user_id, "見守りを受ける")]).status_code == 200
+    session.expire_all()
+    assert not watch_over.opted_out(session, resident_id)
+    assert session.scalars(select(Resident.id).where(Resident.id == resident_id)).one()
