@@ -19,9 +19,11 @@ from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
 from models.scheduling import OfficerDigest, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
+from models.translations import EASY_JAPANESE, CircularTranslation
 
 __all__ = [
     "CARD",
+    "EASY_JAPANESE",
     "Acknowledgement",
     "AnswerOption",
     "Association",
@@ -34,6 +36,7 @@ __all__ = [
     "Circular",
     "CircularStatus",
     "CircularTarget",
+    "CircularTranslation",
     "ComposeSession",
     "ComposeStep",
     "Conversation",
