@@ -170,7 +170,9 @@ def public(token: str) -> Response:
     shown = reading.for_public(db.session, circular_id) if circular_id else None
     if shown is None:
         return _not_found()
-    return _page(
+    # Anyone may scan the paper's QR code: their browser's language picks the version.
+    locale = request.accept_languages.best
+    response = _page(
         render_template(
             "circulars/detail.html",
             shown=shown,
@@ -179,10 +181,12 @@ def public(token: str) -> Response:
             public=True,
             just_confirmed=False,
             **_links_for(shown),
-            **_reading_for(shown, None, "circulars.public", token),
+            **_reading_for(shown, locale, "circulars.public", token),
         ),
         private=False,
     )
+    response.vary.add("Accept-Language")
+    return response
 
 
 def _reading_for(

@@ -27,6 +27,7 @@ from models import (
     EASY_JAPANESE,
     Association,
     Circular,
+    CircularStatus,
     CircularTranslation,
     Delivery,
     DeliveryBatch,
@@ -356,3 +357,19 @@ def test_the_compose_form_takes_easy_japanese_and_the_configured_translations(
     }
     edit = client.get(f"/dashboard/compose/{circular.id}").get_data(as_text=True)
     assert "Meet at the park at 9." in edit and "Disaster drill" in edit
+
+
+def test_the_public_page_follows_the_browsers_language(
+    app: Flask, session: Session, compose_circular: Callable[..., Circular]
+) -> None:
+    circular = compose_circular(ENGLISH)
+    circular.status = CircularStatus.sent
+    session.commit()
+    client = app.test_client()
+    url = "/c/public/" + links.public_token(SECRET, circular.id)
+    english = client.get(url, headers={"Accept-Language": "en-US,en;q=0.9,ja;q=0.5"})
+    assert "Disaster drill" in english.get_data(as_text=True)
+    assert "Accept-Language" in english.headers["Vary"]
+    japanese = client.get(url, headers={"Accept-Language": "ja"}).get_data(as_text=True)
+    assert "防災訓練のお知らせ" in japanese and "Disaster drill" not in japanese
+    assert "防災訓練のお知らせ" in client.get(url).get_data(as_text=True)
