@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from broadcasts import households
+from broadcasts import households, translations
 from broadcasts.clock import Clock
 from models import (
     Acknowledgement,
@@ -114,10 +114,11 @@ def answer(
     return AnswerResult("recorded", option.label)
 
 
-def full_text(circular: Circular) -> str:
-    """Title and body as one text message, cut to LINE's limit with an ellipsis."""
-    text = f"{circular.title}\n\n{circular.body}"
-    return truncate_utf16(text, TEXT_LIMIT)
+def full_text(circular: Circular, locale: str | None = None) -> str:
+    """Title and body as one text message, in the version a resident with `locale` reads, cut to
+    LINE's limit with an ellipsis."""
+    version = translations.for_reader(circular, locale)
+    return truncate_utf16(f"{version.title}\n\n{version.body}", TEXT_LIMIT)
 
 
 def truncate_utf16(text: str, limit: int) -> str:

@@ -49,6 +49,10 @@ from broadcasts.clock import Clock
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
 from broadcasts.targeting import Target, reach
+from broadcasts.translations import TranslationError, Version
+from broadcasts.translations import clean as clean_translations
+from broadcasts.translations import of_circular as translations_of
+from broadcasts.translations import save as save_translations
 from models import (
     AnswerOption,
     Association,
@@ -91,7 +95,8 @@ class CompositionError(ValueError):
 
     `field` names the input at fault (``title``, ``body``, ``targets``, ``options``, ``question``,
     ``answer_deadline``, ``event_date``, ``scheduled_at``, ``attachment``, ``status``, ``card``,
-    ``urgent``, ``author``); `message` is Japanese for the author, shown as is.
+    ``urgent``, ``author``, ``translation:<language>``); `message` is Japanese for the author,
+    shown as is.
     """
 
     def __init__(self, field: str, message: str) -> None:
@@ -125,6 +130,8 @@ class CircularDraft:
     confirmation_required: bool = True
     urgent: bool = False
     one_per_household: bool = False
+    # The author's やさしい日本語 version and translations (broadcasts/translations.py).
+    translations: Sequence[Version] = ()
 
 
 # --- scope ----------------------------------------------------------------------------------
@@ -373,6 +380,7 @@ def save_draft(
     if circular.corrects_id is None:
         set_targets(circular, draft.targets)
     _set_options(session, circular, values.options)
+    save_translations(circular, values.translations)
     session.flush()
     check_card(circular)
     if created:
@@ -387,6 +395,7 @@ class _Valid:
     question: str | None
     options: tuple[str, ...]
     answer_deadline: datetime | None
+    translations: tuple[Version, ...]
 
 
 def clean_title(text: str) -> str:
@@ -450,7 +459,11 @@ def validate(clock: Clock, draft: CircularDraft) -> _Valid:
             raise CompositionError("answer_deadline", "しめきりは先の日時にしてください")
     if draft.event_date is not None and draft.event_date < tokyo_today(clock):
         raise CompositionError("event_date", "行事の日は今日以降にしてください")
-    return _Valid(title, body, question, options, deadline)
+    try:
+        versions = clean_translations(draft.translations, title)
+    except TranslationError as error:
+        raise CompositionError(f"translation:{error.language}", error.message) from None
+    return _Valid(title, body, question, options, deadline, versions)
 
 
 def draft_of(circular: Circular) -> CircularDraft:
@@ -466,6 +479,7 @@ def draft_of(circular: Circular) -> CircularDraft:
         confirmation_required=circular.confirmation_required,
         urgent=circular.urgent,
         one_per_household=circular.one_per_household,
+        translations=translations_of(circular),
     )
 
 

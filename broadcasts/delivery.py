@@ -19,6 +19,7 @@ from linebot.v3.messaging import Message
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from broadcasts import translations
 from broadcasts.clock import Clock
 from broadcasts.line import SendOutcome
 from broadcasts.messages import circular_card, unit_name
@@ -100,16 +101,29 @@ def claim_next(
             worker_id=worker_id,
             retry_key=batch.retry_key,
             user_ids=user_ids,
-            messages=[message_for(circular, batch.slot, public_url)],
+            messages=[
+                message_for(
+                    circular,
+                    batch.slot,
+                    public_url,
+                    translations.version_in(circular, batch.language),
+                )
+            ],
             unit=unit_name(circular.id),
         )
 
 
-def message_for(circular: Circular, slot: str, public_url: str | None = None) -> Message:
-    """What a batch of `slot` carries: the card, or the reminder of that slot."""
+def message_for(
+    circular: Circular,
+    slot: str,
+    public_url: str | None = None,
+    version: translations.Version | None = None,
+) -> Message:
+    """What a batch of `slot` carries: the card, or the reminder of that slot, with the text of
+    the batch's version of the circular."""
     if slot == CARD:
-        return circular_card(circular, public_url)
-    return reminder_message(circular, slot)
+        return circular_card(circular, public_url, version)
+    return reminder_message(circular, slot, version)
 
 
 def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
@@ -153,6 +167,7 @@ def _circular(session: Session, circular_id: int) -> Circular:
         .where(Circular.id == circular_id)
         .options(
             selectinload(Circular.options),
+            selectinload(Circular.translations),
             selectinload(Circular.targets).selectinload(CircularTarget.district),
             selectinload(Circular.targets).selectinload(CircularTarget.association),
             selectinload(Circular.targets).selectinload(CircularTarget.group),

@@ -1,4 +1,5 @@
-"""Resident-facing text in gettext catalogues: Japanese is the source language, English second.
+"""Resident-facing text in gettext catalogues: Japanese is the source language, English second,
+and やさしい日本語 (easy Japanese, "ja-x-easy") for residents who choose it.
 
 Message ids are the Japanese text itself, so Japanese needs no catalogue and a missing English
 translation falls back to Japanese rather than to an id nobody can read. The `.po` files are
@@ -17,20 +18,26 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from models import EASY_JAPANESE
+
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 SOURCE_LOCALE = "ja"
-LOCALES = (SOURCE_LOCALE, "en")
+# やさしい日本語's catalogue lives in locales/ja-x-easy (a BCP 47 private-use tag).
+LOCALES = (SOURCE_LOCALE, "en", EASY_JAPANESE)
 
 
 def locale_for(language: str | None) -> str:
     """The catalogue for a LINE language tag ("ja", "en", "zh-Hant", …).
 
     Japanese readers get Japanese; everyone else gets English, the second language most readers
-    of another LINE language are likelier to read than plain Japanese.
+    of another LINE language are likelier to read than plain Japanese. やさしい日本語 is never a
+    LINE language: only a resident who chose it in 「設定」 has it.
     """
     if not language:
         return SOURCE_LOCALE
+    if language.lower() == EASY_JAPANESE:
+        return EASY_JAPANESE
     primary = language.split("-")[0].lower()
     return SOURCE_LOCALE if primary == SOURCE_LOCALE else "en"
 
@@ -42,7 +49,8 @@ def translations(locale: str) -> NullTranslations:
         return NullTranslations()
     po_file = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
     with po_file.open("rb") as source:
-        catalogue = read_po(source, locale=locale)
+        # Babel knows languages, not private-use tags: やさしい日本語 is read as Japanese.
+        catalogue = read_po(source, locale=locale.split("-")[0])
     compiled = io.BytesIO()
     write_mo(compiled, catalogue)
     compiled.seek(0)

@@ -8,9 +8,11 @@ per resident: its buttons are postbacks, and the bot answers each tap for that r
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date
 from linebot.v3.messaging import (
     FlexBox,
     FlexBubble,
@@ -21,7 +23,9 @@ from linebot.v3.messaging import (
     PostbackAction,
 )
 
+from broadcasts.i18n import SOURCE_LOCALE, locale_for, translations
 from broadcasts.postbacks import Answer, Confirm, Details, encode
+from broadcasts.translations import ORIGINAL, Version
 from models import AttachmentKind, Circular
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -36,23 +40,42 @@ class UnsendableCircular(Exception):
     """The circular cannot become a LINE message; the message says why, for its author."""
 
 
-def circular_card(circular: Circular, public_url: str | None = None) -> FlexMessage:
+Gettext = Callable[[str], str]
+
+
+def original(circular: Circular) -> Version:
+    return Version(ORIGINAL, circular.title, circular.body)
+
+
+def circular_card(
+    circular: Circular, public_url: str | None = None, version: Version | None = None
+) -> FlexMessage:
     """The card for `circular`, or UnsendableCircular with the reason.
 
     With `public_url` (KAIRAN_PUBLIC_URL) the circular's first photo is the bubble's hero image,
     served from `/files/<storage name>`; without it (checks that send nothing) the card has none.
+    With `version` the card carries that version's text, and its own words are in that
+    version's language (English for a language Kairan has no catalogue for).
     """
-    alt_text = _alt_text(circular)
+    version = version or original(circular)
+    _ = gettext_for(version)
+    alt_text = _alt_text(circular, version, _)
     if len(alt_text) > ALT_TEXT_LIMIT:
         raise UnsendableCircular("題名が長すぎます（通知に表示できません）")
     bubble = FlexBubble(
         hero=_hero(circular, public_url),
         header=FlexBox(
             layout="vertical",
-            contents=[FlexText(text=f"回覧　{area_label(circular)}", size="sm", color="#555555")],
+            contents=[
+                FlexText(
+                    text=_("回覧　{area}").format(area=area_label(circular)),
+                    size="sm",
+                    color="#555555",
+                )
+            ],
         ),
-        body=FlexBox(layout="vertical", spacing="md", contents=_body(circular)),
-        footer=FlexBox(layout="vertical", spacing="sm", contents=_buttons(circular)),
+        body=FlexBox(layout="vertical", spacing="md", contents=_body(circular, version, _)),
+        footer=FlexBox(layout="vertical", spacing="sm", contents=_buttons(circular, _)),
     )
     message = FlexMessage(alt_text=alt_text, contents=bubble)
     size = len(json.dumps(bubble.to_dict(), ensure_ascii=False).encode("utf-8"))
@@ -61,17 +84,22 @@ def circular_card(circular: Circular, public_url: str | None = None) -> FlexMess
     return message
 
 
-def _alt_text(circular: Circular) -> str:
+def gettext_for(version: Version) -> Gettext:
+    """The bot's own words on a card carrying `version`."""
+    return translations(locale_for(version.language)).gettext
+
+
+def _alt_text(circular: Circular, version: Version, _: Gettext) -> str:
     """What notifications and the chat list show: where it is from, the title, what to do."""
     area = area_label(circular)
-    prefix = f"【回覧・{area}】" if area else "【回覧】"
+    prefix = _("【回覧・{area}】").format(area=area) if area else _("【回覧】")
     if circular.question:
-        action = "（回答をお願いします）"
+        action = _("（回答をお願いします）")
     elif circular.confirmation_required:
-        action = "（確認をお願いします）"
+        action = _("（確認をお願いします）")
     else:
         action = ""
-    return f"{prefix}{circular.title}{action}"
+    return f"{prefix}{version.title}{action}"
 
 
 def _hero(circular: Circular, public_url: str | None) -> FlexImage | None:
@@ -108,33 +136,41 @@ def excerpt(body: str) -> str:
     return flat[: EXCERPT_LENGTH - 1] + "…"
 
 
-def tokyo_date(moment: datetime) -> str:
-    local = moment.astimezone(TOKYO)
-    return f"{local.month}月{local.day}日（{WEEKDAYS[local.weekday()]}）"
+def tokyo_date(moment: datetime, locale: str = SOURCE_LOCALE) -> str:
+    return day_label(moment.astimezone(TOKYO).date(), locale)
 
 
-def _body(circular: Circular) -> list[FlexText]:
+def day_label(day: date, locale: str = SOURCE_LOCALE) -> str:
+    """「3月5日（水）」 in Japanese (plain and やさしい), Babel's short form in other languages."""
+    if locale.split("-")[0] == SOURCE_LOCALE:
+        return f"{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
+    return format_date(day, "EEE, MMM d", locale=locale)
+
+
+def _body(circular: Circular, version: Version, _: Gettext) -> list[FlexText]:
+    locale = locale_for(version.language)
     contents = [
-        FlexText(text=circular.title, weight="bold", size="lg", wrap=True),
-        FlexText(text=excerpt(circular.body) or " ", size="md", wrap=True),
+        FlexText(text=version.title, weight="bold", size="lg", wrap=True),
+        FlexText(text=excerpt(version.body) or " ", size="md", wrap=True),
     ]
     if circular.event_date is not None:
-        day = circular.event_date
-        when = f"{day.month}月{day.day}日（{WEEKDAYS[day.weekday()]}）"
-        contents.append(FlexText(text=f"日にち：{when}", size="md", wrap=True))
+        when = day_label(circular.event_date, locale)
+        contents.append(FlexText(text=_("日にち：{day}").format(day=when), size="md", wrap=True))
     if circular.question:
         contents.append(FlexText(text=circular.question, size="md", weight="bold", wrap=True))
         if circular.answer_deadline is not None:
-            deadline = tokyo_date(circular.answer_deadline)
-            contents.append(FlexText(text=f"回答のしめきり：{deadline}", size="sm", wrap=True))
+            deadline = tokyo_date(circular.answer_deadline, locale)
+            contents.append(
+                FlexText(text=_("回答のしめきり：{day}").format(day=deadline), size="sm", wrap=True)
+            )
     return contents
 
 
-def _buttons(circular: Circular) -> list[FlexButton]:
+def _buttons(circular: Circular, _: Gettext) -> list[FlexButton]:
     buttons = answer_buttons(circular)
     if circular.confirmation_required:
-        buttons.append(confirm_button(circular))
-    buttons.append(details_button(circular))
+        buttons.append(confirm_button(circular, _))
+    buttons.append(details_button(circular, _))
     return buttons
 
 
@@ -145,12 +181,12 @@ def answer_buttons(circular: Circular) -> list[FlexButton]:
     ]
 
 
-def confirm_button(circular: Circular) -> FlexButton:
-    return _postback_button("確認しました", encode(Confirm(circular.id)), "primary")
+def confirm_button(circular: Circular, _: Gettext) -> FlexButton:
+    return _postback_button(_("確認しました"), encode(Confirm(circular.id)), "primary")
 
 
-def details_button(circular: Circular) -> FlexButton:
-    return _postback_button("詳しく見る", encode(Details(circular.id)), "link")
+def details_button(circular: Circular, _: Gettext) -> FlexButton:
+    return _postback_button(_("詳しく見る"), encode(Details(circular.id)), "link")
 
 
 def _postback_button(label: str, data: str, style: str) -> FlexButton:

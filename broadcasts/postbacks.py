@@ -26,6 +26,7 @@ Formats (all well under LINE's 300 characters):
     cmp:b:a:<district_id>:<page>    composing: a page of a district's associations
     cmp:b:g:<association_id>:<page> composing: a page of an association's groups
     cmp:t:d|a|g:<id>                composing: select or unselect this district/association/group
+    lang:ja | lang:en | lang:easy   「設定」: the bot's language (やさしい日本語 is "easy")
 """
 
 from __future__ import annotations
@@ -156,6 +157,16 @@ class ComposeToggle:
     area_id: int
 
 
+LanguageChoice = Literal["ja", "en", "easy"]
+
+
+@dataclass(frozen=True)
+class ChooseLanguage:
+    """The language the bot speaks to this resident: Japanese, English or やさしい日本語."""
+
+    language: LanguageChoice
+
+
 Postback = (
     Confirm
     | Answer
@@ -172,6 +183,7 @@ Postback = (
     | ComposeControl
     | ComposeBrowse
     | ComposeToggle
+    | ChooseLanguage
 )
 
 
@@ -215,6 +227,8 @@ def _encode(postback: Postback) -> str:
             return f"cmp:b:{level}:{parent_id}:{page}"
         case ComposeToggle(level, area_id):
             return f"cmp:t:{level}:{area_id}"
+        case ChooseLanguage(language):
+            return f"lang:{language}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -255,6 +269,9 @@ _WORDS: dict[str, Postback] = {
     "menu:settings": Menu("settings"),
     "menu:help": Menu("help"),
     **{f"cmp:{word}": ComposeControl(word) for word in _COMPOSE_WORDS},  # type: ignore[arg-type]
+    "lang:ja": ChooseLanguage("ja"),
+    "lang:en": ChooseLanguage("en"),
+    "lang:easy": ChooseLanguage("easy"),
 }
 
 

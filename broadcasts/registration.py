@@ -16,7 +16,7 @@ from typing import Literal
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from broadcasts import watch_over
+from broadcasts import languages, watch_over
 from broadcasts.clock import Clock
 from broadcasts.postbacks import (
     AssociationPage,
@@ -185,8 +185,7 @@ def follow(
         resident.followed_at = clock.now()
     if profile is not None:
         resident.display_name = profile.display_name
-        if profile.language:
-            resident.locale = profile.language[:16]
+        resident.locale = languages.on_follow(resident.locale, profile.language)
     session.flush()
     if is_registered(resident):
         _end_conversation(session, resident)

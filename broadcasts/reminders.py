@@ -23,9 +23,18 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from broadcasts.messages import answer_buttons, confirm_button, details_button, tokyo_date
+from broadcasts.i18n import locale_for
+from broadcasts.messages import (
+    answer_buttons,
+    confirm_button,
+    details_button,
+    gettext_for,
+    original,
+    tokyo_date,
+)
 from broadcasts.schedule import TOKYO, QuietHours, allowed_at, reminder_slots
 from broadcasts.snapshots import snapshot
+from broadcasts.translations import Version
 from models import (
     CARD,
     Acknowledgement,
@@ -144,31 +153,36 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
     return query
 
 
-def reminder_message(circular: Circular, slot: str) -> FlexMessage:
-    """A short bubble with the same actions as the card."""
+def reminder_message(circular: Circular, slot: str, version: Version | None = None) -> FlexMessage:
+    """A short bubble with the same actions as the card, in the language of `version` (the
+    batch's, as for the card)."""
+    version = version or original(circular)
+    _ = gettext_for(version)
+    title = version.title
     buttons: list[FlexButton] = []
     if slot == "deadline":
-        lead = f"回答のしめきりは {tokyo_date(circular.answer_deadline)} です"  # type: ignore[arg-type]
-        alt = f"【回覧】回答のお願い：{circular.title}"
+        deadline = tokyo_date(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
+        lead = _("回答のしめきりは {day} です").format(day=deadline)
+        alt = _("【回覧】回答のお願い：{title}").format(title=title)
         buttons = answer_buttons(circular)
     elif slot == "event":
-        lead = "明日です。お忘れなく"
-        alt = f"【回覧】明日です：{circular.title}"
+        lead = _("明日です。お忘れなく")
+        alt = _("【回覧】明日です：{title}").format(title=title)
     else:
-        lead = "まだ確認されていない回覧があります"
-        alt = f"【回覧】確認のお願い：{circular.title}"
-        buttons = [confirm_button(circular)]
+        lead = _("まだ確認されていない回覧があります")
+        alt = _("【回覧】確認のお願い：{title}").format(title=title)
+        buttons = [confirm_button(circular, _)]
     bubble = FlexBubble(
         body=FlexBox(
             layout="vertical",
             spacing="md",
             contents=[
                 FlexText(text=lead, size="sm", color="#555555", wrap=True),
-                FlexText(text=circular.title, weight="bold", size="lg", wrap=True),
+                FlexText(text=title, weight="bold", size="lg", wrap=True),
             ],
         ),
         footer=FlexBox(
-            layout="vertical", spacing="sm", contents=[*buttons, details_button(circular)]
+            layout="vertical", spacing="sm", contents=[*buttons, details_button(circular, _)]
         ),
     )
     return FlexMessage(alt_text=alt, contents=bubble)

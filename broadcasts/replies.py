@@ -440,3 +440,44 @@ def login_link(url: str, expires_at: datetime, language: str | None) -> list[Mes
         ),
     )
     return [FlexMessage(alt_text=text[:ALT_TEXT_LIMIT], contents=bubble)]
+
+
+# --- the bot's language (「設定」) ------------------------------------------------------------
+
+# Each choice in its own language: a reader finds theirs whatever the bot speaks now.
+LANGUAGE_NAMES: dict[postbacks.LanguageChoice, str] = {
+    "ja": "日本語",
+    "easy": "やさしい日本語",
+    "en": "English",
+}
+
+
+def language_choice(language: str | None) -> FlexMessage:
+    """The language chooser 「設定」 shows before the registration steps."""
+    _ = _gettext(language)
+    text = _("ことばをえらべます。")
+    bubble = FlexBubble(
+        body=FlexBox(layout="vertical", contents=[FlexText(text=text, wrap=True, size="md")]),
+        footer=FlexBox(
+            layout="vertical",
+            spacing="sm",
+            contents=[
+                FlexButton(
+                    style="secondary",
+                    action=PostbackAction(
+                        label=name,
+                        data=postbacks.encode(postbacks.ChooseLanguage(choice)),
+                        display_text=name,
+                    ),
+                )
+                for choice, name in LANGUAGE_NAMES.items()
+            ],
+        ),
+    )
+    return FlexMessage(alt_text=text, contents=bubble)
+
+
+def language_chosen(locale: str) -> list[Message]:
+    """The answer to a choice, already in the chosen language."""
+    _ = _gettext(locale)
+    return [_text(_("これから、このことばでお知らせします。"), _menu_items(_))]

@@ -12,7 +12,8 @@ from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from models import Delivery, DeliveryBatch, DeliveryStatus
+from broadcasts.translations import ORIGINAL, language_of, languages_of
+from models import Delivery, DeliveryBatch, DeliveryStatus, Resident
 
 BATCH_SIZE = 500  # LINE's multicast limit
 
@@ -23,30 +24,55 @@ def snapshot(
     """Deliveries of `slot` for the residents `residents` selects, in batches with their keys;
     returns the number of batches.
 
+    A multicast carries one message, so each batch holds residents who read the same version of
+    the circular (`translations.language_of` their locale): the batches are cut per language.
     The batches are made first, then one INSERT … SELECT writes every delivery with its batch:
-    the n-th run of 500 residents (in id order) goes to the n-th batch. No row is written twice,
-    which on PostgreSQL would mean a second tuple and index entries for each of 100,000 rows.
+    the n-th run of 500 residents of a language (in id order) goes to that language's n-th
+    batch. No row is written twice, which on PostgreSQL would mean a second tuple and index
+    entries for each of 100,000 rows.
     """
+    available = languages_of(session, circular_id)
     ids = residents.subquery()
-    count = int(session.scalar(select(func.count()).select_from(ids)) or 0)
-    batches = -(-count // BATCH_SIZE)
-    if batches == 0:
+    if available:
+        chosen = (
+            select(ids.c.id, language_of(Resident.locale, available).label("language"))
+            .join(Resident, Resident.id == ids.c.id)
+            .subquery()
+        )
+    else:
+        # No translation: everyone reads the original, and the residents need not be read.
+        chosen = select(ids.c.id, literal(ORIGINAL).label("language")).subquery()
+    counts = session.execute(
+        select(chosen.c.language, func.count())
+        .group_by(chosen.c.language)
+        .order_by(chosen.c.language)
+    ).all()
+    batches = [
+        {"circular_id": circular_id, "slot": slot, "language": language, "retry_key": uuid.uuid4()}
+        for language, count in counts
+        for _ in range(-(-int(count) // BATCH_SIZE))
+    ]
+    if not batches:
         return 0
-    session.execute(
-        insert(DeliveryBatch),
-        [
-            {"circular_id": circular_id, "slot": slot, "retry_key": uuid.uuid4()}
-            for _ in range(batches)
-        ],
-    )
+    session.execute(insert(DeliveryBatch), batches)
     numbered = select(
-        ids.c.id,
-        ((func.row_number().over(order_by=ids.c.id) - 1) // BATCH_SIZE).label("n"),
+        chosen.c.id,
+        chosen.c.language,
+        (
+            (func.row_number().over(partition_by=chosen.c.language, order_by=chosen.c.id) - 1)
+            // BATCH_SIZE
+        ).label("n"),
     ).subquery()
     batch_numbers = (
         select(
             DeliveryBatch.id,
-            (func.row_number().over(order_by=DeliveryBatch.id) - 1).label("n"),
+            DeliveryBatch.language,
+            (
+                func.row_number().over(
+                    partition_by=DeliveryBatch.language, order_by=DeliveryBatch.id
+                )
+                - 1
+            ).label("n"),
         )
         .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == slot)
         .subquery()
@@ -64,7 +90,11 @@ def snapshot(
                 literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
                 literal(clock.now(), Delivery.__table__.c.created_at.type),
                 batch_numbers.c.id,
-            ).join(batch_numbers, batch_numbers.c.n == numbered.c.n),
+            ).join(
+                batch_numbers,
+                (batch_numbers.c.n == numbered.c.n)
+                & (batch_numbers.c.language == numbered.c.language),
+            ),
         )
     )
-    return batches
+    return len(batches)

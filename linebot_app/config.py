@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.schedule import QuietHours
+from broadcasts.translations import is_language_tag
 from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -52,6 +53,9 @@ class Settings(BaseSettings):
     # The bot's add-friend link (LINE Official Account Manager → 友だち追加ガイド), printed as a
     # QR code on join flyers. The default is a placeholder for the demo: set it in production.
     KAIRAN_ADD_FRIEND_URL: str = "https://line.me/R/ti/p/@kairan-demo"
+    # Languages authors may translate circulars into (comma-separated BCP 47 tags such as
+    # "en,zh-Hans,ko"), besides the Japanese original and its やさしい日本語 version.
+    KAIRAN_LANGUAGES: str = "en"
 
     @field_validator(
         "LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL", "KAIRAN_ADD_FRIEND_URL"
@@ -70,6 +74,21 @@ class Settings(BaseSettings):
     def _quiet_hours(cls, value: str) -> str:
         QuietHours.parse(value)
         return value
+
+    @field_validator("KAIRAN_LANGUAGES")
+    @classmethod
+    def _languages(cls, value: str) -> str:
+        tags = [tag.strip() for tag in value.split(",") if tag.strip()]
+        for tag in tags:
+            if not is_language_tag(tag) or tag.split("-")[0].lower() == "ja":
+                raise ValueError("each must be a language tag other than Japanese, e.g. en,zh-Hans")
+        if len(set(tags)) != len(tags):
+            raise ValueError("a language is listed twice")
+        return ",".join(tags)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        return tuple(tag for tag in self.KAIRAN_LANGUAGES.split(",") if tag)
 
     @field_validator("SECRET_KEY")
     @classmethod

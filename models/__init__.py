@@ -29,9 +29,11 @@ from models.responses import Acknowledgement, Channel, Open
 from models.rollout import CircularTemplate, DistrictWelcome, JoinCode, JoinCodeFailure
 from models.scheduling import OfficerDigest, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
+from models.translations import EASY_JAPANESE, CircularTranslation
 
 __all__ = [
     "CARD",
+    "EASY_JAPANESE",
     "Acknowledgement",
     "AnswerOption",
     "Association",
@@ -45,6 +47,7 @@ __all__ = [
     "CircularStatus",
     "CircularTarget",
     "CircularTemplate",
+    "CircularTranslation",
     "ComposeSession",
     "ComposeStep",
     "Conversation",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -12,6 +13,9 @@ from models.areas import Association, District, Group
 from models.base import Base, utcnow
 from models.staff import StaffMember
 from models.types import enum_type
+
+if TYPE_CHECKING:
+    from models.translations import CircularTranslation
 
 
 class CircularStatus(enum.Enum):
@@ -65,6 +69,12 @@ class Circular(Base):
     )
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="circular", cascade="all, delete-orphan", order_by="Attachment.position"
+    )
+    # The author's versions in other languages and in やさしい日本語 (models/translations.py).
+    translations: Mapped[list[CircularTranslation]] = relationship(
+        back_populates="circular",
+        cascade="all, delete-orphan",
+        order_by="CircularTranslation.language",
     )
 
 

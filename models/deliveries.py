@@ -39,6 +39,8 @@ class DeliveryBatch(Base):
     circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"), index=True)
     # CARD, or the reminder slot ("reminder-1", "deadline", "event", …) all its deliveries share.
     slot: Mapped[str] = mapped_column(String(20), default=CARD)
+    # The language of the circular's text its residents get ("ja", or a translation's language).
+    language: Mapped[str] = mapped_column(String(16), default="ja", server_default="ja")
     # Committed before the first call and reused for every retry: LINE then sends at most once.
     retry_key: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     status: Mapped[BatchStatus] = mapped_column(

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import qrcode
 import qrcode.image.svg
+from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Response,
@@ -38,14 +39,15 @@ from sqlalchemy import select
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from broadcasts import acknowledgements, links, reading
+from broadcasts import acknowledgements, furigana, links, reading, translations
 from broadcasts.clock import SystemClock
 from broadcasts.compose import paper_copies
-from broadcasts.i18n import locale_for, translations
+from broadcasts.i18n import locale_for
+from broadcasts.i18n import translations as translations_for
 from broadcasts.messages import TOKYO, area_label
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import db, settings
-from models import Attachment, AttachmentKind, Channel, Circular, CircularStatus
+from models import EASY_JAPANESE, Attachment, AttachmentKind, Channel, Circular, CircularStatus
 
 bp = Blueprint(
     "circulars",
@@ -89,7 +91,7 @@ def _not_found() -> Response:
 
 
 def _gettext(language: str | None):  # type: ignore[no-untyped-def]
-    return translations(locale_for(language)).gettext
+    return translations_for(locale_for(language)).gettext
 
 
 @bp.get("/c/<token>")
@@ -104,11 +106,10 @@ def detail(token: str) -> Response:
     if reading.record_open(session, SystemClock(), link.circular_id, link.resident_id):
         log.info("circular %s opened by resident %s", link.circular_id, link.resident_id)
     session.commit()
-    language = shown.resident.locale if shown.resident else None
+    locale = shown.resident.locale if shown.resident else None
     return _page(
         render_template(
             "circulars/detail.html",
-            _=_gettext(language),
             shown=shown,
             area=area_label(shown.circular),
             tokyo=TOKYO,
@@ -117,6 +118,7 @@ def detail(token: str) -> Response:
             public=False,
             just_confirmed=request.args.get("confirmed") == "1",
             **_links_for(shown),
+            **_reading_for(shown, locale, "circulars.detail", token),
         )
     )
 
@@ -168,19 +170,69 @@ def public(token: str) -> Response:
     shown = reading.for_public(db.session, circular_id) if circular_id else None
     if shown is None:
         return _not_found()
-    return _page(
+    # Anyone may scan the paper's QR code: their browser's language picks the version.
+    locale = request.accept_languages.best
+    response = _page(
         render_template(
             "circulars/detail.html",
-            _=_gettext(None),
             shown=shown,
             area=area_label(shown.circular),
             tokyo=TOKYO,
             public=True,
             just_confirmed=False,
             **_links_for(shown),
+            **_reading_for(shown, locale, "circulars.public", token),
         ),
         private=False,
     )
+    response.vary.add("Accept-Language")
+    return response
+
+
+def _reading_for(
+    shown: reading.Reading, locale: str | None, endpoint: str, token: str
+) -> dict[str, object]:
+    """The version of the text to show and the page's reading aids, from `?lang=` and
+    `?furigana=1` (links, not scripts: the page runs none), defaulting to the reader's language.
+    """
+    versions = translations.versions_of(shown.circular)
+    language = request.args.get("lang", "")
+    if language not in versions:
+        language = translations.language_for(locale, list(versions))
+    version = versions[language]
+    japanese = locale_for(language) != "en"
+    furigana_on = japanese and request.args.get("furigana") == "1"
+    # The page's own words: the version's language, or the resident's for the original.
+    words = locale_for(locale if language == translations.ORIGINAL else language)
+
+    def link(lang: str, with_furigana: bool) -> str:
+        return url_for(endpoint, token=token, lang=lang, furigana="1" if with_furigana else None)
+
+    return {
+        "_": translations_for(words).gettext,
+        "page_lang": words.split("-")[0],
+        "version": version,
+        "version_lang": language.split("-x-")[0],
+        "furigana": furigana_on,
+        "ruby": furigana.segments,
+        "furigana_link": link(language, not furigana_on) if japanese else None,
+        "version_links": [
+            (other, language_name(other), link(other, furigana_on), other == language)
+            for other in versions
+        ],
+    }
+
+
+def language_name(language: str) -> str:
+    """A version's name in its own language, as a reader looks for it."""
+    if language == translations.ORIGINAL:
+        return "日本語"
+    if language == EASY_JAPANESE:
+        return "やさしい日本語"
+    try:
+        return Locale.parse(language, sep="-").get_display_name() or language
+    except (ValueError, UnknownLocaleError):
+        return language
 
 
 def _links_for(shown: reading.Reading) -> dict[str, object]:

@@ -27,6 +27,7 @@ from broadcasts.compose import CircularDraft, CompositionError
 from broadcasts.line import remaining_quota
 from broadcasts.targeting import Target
 from linebot_app.circulars.views import upload_dir
+from linebot_app.dashboard import translation_fields
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.forms import (
     CircularFieldsForm,
@@ -95,6 +96,7 @@ def _draft(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         confirmation_required=bool(form.confirmation_required.data),
         urgent=bool(form.urgent.data),
         one_per_household=bool(form.one_per_household.data),
+        translations=translation_fields.submitted(),
     )
 
 
@@ -155,6 +157,14 @@ def _render_form(
     circular: Circular | None = None,
     status: int = 200,
 ) -> tuple[str, int]:
+    # A refused POST shows what was typed; a GET the circular's saved versions.
+    versions = (
+        translation_fields.submitted()
+        if request.method == "POST"
+        else compose.draft_of(circular).translations
+        if circular is not None
+        else ()
+    )
     scope = compose.composing_scope(db.session, current().member)
     is_correction = circular is not None and circular.corrects_id is not None
     return (
@@ -169,6 +179,7 @@ def _render_form(
             may_mark_urgent=scope.whole_city or bool(scope.district_ids),
             remove_form=ConfirmForm(),
             limits={"title": compose.TITLE_LIMIT, "body": compose.BODY_LIMIT},
+            versions=translation_fields.inputs(versions),
         ),
         status,
     )

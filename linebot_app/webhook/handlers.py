@@ -28,6 +28,7 @@ from broadcasts import (
     composing_in_line,
     households_in_line,
     join_codes,
+    languages,
     links,
     logins,
     registration,
@@ -41,6 +42,7 @@ from broadcasts.postbacks import (
     ChooseAssociation,
     ChooseDistrict,
     ChooseGroup,
+    ChooseLanguage,
     ComposeBrowse,
     ComposeControl,
     ComposeToggle,
@@ -180,7 +182,8 @@ def run(context: EventContext, resident: Resident | None, command: Command) -> l
         return login(context, language)
     if command is Command.settings:
         resident = resident or registration.ensure_resident(session, context.clock, context.user_id)
-        return replies.registration(registration.start(session, resident), language)
+        steps = replies.registration(registration.start(session, resident), language)
+        return [replies.language_choice(language), *steps]
     if resident is None:
         # Kairan holds nothing about this person: there is nothing to show, cancel or remove.
         outcome: registration.Outcome = (
@@ -227,7 +230,7 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
             return replies.answer(answered, language)
         case Details(circular_id) if resident is not None:
             circular = acknowledgements.delivered_circular(session, resident, circular_id)
-            text = acknowledgements.full_text(circular) if circular else None
+            text = acknowledgements.full_text(circular, resident.locale) if circular else None
             return replies.details(text, language, _detail_link(circular_id, resident.id))
         case Confirm() | Answer() | Details():
             return replies.confirmation("unknown", language)
@@ -244,6 +247,9 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
         case Unregister() as answer if resident is not None:
             outcome = registration.unregister(session, clock, resident, answer)
             return replies.registration(outcome, language)
+        case ChooseLanguage(choice):
+            resident = resident or registration.ensure_resident(session, clock, context.user_id)
+            return replies.language_chosen(languages.choose(session, resident, choice))
         case RegistrationControl("redo") if resident is None:
             return run(context, resident, Command.settings)
         case (

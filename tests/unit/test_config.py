@@ -37,6 +37,9 @@ def test_missing_settings_are_named_in_one_bilingual_line() -> None:
         ("DATABASE_URL", "mysql://localhost/kairan", "postgresql"),
         ("SECRET_KEY", "too-short", "32"),
         ("KAIRAN_DEMO", "perhaps", "KAIRAN_DEMO"),
+        ("KAIRAN_LANGUAGES", "en,english", "language tag"),
+        ("KAIRAN_LANGUAGES", "ja-JP", "other than Japanese"),
+        ("KAIRAN_LANGUAGES", "en,en", "twice"),
     ],
 )
 def test_malformed_setting_is_named_without_echoing_its_value(
@@ -83,3 +86,11 @@ def test_demo_mode_allows_plain_http_links() -> None:
         **{**TEST_SETTINGS, "KAIRAN_PUBLIC_URL": "http://127.0.0.1:8000/", "KAIRAN_DEMO": "true"}
     )
     assert settings.KAIRAN_PUBLIC_URL == "http://127.0.0.1:8000"
+
+
+@pytest.mark.usefixtures("clean_env")
+def test_translation_languages_are_a_list_of_tags_english_by_default() -> None:
+    assert load_settings(**TEST_SETTINGS).languages == ("en",)
+    configured = load_settings(**{**TEST_SETTINGS, "KAIRAN_LANGUAGES": " en, zh-Hans ,ko"})
+    assert configured.languages == ("en", "zh-Hans", "ko")
+    assert load_settings(**{**TEST_SETTINGS, "KAIRAN_LANGUAGES": ""}).languages == ()

@@ -7,6 +7,7 @@ from broadcasts.postbacks import (
     Answer,
     AssociationPage,
     ChooseGroup,
+    ChooseLanguage,
     Confirm,
     Details,
     DistrictPage,
@@ -31,6 +32,8 @@ from broadcasts.postbacks import (
         (RegistrationControl("ok"), "reg:ok"),
         (Unregister(confirmed=False), "unreg:cancel"),
         (Menu("settings"), "menu:settings"),
+        (ChooseLanguage("easy"), "lang:easy"),
+        (ChooseLanguage("en"), "lang:en"),
     ],
 )
 def test_encode_writes_the_documented_format_and_decode_reads_it_back(
@@ -56,6 +59,8 @@ def test_encode_writes_the_documented_format_and_decode_reads_it_back(
         "reg:dp:01",
         "reg:maybe",
         "menu:other",
+        "lang:fr",
+        "lang:ja-x-easy",
         "ack:" + "9" * 19,
         "",
     ],

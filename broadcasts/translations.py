@@ -1,0 +1,166 @@
+"""A circular's text in the reader's language: the author's translations and やさしい日本語.
+
+The Japanese original is always there. An author may add versions (`Version`) in the configured
+languages (KAIRAN_LANGUAGES) and in やさしい日本語 (EASY_JAPANESE). Each resident reads the version
+whose language matches their locale, else the original; the same rule picks the text of their
+card (in SQL, when deliveries are snapshotted: `language_of`) and of their detail page (in Python:
+`language_for`), so the two always agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, case, func, literal, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from models import EASY_JAPANESE, Circular, CircularTranslation
+
+ORIGINAL = "ja"
+# A BCP 47 tag as LINE and browsers write them: "en", "zh-Hant", "pt-BR", "ja-x-easy".
+_TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
+TAG_LENGTH = 16
+TITLE_LIMIT = 100
+BODY_LIMIT = 5000
+
+
+class TranslationError(ValueError):
+    """A version the author wrote cannot be saved; the message (Japanese) says why."""
+
+    def __init__(self, language: str, message: str) -> None:
+        super().__init__(message)
+        self.language = language
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Version:
+    """A circular's title and body in one language (ORIGINAL: the Japanese the author wrote)."""
+
+    language: str
+    title: str
+    body: str
+
+
+def is_language_tag(tag: str) -> bool:
+    return len(tag) <= TAG_LENGTH and _TAG.fullmatch(tag) is not None and tag != ORIGINAL
+
+
+def clean(versions: Sequence[Version], original_title: str) -> tuple[Version, ...]:
+    """The versions worth keeping, stripped; a version with neither title nor body is none.
+
+    やさしい日本語 may keep the original title (an empty title means that); a translation needs
+    its own. Raises TranslationError for the first problem.
+    """
+    kept: list[Version] = []
+    for version in versions:
+        if not is_language_tag(version.language):
+            raise TranslationError(version.language, "言語の指定が正しくありません")
+        title = " ".join(version.title.split())
+        body = version.body.strip()
+        if not title and not body:
+            continue
+        if not body:
+            raise TranslationError(version.language, "本文を入れてください")
+        if not title:
+            if version.language != EASY_JAPANESE:
+                raise TranslationError(version.language, "題名を入れてください")
+            title = original_title
+        if len(title) > TITLE_LIMIT:
+            raise TranslationError(version.language, f"題名は{TITLE_LIMIT}文字までです")
+        if len(body) > BODY_LIMIT:
+            raise TranslationError(version.language, f"本文は{BODY_LIMIT}文字までです")
+        if any(other.language == version.language for other in kept):
+            raise TranslationError(version.language, "同じ言語が2つあります")
+        kept.append(Version(version.language, title, body))
+    return tuple(kept)
+
+
+def save(circular: Circular, versions: Sequence[Version]) -> None:
+    """Make the circular's versions exactly `versions` (already cleaned)."""
+    wanted = {version.language: version for version in versions}
+    circular.translations = [row for row in circular.translations if row.language in wanted]
+    existing = {row.language: row for row in circular.translations}
+    for language, version in wanted.items():
+        row = existing.get(language)
+        if row is None:
+            row = CircularTranslation(language=language)
+            circular.translations.append(row)
+        row.title = version.title
+        row.body = version.body
+
+
+def of_circular(circular: Circular) -> tuple[Version, ...]:
+    """The circular's versions besides the original, as an author's draft holds them."""
+    return tuple(Version(row.language, row.title, row.body) for row in circular.translations)
+
+
+def versions_of(circular: Circular) -> dict[str, Version]:
+    """Every version of the circular, the original first."""
+    versions = {ORIGINAL: Version(ORIGINAL, circular.title, circular.body)}
+    versions.update((version.language, version) for version in of_circular(circular))
+    return versions
+
+
+def version_in(circular: Circular, language: str) -> Version:
+    """The version in `language` (a batch's), or the original."""
+    versions = versions_of(circular)
+    return versions.get(language, versions[ORIGINAL])
+
+
+def for_reader(circular: Circular, locale: str | None) -> Version:
+    """The version a resident with `locale` reads (their card's, their page's)."""
+    versions = versions_of(circular)
+    return versions[language_for(locale, list(versions))]
+
+
+# --- which version a resident reads ----------------------------------------------------------
+
+
+def _rules(available: Sequence[str]) -> list[tuple[bool, str]]:
+    """(exact?, language) in the order they are tried: a locale equal to a version's language
+    first ("zh-hant" before "zh"), then a locale of the same primary language ("en-US" reads
+    "en"). やさしい日本語 is only ever chosen, never matched by prefix."""
+    languages = sorted((a.lower() for a in available if a != ORIGINAL), key=lambda a: (-len(a), a))
+    exact = [(True, language) for language in languages]
+    prefix = [(False, language) for language in languages if "-" not in language]
+    return exact + prefix
+
+
+def language_for(locale: str | None, available: Sequence[str]) -> str:
+    """The version a resident with `locale` reads: one of `available`, else ORIGINAL."""
+    wanted = (locale or ORIGINAL).lower()
+    originals = {a.lower(): a for a in available}
+    for exact, language in _rules(available):
+        if wanted == language if exact else wanted.startswith(f"{language}-"):
+            return originals[language]
+    return ORIGINAL
+
+
+def language_of(
+    locale: ColumnElement[str] | InstrumentedAttribute[str], available: Sequence[str]
+) -> ColumnElement[str]:
+    """`language_for` as SQL over a locale column, for the snapshot's INSERT … SELECT."""
+    if not available:
+        return literal(ORIGINAL)
+    originals = {a.lower(): a for a in available}
+    lowered = func.lower(locale)
+    return case(
+        *[
+            (lowered == language if exact else lowered.like(f"{language}-%"), originals[language])
+            for exact, language in _rules(available)
+        ],
+        else_=ORIGINAL,
+    )
+
+
+def languages_of(session: Session, circular_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(CircularTranslation.language)
+            .where(CircularTranslation.circular_id == circular_id)
+            .order_by(CircularTranslation.language)
+        )
+    )
