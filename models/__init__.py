@@ -1,5 +1,6 @@
 """Kairan's data model: SQLAlchemy 2.x typed models. Imports nothing else of the project."""
 
+from models.archive import ArchiveSearch
 from models.areas import Association, District, Group
 from models.base import Base, UTCDateTime, utcnow
 from models.circulars import (
@@ -24,6 +25,7 @@ __all__ = [
     "CARD",
     "Acknowledgement",
     "AnswerOption",
+    "ArchiveSearch",
     "Association",
     "Attachment",
     "AttachmentKind",

@@ -581,5 +581,5 @@ def not_found(_error_: Exception) -> tuple[str, int]:
     return _error(404, _("見つかりませんでした。"))
 
 
-# The compose pages add their routes to `bp`; imported last because they import `bp` from here.
-from linebot_app.dashboard import compose_views  # noqa: E402, F401
+# The compose and safety pages add their routes to `bp`; imported last because they import `bp`.
+from linebot_app.dashboard import compose_views, safety_views  # noqa: E402, F401
