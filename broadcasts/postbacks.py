@@ -26,6 +26,10 @@ Formats (all well under LINE's 300 characters):
     cmp:b:a:<district_id>:<page>    composing: a page of a district's associations
     cmp:b:g:<association_id>:<page> composing: a page of an association's groups
     cmp:t:d|a|g:<id>                composing: select or unselect this district/association/group
+    arc:p:<page>                    the archive (「回覧を見る」): a page of the resident's circulars
+    arc:s:<page>                    a page of the results of the resident's last search (the word
+                                    is kept in the database: postback data is short and ASCII)
+    arc:find                        「検索」: the next message is the word to search for
 """
 
 from __future__ import annotations
@@ -156,6 +160,21 @@ class ComposeToggle:
     area_id: int
 
 
+@dataclass(frozen=True)
+class ArchivePage:
+    page: int
+
+
+@dataclass(frozen=True)
+class ArchiveResults:
+    page: int
+
+
+@dataclass(frozen=True)
+class ArchiveFind:
+    """Ask for a word to search the archive with."""
+
+
 Postback = (
     Confirm
     | Answer
@@ -172,6 +191,9 @@ Postback = (
     | ComposeControl
     | ComposeBrowse
     | ComposeToggle
+    | ArchivePage
+    | ArchiveResults
+    | ArchiveFind
 )
 
 
@@ -215,6 +237,12 @@ def _encode(postback: Postback) -> str:
             return f"cmp:b:{level}:{parent_id}:{page}"
         case ComposeToggle(level, area_id):
             return f"cmp:t:{level}:{area_id}"
+        case ArchivePage(page):
+            return f"arc:p:{page}"
+        case ArchiveResults(page):
+            return f"arc:s:{page}"
+        case ArchiveFind():
+            return "arc:find"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -227,6 +255,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"reg:a:({_ID})"), ChooseAssociation),
     (re.compile(rf"reg:gp:({_ID}):({_PAGE})"), GroupPage),
     (re.compile(rf"reg:g:({_ID})"), ChooseGroup),
+    (re.compile(rf"arc:p:({_PAGE})"), ArchivePage),
+    (re.compile(rf"arc:s:({_PAGE})"), ArchiveResults),
 ]
 _COMPOSE_WORDS = (
     "next",
@@ -255,6 +285,7 @@ _WORDS: dict[str, Postback] = {
     "menu:settings": Menu("settings"),
     "menu:help": Menu("help"),
     **{f"cmp:{word}": ComposeControl(word) for word in _COMPOSE_WORDS},  # type: ignore[arg-type]
+    "arc:find": ArchiveFind(),
 }
 
 
