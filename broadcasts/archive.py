@@ -100,7 +100,7 @@ def typed(
 
 def clean_word(text: str) -> str:
     """Width-folded, spaces collapsed, at most WORD_LIMIT characters."""
-    return " ".join(unicodedata.normalize("NFKC", text).split())[:WORD_LIMIT]
+    return " ".join(unicodedata.normalize("NFKC", text).split())[:WORD_LIMIT].rstrip()
 
 
 def search(session: Session, clock: Clock, resident: Resident, word: str) -> Page:

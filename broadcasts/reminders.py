@@ -1,10 +1,10 @@
 """Reminders about a released circular: who gets which, and what they say.
 
 Each reminder slot of a circular ("reminder-1", "reminder-2", "deadline", "event", and a safety
-check's "safety-1" … "safety-6") is released
-like the card itself — deliveries snapshotted into batches with retry keys and sent by the
-worker — so a reminder inherits the engine's exactly-once guarantee, and the unique delivery row
-per circular × resident × slot means no reminder can ever be sent twice.
+check's "safety-1" … "safety-6") is released like the card itself — deliveries snapshotted into
+batches with retry keys and sent by the worker — so a reminder inherits the engine's exactly-once
+guarantee, and the unique delivery row per circular × resident × slot means no reminder can ever
+be sent twice.
 """
 
 from __future__ import annotations

@@ -208,10 +208,14 @@ def board(session: Session, circular_id: int, scope: Scope) -> Board:
         if association_id is None:
             continue  # unregistered since: no area to show them in
         row = rows.setdefault((association_id, group_id), Row(association_id, "", group_id, None))
-        if kind == "lost":
-            row.unreached += int(count)
+        if kind == "help":
+            row.help = int(count)
+        elif kind == "safe":
+            row.safe = int(count)
+        elif kind == "lost":
+            row.unreached = int(count)
         else:
-            setattr(row, "waiting" if kind == "none" else kind, int(count))
+            row.waiting = int(count)
     _name_areas(session, rows)
 
     named = session.execute(

@@ -197,6 +197,16 @@ def test_a_resident_searches_their_circulars_by_a_word_in_title_or_body(
     sim.text(user, "防災")
     assert last(sim, user)["type"] == "text", "no longer a search"
 
+    # Unregistering forgets the words searched for.
+    sim.text(user, "検索 防災")
+    session.expire_all()
+    assert session.scalars(select(ArchiveSearch.word)).all() == ["防災"]
+    sim.text(user, "登録解除")
+    sim.postback(user, choices(last(sim, user))["解除する"])
+    assert "登録を解除しました" in last(sim, user)["text"]
+    session.expire_all()
+    assert session.scalars(select(ArchiveSearch)).all() == []
+
 
 @pytest.mark.parametrize(
     "data",
