@@ -35,6 +35,8 @@ ConfirmResult = Literal["confirmed", "already", "unknown"]
 class AnswerResult:
     status: Literal["recorded", "closed", "unknown"]
     label: str | None = None
+    # The answer was to a safety check (安否確認): the reply says what to do in an emergency.
+    safety_check: bool = False
 
 
 def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
@@ -105,7 +107,7 @@ def answer(
     )
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult("recorded", option.label)
+    return AnswerResult("recorded", option.label, circular.safety_check)
 
 
 def full_text(circular: Circular) -> str:

@@ -280,7 +280,12 @@ def confirmation(result: ConfirmResult, language: str | None) -> list[Message]:
 
 def answer(result: AnswerResult, language: str | None) -> list[Message]:
     _ = _gettext(language)
-    if result.status == "recorded":
+    if result.status == "recorded" and result.safety_check:
+        text = _(
+            "「{label}」で受け付けました。ようすが変わったら、もう一度ボタンを押してください。"
+            "命にかかわるときは、すぐに119番に電話してください。"
+        ).format(label=result.label)
+    elif result.status == "recorded":
         text = _("「{label}」で受け付けました。しめきりまでは変えられます。").format(
             label=result.label
         )

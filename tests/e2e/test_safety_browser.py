@@ -104,6 +104,8 @@ def test_a_promoter_starts_a_check_and_the_board_follows_the_answers_live(
 
     # 住民1 answers in LINE: the open page shows it on its next refresh, no reload.
     sim.postback(users[1], f"ans:{check.id}:2", display_text="助けが必要")
+    reply = sim.inbox(users[1])[-1]["message"]["text"]
+    assert reply.startswith("「助けが必要」で受け付けました") and "119番" in reply
     sim.postback(users[7], f"ans:{check.id}:1", display_text="無事です")
     expect(page.locator('[data-stat="help"]')).to_have_text("1")
     expect(page.locator('[data-stat="safe"]')).to_have_text("1")
