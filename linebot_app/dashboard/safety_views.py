@@ -18,6 +18,7 @@ from wtforms import SelectField, TextAreaField
 
 from broadcasts import compose, safety
 from broadcasts.compose import CompositionError
+from broadcasts.messages import area_label
 from broadcasts.targeting import Target
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
@@ -67,7 +68,7 @@ def safety_checks() -> str:
     form.area.choices = _area_choices() if may_start else []
     return render_template(
         "dashboard/safety_checks.html",
-        checks=safety.checks(db.session, current().scope),
+        checks=[(c, area_label(c)) for c in safety.checks(db.session, current().scope)],
         form=form,
         may_start=may_start,
     )

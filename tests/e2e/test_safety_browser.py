@@ -98,6 +98,7 @@ def test_a_promoter_starts_a_check_and_the_board_follows_the_answers_live(
     page.wait_for_url(f"{served}/dashboard/safety/*")
     session.expire_all()
     check = session.scalars(select(Circular).where(Circular.safety_check.is_(True))).one()
+    session.commit()  # no read transaction of the test's stays open while the app writes
     worker.drain()
     expect(page.locator('[data-stat="waiting"]')).to_have_text("15")
     expect(page.locator(".names")).to_have_count(0)

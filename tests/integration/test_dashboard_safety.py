@@ -101,6 +101,8 @@ def test_a_promoter_starts_a_check_and_officers_see_names_of_their_own_associati
         acknowledgements.answer(session, clock, resident, circular.id, position)
     session.commit()
 
+    listed = client.get("/dashboard/safety").get_data(as_text=True)
+    assert f'href="/dashboard/safety/{circular.id}">安否確認 東校区</a>' in listed
     stats = client.get(f"/dashboard/circulars/{circular.id}").get_data(as_text=True)
     assert "安否確認のお知らせ（1回目）" in stats and "安否確認のお知らせ（6回目）" in stats
     board = client.get(f"/dashboard/safety/{circular.id}").get_data(as_text=True)
