@@ -7,7 +7,6 @@ Acknowledgement per circular × resident, by its unique constraint.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -37,6 +36,8 @@ ConfirmResult = Literal["confirmed", "already", "unknown"]
 class AnswerResult:
     status: Literal["recorded", "closed", "unknown"]
     label: str | None = None
+    # The answer was to a safety check (安否確認): the reply says what to do in an emergency.
+    safety_check: bool = False
 
 
 def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
@@ -111,7 +112,7 @@ def answer(
     households.confirm_for_household(session, clock, resident, circular_id)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult("recorded", option.label)
+    return AnswerResult("recorded", option.label, circular.safety_check)
 
 
 def full_text(circular: Circular, locale: str | None = None) -> str:
@@ -138,29 +139,6 @@ def truncate_utf16(text: str, limit: int) -> str:
 
 def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
-
-
-@dataclass(frozen=True)
-class Received:
-    circular: Circular
-    confirmed: bool
-
-
-def latest(session: Session, resident: Resident, limit: int = 10) -> Sequence[Received]:
-    """The resident's most recently delivered circulars, newest first."""
-    rows = session.execute(
-        select(Circular, Acknowledgement.id)
-        .join(Delivery, Delivery.circular_id == Circular.id)
-        .outerjoin(
-            Acknowledgement,
-            (Acknowledgement.circular_id == Circular.id)
-            & (Acknowledgement.resident_id == resident.id),
-        )
-        .where(Delivery.resident_id == resident.id)
-        .order_by(Delivery.created_at.desc(), Delivery.id.desc())
-        .limit(limit)
-    ).all()
-    return [Received(circular, ack_id is not None) for circular, ack_id in rows]
 
 
 def _insert(session: Session) -> Any:

@@ -27,6 +27,10 @@ Formats (all well under LINE's 300 characters):
     cmp:b:g:<association_id>:<page> composing: a page of an association's groups
     cmp:t:d|a|g:<id>                composing: select or unselect this district/association/group
     lang:ja | lang:en | lang:easy   「設定」: the bot's language (やさしい日本語 is "easy")
+    arc:p:<page>                    the archive (「回覧を見る」): a page of the resident's circulars
+    arc:s:<page>                    a page of the results of the resident's last search (the word
+                                    is kept in the database: postback data is short and ASCII)
+    arc:find                        「検索」: the next message is the word to search for
 """
 
 from __future__ import annotations
@@ -167,6 +171,21 @@ class ChooseLanguage:
     language: LanguageChoice
 
 
+@dataclass(frozen=True)
+class ArchivePage:
+    page: int
+
+
+@dataclass(frozen=True)
+class ArchiveResults:
+    page: int
+
+
+@dataclass(frozen=True)
+class ArchiveFind:
+    """Ask for a word to search the archive with."""
+
+
 Postback = (
     Confirm
     | Answer
@@ -184,6 +203,9 @@ Postback = (
     | ComposeBrowse
     | ComposeToggle
     | ChooseLanguage
+    | ArchivePage
+    | ArchiveResults
+    | ArchiveFind
 )
 
 
@@ -229,6 +251,12 @@ def _encode(postback: Postback) -> str:
             return f"cmp:t:{level}:{area_id}"
         case ChooseLanguage(language):
             return f"lang:{language}"
+        case ArchivePage(page):
+            return f"arc:p:{page}"
+        case ArchiveResults(page):
+            return f"arc:s:{page}"
+        case ArchiveFind():
+            return "arc:find"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -241,6 +269,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"reg:a:({_ID})"), ChooseAssociation),
     (re.compile(rf"reg:gp:({_ID}):({_PAGE})"), GroupPage),
     (re.compile(rf"reg:g:({_ID})"), ChooseGroup),
+    (re.compile(rf"arc:p:({_PAGE})"), ArchivePage),
+    (re.compile(rf"arc:s:({_PAGE})"), ArchiveResults),
 ]
 _COMPOSE_WORDS = (
     "next",
@@ -272,6 +302,7 @@ _WORDS: dict[str, Postback] = {
     "lang:ja": ChooseLanguage("ja"),
     "lang:en": ChooseLanguage("en"),
     "lang:easy": ChooseLanguage("easy"),
+    "arc:find": ArchiveFind(),
 }
 
 

@@ -29,6 +29,7 @@ from broadcasts.postbacks import (
     Unregister,
 )
 from models import (
+    ArchiveSearch,
     Association,
     Conversation,
     ConversationStep,
@@ -386,6 +387,8 @@ def unregister(
     if not answer.confirmed:
         return cancel(session, resident)
     _end_conversation(session, resident)
+    # The words they searched their circulars for are theirs too.
+    session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
     now = clock.now()
     resident.line_user_id = "X" + secrets.token_hex(16)
     resident.display_name = None

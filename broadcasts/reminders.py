@@ -1,9 +1,10 @@
 """Reminders about a released circular: who gets which, and what they say.
 
-Each reminder slot of a circular ("reminder-1", "reminder-2", "deadline", "event") is released
-like the card itself — deliveries snapshotted into batches with retry keys and sent by the
-worker — so a reminder inherits the engine's exactly-once guarantee, and the unique delivery row
-per circular × resident × slot means no reminder can ever be sent twice.
+Each reminder slot of a circular ("reminder-1", "reminder-2", "deadline", "event", and a safety
+check's "safety-1" … "safety-6") is released like the card itself — deliveries snapshotted into
+batches with retry keys and sent by the worker — so a reminder inherits the engine's exactly-once
+guarantee, and the unique delivery row per circular × resident × slot means no reminder can ever
+be sent twice.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from broadcasts.messages import (
     original,
     tokyo_date,
 )
-from broadcasts.schedule import TOKYO, QuietHours, allowed_at, reminder_slots
+from broadcasts.schedule import TOKYO, QuietHours, allowed_at, reminder_slots, safety_slots
 from broadcasts.snapshots import snapshot
 from broadcasts.translations import Version
 from models import (
@@ -103,6 +104,8 @@ def due_reminders(session: Session, now: datetime, quiet: QuietHours) -> list[Du
 
 def _applicable_slots(circular: Circular) -> list[tuple[str, datetime]]:
     assert circular.released_at is not None  # noqa: S101 - callers check
+    if circular.safety_check:
+        return safety_slots(circular.released_at)
     return reminder_slots(
         circular.released_at,
         circular.reminder_hours if circular.confirmation_required else [],
@@ -114,9 +117,10 @@ def _applicable_slots(circular: Circular) -> list[tuple[str, datetime]]:
 def _pointless(circular: Circular, slot: str, slots: dict[str, datetime], now: datetime) -> bool:
     """A reminder caught up late is skipped when a later one supersedes it or its moment is
     gone: a clock that was down sends each missed reminder once, never a burst."""
-    if slot.startswith("reminder-"):
-        later = f"reminder-{int(slot.removeprefix('reminder-')) + 1}"
-        return later in slots and slots[later] <= now
+    for series in ("reminder-", "safety-"):
+        if slot.startswith(series):
+            later = f"{series}{int(slot.removeprefix(series)) + 1}"
+            return later in slots and slots[later] <= now
     if slot == "deadline":
         return circular.answer_deadline is None or now >= circular.answer_deadline
     if slot == "event":
@@ -148,7 +152,7 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
     )
     if slot.startswith("reminder-"):
         return query.where(~acknowledged)
-    if slot == "deadline":
+    if slot == "deadline" or slot.startswith("safety-"):
         return query.where(~answered)
     return query
 
@@ -164,6 +168,10 @@ def reminder_message(circular: Circular, slot: str, version: Version | None = No
         deadline = tokyo_date(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
         lead = _("回答のしめきりは {day} です").format(day=deadline)
         alt = _("【回覧】回答のお願い：{title}").format(title=title)
+        buttons = answer_buttons(circular)
+    elif slot.startswith("safety-"):
+        lead = _("安否確認です。まだお返事がありません。ボタンで教えてください")
+        alt = _("【安否確認】お返事をお願いします")
         buttons = answer_buttons(circular)
     elif slot == "event":
         lead = _("明日です。お忘れなく")

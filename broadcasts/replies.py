@@ -16,7 +16,6 @@ from linebot.v3.messaging import (
     FlexBox,
     FlexBubble,
     FlexButton,
-    FlexCarousel,
     FlexMessage,
     FlexText,
     Message,
@@ -29,15 +28,13 @@ from linebot.v3.messaging import (
 )
 
 from broadcasts import postbacks
-from broadcasts.acknowledgements import AnswerResult, ConfirmResult, Received
+from broadcasts.acknowledgements import AnswerResult, ConfirmResult
 from broadcasts.i18n import locale_for, translations
 from broadcasts.postbacks import (
     AssociationPage,
     ChooseAssociation,
     ChooseDistrict,
     ChooseGroup,
-    Confirm,
-    Details,
     DistrictPage,
     GroupPage,
     Menu,
@@ -66,8 +63,6 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 # LINE's limits: quick-reply and action labels 20 characters; altText kept under 400.
 LABEL_LIMIT = 20
 ALT_TEXT_LIMIT = 400
-# A carousel holds at most 12 bubbles; 10 keeps it well under its 50 KB.
-CAROUSEL_LIMIT = 10
 
 Gettext = Callable[[str], str]
 
@@ -299,7 +294,12 @@ def confirmation(result: ConfirmResult, language: str | None) -> list[Message]:
 
 def answer(result: AnswerResult, language: str | None) -> list[Message]:
     _ = _gettext(language)
-    if result.status == "recorded":
+    if result.status == "recorded" and result.safety_check:
+        text = _(
+            "「{label}」で受け付けました。ようすが変わったら、もう一度ボタンを押してください。"
+            "命にかかわるときは、すぐに119番に電話してください。"
+        ).format(label=result.label)
+    elif result.status == "recorded":
         text = _("「{label}」で受け付けました。しめきりまでは変えられます。").format(
             label=result.label
         )
@@ -335,66 +335,6 @@ def details(text: str | None, language: str | None, link: str | None = None) -> 
         ),
     )
     return [FlexMessage(alt_text=invitation, contents=bubble), _text(text)]
-
-
-def circular_list(received: Sequence[Received], language: str | None) -> list[Message]:
-    _ = _gettext(language)
-    if not received:
-        return [_text(_("まだ届いた回覧はありません。"), _menu_items(_))]
-    bubbles = [_bubble(item, _) for item in received[:CAROUSEL_LIMIT]]
-    unconfirmed = sum(not item.confirmed for item in received[:CAROUSEL_LIMIT])
-    alt = _("届いた回覧（{count}件、未確認{unconfirmed}件）").format(
-        count=len(bubbles), unconfirmed=unconfirmed
-    )
-    return [FlexMessage(alt_text=alt[:ALT_TEXT_LIMIT], contents=FlexCarousel(contents=bubbles))]
-
-
-def _bubble(item: Received, _: Gettext) -> FlexBubble:
-    circular = item.circular
-    status = (
-        FlexText(text=_("確認済み"), size="sm", color="#888888")
-        if item.confirmed
-        else FlexText(text=_("未確認"), size="sm", weight="bold", color="#D32F2F")
-    )
-    contents = [status, FlexText(text=circular.title, weight="bold", size="lg", wrap=True)]
-    if circular.released_at is not None:
-        day = circular.released_at.astimezone(TOKYO)
-        contents.append(
-            FlexText(
-                text=_("{month}月{day}日").format(month=day.month, day=day.day),
-                size="sm",
-                color="#666666",
-            )
-        )
-    buttons = [
-        FlexButton(
-            action=PostbackAction(
-                label=_("詳しく見る"),
-                data=postbacks.encode(Details(circular.id)),
-                display_text=_("詳しく見る"),
-            ),
-            style="secondary",
-            height="sm",
-        )
-    ]
-    if not item.confirmed:
-        buttons.insert(
-            0,
-            FlexButton(
-                action=PostbackAction(
-                    label=_("確認しました"),
-                    data=postbacks.encode(Confirm(circular.id)),
-                    display_text=_("確認しました"),
-                ),
-                style="primary",
-                height="sm",
-            ),
-        )
-    return FlexBubble(
-        size="kilo",
-        body=FlexBox(layout="vertical", spacing="sm", contents=contents),
-        footer=FlexBox(layout="vertical", spacing="sm", contents=buttons),
-    )
 
 
 # --- staff --------------------------------------------------------------------------------------

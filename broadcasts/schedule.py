@@ -84,3 +84,15 @@ def reminder_slots(
 
 def digest_due(day: date) -> datetime:
     return datetime.combine(day, DIGEST_TIME, TOKYO)
+
+
+SAFETY_REMINDER_EVERY = timedelta(minutes=30)
+SAFETY_REMINDERS = 6  # every 30 minutes for 3 hours
+
+
+def safety_slots(released_at: datetime) -> list[tuple[str, datetime]]:
+    """A safety check's reminders: "safety-1" … "safety-6", every 30 minutes after release."""
+    return [
+        (f"safety-{n}", released_at + SAFETY_REMINDER_EVERY * n)
+        for n in range(1, SAFETY_REMINDERS + 1)
+    ]

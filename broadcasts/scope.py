@@ -102,6 +102,16 @@ class Scope:
             parts.append(Resident.group_id.in_(self.group_ids))
         return or_(*parts) if parts else false()
 
+    def named_residents(self) -> ColumnElement[bool]:
+        """On `Resident`: those this scope may see by name — an association's residents for its
+        officers, a 班's for its 班長 (`group_ids`); never by a district or the city."""
+        parts: list[ColumnElement[bool]] = []
+        if self.association_ids:
+            parts.append(Resident.association_id.in_(self.association_ids))
+        if self.group_ids:
+            parts.append(Resident.group_id.in_(self.group_ids))
+        return or_(*parts) if parts else false()
+
     def groups(self) -> ColumnElement[bool]:
         """On `Group`: the groups this scope covers wholly."""
         if self.city:

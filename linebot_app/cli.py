@@ -18,7 +18,7 @@ from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 from linebot.v3.messaging import ApiException
 
-from broadcasts import areas, compose, delivery, links, logins, richmenu, scheduler
+from broadcasts import areas, compose, delivery, links, logins, richmenu, safety, scheduler
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
 from broadcasts.jobs import ClockSettings, Clockwork
@@ -411,9 +411,49 @@ def staff_login_link(line_user_id: str) -> None:
     )
 
 
-# The rollout commands add themselves to `cli`; imported last because they import it from here.
-from linebot_app import rollout_cli  # noqa: E402, F401
+@cli.group("safety")
+def safety_group() -> None:
+    """安否確認: ask an area 「ご無事ですか？」 (see docs/safety.md)."""
+
+
+@safety_group.command("start")
+@click.option("--district", "district_code", help="District code: the whole district.")
+@click.option("--association", "association_code", help="Association code: one association.")
+@click.option(
+    "--author", "author", required=True, help="LINE user id of the admin or promoter asking."
+)
+@click.option("--message", default=None, help="Text of the check (default: the standard one).")
+def safety_start(
+    district_code: str | None, association_code: str | None, author: str, message: str | None
+) -> None:
+    """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
+    require_current_schema()
+    try:
+        remaining = remaining_quota(line())
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise CommandError(
+            f"LINE に問い合わせできません / Cannot reach LINE ({type(error).__name__})"
+        ) from None
+    try:
+        target = safety.area_target(db.session, district_code, association_code)
+        member = compose.staff_member_for(db.session, author)
+        started = safety.start(db.session, SystemClock(), member, target, remaining, message)
+    except compose.CompositionError as error:
+        raise CommandError(f"送信しませんでした / Not sent: {error.message}") from None
+    if not started.release.released:
+        db.session.rollback()
+        raise CommandError(f"送信しませんでした / Not sent: {started.release.reason}")
+    circular_id = started.circular.id
+    db.session.commit()
+    click.echo(
+        f"safety check {circular_id}: released to {started.release.recipients} residents;"
+        f" {settings().KAIRAN_PUBLIC_URL}/dashboard/safety/{circular_id}"
+    )
 
 
 def main() -> None:
     cli.main(prog_name="kairan")
+
+
+# The rollout commands add themselves to `cli`; imported last because they import it from here.
+from linebot_app import rollout_cli  # noqa: E402, F401

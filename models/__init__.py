@@ -1,5 +1,6 @@
 """Kairan's data model: SQLAlchemy 2.x typed models. Imports nothing else of the project."""
 
+from models.archive import ArchiveSearch
 from models.areas import Association, District, DistrictStatus, Group
 from models.base import Base, UTCDateTime, utcnow
 from models.circulars import (
@@ -36,6 +37,7 @@ __all__ = [
     "EASY_JAPANESE",
     "Acknowledgement",
     "AnswerOption",
+    "ArchiveSearch",
     "Association",
     "Attachment",
     "AttachmentKind",

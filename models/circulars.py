@@ -6,7 +6,16 @@ import enum
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.areas import Association, District, Group
@@ -42,6 +51,8 @@ class Circular(Base):
     one_per_household: Mapped[bool] = mapped_column(default=False)
     # Urgent circulars (防災, 断水…) may be sent and reminded inside quiet hours.
     urgent: Mapped[bool] = mapped_column(default=False)
+    # 安否確認: answered 「無事です」/「助けが必要」, reminded every 30 minutes (broadcasts.safety).
+    safety_check: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A correction (訂正) points at the circular it corrects and goes to that one's residents.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("circulars.id"), index=True)
     # Hours after release at which residents who have not confirmed are reminded (at most two).

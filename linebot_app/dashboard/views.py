@@ -21,7 +21,7 @@ from broadcasts import audit, compose, households, logins, paper, stats
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
 from broadcasts.reminders import upcoming
-from broadcasts.schedule import QuietHours
+from broadcasts.schedule import SAFETY_REMINDERS, QuietHours
 from broadcasts.scope import Scope
 from linebot_app.dashboard import charts
 from linebot_app.dashboard.auth import (
@@ -189,6 +189,10 @@ def circular_stats(circular_id: int) -> str:
             "reminder-2": _("確認のお願い（2回目）"),
             "deadline": _("回答しめきりの前日"),
             "event": _("行事の前日"),
+            **{
+                f"safety-{n}": _("安否確認のお知らせ（%(n)s回目）", n=n)
+                for n in range(1, SAFETY_REMINDERS + 1)
+            },
         },
     )
 
@@ -611,5 +615,10 @@ def not_found(_error_: Exception) -> tuple[str, int]:
     return _error(404, _("見つかりませんでした。"))
 
 
-# The compose pages add their routes to `bp`; imported last because they import `bp` from here.
-from linebot_app.dashboard import compose_views, paper_views, rollout_views  # noqa: E402, F401
+# The other pages add their routes to `bp`; imported last because they import `bp` from here.
+from linebot_app.dashboard import (  # noqa: E402, F401
+    compose_views,
+    paper_views,
+    rollout_views,
+    safety_views,
+)

@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 from broadcasts import (
     acknowledgements,
     activation,
+    archive,
+    archive_replies,
     composing_in_line,
     households_in_line,
     join_codes,
@@ -38,6 +40,9 @@ from broadcasts import (
 from broadcasts.clock import Clock
 from broadcasts.postbacks import (
     Answer,
+    ArchiveFind,
+    ArchivePage,
+    ArchiveResults,
     AssociationPage,
     ChooseAssociation,
     ChooseDistrict,
@@ -131,9 +136,14 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     if not isinstance(event.message, TextMessageContent):
         return replies.help_message(language)
     text: str = event.message.text
+    waiting = resident is not None and archive.take_prompt(context.session, context.clock, resident)
     command = COMMANDS.get(registration.normalise(text))
     if command is not None:
         return run(context, resident, command)
+    if resident is not None:
+        searched = archive.typed(context.session, context.clock, resident, text, waiting)
+        if searched is not None:
+            return archive_replies.archive(searched, language, _detail_links(resident.id))
     code = staff.typed_code(text)
     if code is not None:
         name = resident.display_name if resident else None
@@ -196,7 +206,8 @@ def run(context: EventContext, resident: Resident | None, command: Command) -> l
         return replies.registration(registration.cancel(session, resident), language)
     if command is Command.unregister:
         return replies.registration(registration.ask_unregister(session, resident), language)
-    return replies.circular_list(acknowledgements.latest(session, resident), language)
+    listed = archive.listing(session, resident, 0)
+    return archive_replies.archive(listed, language, _detail_links(resident.id))
 
 
 def login(context: EventContext, language: str | None) -> list[Message]:
@@ -244,6 +255,15 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
                 context.compose,
                 language,
             )
+        case ArchivePage(page) if resident is not None:
+            listed = archive.listing(session, resident, page)
+            return archive_replies.archive(listed, language, _detail_links(resident.id))
+        case ArchiveResults(page) if resident is not None:
+            found = archive.results(session, resident, page)
+            return archive_replies.archive(found, language, _detail_links(resident.id))
+        case ArchiveFind() if resident is not None:
+            asked = archive.ask_word(session, clock, resident)
+            return archive_replies.archive(asked, language, _detail_links(resident.id))
         case Unregister() as answer if resident is not None:
             outcome = registration.unregister(session, clock, resident, answer)
             return replies.registration(outcome, language)
@@ -274,6 +294,10 @@ def _detail_link(circular_id: int, resident_id: int) -> str:
     configured = settings()
     token = links.detail_token(configured.SECRET_KEY.get_secret_value(), circular_id, resident_id)
     return links.detail_url(configured.KAIRAN_PUBLIC_URL, token)
+
+
+def _detail_links(resident_id: int) -> archive_replies.DetailLink:
+    return lambda circular_id: _detail_link(circular_id, resident_id)
 
 
 HANDLERS: dict[type[Any], Handler] = {

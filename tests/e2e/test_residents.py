@@ -24,6 +24,7 @@ from models import (
     Association,
     Circular,
     Delivery,
+    DeliveryStatus,
     District,
     FollowStatus,
     Resident,
@@ -192,7 +193,9 @@ def test_help_and_anything_unexpected_get_an_answer(
 def deliver(session: Session, circular: Circular, user: str) -> Resident:
     resident = resident_of(session, user)
     assert resident is not None
-    session.add(Delivery(circular_id=circular.id, resident_id=resident.id))
+    session.add(
+        Delivery(circular_id=circular.id, resident_id=resident.id, status=DeliveryStatus.sent)
+    )
     session.commit()
     return resident
 
@@ -232,7 +235,8 @@ def test_confirm_once_answer_and_read_circulars(
     session.expire_all()
     assert session.scalars(select(Acknowledgement.circular_id)).all() == [circular.id]
 
-    # 「回覧を見る」: the latest circulars, the unconfirmed one marked and with its button.
+    # 「回覧を見る」: the latest circulars, the unconfirmed one marked and with its button, each
+    # opening its detail page (the archive: tests/e2e/test_archive.py).
     question = make_circular(
         title="清掃活動",
         question="出席しますか？",
@@ -242,14 +246,13 @@ def test_confirm_once_answer_and_read_circulars(
     deliver(session, question, user)
     sim.postback(user, "menu:list", display_text="回覧を見る")
     carousel = last(sim, user)
-    assert carousel["type"] == "flex" and "未確認1件" in carousel["altText"]
+    assert carousel["type"] == "flex" and carousel["altText"] == "届いた回覧（1ページ目）"
     bubbles = carousel["contents"]["contents"]
     assert [b["body"]["contents"][1]["text"] for b in bubbles] == ["清掃活動", "防災訓練"]
     assert bubbles[0]["body"]["contents"][0]["text"] == "未確認"
-    assert [b["action"]["data"] for b in bubbles[0]["footer"]["contents"]] == [
-        f"ack:{question.id}",
-        f"more:{question.id}",
-    ]
+    confirm, details = bubbles[0]["footer"]["contents"]
+    assert confirm["action"]["data"] == f"ack:{question.id}"
+    assert details["action"]["uri"].startswith("https://kairan.test/c/")
 
     # Answers can change until the deadline; answering also confirms.
     sim.postback(user, f"ans:{question.id}:1")

@@ -1,0 +1,139 @@
+"""安否確認 on the dashboard: the list of safety checks, starting one, and its live board.
+
+Thin like every dashboard view: the rules are broadcasts.safety's. The board's fragment is
+fetched again every few seconds by safety.js, so answers appear without a reload; the page
+works without it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+from wtforms import SelectField, TextAreaField
+
+from broadcasts import compose, safety
+from broadcasts.compose import CompositionError
+from broadcasts.messages import area_label
+from broadcasts.targeting import Target
+from linebot_app.dashboard.auth import current, login_required
+from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
+from linebot_app.dashboard.views import bp, clock
+from linebot_app.extensions import db
+from models import Circular
+
+# "d:<district id>" or "a:<association id>": the one area a safety check goes to.
+_AREA = re.compile(r"([da]):([1-9][0-9]{0,17})")
+
+
+class SafetyForm(FlaskForm):  # type: ignore[misc]
+    # Not checked against the choices here: compose.check_target refuses any area the viewer
+    # may not target, forged or not, with the message they see.
+    area = SelectField(_l("地域"), validate_choice=False)
+    message = TextAreaField(_l("お知らせ文（空なら決まった文）"))
+
+
+def _may_start() -> bool:
+    scope = compose.composing_scope(db.session, current().member)
+    return scope.whole_city or bool(scope.district_ids)
+
+
+def _area_choices() -> list[tuple[str, str]]:
+    choices: list[tuple[str, str]] = []
+    for district in compose.allowed_target_tree(db.session, current().member):
+        if district.selectable:
+            choices.append((f"d:{district.id}", f"{district.name}（{_('校区全体')}）"))
+        choices.extend((f"a:{a.id}", f"{district.name} {a.name}") for a in district.associations)
+    return choices
+
+
+def _target(value: str | None) -> Target | None:
+    match = _AREA.fullmatch(value or "")
+    if match is None:
+        return None
+    if match[1] == "d":
+        return Target.of(districts=[int(match[2])])
+    return Target.of(associations=[int(match[2])])
+
+
+@bp.get("/safety")
+@login_required
+def safety_checks() -> str:
+    may_start = _may_start()
+    form = SafetyForm()
+    form.area.choices = _area_choices() if may_start else []
+    return render_template(
+        "dashboard/safety_checks.html",
+        checks=[(c, area_label(c)) for c in safety.checks(db.session, current().scope)],
+        form=form,
+        may_start=may_start,
+    )
+
+
+@bp.post("/safety")
+@login_required
+def safety_start() -> Response:
+    form = SafetyForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if not _may_start():
+        abort(403)
+    target = _target(form.area.data)
+    if target is None:
+        flash(_("地域をえらんでください。"), "error")
+        return redirect(url_for("dashboard.safety_checks"))
+    try:
+        quota = _quota()
+    except QuotaUnknown:
+        flash(
+            _("LINE に問い合わせできませんでした。少し待ってからもう一度お試しください。"), "error"
+        )
+        return redirect(url_for("dashboard.safety_checks"))
+    try:
+        started = safety.start(
+            db.session, clock, current().member, target, quota, form.message.data
+        )
+    except CompositionError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("dashboard.safety_checks"))
+    if not started.release.released:
+        # Nothing of a check that did not go out is kept: start it again when it can.
+        db.session.rollback()
+        flash(started.release.reason or _("送信できませんでした。"), "error")
+        return redirect(url_for("dashboard.safety_checks"))
+    circular_id = started.circular.id
+    db.session.commit()
+    flash(_("安否確認を送りはじめました（%(n)s人）。", n=started.release.recipients), "info")
+    return redirect(url_for("dashboard.safety_board", circular_id=circular_id))
+
+
+def _check(circular_id: int) -> Circular:
+    scope = current().scope
+    if not scope.sees_circular(db.session, circular_id):
+        abort(404)
+    circular = db.session.get_one(Circular, circular_id)
+    if not circular.safety_check:
+        abort(404)
+    return circular
+
+
+@bp.get("/safety/<int:circular_id>")
+@login_required
+def safety_board(circular_id: int) -> str:
+    circular = _check(circular_id)
+    board = safety.board(db.session, circular_id, current().scope)
+    return render_template("dashboard/safety.html", circular=circular, board=board)
+
+
+@bp.get("/safety/<int:circular_id>/board")
+@login_required
+def safety_board_fragment(circular_id: int) -> str:
+    """The board alone, for safety.js to swap in."""
+    _check(circular_id)
+    board = safety.board(db.session, circular_id, current().scope)
+    return render_template("dashboard/safety_board.html", board=board)
