@@ -108,7 +108,8 @@ def test_a_promoter_starts_a_check_and_the_board_follows_the_answers_live(
     reply = sim.inbox(users[1])[-1]["message"]["text"]
     assert reply.startswith("「助けが必要」で受け付けました") and "119番" in reply
     sim.postback(users[7], f"ans:{check.id}:1", display_text="無事です")
-    expect(page.locator('[data-stat="help"]')).to_have_text("1")
+    # The board polls every 5 s: wait past a refresh or two even on a loaded machine.
+    expect(page.locator('[data-stat="help"]')).to_have_text("1", timeout=20_000)
     expect(page.locator('[data-stat="safe"]')).to_have_text("1")
     expect(page.locator('[data-stat="waiting"]')).to_have_text("13")
     first_row = page.locator("#safety-groups tbody tr").first
