@@ -19,9 +19,11 @@ from broadcasts.snapshots import snapshot
 from broadcasts.targeting import Target, reach, recipient_ids
 from models import (
     CARD,
+    BatchStatus,
     Circular,
     CircularStatus,
     Delivery,
+    DeliveryBatch,
     DeliveryStatus,
 )
 
@@ -89,9 +91,20 @@ def _refusal(
     return None
 
 
+OPEN_BATCHES = (BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held)
+
+
 def promised_elsewhere(session: Session) -> int:
-    """Deliveries released but not yet accepted by LINE: they will use quota."""
+    """Deliveries released but not yet accepted by LINE: they will use quota.
+
+    Reached through the batches still open (an index starts with their status), so the count
+    reads the deliveries waiting to be sent, not every delivery ever made: a pending delivery
+    is always in an open batch, since closing a batch settles its pending deliveries.
+    """
     count = session.scalar(
-        select(func.count()).select_from(Delivery).where(Delivery.status == DeliveryStatus.pending)
+        select(func.count())
+        .select_from(DeliveryBatch)
+        .join(Delivery, Delivery.batch_id == DeliveryBatch.id)
+        .where(DeliveryBatch.status.in_(OPEN_BATCHES), Delivery.status == DeliveryStatus.pending)
     )
     return int(count or 0)

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import urllib3
@@ -107,6 +107,9 @@ COUNT_FIELDS = (
 )
 
 
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
 def _status_sum(status: DeliveryStatus) -> Any:
     return func.coalesce(func.sum(case((Delivery.status == status, 1), else_=0)), 0)
 
@@ -124,12 +127,21 @@ def _count_columns() -> list[Any]:
     ]
 
 
-def _deliveries(columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool]) -> Select[Any]:
+def _in_scope(query: _Query, scope: Scope, resident_id: Any, by_area: bool) -> _Query:
+    """`query` limited to residents in `scope`. The city sees every resident, so unless the rows
+    are grouped by area the join to residents is left out: it is a third of the cost of counting
+    a circular sent to 100,000 residents (the foreign key keeps the result the same)."""
+    if scope.city and not by_area:
+        return query
+    return query.join(Resident, Resident.id == resident_id).where(scope.residents())
+
+
+def _deliveries(
+    columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool], by_area: bool = False
+) -> Select[Any]:
     """Deliveries in scope, each with its resident's open and acknowledgement (if any)."""
     return (
-        select(*columns)
-        .select_from(Delivery)
-        .join(Resident, Resident.id == Delivery.resident_id)
+        _in_scope(select(*columns).select_from(Delivery), scope, Delivery.resident_id, by_area)
         .outerjoin(
             Open,
             and_(
@@ -144,7 +156,7 @@ def _deliveries(columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool
             ),
         )
         # The card's deliveries; reminders are more messages to the same residents.
-        .where(scope.residents(), Delivery.slot == CARD, *where)
+        .where(Delivery.slot == CARD, *where)
     )
 
 
@@ -228,12 +240,14 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
     """District → association → group, each with its subtotal, in the city's reading order.
 
     One grouped query per circular; the tree is built from its rows (one per group at most).
+    Its districts add up to `summary` (see `total`).
     """
     rows = session.execute(
         _deliveries(
             [Resident.association_id, Resident.group_id, *_count_columns()],
             scope,
             Delivery.circular_id == circular_id,
+            by_area=True,
         ).group_by(Resident.association_id, Resident.group_id)
     ).all()
     association_ids = {row.association_id for row in rows if row.association_id is not None}
@@ -310,6 +324,16 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
     return ordered
 
 
+def total(rows: Sequence[AreaRow]) -> Counts:
+    """The `summary` of a breakdown, without counting the circular's deliveries a second time:
+    every delivery in scope is in exactly one district row ("（登録なし）" included)."""
+    counts = Counts()
+    for row in rows:
+        if row.level == "district":
+            counts += row.counts
+    return counts
+
+
 # --- confirmations over time --------------------------------------------------------------------
 
 
@@ -331,10 +355,13 @@ def confirmations_over_time(
     """(hour, confirmations so far) in UTC, one point per hour that saw a confirmation."""
     bucket = _hour(session, Acknowledgement.confirmed_at).label("bucket")
     rows = session.execute(
-        select(bucket, func.count())
-        .select_from(Acknowledgement)
-        .join(Resident, Resident.id == Acknowledgement.resident_id)
-        .where(Acknowledgement.circular_id == circular_id, scope.residents())
+        _in_scope(
+            select(bucket, func.count()).select_from(Acknowledgement),
+            scope,
+            Acknowledgement.resident_id,
+            by_area=False,
+        )
+        .where(Acknowledgement.circular_id == circular_id)
         .group_by(bucket)
         .order_by(bucket)
     ).all()
@@ -358,9 +385,13 @@ class Tally:
 
 def answer_tallies(session: Session, circular_id: int, scope: Scope) -> list[Tally]:
     answered = (
-        select(Acknowledgement.answer_option_id, func.count().label("n"))
-        .join(Resident, Resident.id == Acknowledgement.resident_id)
-        .where(Acknowledgement.circular_id == circular_id, scope.residents())
+        _in_scope(
+            select(Acknowledgement.answer_option_id, func.count().label("n")),
+            scope,
+            Acknowledgement.resident_id,
+            by_area=False,
+        )
+        .where(Acknowledgement.circular_id == circular_id)
         .group_by(Acknowledgement.answer_option_id)
         .subquery()
     )

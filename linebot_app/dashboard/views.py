@@ -126,8 +126,8 @@ def _circular(circular_id: int, scope: Scope) -> Circular:
 def circular_stats(circular_id: int) -> str:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    counts = stats.summary(db.session, circular_id, scope)
     rows = stats.breakdown(db.session, circular_id, scope)
+    counts = stats.total(rows)
     points = stats.confirmations_over_time(db.session, circular_id, scope)
     now = clock.now()
     chart = (
@@ -275,8 +275,8 @@ def _circular_export(circular_id: int, kind: str) -> Scope:
 @login_required
 def export_stats(circular_id: int) -> Response:
     scope = _circular_export(circular_id, "stats")
-    counts = stats.summary(db.session, circular_id, scope)
     rows = stats.breakdown(db.session, circular_id, scope)
+    counts = stats.total(rows)
     header = [
         "区分",
         "校区",

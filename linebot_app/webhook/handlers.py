@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from linebot.v3.messaging import Message
@@ -77,9 +77,16 @@ class EventContext:
     profile: Profile | None = None
     # For staff composing in LINE: settings, and what was fetched from LINE beforehand.
     compose: composing_in_line.Edge | None = None
+    # The resident once found: the view asks again after the handler, for its log line.
+    _found: list[Resident] = field(default_factory=list, repr=False, compare=False)
 
     def resident(self) -> Resident | None:
-        return registration.find_resident(self.session, self.user_id)
+        if not self._found:
+            resident = registration.find_resident(self.session, self.user_id)
+            if resident is None:
+                return None  # the handler may register them yet: ask again next time
+            self._found.append(resident)
+        return self._found[0]
 
     def language(self, resident: Resident | None) -> str | None:
         if resident is not None:

@@ -5,61 +5,17 @@ Only meaningful where two processes really write at once: PostgreSQL. On SQLite 
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import signal
-import subprocess
 import threading
 import urllib.request
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable
 
-import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from linebot_app.extensions import db
 from models import Acknowledgement, Circular, Delivery, ProcessedWebhookEvent, Resident
-from simulator.testing import RunningSimulator, SimulatorClient
+from simulator.testing import SimulatorClient
 from tests.conftest import line_signature, postback_event
-from tests.e2e.test_processes import environment, free_port, procfile, wait_for
-
-
-@pytest.fixture
-def web(app: Flask, line_simulator: RunningSimulator, tmp_path: Any) -> Iterator[str]:
-    """The Procfile's web line, two workers, on the test's PostgreSQL database."""
-    with app.app_context():
-        url = db.engine.url
-    if url.get_backend_name() != "postgresql":
-        pytest.skip("two workers writing at once is a PostgreSQL matter")
-    port = free_port()
-    env = environment(
-        tmp_path,
-        PORT=str(port),
-        WEB_CONCURRENCY="2",
-        LINE_CHANNEL_SECRET="test-channel-secret",
-        LINE_CHANNEL_ACCESS_TOKEN="test-access-token",
-        SECRET_KEY="test-secret-key-that-is-long-enough-0123456789",
-        KAIRAN_PUBLIC_URL="https://kairan.test",
-        LINE_API_BASE_URL=line_simulator.base_url,
-        DATABASE_URL=url.render_as_string(hide_password=False),
-    )
-    process = subprocess.Popen(
-        procfile()["web"], shell=True, cwd=tmp_path, env=env, start_new_session=True
-    )
-    try:
-        assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
-        yield f"http://127.0.0.1:{port}/callback"
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
 
 
 def post_at_once(url: str, body: bytes, copies: int) -> list[int]:

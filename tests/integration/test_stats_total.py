@@ -1,0 +1,40 @@
+"""`stats.total` (the stats page's summary, added up from the breakdown instead of a second pass
+over 100,000 deliveries) equals `stats.summary` in every scope (issue #9)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session
+
+from broadcasts import stats
+from broadcasts.scope import Scope
+from models import Delivery, DeliveryStatus, Resident
+from tests.integration.test_dashboard_stats import Sent, sent  # noqa: F401 - the fixture
+
+
+def test_the_breakdown_adds_up_to_the_summary_in_every_scope(
+    session: Session,
+    sent: Sent,  # noqa: F811 - the fixture imported above
+    make_resident: Callable[..., Resident],
+) -> None:
+    # A recipient who has since left their association counts under "（登録なし）".
+    session.add(
+        Delivery(
+            circular=sent.circular,
+            resident=make_resident(association=None),
+            status=DeliveryStatus.pending,
+        )
+    )
+    session.commit()
+    scopes = [
+        Scope(sent.admin.id, city=True),
+        Scope(sent.officer_x.id, association_ids=frozenset({sent.x.id})),
+        Scope(sent.admin.id, district_ids=frozenset({sent.x.district_id})),
+        Scope(sent.admin.id, association_ids=frozenset({sent.x2.id, sent.y.id})),
+    ]
+    for scope in scopes:
+        rows = stats.breakdown(session, sent.circular.id, scope)
+        assert stats.total(rows) == stats.summary(session, sent.circular.id, scope)
+    city = stats.total(stats.breakdown(session, sent.circular.id, scopes[0]))
+    assert (city.recipients, city.pending, city.confirmed) == (14, 1, 6)
