@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import activation
+from broadcasts import activation, join_codes
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.composing_in_line import discard_stale_drafts
@@ -37,6 +37,7 @@ from models import (
     CircularStatus,
     Delivery,
     DeliveryStatus,
+    JoinCodeFailure,
     LoginLink,
     OfficerDigest,
     Open,
@@ -249,6 +250,12 @@ class Clockwork:
                 )
             )
             session.execute(delete(LoginLink).where(LoginLink.expires_at < now))
+            # Wrong join codes only count within their window; older ones lock nothing.
+            session.execute(
+                delete(JoinCodeFailure).where(
+                    JoinCodeFailure.attempted_at < now - join_codes.FAILURE_WINDOW
+                )
+            )
             session.commit()
 
 

@@ -27,6 +27,7 @@ from models import (
     District,
     DistrictStatus,
     DistrictWelcome,
+    JoinCodeFailure,
     Resident,
     Role,
     StaffMember,
@@ -155,6 +156,34 @@ def test_welcomes_wait_for_the_end_of_quiet_hours(
 
 
 # --- join codes ---------------------------------------------------------------------------------
+
+
+def test_the_clock_forgets_wrong_join_codes_once_their_day_is_over(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    make_line_residents(1, make_association())
+    resident = session.scalars(select(Resident)).one()
+    now = clock.now()
+    for hours in (30, 2):
+        session.add(
+            JoinCodeFailure(resident_id=resident.id, attempted_at=now - timedelta(hours=hours))
+        )
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-sweep",
+    )
+    clockwork.housekeeping()
+    session.expire_all()
+    kept = session.scalars(select(JoinCodeFailure.attempted_at)).all()
+    assert kept == [now - timedelta(hours=2)]
 
 
 def test_join_codes_and_flyers_stay_inside_the_viewers_scope(
