@@ -92,9 +92,10 @@ def answer(
     ).first()
     if option is None:
         return AnswerResult("unknown")
+    label = answer_label(circular, resident, position)
     now = clock.now()
     if circular.answer_deadline is not None and now > circular.answer_deadline:
-        return AnswerResult("closed", option.label)
+        return AnswerResult("closed", label)
     statement = _insert(session).values(
         circular_id=circular_id,
         resident_id=resident.id,
@@ -112,7 +113,15 @@ def answer(
     households.confirm_for_household(session, clock, resident, circular_id)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult("recorded", option.label, circular.safety_check)
+    return AnswerResult("recorded", label, circular.safety_check)
+
+
+def answer_label(circular: Circular, resident: Resident, position: int) -> str:
+    """The option at `position` as the resident's buttons said it (the version they read)."""
+    version = translations.for_reader(circular, resident.locale)
+    labels = translations.answer_labels(circular, version)
+    positions = [option.position for option in circular.options]
+    return labels[positions.index(position)]
 
 
 def full_text(circular: Circular, locale: str | None = None) -> str:

@@ -49,7 +49,7 @@ from broadcasts.clock import Clock
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
 from broadcasts.targeting import Target, reach
-from broadcasts.translations import TranslationError, Version
+from broadcasts.translations import OPTION_LIMIT, TranslationError, Version
 from broadcasts.translations import clean as clean_translations
 from broadcasts.translations import of_circular as translations_of
 from broadcasts.translations import save as save_translations
@@ -75,7 +75,6 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 TITLE_LIMIT = 100
 BODY_LIMIT = 10_000
 QUESTION_LIMIT = 200
-OPTION_LIMIT = 20  # LINE's button label limit
 MIN_OPTIONS, MAX_OPTIONS = 2, 4
 # The furthest ahead a circular may be scheduled: a year covers every annual event.
 SCHEDULE_HORIZON = timedelta(days=366)
@@ -460,7 +459,7 @@ def validate(clock: Clock, draft: CircularDraft) -> _Valid:
     if draft.event_date is not None and draft.event_date < tokyo_today(clock):
         raise CompositionError("event_date", "行事の日は今日以降にしてください")
     try:
-        versions = clean_translations(draft.translations, title)
+        versions = clean_translations(draft.translations, title, len(options))
     except TranslationError as error:
         raise CompositionError(f"translation:{error.language}", error.message) from None
     return _Valid(title, body, question, options, deadline, versions)

@@ -25,7 +25,7 @@ from linebot.v3.messaging import (
 
 from broadcasts.i18n import SOURCE_LOCALE, locale_for, translations
 from broadcasts.postbacks import Answer, Confirm, Details, encode
-from broadcasts.translations import ORIGINAL, Version
+from broadcasts.translations import ORIGINAL, Version, answer_labels
 from models import AttachmentKind, Circular
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -75,7 +75,7 @@ def circular_card(
             ],
         ),
         body=FlexBox(layout="vertical", spacing="md", contents=_body(circular, version, _)),
-        footer=FlexBox(layout="vertical", spacing="sm", contents=_buttons(circular, _)),
+        footer=FlexBox(layout="vertical", spacing="sm", contents=_buttons(circular, version, _)),
     )
     message = FlexMessage(alt_text=alt_text, contents=bubble)
     size = len(json.dumps(bubble.to_dict(), ensure_ascii=False).encode("utf-8"))
@@ -166,18 +166,20 @@ def _body(circular: Circular, version: Version, _: Gettext) -> list[FlexText]:
     return contents
 
 
-def _buttons(circular: Circular, _: Gettext) -> list[FlexButton]:
-    buttons = answer_buttons(circular)
+def _buttons(circular: Circular, version: Version, _: Gettext) -> list[FlexButton]:
+    buttons = answer_buttons(circular, version)
     if circular.confirmation_required:
         buttons.append(confirm_button(circular, _))
     buttons.append(details_button(circular, _))
     return buttons
 
 
-def answer_buttons(circular: Circular) -> list[FlexButton]:
+def answer_buttons(circular: Circular, version: Version | None = None) -> list[FlexButton]:
+    """One button per option, labelled in `version`'s language; the data is the position."""
+    labels = answer_labels(circular, version)
     return [
-        _postback_button(option.label, encode(Answer(circular.id, option.position)), "secondary")
-        for option in circular.options
+        _postback_button(label, encode(Answer(circular.id, option.position)), "secondary")
+        for label, option in zip(labels, circular.options, strict=True)
     ]
 
 

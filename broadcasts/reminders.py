@@ -168,11 +168,11 @@ def reminder_message(circular: Circular, slot: str, version: Version | None = No
         deadline = tokyo_date(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
         lead = _("回答のしめきりは {day} です").format(day=deadline)
         alt = _("【回覧】回答のお願い：{title}").format(title=title)
-        buttons = answer_buttons(circular)
+        buttons = answer_buttons(circular, version)
     elif slot.startswith("safety-"):
         lead = _("安否確認です。まだお返事がありません。ボタンで教えてください")
         alt = _("【安否確認】お返事をお願いします")
-        buttons = answer_buttons(circular)
+        buttons = answer_buttons(circular, version)
     elif slot == "event":
         lead = _("明日です。お忘れなく")
         alt = _("【回覧】明日です：{title}").format(title=title)

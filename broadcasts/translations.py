@@ -24,6 +24,7 @@ _TAG = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 TAG_LENGTH = 16
 TITLE_LIMIT = 100
 BODY_LIMIT = 5000
+OPTION_LIMIT = 20  # LINE's button label limit: an answer option's, in every version
 
 
 class TranslationError(ValueError):
@@ -37,22 +38,27 @@ class TranslationError(ValueError):
 
 @dataclass(frozen=True)
 class Version:
-    """A circular's title and body in one language (ORIGINAL: the Japanese the author wrote)."""
+    """A circular's title, body and answer labels in one language (ORIGINAL: the Japanese the
+    author wrote). No answers: the Japanese options' labels."""
 
     language: str
     title: str
     body: str
+    answers: tuple[str, ...] = ()
 
 
 def is_language_tag(tag: str) -> bool:
     return len(tag) <= TAG_LENGTH and _TAG.fullmatch(tag) is not None and tag != ORIGINAL
 
 
-def clean(versions: Sequence[Version], original_title: str) -> tuple[Version, ...]:
+def clean(
+    versions: Sequence[Version], original_title: str, option_count: int = 0
+) -> tuple[Version, ...]:
     """The versions worth keeping, stripped; a version with neither title nor body is none.
 
     やさしい日本語 may keep the original title (an empty title means that); a translation needs
-    its own. Raises TranslationError for the first problem.
+    its own. Answer labels, if given, are one per option of the circular (`option_count`).
+    Raises TranslationError for the first problem.
     """
     kept: list[Version] = []
     for version in versions:
@@ -74,8 +80,23 @@ def clean(versions: Sequence[Version], original_title: str) -> tuple[Version, ..
             raise TranslationError(version.language, f"本文は{BODY_LIMIT}文字までです")
         if any(other.language == version.language for other in kept):
             raise TranslationError(version.language, "同じ言語が2つあります")
-        kept.append(Version(version.language, title, body))
+        answers = tuple(_clean_answers(version, option_count))
+        kept.append(Version(version.language, title, body, answers))
     return tuple(kept)
+
+
+def _clean_answers(version: Version, option_count: int) -> list[str]:
+    answers = [" ".join(answer.split()) for answer in version.answers]
+    answers = [answer for answer in answers if answer]
+    if answers and len(answers) != option_count:
+        raise TranslationError(
+            version.language, f"選択肢の訳は、選択肢と同じ{option_count}つを1行に1つ入れてください"
+        )
+    if any(len(answer) > OPTION_LIMIT for answer in answers):
+        raise TranslationError(version.language, f"選択肢の訳は1つ{OPTION_LIMIT}文字までです")
+    if len(set(answers)) != len(answers):
+        raise TranslationError(version.language, "同じ選択肢の訳が2つあります")
+    return answers
 
 
 def save(circular: Circular, versions: Sequence[Version]) -> None:
@@ -90,16 +111,21 @@ def save(circular: Circular, versions: Sequence[Version]) -> None:
             circular.translations.append(row)
         row.title = version.title
         row.body = version.body
+        row.answers = list(version.answers) or None
 
 
 def of_circular(circular: Circular) -> tuple[Version, ...]:
     """The circular's versions besides the original, as an author's draft holds them."""
-    return tuple(Version(row.language, row.title, row.body) for row in circular.translations)
+    return tuple(
+        Version(row.language, row.title, row.body, tuple(row.answers or ()))
+        for row in circular.translations
+    )
 
 
 def versions_of(circular: Circular) -> dict[str, Version]:
     """Every version of the circular, the original first."""
-    versions = {ORIGINAL: Version(ORIGINAL, circular.title, circular.body)}
+    original = Version(ORIGINAL, circular.title, circular.body, answer_labels(circular))
+    versions = {ORIGINAL: original}
     versions.update((version.language, version) for version in of_circular(circular))
     return versions
 
@@ -108,6 +134,15 @@ def version_in(circular: Circular, language: str) -> Version:
     """The version in `language` (a batch's), or the original."""
     versions = versions_of(circular)
     return versions.get(language, versions[ORIGINAL])
+
+
+def answer_labels(circular: Circular, version: Version | None = None) -> tuple[str, ...]:
+    """The answer labels in `version`, by option position; the Japanese ones when it has none
+    (or no longer one per option, after the options changed)."""
+    originals = tuple(option.label for option in circular.options)
+    if version is not None and len(version.answers) == len(originals):
+        return version.answers
+    return originals
 
 
 def for_reader(circular: Circular, locale: str | None) -> Version:

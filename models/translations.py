@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -15,8 +15,9 @@ EASY_JAPANESE = "ja-x-easy"
 
 
 class CircularTranslation(Base):
-    """The circular's title and body in one language ("en", "ja-x-easy", …), as its author
-    wrote them; residents reading that language see it instead of the Japanese original."""
+    """The circular's title, body and answer labels in one language ("en", "ja-x-easy", …), as
+    its author wrote them; residents reading that language see it instead of the Japanese
+    original. `answers` holds one label per option, by position; none: the Japanese labels."""
 
     __tablename__ = "circular_translations"
     __table_args__ = (UniqueConstraint("circular_id", "language"),)
@@ -26,6 +27,7 @@ class CircularTranslation(Base):
     language: Mapped[str] = mapped_column(String(16))
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
+    answers: Mapped[list[str] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

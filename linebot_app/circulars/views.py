@@ -212,6 +212,7 @@ def _reading_for(
         "_": translations_for(words).gettext,
         "page_lang": words.split("-")[0],
         "version": version,
+        "answers": translations.answer_labels(shown.circular, version),
         "version_lang": language.split("-x-")[0],
         "furigana": furigana_on,
         "ruby": furigana.segments,

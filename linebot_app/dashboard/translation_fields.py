@@ -1,4 +1,5 @@
-"""The compose form's やさしい日本語 version and translations (one title and body per language).
+"""The compose form's やさしい日本語 version and translations (one title, body and, optionally,
+the answer labels, one a line, per language).
 
 The languages are configuration (KAIRAN_LANGUAGES), so these inputs are not WTForms fields of
 the form class: they are read from the same POST, which the form's CSRF token protects, and
@@ -27,6 +28,7 @@ class VersionInputs:
     legend: str
     title: str
     body: str
+    answers: str
 
     @property
     def key(self) -> str:
@@ -45,6 +47,7 @@ def submitted() -> list[Version]:
             language,
             request.form.get(f"version-{language}-title", ""),
             request.form.get(f"version-{language}-body", ""),
+            tuple(request.form.get(f"version-{language}-answers", "").splitlines()),
         )
         for language in languages()
     ]
@@ -60,5 +63,6 @@ def inputs(versions: Sequence[Version]) -> list[VersionInputs]:
             legend = _("やさしい日本語の文（任意）")
         else:
             legend = _("翻訳：%(language)s（任意）", language=language_name(language))
-        shown.append(VersionInputs(language, legend, version.title, version.body))
+        answers = "\n".join(version.answers)
+        shown.append(VersionInputs(language, legend, version.title, version.body, answers))
     return shown
