@@ -25,7 +25,7 @@ from linebot.v3.messaging import (
 
 from broadcasts.i18n import SOURCE_LOCALE, locale_for, translations
 from broadcasts.postbacks import Answer, Confirm, Details, encode
-from broadcasts.translations import ORIGINAL, Version, answer_labels
+from broadcasts.translations import ORIGINAL, Version, answer_labels, question_in
 from models import AttachmentKind, Circular
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -157,7 +157,8 @@ def _body(circular: Circular, version: Version, _: Gettext) -> list[FlexText]:
         when = day_label(circular.event_date, locale)
         contents.append(FlexText(text=_("日にち：{day}").format(day=when), size="md", wrap=True))
     if circular.question:
-        contents.append(FlexText(text=circular.question, size="md", weight="bold", wrap=True))
+        question = question_in(circular, version)
+        contents.append(FlexText(text=question or " ", size="md", weight="bold", wrap=True))
         if circular.answer_deadline is not None:
             deadline = tokyo_date(circular.answer_deadline, locale)
             contents.append(

@@ -25,6 +25,7 @@ TAG_LENGTH = 16
 TITLE_LIMIT = 100
 BODY_LIMIT = 5000
 OPTION_LIMIT = 20  # LINE's button label limit: an answer option's, in every version
+QUESTION_LIMIT = 200  # as the Japanese question
 
 
 class TranslationError(ValueError):
@@ -38,13 +39,14 @@ class TranslationError(ValueError):
 
 @dataclass(frozen=True)
 class Version:
-    """A circular's title, body and answer labels in one language (ORIGINAL: the Japanese the
-    author wrote). No answers: the Japanese options' labels."""
+    """A circular's title, body, question and answer labels in one language (ORIGINAL: the
+    Japanese the author wrote). No question or answers: the Japanese ones."""
 
     language: str
     title: str
     body: str
     answers: tuple[str, ...] = ()
+    question: str = ""
 
 
 def is_language_tag(tag: str) -> bool:
@@ -81,7 +83,11 @@ def clean(
         if any(other.language == version.language for other in kept):
             raise TranslationError(version.language, "同じ言語が2つあります")
         answers = tuple(_clean_answers(version, option_count))
-        kept.append(Version(version.language, title, body, answers))
+        # A circular without a question has nothing for a translated question to translate.
+        question = " ".join(version.question.split()) if option_count else ""
+        if len(question) > QUESTION_LIMIT:
+            raise TranslationError(version.language, f"質問の訳は{QUESTION_LIMIT}文字までです")
+        kept.append(Version(version.language, title, body, answers, question))
     return tuple(kept)
 
 
@@ -112,19 +118,22 @@ def save(circular: Circular, versions: Sequence[Version]) -> None:
         row.title = version.title
         row.body = version.body
         row.answers = list(version.answers) or None
+        row.question = version.question or None
 
 
 def of_circular(circular: Circular) -> tuple[Version, ...]:
     """The circular's versions besides the original, as an author's draft holds them."""
     return tuple(
-        Version(row.language, row.title, row.body, tuple(row.answers or ()))
+        Version(row.language, row.title, row.body, tuple(row.answers or ()), row.question or "")
         for row in circular.translations
     )
 
 
 def versions_of(circular: Circular) -> dict[str, Version]:
     """Every version of the circular, the original first."""
-    original = Version(ORIGINAL, circular.title, circular.body, answer_labels(circular))
+    original = Version(
+        ORIGINAL, circular.title, circular.body, answer_labels(circular), circular.question or ""
+    )
     versions = {ORIGINAL: original}
     versions.update((version.language, version) for version in of_circular(circular))
     return versions
@@ -134,6 +143,13 @@ def version_in(circular: Circular, language: str) -> Version:
     """The version in `language` (a batch's), or the original."""
     versions = versions_of(circular)
     return versions.get(language, versions[ORIGINAL])
+
+
+def question_in(circular: Circular, version: Version | None = None) -> str | None:
+    """The circular's question as `version` words it; the Japanese one when it has none."""
+    if not circular.question:
+        return None
+    return (version.question if version is not None else "") or circular.question
 
 
 def answer_labels(circular: Circular, version: Version | None = None) -> tuple[str, ...]:

@@ -17,7 +17,8 @@ EASY_JAPANESE = "ja-x-easy"
 class CircularTranslation(Base):
     """The circular's title, body and answer labels in one language ("en", "ja-x-easy", …), as
     its author wrote them; residents reading that language see it instead of the Japanese
-    original. `answers` holds one label per option, by position; none: the Japanese labels."""
+    original. `answers` holds one label per option, by position, and `question` the question;
+    none: the Japanese ones."""
 
     __tablename__ = "circular_translations"
     __table_args__ = (UniqueConstraint("circular_id", "language"),)
@@ -28,6 +29,7 @@ class CircularTranslation(Base):
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     answers: Mapped[list[str] | None] = mapped_column(JSON)
+    question: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

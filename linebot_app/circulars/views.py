@@ -213,6 +213,7 @@ def _reading_for(
         "page_lang": words.split("-")[0],
         "version": version,
         "answers": translations.answer_labels(shown.circular, version),
+        "question": translations.question_in(shown.circular, version),
         "version_lang": language.split("-x-")[0],
         "furigana": furigana_on,
         "ruby": furigana.segments,

@@ -1,5 +1,5 @@
 """The compose form's やさしい日本語 version and translations (one title, body and, optionally,
-the answer labels, one a line, per language).
+the question and its answer labels, one a line, per language).
 
 The languages are configuration (KAIRAN_LANGUAGES), so these inputs are not WTForms fields of
 the form class: they are read from the same POST, which the form's CSRF token protects, and
@@ -29,6 +29,7 @@ class VersionInputs:
     title: str
     body: str
     answers: str
+    question: str
 
     @property
     def key(self) -> str:
@@ -48,6 +49,7 @@ def submitted() -> list[Version]:
             request.form.get(f"version-{language}-title", ""),
             request.form.get(f"version-{language}-body", ""),
             tuple(request.form.get(f"version-{language}-answers", "").splitlines()),
+            request.form.get(f"version-{language}-question", ""),
         )
         for language in languages()
     ]
@@ -64,5 +66,7 @@ def inputs(versions: Sequence[Version]) -> list[VersionInputs]:
         else:
             legend = _("翻訳：%(language)s（任意）", language=language_name(language))
         answers = "\n".join(version.answers)
-        shown.append(VersionInputs(language, legend, version.title, version.body, answers))
+        shown.append(
+            VersionInputs(language, legend, version.title, version.body, answers, version.question)
+        )
     return shown

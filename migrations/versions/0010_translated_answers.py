@@ -1,4 +1,4 @@
-"""translated answers: a translation's own labels for the circular's answer options
+"""translated answers: a translation's own question and labels for the answer options
 
 Revision ID: 0010
 Revises: 0009
@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("circular_translations", schema=None) as batch_op:
         batch_op.add_column(sa.Column("answers", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("question", sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("circular_translations", schema=None) as batch_op:
+        batch_op.drop_column("question")
         batch_op.drop_column("answers")

@@ -1,6 +1,7 @@
-"""A translation's own answer labels: the author gives them on the compose form, drafts keep
-them, and the cards, the deadline reminder, the reply after answering and the detail page show
-them to residents reading that version (the postback still carries the option's position)."""
+"""A translation's own question and answer labels: the author gives them on the compose form,
+drafts keep them, and the cards, the deadline reminder, the reply after answering and the detail
+page show them to residents reading that version (the postback still carries the option's
+position)."""
 
 from __future__ import annotations
 
@@ -36,7 +37,9 @@ from simulator.testing import SimulatorClient
 from tests.conftest import TEST_SETTINGS, FakeClock, postback_event
 
 SECRET = TEST_SETTINGS["SECRET_KEY"]
-ENGLISH = Version("en", "Cleanup day", "Meet at the park at 9:00.", ("I'll come", "I can't"))
+ENGLISH = Version(
+    "en", "Cleanup day", "Meet at the park at 9:00.", ("I'll come", "I can't"), "Will you come?"
+)
 
 
 @pytest.fixture
@@ -59,6 +62,10 @@ def draft(sakura: Association, clock: FakeClock, *versions: Version) -> Circular
         answer_deadline=clock.now() + timedelta(days=3),
         translations=versions,
     )
+
+
+def body_texts(message: dict[str, Any]) -> list[str]:
+    return [item["text"] for item in message["contents"]["body"]["contents"]]
 
 
 def buttons(message: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -95,6 +102,9 @@ def test_residents_get_answer_buttons_and_replies_in_the_language_they_read(
     japanese_buttons = [("参加", "参加", f"{ans}:1"), ("不参加", "不参加", f"{ans}:2")]
     assert buttons(sim.inbox(english)[-1]["message"]) == english_buttons
     assert buttons(sim.inbox(japanese)[-1]["message"]) == japanese_buttons
+    assert "Will you come?" in body_texts(sim.inbox(english)[-1]["message"])
+    japanese_card = body_texts(sim.inbox(japanese)[-1]["message"])
+    assert "参加しますか？" in japanese_card and "Will you come?" not in japanese_card
 
     clock.advance(days=2)
     due = reminders.DueReminder(circular.id, "deadline", clock.now() - timedelta(minutes=1))
@@ -124,8 +134,9 @@ def test_residents_get_answer_buttons_and_replies_in_the_language_they_read(
     token = links.detail_token(SECRET, circular.id, resident.id)
     page = app.test_client().get(f"/c/{token}").get_data(as_text=True)
     assert "<li>I&#39;ll come</li>" in page and "<li>参加</li>" not in page
+    assert "<h2>Will you come?</h2>" in page
     original = app.test_client().get(f"/c/{token}?lang=ja").get_data(as_text=True)
-    assert "<li>参加</li>" in original
+    assert "<li>参加</li>" in original and "<h2>参加しますか？</h2>" in original
 
 
 def test_a_draft_round_trips_the_labels_and_a_wrong_count_is_refused(
@@ -172,6 +183,7 @@ def test_the_compose_form_takes_the_labels_and_refuses_a_wrong_count(
         "version-en-title": "Cleanup day",
         "version-en-body": "Meet at the park at 9.",
         "version-en-answers": "I'll come\nI can't\nMaybe",
+        "version-en-question": "Will you come?",
     }
     refused = client.post("/dashboard/compose", data=fields)
     assert refused.status_code == 400
@@ -187,5 +199,29 @@ def test_the_compose_form_takes_the_labels_and_refuses_a_wrong_count(
     session.expire_all()
     circular = session.scalars(select(Circular)).one()
     assert compose.draft_of(circular).translations[0].answers == ("I'll come", "I can't")
+    assert compose.draft_of(circular).translations[0].question == "Will you come?"
     edit = client.get(f"/dashboard/compose/{circular.id}").get_data(as_text=True)
     assert "I&#39;ll come\nI can&#39;t</textarea>" in edit
+
+
+def test_a_translated_question_needs_a_question_to_translate(
+    session: Session, clock: FakeClock, officer: StaffMember, sakura: Association
+) -> None:
+    notice = CircularDraft(
+        title="清掃活動",
+        body="日曜日の9時、公園に集合してください。",
+        targets=Target.of(associations=[sakura.id]),
+        translations=(Version("en", "Cleanup day", "Meet at 9.", (), "Will you come?"),),
+    )
+    circular = compose.save_draft(session, clock, officer, notice)
+    session.commit()
+    assert session.scalars(select(CircularTranslation.question)).one() is None
+    assert compose.draft_of(circular).translations[0].question == ""
+    with pytest.raises(CompositionError) as refused:
+        compose.save_draft(
+            session,
+            clock,
+            officer,
+            draft(sakura, clock, Version("en", "T", "B", (), "q" * 201)),
+        )
+    assert refused.value.field == "translation:en"
