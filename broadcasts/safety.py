@@ -24,11 +24,14 @@ from sqlalchemy.orm import Session
 from broadcasts import compose
 from broadcasts.clock import Clock
 from broadcasts.compose import CircularDraft, CompositionError, NotPermitted
+from broadcasts.i18n import N_, translations
 from broadcasts.release import Release
 from broadcasts.scope import Scope
 from broadcasts.targeting import Target
+from broadcasts.translations import Version
 from models import (
     CARD,
+    EASY_JAPANESE,
     Acknowledgement,
     AnswerOption,
     Association,
@@ -41,18 +44,20 @@ from models import (
     StaffMember,
 )
 
-TITLE = "安否確認"
-QUESTION = "ご無事ですか？"
-SAFE = "無事です"
-NEEDS_HELP = "助けが必要"
+TITLE = N_("安否確認")
+QUESTION = N_("ご無事ですか？")
+SAFE = N_("無事です")
+NEEDS_HELP = N_("助けが必要")
 # The options' positions, fixed by `start`: the board counts by position, not by label.
 SAFE_POSITION = 1
 HELP_POSITION = 2
-BODY = (
+BODY = N_(
     "地域のみなさまの安否を確認しています。\n"
     "ご無事なら「無事です」、助けが必要なら「助けが必要」を押してください。\n"
     "お返事があるまで、30分ごとにお知らせします。"
 )
+# The standard check is the bot's own words, so it goes out in every language the bot speaks.
+VERSIONS = ("en", EASY_JAPANESE)
 
 Answer = Literal["help", "none", "safe"]
 
@@ -80,18 +85,27 @@ def start(
     scope = compose.composing_scope(session, author)
     if not (scope.whole_city or scope.district_ids):
         raise NotPermitted("安否確認を始められるのは、管理者とICT推進員だけです")
+    own_words = (message or "").strip()
     draft = CircularDraft(
         title=TITLE,
-        body=(message or "").strip() or BODY,
+        body=own_words or BODY,
         targets=target,
         question=QUESTION,
         options=(SAFE, NEEDS_HELP),
         confirmation_required=False,
         urgent=True,
+        # An author's own message is in Japanese only: its readers all get the same text.
+        translations=() if own_words else tuple(standard_version(lang) for lang in VERSIONS),
     )
     circular = compose.save_draft(session, clock, author, draft)
     circular.safety_check = True
     return Started(circular, compose.send_now(session, clock, author, circular, remaining_quota))
+
+
+def standard_version(language: str) -> Version:
+    """The standard check in `language`, from the bot's catalogues."""
+    _ = translations(language).gettext
+    return Version(language, _(TITLE), _(BODY), (_(SAFE), _(NEEDS_HELP)), _(QUESTION))
 
 
 def area_target(

@@ -320,3 +320,41 @@ def test_the_cli_starts_a_safety_check_for_a_district(
         obj=info,
     )
     assert wrong.exit_code != 0 and "NOPE" in wrong.output
+
+
+def test_the_standard_check_speaks_each_residents_language_and_a_custom_one_japanese(
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    worker: Worker,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    district = make_district()
+    japanese, english = make_line_residents(2, make_association(district=district))
+    resident = session.scalars(select(Resident).where(Resident.line_user_id == english)).one()
+    resident.locale = "en"
+    promoter = make_staff(Role.promoter, district_id=district.id)
+    session.commit()
+
+    def labels(user_id: str) -> list[str]:
+        footer = sim.inbox(user_id)[-1]["message"]["contents"]["footer"]["contents"]
+        return [b["action"]["label"] for b in footer if b["action"]["data"].startswith("ans:")]
+
+    def check(message: str | None) -> None:
+        quota = remaining_quota(line())
+        target = Target.of(districts=[district.id])
+        started = safety.start(session, clock, promoter, target, quota, message)
+        assert started.release.released, started.release.reason
+        session.commit()
+        worker.drain()
+
+    check(None)
+    assert labels(english) == ["I'm safe", "I need help"]
+    assert labels(japanese) == ["無事です", "助けが必要"]
+    assert sim.inbox(english)[-1]["message"]["altText"].startswith("[")
+    # The author's own words exist in Japanese only: everyone reads the same card.
+    check("川があふれそうです。ご無事ですか。")
+    assert labels(english) == labels(japanese) == ["無事です", "助けが必要"]
