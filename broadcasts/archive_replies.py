@@ -30,12 +30,12 @@ from broadcasts.replies import (
     ALT_TEXT_LIMIT,
     TOKYO,
     Gettext,
-    _button,
-    _gettext,
-    _label,
-    _menu_items,
-    _text,
+    gettext_in,
+    menu_items,
+    quick_button,
+    quick_label,
     stale,
+    text_message,
 )
 
 # The resident's own link to a circular's detail page, by circular id.
@@ -45,18 +45,18 @@ DetailLink = Callable[[int], str]
 def archive(found: Page | AskWord | None, language: str | None, link: DetailLink) -> list[Message]:
     """What the bot answers to 「回覧を見る」, 「検索」 and their 「次へ」; None: a page of a
     search that is no longer there."""
-    _ = _gettext(language)
+    _ = gettext_in(language)
     if found is None:
         return stale(language)
     if isinstance(found, AskWord):
         return [
-            _text(
+            text_message(
                 _("さがしたい言葉を送ってください。回覧の題名と本文からさがします。"),
-                [_button(_("回覧を見る"), Menu("list"))],
+                [quick_button(_("回覧を見る"), Menu("list"))],
             )
         ]
     if not found.entries:
-        return [_text(_nothing(found, _), _navigation(found, _))]
+        return [text_message(_nothing(found, _), _navigation(found, _))]
     if found.word is None:
         alt = _("届いた回覧（{page}ページ目）").format(page=found.number + 1)
     else:
@@ -87,13 +87,13 @@ def _navigation(found: Page, _: Gettext) -> list[QuickReplyItem]:
 
     items: list[QuickReplyItem] = []
     if found.has_next:
-        items.append(_button(_("次へ"), page(found.number + 1)))
+        items.append(quick_button(_("次へ"), page(found.number + 1)))
     if found.number > 0:
-        items.append(_button(_("前へ"), page(found.number - 1)))
-    items.append(_button(_("検索"), ArchiveFind()))
+        items.append(quick_button(_("前へ"), page(found.number - 1)))
+    items.append(quick_button(_("検索"), ArchiveFind()))
     if found.word is not None:
-        items.append(_button(_("回覧を見る"), Menu("list")))
-    return items + _menu_items(_)[1:]
+        items.append(quick_button(_("回覧を見る"), Menu("list")))
+    return items + menu_items(_)[1:]
 
 
 def _bubble(entry: Entry, link: DetailLink, _: Gettext) -> FlexBubble:
@@ -116,7 +116,7 @@ def _bubble(entry: Entry, link: DetailLink, _: Gettext) -> FlexBubble:
         )
     buttons = [
         FlexButton(
-            action=URIAction(label=_label(_("詳しく見る")), uri=link(circular.id)),
+            action=URIAction(label=quick_label(_("詳しく見る")), uri=link(circular.id)),
             style="secondary",
         )
     ]

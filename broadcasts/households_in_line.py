@@ -18,8 +18,7 @@ from broadcasts import households, paper, watch_over
 from broadcasts.clock import Clock
 from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
 from broadcasts.registration import ensure_resident, find_resident, normalise
-from broadcasts.replies import Gettext, _label, _text
-from broadcasts.replies import _gettext as gettext_for
+from broadcasts.replies import Gettext, gettext_in, quick_label, text_message
 from broadcasts.scope import Scope, load
 from models import Circular, Group, PaperHousehold, Role, StaffMember, StaffRole
 
@@ -42,7 +41,7 @@ _WORDS = {
 def handle_text(
     session: Session, clock: Clock, user_id: str, text: str, language: str | None
 ) -> list[Message] | None:
-    _ = gettext_for(language)
+    _ = gettext_in(language)
     code = households.typed_code(text)
     if code is not None:
         joining = ensure_resident(session, clock, user_id)
@@ -54,7 +53,7 @@ def handle_text(
             "expired": _("このコードは期限切れです（3日間有効）。新しいコードをもらってください。"),
             "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
         }
-        return [_text(texts[status])]
+        return [text_message(texts[status])]
     kind = _WORDS.get(normalise(text))
     if kind is None:
         return None
@@ -62,22 +61,22 @@ def handle_text(
         return _proxy_circulars(session, user_id, _)
     resident = find_resident(session, user_id)
     if resident is None or resident.association_id is None or resident.unregistered_at:
-        return [_text(_("まだ登録されていません。登録するときは「設定」と送ってください。"))]
+        return [text_message(_("まだ登録されていません。登録するときは「設定」と送ってください。"))]
     if kind == "invite":
         invited = households.invite(session, clock, resident)
         return [
-            _text(
+            text_message(
                 _(
                     "家族を招待するコードです。3日間、1回だけ使えます。"
                     "家族の方が、このボットを友だち追加して、次のメッセージをそのまま送ってください。"
                 )
             ),
-            _text(invited.code or ""),
+            text_message(invited.code or ""),
         ]
     if kind == "leave":
         left = households.leave(session, resident)
         return [
-            _text(
+            text_message(
                 _("世帯からぬけました。これからはおひとりで数えます。")
                 if left
                 else _("世帯には入っていません。")
@@ -86,14 +85,14 @@ def handle_text(
     if kind == "watch_off":
         watch_over.opt_out(session, clock, resident)
         return [
-            _text(
+            text_message(
                 _(
                     "見守りの一覧に出ないようにしました。もどすときは「見守りを受ける」と送ってください。"
                 )
             )
         ]
     watch_over.opt_in(session, resident)
-    return [_text(_("見守りの一覧に出るようにしました。"))]
+    return [text_message(_("見守りの一覧に出るようにしました。"))]
 
 
 def handle_proxy(
@@ -103,11 +102,13 @@ def handle_proxy(
     postback: ProxyCircular | ProxyHousehold,
     language: str | None,
 ) -> list[Message]:
-    _ = gettext_for(language)
+    _ = gettext_in(language)
     leader = _leader(session, user_id)
     if leader is None:
         return [
-            _text(_("このボタンは今は使えません。お手数ですが、もう一度はじめからお願いします。"))
+            text_message(
+                _("このボタンは今は使えません。お手数ですが、もう一度はじめからお願いします。")
+            )
         ]
     scope = load(session, leader.id)
     if isinstance(postback, ProxyCircular):
@@ -117,7 +118,7 @@ def handle_proxy(
             session, clock, scope, postback.circular_id, postback.paper_household_id
         )
     except paper.PaperError:
-        return [_text(_("この世帯の代理確認はできません。"))]
+        return [text_message(_("この世帯の代理確認はできません。"))]
     group_id = session.get_one(PaperHousehold, postback.paper_household_id).group_id
     done = _("代理確認しました。")
     return _households(session, scope, postback.circular_id, group_id, done, _)
@@ -143,9 +144,11 @@ def _proxy_circulars(session: Session, user_id: str, _: Gettext) -> list[Message
         for circular in paper.recent_for_group(session, group.id, limit=QUICK_REPLY_LIMIT):
             items.append(_item(circular.title, encode_proxy(ProxyCircular(circular.id, group.id))))
     if not items:
-        return [_text(_("代理確認できる回覧はまだありません。"))]
+        return [text_message(_("代理確認できる回覧はまだありません。"))]
     return [
-        _text(_("どの回覧ですか？紙で受け取る世帯の確認を記録します。"), items[:QUICK_REPLY_LIMIT])
+        text_message(
+            _("どの回覧ですか？紙で受け取る世帯の確認を記録します。"), items[:QUICK_REPLY_LIMIT]
+        )
     ]
 
 
@@ -154,10 +157,10 @@ def _households(
 ) -> list[Message]:
     circular = session.get(Circular, circular_id)
     if circular is None or not scope.leads_group(session, group_id):
-        return [_text(_("この世帯の代理確認はできません。"))]
+        return [text_message(_("この世帯の代理確認はできません。"))]
     waiting = [s for s in paper.statuses(session, circular_id, group_id) if s.confirmation is None]
     if not waiting:
-        return [_text((lead + "\n" if lead else "") + _("紙の世帯はすべて確認済みです。"))]
+        return [text_message((lead + "\n" if lead else "") + _("紙の世帯はすべて確認済みです。"))]
     items = [
         _item(status.name, encode_proxy(ProxyHousehold(circular_id, status.paper_household.id)))
         for status in waiting[:QUICK_REPLY_LIMIT]
@@ -165,10 +168,10 @@ def _households(
     prompt = _("「{title}」を見た世帯をえらんでください（のこり{count}世帯）。").format(
         title=circular.title, count=len(waiting)
     )
-    return [_text((lead + "\n" if lead else "") + prompt, items)]
+    return [text_message((lead + "\n" if lead else "") + prompt, items)]
 
 
 def _item(text: str, data: str) -> QuickReplyItem:
     return QuickReplyItem(
-        action=PostbackAction(label=_label(text), data=data, display_text=text[:300])
+        action=PostbackAction(label=quick_label(text), data=data, display_text=text[:300])
     )

@@ -67,31 +67,31 @@ ALT_TEXT_LIMIT = 400
 Gettext = Callable[[str], str]
 
 
-def _gettext(language: str | None) -> Gettext:
+def gettext_in(language: str | None) -> Gettext:
     return translations(locale_for(language)).gettext
 
 
-def _label(text: str) -> str:
+def quick_label(text: str) -> str:
     return text if len(text) <= LABEL_LIMIT else text[: LABEL_LIMIT - 1] + "…"
 
 
-def _button(label: str, postback: Postback) -> QuickReplyItem:
+def quick_button(label: str, postback: Postback) -> QuickReplyItem:
     return QuickReplyItem(
         action=PostbackAction(
-            label=_label(label), data=postbacks.encode(postback), display_text=label[:300]
+            label=quick_label(label), data=postbacks.encode(postback), display_text=label[:300]
         )
     )
 
 
-def _menu_items(_: Gettext) -> list[QuickReplyItem]:
+def menu_items(_: Gettext) -> list[QuickReplyItem]:
     return [
-        _button(_("回覧を見る"), Menu("list")),
-        _button(_("設定"), Menu("settings")),
-        _button(_("ヘルプ"), Menu("help")),
+        quick_button(_("回覧を見る"), Menu("list")),
+        quick_button(_("設定"), Menu("settings")),
+        quick_button(_("ヘルプ"), Menu("help")),
     ]
 
 
-def _text(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
+def text_message(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
     quick_reply = QuickReply(items=list(items)) if items else None
     return TextMessage(text=text, quick_reply=quick_reply)
 
@@ -100,9 +100,9 @@ def _text(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
 
 
 def help_message(language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     return [
-        _text(
+        text_message(
             _(
                 "回覧板のLINEです。下のボタンか、メニューからえらんでください。\n"
                 "・回覧を見る：届いた回覧を見ます\n"
@@ -112,17 +112,17 @@ def help_message(language: str | None) -> list[Message]:
                 "・登録解除：と送ると、登録をやめます\n"
                 "わからないときは、自治会の役員さんにお聞きください。"
             ),
-            _menu_items(_),
+            menu_items(_),
         )
     ]
 
 
 def stale(language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     return [
-        _text(
+        text_message(
             _("このボタンは今は使えません。お手数ですが、もう一度はじめからお願いします。"),
-            _menu_items(_),
+            menu_items(_),
         )
     ]
 
@@ -131,40 +131,40 @@ def stale(language: str | None) -> list[Message]:
 
 
 def registration(outcome: Outcome, language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     match outcome:
         case Choose():
             return [_choose(outcome, _)]
         case AskConfirmation(chosen):
             return [
-                _text(
+                text_message(
                     _("この内容で登録します。よろしいですか？") + "\n" + _describe(chosen, _),
                     [
-                        _button(_("はい"), RegistrationControl("ok")),
-                        _button(_("やり直す"), RegistrationControl("redo")),
-                        _button(_("やめる"), RegistrationControl("cancel")),
+                        quick_button(_("はい"), RegistrationControl("ok")),
+                        quick_button(_("やり直す"), RegistrationControl("redo")),
+                        quick_button(_("やめる"), RegistrationControl("cancel")),
                     ],
                 )
             ]
         case Registered(chosen, watched):
             return [
-                _text(
+                text_message(
                     _("登録しました。これから回覧をLINEでお届けします。")
                     + "\n"
                     + _describe(chosen, _)
                     + "\n"
                     + _("変えるときは「設定」と送ってください。")
                     + (_watch_over_notice(_) if watched else ""),
-                    [*_menu_items(_), _family_item(_)],
+                    [*menu_items(_), _family_item(_)],
                 )
             ]
         case WelcomeBack(kept):
             return [
-                _text(
+                text_message(
                     _("おかえりなさい。登録はそのままです。また回覧をお届けします。")
                     + "\n"
                     + _describe(kept, _),
-                    _menu_items(_),
+                    menu_items(_),
                 )
             ]
         case Cancelled(kept):
@@ -172,10 +172,10 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                 text = _("やめました。登録するときは「設定」と送ってください。")
             else:
                 text = _("やめました。登録は前のままです。") + "\n" + _describe(kept, _)
-            return [_text(text, _menu_items(_))]
+            return [text_message(text, menu_items(_))]
         case AskUnregister(kept):
             return [
-                _text(
+                text_message(
                     _describe(kept, _)
                     + "\n"
                     + _(
@@ -183,14 +183,14 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                         "解除しますか？"
                     ),
                     [
-                        _button(_("解除する"), Unregister(confirmed=True)),
-                        _button(_("やめる"), Unregister(confirmed=False)),
+                        quick_button(_("解除する"), Unregister(confirmed=True)),
+                        quick_button(_("やめる"), Unregister(confirmed=False)),
                     ],
                 )
             ]
         case Unregistered():
             return [
-                _text(
+                text_message(
                     _(
                         "登録を解除しました。ご利用ありがとうございました。\n"
                         "また使うときは「設定」と送ってください。"
@@ -199,9 +199,9 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
             ]
         case NotRegistered():
             return [
-                _text(
+                text_message(
                     _("まだ登録されていません。登録するときは「設定」と送ってください。"),
-                    _menu_items(_),
+                    menu_items(_),
                 )
             ]
         case Stale():
@@ -212,7 +212,8 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
 
 def _family_item(_: Gettext) -> QuickReplyItem:
     """Sends 「家族を招待」 as the resident's own words (broadcasts.households_in_line)."""
-    return QuickReplyItem(action=MessageAction(label=_label(_("家族を招待")), text="家族を招待"))
+    label = quick_label(_("家族を招待"))
+    return QuickReplyItem(action=MessageAction(label=label, text="家族を招待"))
 
 
 def _watch_over_notice(_: Gettext) -> str:
@@ -255,13 +256,13 @@ def _choose(choose: Choose, _: Gettext) -> TextMessage:
             _("（{page}/{count}ページ）").format(page=choose.page + 1, count=choose.page_count)
         )
     lines.append(_("名前の一部を送ると、さがせます（ひらがなでも大丈夫です）。"))
-    items = [_button(option.name, _choice(choose, option.id)) for option in choose.options]
+    items = [quick_button(option.name, _choice(choose, option.id)) for option in choose.options]
     if choose.page > 0:
-        items.append(_button(_("前へ"), _page(choose, choose.page - 1)))
+        items.append(quick_button(_("前へ"), _page(choose, choose.page - 1)))
     if choose.page + 1 < choose.page_count:
-        items.append(_button(_("次へ"), _page(choose, choose.page + 1)))
-    items.append(_button(_("やめる"), RegistrationControl("cancel")))
-    return _text("\n".join(lines), items)
+        items.append(quick_button(_("次へ"), _page(choose, choose.page + 1)))
+    items.append(quick_button(_("やめる"), RegistrationControl("cancel")))
+    return text_message("\n".join(lines), items)
 
 
 def _choice(choose: Choose, area_id: int) -> Postback:
@@ -285,17 +286,17 @@ def _page(choose: Choose, page: int) -> Postback:
 
 
 def confirmation(result: ConfirmResult, language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     texts = {
         "confirmed": _("確認しました。ありがとうございます。"),
         "already": _("この回覧は、もう確認済みです。ありがとうございます。"),
         "unknown": _("この回覧は見つかりませんでした。お手数ですが、もう一度お試しください。"),
     }
-    return [_text(texts[result])]
+    return [text_message(texts[result])]
 
 
 def answer(result: AnswerResult, language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     if result.status == "recorded" and result.safety_check:
         text = _(
             "「{label}」で受け付けました。ようすが変わったら、もう一度ボタンを押してください。"
@@ -309,7 +310,7 @@ def answer(result: AnswerResult, language: str | None) -> list[Message]:
         text = _("この回覧の回答は締め切りました。ありがとうございました。")
     else:
         text = _("この回覧は見つかりませんでした。お手数ですが、もう一度お試しください。")
-    return [_text(text)]
+    return [text_message(text)]
 
 
 def details(text: str | None, language: str | None, link: str | None = None) -> list[Message]:
@@ -318,8 +319,8 @@ def details(text: str | None, language: str | None, link: str | None = None) -> 
     if text is None:
         return confirmation("unknown", language)
     if link is None:
-        return [_text(text)]
-    _ = _gettext(language)
+        return [text_message(text)]
+    _ = gettext_in(language)
     invitation = _("写真や添付ファイル、長い本文は、こちらのページで見られます。")
     bubble = FlexBubble(
         body=FlexBox(
@@ -331,19 +332,19 @@ def details(text: str | None, language: str | None, link: str | None = None) -> 
             contents=[
                 FlexButton(
                     style="primary",
-                    action=URIAction(label=_label(_("回覧のページを開く")), uri=link),
+                    action=URIAction(label=quick_label(_("回覧のページを開く")), uri=link),
                 )
             ],
         ),
     )
-    return [FlexMessage(alt_text=invitation, contents=bubble), _text(text)]
+    return [FlexMessage(alt_text=invitation, contents=bubble), text_message(text)]
 
 
 # --- staff --------------------------------------------------------------------------------------
 
 
 def staff(result: Redeemed, language: str | None) -> list[Message]:
-    _ = _gettext(language)
+    _ = gettext_in(language)
     roles = {
         Role.admin: _("管理者"),
         Role.promoter: _("ICT推進員"),
@@ -359,12 +360,12 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
         "expired": _("このコードは期限切れです（7日間有効）。新しいコードをもらってください。"),
         "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
     }
-    return [_text(texts[result.status].format(role=role, area=area))]
+    return [text_message(texts[result.status].format(role=role, area=area))]
 
 
 def login_link(url: str, expires_at: datetime, language: str | None) -> list[Message]:
     """A staff member's single-use dashboard link, as a button."""
-    _ = _gettext(language)
+    _ = gettext_in(language)
     until = expires_at.astimezone(TOKYO).strftime("%H:%M")
     text = _(
         "管理画面のログイン用リンクです。{time}まで、1回だけ使えます。ほかの人に渡さないでください。"
@@ -376,7 +377,7 @@ def login_link(url: str, expires_at: datetime, language: str | None) -> list[Mes
             contents=[
                 FlexButton(
                     style="primary",
-                    action=URIAction(label=_label(_("管理画面を開く")), uri=url),
+                    action=URIAction(label=quick_label(_("管理画面を開く")), uri=url),
                 )
             ],
         ),
@@ -396,7 +397,7 @@ LANGUAGE_NAMES: dict[postbacks.LanguageChoice, str] = {
 
 def language_choice(language: str | None) -> FlexMessage:
     """The language chooser 「設定」 shows before the registration steps."""
-    _ = _gettext(language)
+    _ = gettext_in(language)
     text = _("ことばをえらべます。")
     bubble = FlexBubble(
         body=FlexBox(layout="vertical", contents=[FlexText(text=text, wrap=True, size="md")]),
@@ -421,5 +422,5 @@ def language_choice(language: str | None) -> FlexMessage:
 
 def language_chosen(locale: str) -> list[Message]:
     """The answer to a choice, already in the chosen language."""
-    _ = _gettext(locale)
-    return [_text(_("これから、このことばでお知らせします。"), _menu_items(_))]
+    _ = gettext_in(locale)
+    return [text_message(_("これから、このことばでお知らせします。"), menu_items(_))]

@@ -151,7 +151,7 @@ def _selected(form: CircularFieldsForm) -> _Selected:
     )
 
 
-def _render_form(
+def render_form(
     form: CircularFieldsForm,
     errors: dict[str, str],
     circular: Circular | None = None,
@@ -218,7 +218,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
 @login_required
 def compose_new() -> tuple[str, int]:
     _require_composer()
-    return _render_form(ComposeForm(), {})
+    return render_form(ComposeForm(), {})
 
 
 @bp.post("/compose")
@@ -227,7 +227,7 @@ def compose_create() -> Response | tuple[str, int]:
     _require_composer()
     form = ComposeForm()
     if not form.validate_on_submit():
-        return _render_form(form, _form_errors(form), status=400)
+        return render_form(form, _form_errors(form), status=400)
     try:
         circular = compose.save_draft(
             db.session, clock, current().member, _draft(form, _targets(form))
@@ -235,7 +235,7 @@ def compose_create() -> Response | tuple[str, int]:
         _attach(circular)
     except CompositionError as error:
         db.session.rollback()
-        return _render_form(form, _error_of(error), status=400)
+        return render_form(form, _error_of(error), status=400)
     db.session.commit()
     return redirect(url_for("dashboard.compose_preview", circular_id=circular.id))
 
@@ -250,7 +250,7 @@ def compose_edit(circular_id: int) -> Response | tuple[str, int]:
         ComposeForm(formdata=None) if circular.corrects_id is None else CircularFieldsForm(None)
     )
     _fill(form, circular)
-    return _render_form(form, {}, circular)
+    return render_form(form, {}, circular)
 
 
 @bp.post("/compose/<int:circular_id>")
@@ -261,14 +261,14 @@ def compose_update(circular_id: int) -> Response | tuple[str, int]:
         ComposeForm() if circular.corrects_id is None else CircularFieldsForm()
     )
     if not form.validate_on_submit():
-        return _render_form(form, _form_errors(form), circular, status=400)
+        return render_form(form, _form_errors(form), circular, status=400)
     targets = _targets(form) if isinstance(form, ComposeForm) else Target()
     try:
         compose.save_draft(db.session, clock, current().member, _draft(form, targets), circular)
         _attach(circular)
     except CompositionError as error:
         db.session.rollback()
-        return _render_form(form, _error_of(error), _managed(circular_id), status=400)
+        return render_form(form, _error_of(error), _managed(circular_id), status=400)
     db.session.commit()
     return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
 
@@ -302,7 +302,7 @@ def correct_new(circular_id: int) -> tuple[str, int]:
     form = CircularFieldsForm(formdata=None)
     form.title.data = original.title
     form.confirmation_required.data = original.confirmation_required
-    return _render_form(form, {}, original)
+    return render_form(form, {}, original)
 
 
 @bp.post("/circulars/<int:circular_id>/correct")
@@ -313,13 +313,13 @@ def correct_create(circular_id: int) -> Response | tuple[str, int]:
         abort(404)
     form = CircularFieldsForm()
     if not form.validate_on_submit():
-        return _render_form(form, _form_errors(form), original, status=400)
+        return render_form(form, _form_errors(form), original, status=400)
     try:
         fix = compose.correct(db.session, clock, current().member, original, _draft(form, Target()))
         _attach(fix)
     except CompositionError as error:
         db.session.rollback()
-        return _render_form(form, _error_of(error), _managed(circular_id), status=400)
+        return render_form(form, _error_of(error), _managed(circular_id), status=400)
     db.session.commit()
     return redirect(url_for("dashboard.compose_preview", circular_id=fix.id))
 

@@ -17,7 +17,7 @@ from broadcasts.compose import CompositionError
 from broadcasts.richmenu import FontMissingError
 from linebot_app.dashboard.adoption_chart import weekly
 from linebot_app.dashboard.auth import admin_required, current, login_required
-from linebot_app.dashboard.compose_views import _render_form, fill_draft
+from linebot_app.dashboard.compose_views import fill_draft, render_form
 from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
 from linebot_app.dashboard.views import _csv, _percent, bp, clock
@@ -183,7 +183,7 @@ def compose_from_template(template_id: int) -> tuple[str, int]:
         abort(404)
     form = ComposeForm(formdata=None)
     fill_draft(form, templates.draft_from(template, clock))
-    return _render_form(form, {})
+    return render_form(form, {})
 
 
 @bp.post("/templates/<int:template_id>/share")
