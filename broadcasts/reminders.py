@@ -20,8 +20,8 @@ from linebot.v3.messaging import (
     FlexMessage,
     FlexText,
 )
-from sqlalchemy import Select, and_, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from broadcasts.clock import Clock
 from broadcasts.i18n import locale_for
@@ -70,12 +70,32 @@ def upcoming(circular: Circular, quiet: QuietHours) -> list[tuple[str, datetime]
     ]
 
 
+def scheduled(
+    session: Session, circular: Circular, quiet: QuietHours
+) -> list[tuple[str, datetime]]:
+    """`upcoming`, or nothing once a released correction has taken the circular's place."""
+    if session.scalar(select(_corrected()).where(Circular.id == circular.id)):
+        return []
+    return upcoming(circular, quiet)
+
+
+def _corrected() -> ColumnElement[bool]:
+    """A released correction (訂正) replaces its original: the reminders, and the dates they
+    are about, are the correction's from then on."""
+    correction = aliased(Circular)
+    return exists().where(
+        correction.corrects_id == Circular.id,
+        correction.status.in_([CircularStatus.sending, CircularStatus.sent]),
+    )
+
+
 def due_reminders(session: Session, now: datetime, quiet: QuietHours) -> list[DueReminder]:
     """Every reminder slot that is due now, not yet released, and not pointless."""
     candidates = session.scalars(
         select(Circular).where(
             Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
             Circular.released_at.is_not(None),
+            ~_corrected(),
             or_(
                 Circular.released_at > now - REMINDER_WINDOW,
                 Circular.event_date >= (now.astimezone(TOKYO).date()),

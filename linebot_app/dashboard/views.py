@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from broadcasts import audit, compose, households, logins, paper, stats
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
-from broadcasts.reminders import upcoming
+from broadcasts.reminders import scheduled
 from broadcasts.schedule import SAFETY_REMINDERS, QuietHours
 from broadcasts.scope import Scope
 from linebot_app.dashboard import charts
@@ -147,7 +147,7 @@ def circular_stats(circular_id: int) -> str:
     quiet = QuietHours.parse(settings().KAIRAN_QUIET_HOURS)
     reminders = [
         (slot, at)
-        for slot, at in upcoming(circular, quiet)
+        for slot, at in scheduled(db.session, circular, quiet)
         if at > now and circular.status is not CircularStatus.cancelled
     ]
     officer_of = sorted(a for a in scope.association_ids if scope.sees_association(db.session, a))

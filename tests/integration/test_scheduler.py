@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from broadcasts import reminders
 from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
@@ -216,6 +217,34 @@ def test_a_reminder_made_pointless_by_a_long_outage_is_skipped(
     assert reminder_rows(town.session, circular, "reminder-1") == 0
     assert reminder_rows(town.session, circular, "reminder-2") == 4
     assert town.inbox_sizes() == [1, 2, 2, 2, 2]
+
+
+def test_a_released_correction_takes_over_its_originals_reminders(
+    town: Town, clockwork: Clockwork
+) -> None:
+    original = town.released(tokyo(1, 10), event_date=date(2026, 12, 6))
+    fix = town.released(
+        tokyo(1, 15),
+        corrects=original,
+        title="【訂正】清掃活動のお知らせ",
+        event_date=date(2026, 12, 13),
+    )
+    assert town.inbox_sizes() == [2] * 5
+    town.at(tokyo(2, 10), clockwork)
+    assert reminder_rows(town.session, original, "reminder-1") == 0
+    town.at(tokyo(2, 15), clockwork)
+    assert reminder_rows(town.session, fix, "reminder-1") == 5
+    # The original's event date was the mistake: its evening-before reminder never goes.
+    town.at(tokyo(5, 18), clockwork)
+    assert reminder_rows(town.session, original, "event") == 0
+    town.at(tokyo(12, 18), clockwork)
+    assert reminder_rows(town.session, fix, "event") == 5
+    assert reminders.scheduled(town.session, original, QUIET) == []
+    assert [slot for slot, _at in reminders.scheduled(town.session, fix, QUIET)] == [
+        "reminder-1",
+        "reminder-2",
+        "event",
+    ]
 
 
 def test_scheduled_circulars_are_released_on_time_and_after_quiet_hours(
