@@ -8,10 +8,10 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check --quiet
 SOURCES := linebot_app models broadcasts migrations simulator tests bench
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint format browser bench clean
+.PHONY: help demo test lint format browser bench reliability clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
@@ -59,6 +59,12 @@ test: $(VENV)/.installed-dev browser lint ## Lint, then the whole suite (SQLite;
 # two) or BENCH_ARGS='--only fanout --sizes 100000'. Needs PostgreSQL on 127.0.0.1:5432.
 bench: $(VENV)/.installed-dev ## Run the benchmarks in bench/ and write docs/BENCHMARKS.md
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The long reliability runs of docs/reliability.md (PostgreSQL on 127.0.0.1:5432; several minutes).
+reliability: $(VENV)/.installed-dev ## Long fault runs: webhook storm with killed connections, delivery chaos
+	$(BIN)/python bench/reliability.py
+	$(BIN)/python bench/chaos.py --database postgresql
+	$(BIN)/python bench/chaos.py --database sqlite --residents 20000 --rounds 40
 
 clean: ## Remove the virtual environment and caches (keeps instance/, the demo's data)
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache tests/_output
