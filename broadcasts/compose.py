@@ -637,12 +637,40 @@ def sniff(data: bytes) -> _Sniffed:
 def remove_attachment(
     session: Session, author: StaffMember | None, circular: Circular, attachment_id: int
 ) -> None:
-    """Drop an attachment from a draft (its file stays until housekeeping; it is unreferenced)."""
+    """Drop an attachment from a draft (its file stays until housekeeping removes it as
+    unreferenced, see `unreferenced_files`)."""
     _require_manage(session, author, circular)
     if circular.status not in EDITABLE:
         raise CompositionError("status", "送信済みや取り消した回覧は変更できません")
     circular.attachments = [a for a in circular.attachments if a.id != attachment_id]
     session.flush()
+
+
+# An upload is written before its transaction commits: only files older than this can be
+# known to be nobody's.
+UNREFERENCED_AFTER = timedelta(days=1)
+
+
+def unreferenced_files(session: Session, now: datetime, storage_dir: Path) -> list[Path]:
+    """Files in `storage_dir` no attachment names, untouched for a day: left by discarded
+    drafts, removed attachments and uploads whose transaction rolled back. The caller deletes
+    them (after its read ends)."""
+    if not storage_dir.is_dir():
+        return []
+    cutoff = (now - UNREFERENCED_AFTER).timestamp()
+    old = {
+        path.name: path
+        for path in storage_dir.iterdir()
+        if path.is_file() and path.stat().st_mtime < cutoff
+    }
+    names = list(old)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        for known in session.scalars(
+            select(Attachment.storage_name).where(Attachment.storage_name.in_(chunk))
+        ):
+            del old[known]
+    return sorted(old.values())
 
 
 def first_photo(circular: Circular) -> Attachment | None:

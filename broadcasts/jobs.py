@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import urllib3
 from linebot.v3.messaging import ApiException, TextMessage
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcasts import activation, join_codes
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
+from broadcasts.compose import unreferenced_files
 from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.line import Line
 from broadcasts.release import promised_elsewhere, release
@@ -63,6 +65,9 @@ DIGEST_CIRCULARS_WINDOW = timedelta(days=14)
 class ClockSettings:
     quiet_hours: QuietHours
     dashboard_url: str
+    # Where attachments are stored (KAIRAN_UPLOAD_DIR): housekeeping removes files no
+    # attachment names. None: nothing to sweep.
+    upload_dir: Path | None = None
 
 
 @dataclass
@@ -257,6 +262,13 @@ class Clockwork:
                 )
             )
             session.commit()
+        if self.settings.upload_dir is not None:
+            with self.sessions() as session:
+                unreferenced = unreferenced_files(session, now, self.settings.upload_dir)
+            for path in unreferenced:
+                path.unlink(missing_ok=True)
+            if unreferenced:
+                log.info("housekeeping: %d unreferenced upload(s) removed", len(unreferenced))
 
 
 def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:

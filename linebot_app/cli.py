@@ -28,6 +28,7 @@ from broadcasts.replies import TOKYO
 from broadcasts.schedule import QuietHours
 from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
 from linebot_app import create_app, demo
+from linebot_app.circulars.views import upload_dir
 from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db, line, settings
@@ -275,6 +276,7 @@ def scheduler_command() -> None:
         ClockSettings(
             quiet_hours=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
             dashboard_url=f"{configured.KAIRAN_PUBLIC_URL}/dashboard/",
+            upload_dir=upload_dir(),
         ),
         holder=worker_id(),
     )

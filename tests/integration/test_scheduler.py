@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import reminders
+from broadcasts import compose, reminders
 from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
@@ -245,6 +247,38 @@ def test_a_released_correction_takes_over_its_originals_reminders(
         "reminder-2",
         "event",
     ]
+
+
+def test_housekeeping_removes_uploads_no_attachment_names_once_they_are_a_day_old(
+    town: Town, clock: FakeClock, tmp_path: Path
+) -> None:
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QUIET, "https://kairan.test/dashboard/", upload_dir=tmp_path),
+        holder="clock-A",
+    )
+    clock.moment = tokyo(3, 10)
+    draft = town.circular()
+    kept = compose.add_attachment(town.session, draft, "地図.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    town.session.commit()
+    removed = compose.add_attachment(town.session, draft, "旧.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    town.session.commit()
+    compose.remove_attachment(town.session, draft.author, draft, removed.id)
+    town.session.commit()
+    leftovers = [tmp_path / "rolled-back.jpg", tmp_path / "upload.pdf.part"]
+    for path in leftovers:
+        path.write_bytes(b"x")
+    young = tmp_path / "being-uploaded.pdf.part"
+    young.write_bytes(b"x")
+    day_ago = (tokyo(2, 9, 59)).timestamp()
+    for path in [tmp_path / kept.storage_name, tmp_path / removed.storage_name, *leftovers]:
+        os.utime(path, (day_ago, day_ago))
+    os.utime(young, (tokyo(3, 9).timestamp(),) * 2)
+
+    clockwork.housekeeping()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([kept.storage_name, young.name])
 
 
 def test_scheduled_circulars_are_released_on_time_and_after_quiet_hours(
