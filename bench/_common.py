@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -154,6 +155,24 @@ def analyze(engine: Engine) -> None:
 
 def engine_for(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool)
+
+
+def connection_killer(url: str, stop: threading.Event, every: float, kills: list[int]) -> None:
+    """`pg_terminate_backend` on every other client connection to the database of `url`, every
+    `every` seconds until `stop`: requests, claims and records die wherever they are. Appends
+    how many it killed each round to `kills`."""
+    engine = engine_for(url)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        while not stop.wait(every):
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend'"
+                )
+            ).scalar_one()
+            kills.append(int(killed))
+    engine.dispose()
 
 
 # --- processes ----------------------------------------------------------------------------------

@@ -38,7 +38,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import insert, text
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -47,6 +47,7 @@ from bench._common import (
     BIN,
     DEFAULT_POSTGRES,
     Processes,
+    connection_killer,
     control,
     engine_for,
     environment,
@@ -57,8 +58,6 @@ from bench._common import (
 from bench.fanout import REGISTERED, populate, release_circular, wait_until_sent
 from broadcasts.delivery import progress
 from models import Association, Resident
-
-DRIVER = "kairan-chaos-driver"
 
 
 def add_outsiders(url: str, association_id: int, user_ids: list[str]) -> None:
@@ -120,24 +119,6 @@ class Workers:
         self.running.remove(process)
         self.processes.running.remove(process)
         self.killed += 1
-
-
-def connection_killer(url: str, stop: threading.Event, every: float, kills: list[int]) -> None:
-    """pg_terminate_backend on every other connection to the run's database, every `every` s:
-    the workers' claims, sends and records die wherever they are."""
-    engine = engine_for(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        while not stop.wait(every):
-            killed = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND application_name <> :driver"
-                ),
-                {"driver": DRIVER},
-            ).scalar_one()
-            kills.append(int(killed))
-    engine.dispose()
 
 
 def main() -> None:
@@ -220,9 +201,7 @@ def main() -> None:
         control(base, "POST", "/faults", {})
         while len(workers.running) < concurrency:
             workers.start()
-        # The killer spares the driver's own connection by its name.
-        driver_url = f"{url}?application_name={DRIVER}" if args.database == "postgresql" else url
-        wait_until_sent(driver_url, circular_id, 600)
+        wait_until_sent(url, circular_id, 600)
         elapsed = time.monotonic() - started
 
         counts = control(base, "GET", "/inbox-counts")["counts"]

@@ -32,7 +32,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,6 +41,7 @@ from bench._common import (
     DEFAULT_POSTGRES,
     SECRETS,
     Processes,
+    connection_killer,
     engine_for,
     environment,
     scratch_database,
@@ -70,22 +71,6 @@ def redelivered(body: bytes) -> bytes:
     for event in webhook["events"]:
         event["deliveryContext"] = {"isRedelivery": True}
     return json.dumps(webhook).encode()
-
-
-def killer(url: str, stop: threading.Event, every: float, kills: list[int]) -> None:
-    """pg_terminate_backend on the web's connections, every `every` seconds, until `stop`."""
-    engine = engine_for(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        while not stop.wait(every):
-            killed = connection.execute(
-                text(
-                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    " AND backend_type = 'client backend'"
-                )
-            ).scalar_one()
-            kills.append(int(killed))
-    engine.dispose()
 
 
 def storm(args: argparse.Namespace, logs: Path) -> bool:
@@ -129,7 +114,7 @@ def storm(args: argparse.Namespace, logs: Path) -> bool:
 
         stop = threading.Event()
         kills: list[int] = []
-        chaos = threading.Thread(target=killer, args=(url, stop, args.kill_every, kills))
+        chaos = threading.Thread(target=connection_killer, args=(url, stop, args.kill_every, kills))
         chaos.start()
         try:
             with ThreadPoolExecutor(max_workers=args.clients) as pool:
