@@ -11,6 +11,7 @@ import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from sqlalchemy import delete, select
@@ -174,12 +175,25 @@ def is_registered(resident: Resident) -> bool:
     return resident.association_id is not None and resident.unregistered_at is None
 
 
+def _out_of_order(resident: Resident, happened_at: datetime) -> bool:
+    """LINE may redeliver a follow after a later unfollow (or the reverse): the older event
+    must not undo the newer one. Each still counts as handled."""
+    return resident.follow_changed_at is not None and happened_at < resident.follow_changed_at
+
+
 def follow(
-    session: Session, clock: Clock, line_user_id: str, profile: Profile | None
-) -> WelcomeBack | Choose:
-    """A follow or an unblock: a registered resident keeps everything; anyone else starts
-    registering."""
+    session: Session,
+    clock: Clock,
+    line_user_id: str,
+    profile: Profile | None,
+    happened_at: datetime,
+) -> WelcomeBack | Choose | None:
+    """A follow or an unblock (`happened_at`: LINE's event timestamp): a registered resident
+    keeps everything; anyone else starts registering. None when a later unfollow came first."""
     resident = ensure_resident(session, clock, line_user_id)
+    if _out_of_order(resident, happened_at):
+        return None
+    resident.follow_changed_at = happened_at
     if resident.follow_status is FollowStatus.blocked:
         resident.follow_status = FollowStatus.following
         resident.blocked_at = None
@@ -195,12 +209,13 @@ def follow(
     return Choose(choose.kind, choose.options, choose.page, choose.page_count, greeting=True)
 
 
-def unfollow(session: Session, clock: Clock, line_user_id: str) -> bool:
+def unfollow(session: Session, clock: Clock, line_user_id: str, happened_at: datetime) -> bool:
     """Blocked residents get nothing until they unblock; their registration stays.
-    False when Kairan does not know the user."""
+    False when Kairan does not know the user, or a later follow came first."""
     resident = find_resident(session, line_user_id)
-    if resident is None:
+    if resident is None or _out_of_order(resident, happened_at):
         return False
+    resident.follow_changed_at = happened_at
     resident.follow_status = FollowStatus.blocked
     resident.blocked_at = clock.now()
     _end_conversation(session, resident)

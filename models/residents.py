@@ -38,6 +38,9 @@ class Resident(Base):
     locale: Mapped[str] = mapped_column(String(16), default="ja")
     followed_at: Mapped[datetime] = mapped_column(default=utcnow)
     blocked_at: Mapped[datetime | None]
+    # When the follow or unfollow that set follow_status happened, by LINE's event timestamp:
+    # a redelivered older event must not undo a newer one (broadcasts.registration.follow).
+    follow_changed_at: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
     # Set by 「登録解除」: the row is then anonymous (see broadcasts.registration.unregister).
     unregistered_at: Mapped[datetime | None]

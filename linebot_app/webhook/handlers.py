@@ -9,10 +9,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from linebot.v3.messaging import Message
 from linebot.v3.webhooks import (
+    Event,
     FollowEvent,
     ImageMessageContent,
     MessageEvent,
@@ -121,8 +123,17 @@ COMMANDS = {
 }
 
 
+def happened_at(event: Event) -> datetime:
+    """LINE's event timestamp (milliseconds since the epoch) as aware UTC."""
+    return datetime.fromtimestamp(event.timestamp / 1000, UTC)
+
+
 def on_follow(context: EventContext, event: FollowEvent) -> list[Message]:
-    outcome = registration.follow(context.session, context.clock, context.user_id, context.profile)
+    outcome = registration.follow(
+        context.session, context.clock, context.user_id, context.profile, happened_at(event)
+    )
+    if outcome is None:
+        return []
     resident = context.resident()
     language = context.language(resident)
     note = activation.after_registration(context.session, resident, outcome, language)
@@ -130,7 +141,7 @@ def on_follow(context: EventContext, event: FollowEvent) -> list[Message]:
 
 
 def on_unfollow(context: EventContext, event: UnfollowEvent) -> list[Message]:
-    registration.unfollow(context.session, context.clock, context.user_id)
+    registration.unfollow(context.session, context.clock, context.user_id, happened_at(event))
     return []
 
 

@@ -97,6 +97,30 @@ def test_an_event_delivered_three_times_takes_effect_once(
     assert session.scalar(select(func.count()).select_from(ProcessedWebhookEvent)) == 2
 
 
+def test_a_follow_or_unfollow_arriving_after_a_newer_one_does_not_undo_it(
+    post_webhook: Post, session: Session
+) -> None:
+    def at(kind: str, second: int) -> dict[str, Any]:
+        return line_event(kind, USER, timestamp=1_700_000_000_000 + second * 1000)
+
+    def status() -> FollowStatus:
+        found = resident(session)
+        assert found is not None
+        return found.follow_status
+
+    assert post_webhook([at("follow", 1)]).status_code == 200
+    assert post_webhook([at("unfollow", 30)]).status_code == 200
+    # LINE delivered a follow from before the unfollow late (its first try had failed).
+    late_follow = post_webhook([at("follow", 20)])
+    assert late_follow.status_code == 200
+    assert status() is FollowStatus.blocked
+    assert post_webhook([at("follow", 40)]).status_code == 200
+    assert post_webhook([at("unfollow", 35)]).status_code == 200
+    assert status() is FollowStatus.following
+    # Every one of them counts as handled: LINE has no reason to send any again.
+    assert session.scalar(select(func.count()).select_from(ProcessedWebhookEvent)) == 5
+
+
 def test_a_forged_postback_changes_nothing(
     post_webhook: Post,
     session: Session,
