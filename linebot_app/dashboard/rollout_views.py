@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from broadcasts import activation, adoption, audit, compose, flyers, join_codes, templates
 from broadcasts.compose import CompositionError
 from broadcasts.richmenu import FontMissingError
+from broadcasts.scope import Scope
 from linebot_app.dashboard.adoption_chart import weekly
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.compose_views import fill_draft, render_form
@@ -84,7 +85,11 @@ def district_prepare(district_id: int) -> Response:
 
 
 def _association(association_id: int) -> Association:
-    if not current().scope.sees_association(db.session, association_id):
+    """The association, if the viewer covers it wholly: a 班長 (who sees their association only
+    through their 班) must not read or rotate the codes on other 班's flyers."""
+    scope = current().scope
+    whole = Scope(scope.staff_member_id, scope.city, scope.district_ids, scope.association_ids)
+    if not whole.sees_association(db.session, association_id):
         abort(404)
     return db.session.get_one(Association, association_id)
 
@@ -241,8 +246,12 @@ def save_template(circular_id: int) -> Response | str:
 
 @bp.get("/adoption")
 @login_required
-def adoption_page() -> str:
-    curve = adoption.curve(db.session, current().scope, clock.now())
+def adoption_page() -> Response | str:
+    scope = current().scope
+    if scope.groups_only:
+        # A 班長 sees their own 班 only, not their association's figures.
+        return redirect(url_for("dashboard.groups"))
+    curve = adoption.curve(db.session, scope, clock.now())
     chart = weekly(curve.weeks, curve.total.registered, curve.total.households)
     district_charts = {
         row.id: weekly(curve.weeks, row.registered, row.households) for row in curve.districts
@@ -256,6 +265,8 @@ def adoption_page() -> str:
 @login_required
 def export_adoption() -> Response:
     who = current()
+    if who.scope.groups_only:
+        abort(404)  # a 班長 sees their own 班 only
     audit.record(db.session, clock, who.member.id, "export.adoption", "association", None)
     db.session.commit()
     curve = adoption.curve(db.session, who.scope, clock.now())

@@ -14,7 +14,7 @@ from flask import Flask
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from broadcasts import activation, adoption, areas
+from broadcasts import activation, adoption, areas, join_codes
 from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.schedule import QuietHours
 from broadcasts.scope import Scope
@@ -255,3 +255,45 @@ def test_the_adoption_curve_counts_registered_households_week_by_week(
     assert "伸びる校区" in csv_text and "減る校区" not in csv_text
     session.expire_all()
     assert "export.adoption" in session.scalars(select(AuditEntry.action)).all()
+
+
+def test_a_group_leader_neither_sees_nor_rotates_the_association_s_join_codes(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    town = make_association(groups=("1班", "2班"))
+    first, second = town.groups
+    before = {
+        area: join_codes.rotate(session, clock, None, town, area).code for area in (None, second)
+    }
+    leader = make_staff(Role.group_leader, group_id=first.id)
+    client = dashboard_client(leader)
+    page = client.get(f"/dashboard/associations/{town.id}/join")
+    assert page.status_code == 404
+    token = csrf(client.get("/dashboard/groups").text)
+    for group in ("", f"?group={second.id}"):
+        rotated = client.post(
+            f"/dashboard/associations/{town.id}/join/rotate{group}", data={"csrf_token": token}
+        )
+        assert rotated.status_code == 404
+        assert client.get(f"/dashboard/associations/{town.id}/flyer.pdf{group}").status_code == 404
+    session.expire_all()
+    assert {area: join_codes.current(session, town, area).code for area in before} == before
+
+
+def test_a_group_leader_does_not_see_the_association_s_adoption_curve(
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    # As on 「自治会と到達率」: a 班長 sees their own 班, never association-wide figures.
+    town = make_association(groups=("1班",), name="見せない自治会")
+    make_resident(association=town)
+    client = dashboard_client(make_staff(Role.group_leader, group_id=town.groups[0].id))
+    page = client.get("/dashboard/adoption")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/dashboard/groups")
+    assert client.get("/dashboard/adoption.csv").status_code == 404
