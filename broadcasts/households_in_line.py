@@ -155,8 +155,15 @@ def _proxy_circulars(session: Session, user_id: str, _: Gettext) -> list[Message
 def _households(
     session: Session, scope: Scope, circular_id: int, group_id: int, lead: str, _: Gettext
 ) -> list[Message]:
+    # The postback comes from the phone: the ids may be forged, so the circular must be one
+    # this 班 was sent, as proxy_confirm requires, before its title is shown.
     circular = session.get(Circular, circular_id)
-    if circular is None or not scope.leads_group(session, group_id):
+    if (
+        circular is None
+        or circular.released_at is None
+        or not scope.leads_group(session, group_id)
+        or session.scalar(paper.groups_reached(circular).where(Group.id == group_id)) is None
+    ):
         return [text_message(_("この世帯の代理確認はできません。"))]
     waiting = [s for s in paper.statuses(session, circular_id, group_id) if s.confirmation is None]
     if not waiting:
