@@ -232,9 +232,13 @@ def send_welcomes(
 
 
 def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
+    # Only for a district still active: one set back to preparing would be told 「今日から」
+    # wrongly; its welcomes wait, and go out (once) when it starts again.
     return session.scalars(
         select(DistrictWelcome)
+        .join(District, District.id == DistrictWelcome.district_id)
         .where(
+            District.status == DistrictStatus.active,
             DistrictWelcome.status == BatchStatus.pending,
             or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
         )

@@ -155,6 +155,33 @@ def test_welcomes_wait_for_the_end_of_quiet_hours(
     assert clockwork.tick().welcomes == 1
 
 
+def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_its_start(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    (user,) = make_line_residents(1, make_association(district=district))
+    activation.activate(session, clock, None, district)
+    activation.prepare(session, clock, None, district)  # started by mistake, undone at once
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-undone",
+    )
+    assert clockwork.tick().welcomes == 0 and sim.inbox(user) == []
+    activation.activate(session, clock, None, district)
+    session.commit()
+    assert clockwork.tick().welcomes == 1 and len(sim.inbox(user)) == 1
+
+
 # --- join codes ---------------------------------------------------------------------------------
 
 
