@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from sqlalchemy import ColumnElement, and_, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from broadcasts.clock import Clock
 from models import (
@@ -142,6 +142,8 @@ def _page(session: Session, resident: Resident, number: int, word: str | None) -
         query = query.where(*(_mentions(term) for term in word.split()))
     rows = session.execute(
         query.order_by(Circular.released_at.desc().nulls_last(), Circular.id.desc())
+        # Each card shows the reader's version (broadcasts.translations): loaded with the page.
+        .options(selectinload(Circular.translations), selectinload(Circular.options))
         .offset(number * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
