@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import activation, adoption, areas, join_codes
 from broadcasts.jobs import ClockSettings, Clockwork
+from broadcasts.registration import AskConfirmation
 from broadcasts.schedule import QuietHours
 from broadcasts.scope import Scope
 from linebot_app.extensions import db, line
@@ -183,6 +184,27 @@ def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_i
 
 
 # --- join codes ---------------------------------------------------------------------------------
+
+
+def test_wrong_join_codes_lock_a_resident_out_of_codes_for_a_day(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+) -> None:
+    town = make_association()
+    right = join_codes.rotate(session, clock, None, town).code
+    guesser = make_resident(association=None, registered_at=None).line_user_id
+    wrong = next(code for code in ("22222222", "33333333") if code != right)
+    outcomes = [
+        join_codes.redeem(session, clock, guesser, wrong) for _ in range(join_codes.MAX_FAILURES)
+    ]
+    assert outcomes[:-1] == [join_codes.UnknownCode(locked=False)] * (join_codes.MAX_FAILURES - 1)
+    assert outcomes[-1] == join_codes.UnknownCode(locked=True)
+    # Locked: even the right code is refused, until the day is over.
+    assert join_codes.redeem(session, clock, guesser, right) == join_codes.UnknownCode(locked=True)
+    clock.advance(days=1, minutes=1)
+    assert isinstance(join_codes.redeem(session, clock, guesser, right), AskConfirmation)
 
 
 def test_the_clock_forgets_wrong_join_codes_once_their_day_is_over(
