@@ -142,12 +142,21 @@ def join_flyer(association_id: int) -> Response:
     code = join_codes.current(db.session, association, group)
     if code is None:
         abort(404)
+    add_friend_url = settings().add_friend_url
+    if add_friend_url is None:
+        # A set-up fault for the operator, like a missing font: said plainly, in both languages.
+        return Response(
+            "友だち追加のリンク（KAIRAN_ADD_FRIEND_URL）が設定されていないため、チラシを作れません。\n"
+            "KAIRAN_ADD_FRIEND_URL is not set: the flyer would have no QR code to add the bot.\n",
+            status=503,
+            mimetype="text/plain",
+        )
     flyer = flyers.Flyer(
         district=association.district.name,
         association=association.name,
         group=group.name if group else None,
         code=code.code,
-        add_friend_url=settings().KAIRAN_ADD_FRIEND_URL,
+        add_friend_url=add_friend_url,
     )
     try:
         pdf = flyers.render(flyer)

@@ -251,6 +251,26 @@ def test_join_codes_and_flyers_stay_inside_the_viewers_scope(
     assert client.get(f"/dashboard/associations/{mine.id}/flyer.pdf").status_code == 404
 
 
+def test_no_flyer_is_printed_without_the_bot_s_add_friend_link(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    monkeypatch: Any,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    town = make_association()
+    join_codes.rotate(session, clock, None, town)
+    client = dashboard_client(make_staff(Role.officer, association=town))
+    assert client.get(f"/dashboard/associations/{town.id}/flyer.pdf").status_code == 200
+    configured = app.config["KAIRAN_SETTINGS"]
+    unset = configured.model_copy(update={"KAIRAN_ADD_FRIEND_URL": None})
+    monkeypatch.setitem(app.config, "KAIRAN_SETTINGS", unset)
+    refused = client.get(f"/dashboard/associations/{town.id}/flyer.pdf")
+    assert refused.status_code == 503 and "KAIRAN_ADD_FRIEND_URL" in refused.text
+
+
 # --- the adoption curve -------------------------------------------------------------------------
 
 
