@@ -149,6 +149,8 @@ def test_registration_tells_the_resident_when_the_association_watches_over(
         assert isinstance(outcome, registration.Registered)
         (message,) = replies.registration(outcome, "ja")
         assert (notice in message.text) is told  # type: ignore[attr-defined]
+        # What the 班長 gets is a list to look at, not a message: the notice says so.
+        assert ("班長さんが見る一覧に名前が出ます" in message.text) is told  # type: ignore[attr-defined]
         # Inviting family is one tap away once registered.
         items = message.quick_reply.items  # type: ignore[attr-defined]
         assert items[-1].action.text == "家族を招待"
