@@ -65,6 +65,7 @@ def find(session: Session, code: str) -> District:
 
 def activate(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
     """Make `district` active and owe its registered residents their welcome. Flushes."""
+    _lock(session, district)
     changed = district.status is not DistrictStatus.active
     if changed:
         district.status = DistrictStatus.active
@@ -77,12 +78,19 @@ def activate(session: Session, clock: Clock, actor_id: int | None, district: Dis
 
 def prepare(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
     """Set `district` back to preparing: circulars can no longer be composed for it."""
+    _lock(session, district)
     changed = district.status is not DistrictStatus.preparing
     if changed:
         district.status = DistrictStatus.preparing
         audit.record(session, clock, actor_id, "district.prepared", "district", district.id)
     session.flush()
     return Change(district, changed)
+
+
+def _lock(session: Session, district: District) -> None:
+    """Read the district's status again under a row lock (PostgreSQL), so that of two admins
+    switching it at once the second sees the first's change: one audit entry, one verdict."""
+    session.refresh(district, with_for_update=True)
 
 
 def _owe_welcomes(session: Session, district: District) -> int:

@@ -4,14 +4,17 @@ survive a lost answer, join codes kept to their scope, and the adoption curve.""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
 from broadcasts import activation, adoption, areas, join_codes
@@ -181,6 +184,54 @@ def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_i
     activation.activate(session, clock, None, district)
     session.commit()
     assert clockwork.tick().welcomes == 1 and len(sim.inbox(user)) == 1
+
+
+def test_two_admins_activating_at_once_owe_each_resident_one_welcome_and_both_succeed(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+    district = make_district(status=DistrictStatus.preparing)
+    make_resident(association=make_association(district=district))
+    session.commit()
+    district_id = district.id
+    with app.app_context():
+        first, second = db.sessionmaker(), db.sessionmaker()
+    outcome: list[object] = []
+
+    def activate_in(other: Session) -> None:
+        try:
+            outcome.append(
+                activation.activate(other, clock, None, other.get_one(District, district_id))
+            )
+            other.commit()
+        except Exception as error:
+            outcome.append(error)
+
+    with first, second:
+        activation.activate(first, clock, None, first.get_one(District, district_id))
+        racing = threading.Thread(target=activate_in, args=(second,))
+        racing.start()
+        # The second activation waits behind the first transaction (a lock in PostgreSQL).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not first.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            time.sleep(0.05)
+        first.commit()
+        racing.join(timeout=10)
+    (late,) = outcome
+    assert isinstance(late, activation.Change) and not late.changed, late
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(DistrictWelcome)) == 1
 
 
 # --- join codes ---------------------------------------------------------------------------------
