@@ -210,10 +210,10 @@ def send_welcomes(
             welcome.attempts += 1
             welcome.first_attempt_at = welcome.first_attempt_at or now
             welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
-            gone = resident.follow_status is not FollowStatus.following
+            gone = _not_to_welcome(session, resident, district)
             session.commit()
-        if gone:
-            outcome = line_api.SendOutcome(line_api.Result.accepted, detail="not following")
+        if gone is not None:
+            outcome = line_api.SendOutcome(line_api.Result.accepted, detail=gone)
         else:
             outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
         with sessions() as session:
@@ -235,8 +235,21 @@ def send_welcomes(
         if decision.verdict is Verdict.paused:
             log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)
             break
-        sent += decision.verdict is Verdict.accepted
+        sent += decision.verdict is Verdict.accepted and gone is None
     return sent
+
+
+def _not_to_welcome(session: Session, resident: Resident, district: District) -> str | None:
+    """Why the resident is no longer one to welcome to `district`, or None: they blocked the
+    bot, or since the activation unregistered or registered in another district."""
+    if resident.follow_status is not FollowStatus.following:
+        return "not following"
+    if resident.unregistered_at is not None or resident.association_id is None:
+        return "unregistered"
+    district_id = session.scalar(
+        select(Association.district_id).where(Association.id == resident.association_id)
+    )
+    return None if district_id == district.id else "moved"
 
 
 def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:

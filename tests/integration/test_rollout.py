@@ -186,6 +186,35 @@ def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_i
     assert clockwork.tick().welcomes == 1 and len(sim.inbox(user)) == 1
 
 
+def test_a_resident_who_left_the_district_before_the_welcome_is_not_welcomed(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    moved, left, stayed = make_line_residents(3, make_association(district=district))
+    activation.activate(session, clock, None, district)
+    by_user = {r.line_user_id: r for r in session.scalars(select(Resident))}
+    by_user[moved].association = make_association()  # registered elsewhere since
+    by_user[left].unregistered_at = clock.now()
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-moved",
+    )
+    assert clockwork.tick().welcomes == 1
+    assert [len(sim.inbox(user)) for user in (moved, left, stayed)] == [0, 0, 1]
+    session.expire_all()
+    assert {w.status for w in session.scalars(select(DistrictWelcome))} == {BatchStatus.accepted}
+
+
 def test_two_admins_activating_at_once_owe_each_resident_one_welcome_and_both_succeed(
     app: Flask,
     session: Session,
