@@ -446,3 +446,8 @@ def test_a_group_leader_does_not_see_the_association_s_adoption_curve(
     page = client.get("/dashboard/adoption")
     assert page.status_code == 302 and page.headers["Location"].endswith("/dashboard/groups")
     assert client.get("/dashboard/adoption.csv").status_code == 404
+    # Nor does the menu offer them pages that only redirect or that they cannot use.
+    menu = client.get("/dashboard/groups").text.split("</nav>")[0]
+    assert "班と紙の世帯" in menu
+    for hidden in ("自治会と到達率", "登録の推移", "ひな形"):
+        assert hidden not in menu
