@@ -154,7 +154,7 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                     + _describe(chosen, _)
                     + "\n"
                     + _("変えるときは「設定」と送ってください。")
-                    + (_watch_over_notice(_) if watched else ""),
+                    + (watch_over_notice(_) if watched else ""),
                     [*menu_items(_), _family_item(_)],
                 )
             ]
@@ -216,7 +216,7 @@ def _family_item(_: Gettext) -> QuickReplyItem:
     return QuickReplyItem(action=MessageAction(label=label, text="家族を招待"))
 
 
-def _watch_over_notice(_: Gettext) -> str:
+def watch_over_notice(_: Gettext) -> str:
     return "\n" + _(
         "この自治会では見守りをしています。回覧の確認がしばらくないと、班長さんが見る一覧に名前が出ます。"
         "いやなときは「見守りをやめる」と送ってください。"
