@@ -65,6 +65,7 @@ def find(session: Session, code: str) -> District:
 
 def activate(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
     """Make `district` active and owe its registered residents their welcome. Flushes."""
+    _lock(session, district)
     changed = district.status is not DistrictStatus.active
     if changed:
         district.status = DistrictStatus.active
@@ -77,12 +78,19 @@ def activate(session: Session, clock: Clock, actor_id: int | None, district: Dis
 
 def prepare(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
     """Set `district` back to preparing: circulars can no longer be composed for it."""
+    _lock(session, district)
     changed = district.status is not DistrictStatus.preparing
     if changed:
         district.status = DistrictStatus.preparing
         audit.record(session, clock, actor_id, "district.prepared", "district", district.id)
     session.flush()
     return Change(district, changed)
+
+
+def _lock(session: Session, district: District) -> None:
+    """Read the district's status again under a row lock (PostgreSQL), so that of two admins
+    switching it at once the second sees the first's change: one audit entry, one verdict."""
+    session.refresh(district, with_for_update=True)
 
 
 def _owe_welcomes(session: Session, district: District) -> int:
@@ -202,10 +210,10 @@ def send_welcomes(
             welcome.attempts += 1
             welcome.first_attempt_at = welcome.first_attempt_at or now
             welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
-            gone = resident.follow_status is not FollowStatus.following
+            gone = _not_to_welcome(session, resident, district)
             session.commit()
-        if gone:
-            outcome = line_api.SendOutcome(line_api.Result.accepted, detail="not following")
+        if gone is not None:
+            outcome = line_api.SendOutcome(line_api.Result.accepted, detail=gone)
         else:
             outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
         with sessions() as session:
@@ -227,14 +235,31 @@ def send_welcomes(
         if decision.verdict is Verdict.paused:
             log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)
             break
-        sent += decision.verdict is Verdict.accepted
+        sent += decision.verdict is Verdict.accepted and gone is None
     return sent
 
 
+def _not_to_welcome(session: Session, resident: Resident, district: District) -> str | None:
+    """Why the resident is no longer one to welcome to `district`, or None: they blocked the
+    bot, or since the activation unregistered or registered in another district."""
+    if resident.follow_status is not FollowStatus.following:
+        return "not following"
+    if resident.unregistered_at is not None or resident.association_id is None:
+        return "unregistered"
+    district_id = session.scalar(
+        select(Association.district_id).where(Association.id == resident.association_id)
+    )
+    return None if district_id == district.id else "moved"
+
+
 def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
+    # Only for a district still active: one set back to preparing would be told 「今日から」
+    # wrongly; its welcomes wait, and go out (once) when it starts again.
     return session.scalars(
         select(DistrictWelcome)
+        .join(District, District.id == DistrictWelcome.district_id)
         .where(
+            District.status == DistrictStatus.active,
             DistrictWelcome.status == BatchStatus.pending,
             or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
         )

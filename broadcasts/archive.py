@@ -1,5 +1,5 @@
 """The archive inside LINE: 「回覧を見る」 pages through the circulars a resident received, and
-「検索」 finds them by a word in the title or body, newest first.
+「検索」 finds them by a word in the title or body (of any version), newest first.
 
 Only circulars whose card was delivered to this resident are ever listed: the archive is the
 resident's own pile of paper circulars, not the city's. The word of the last search is kept in
@@ -14,9 +14,9 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select
+from sqlalchemy import ColumnElement, and_, delete, exists, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from broadcasts.clock import Clock
 from models import (
@@ -24,6 +24,7 @@ from models import (
     Acknowledgement,
     ArchiveSearch,
     Circular,
+    CircularTranslation,
     Delivery,
     DeliveryStatus,
     Resident,
@@ -142,6 +143,8 @@ def _page(session: Session, resident: Resident, number: int, word: str | None) -
         query = query.where(*(_mentions(term) for term in word.split()))
     rows = session.execute(
         query.order_by(Circular.released_at.desc().nulls_last(), Circular.id.desc())
+        # Each card shows the reader's version (broadcasts.translations): loaded with the page.
+        .options(selectinload(Circular.translations), selectinload(Circular.options))
         .offset(number * PAGE_SIZE)
         .limit(PAGE_SIZE + 1)
     ).all()
@@ -150,10 +153,19 @@ def _page(session: Session, resident: Resident, number: int, word: str | None) -
 
 
 def _mentions(term: str) -> ColumnElement[bool]:
-    # autoescape: a resident's "%" or "_" is a character, not a wildcard.
+    # autoescape: a resident's "%" or "_" is a character, not a wildcard. Every version counts:
+    # a resident reading English finds by the English words their cards showed them.
+    translated = exists().where(
+        CircularTranslation.circular_id == Circular.id,
+        or_(
+            CircularTranslation.title.icontains(term, autoescape=True),
+            CircularTranslation.body.icontains(term, autoescape=True),
+        ),
+    )
     return or_(
         Circular.title.icontains(term, autoescape=True),
         Circular.body.icontains(term, autoescape=True),
+        translated,
     )
 
 

@@ -23,7 +23,7 @@ from linebot.v3.messaging import (
     URIAction,
 )
 
-from broadcasts import postbacks
+from broadcasts import postbacks, translations
 from broadcasts.archive import AskWord, Entry, Page
 from broadcasts.postbacks import ArchiveFind, ArchivePage, ArchiveResults, Confirm, Menu, Postback
 from broadcasts.replies import (
@@ -63,7 +63,7 @@ def archive(found: Page | AskWord | None, language: str | None, link: DetailLink
         alt = _("「{query}」の回覧（{page}ページ目）").format(
             query=found.word, page=found.number + 1
         )
-    carousel = FlexCarousel(contents=[_bubble(entry, link, _) for entry in found.entries])
+    carousel = FlexCarousel(contents=[_bubble(entry, link, language, _) for entry in found.entries])
     return [
         FlexMessage(
             alt_text=alt[:ALT_TEXT_LIMIT],
@@ -96,15 +96,17 @@ def _navigation(found: Page, _: Gettext) -> list[QuickReplyItem]:
     return items + menu_items(_)[1:]
 
 
-def _bubble(entry: Entry, link: DetailLink, _: Gettext) -> FlexBubble:
-    """Large type for older eyes: the title at xl, the rest at md."""
+def _bubble(entry: Entry, link: DetailLink, language: str | None, _: Gettext) -> FlexBubble:
+    """Large type for older eyes: the title at xl, the rest at md; the title in the version the
+    resident's card and detail page show them."""
     circular = entry.circular
+    title = translations.for_reader(circular, language).title
     status = (
         FlexText(text=_("確認済み"), size="md", color="#555555")
         if entry.confirmed
         else FlexText(text=_("未確認"), size="md", weight="bold", color="#B71C1C")
     )
-    contents = [status, FlexText(text=circular.title, weight="bold", size="xl", wrap=True)]
+    contents = [status, FlexText(text=title, weight="bold", size="xl", wrap=True)]
     if circular.released_at is not None:
         day = circular.released_at.astimezone(TOKYO)
         contents.append(

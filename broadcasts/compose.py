@@ -878,6 +878,7 @@ def correct(
     set_targets(correction, Target.of(*_target_ids(original)))
     correction.corrects = original
     _set_options(session, correction, values.options)
+    save_translations(correction, values.translations)
     session.flush()
     check_card(correction)
     audit.record(

@@ -14,13 +14,13 @@ from linebot.v3.messaging import Message, PostbackAction, QuickReplyItem
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import households, paper, watch_over
+from broadcasts import activation, households, paper, watch_over
 from broadcasts.clock import Clock
 from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
 from broadcasts.registration import ensure_resident, find_resident, normalise
-from broadcasts.replies import Gettext, gettext_in, quick_label, text_message
+from broadcasts.replies import Gettext, gettext_in, quick_label, text_message, watch_over_notice
 from broadcasts.scope import Scope, load
-from models import Circular, Group, PaperHousehold, Role, StaffMember, StaffRole
+from models import Circular, Group, PaperHousehold, Resident, Role, StaffMember, StaffRole
 
 # LINE shows at most 13 quick-reply items.
 QUICK_REPLY_LIMIT = 13
@@ -53,7 +53,10 @@ def handle_text(
             "expired": _("このコードは期限切れです（3日間有効）。新しいコードをもらってください。"),
             "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
         }
-        return [text_message(texts[status])]
+        reply = [text_message(texts[status])]
+        if status == "joined":
+            reply.extend(_joined_notes(session, joining, language, _))
+        return reply
     kind = _WORDS.get(normalise(text))
     if kind is None:
         return None
@@ -93,6 +96,20 @@ def handle_text(
         ]
     watch_over.opt_in(session, resident)
     return [text_message(_("見守りの一覧に出るようにしました。"))]
+
+
+def _joined_notes(
+    session: Session, resident: Resident, language: str | None, _: Gettext
+) -> list[Message]:
+    """Joining registers the resident at the family's association: what registering there
+    would have told them (watch-over and how to opt out, a district still preparing)."""
+    notes: list[Message] = []
+    if watch_over.setting(session, resident.association_id) is not None:
+        notes.append(text_message(watch_over_notice(_).strip()))
+    preparing = activation.is_preparing(session, resident)
+    if preparing is not None:
+        notes.append(activation.preparing_note(preparing, language))
+    return notes
 
 
 def handle_proxy(
@@ -155,8 +172,15 @@ def _proxy_circulars(session: Session, user_id: str, _: Gettext) -> list[Message
 def _households(
     session: Session, scope: Scope, circular_id: int, group_id: int, lead: str, _: Gettext
 ) -> list[Message]:
+    # The postback comes from the phone: the ids may be forged, so the circular must be one
+    # this 班 was sent, as proxy_confirm requires, before its title is shown.
     circular = session.get(Circular, circular_id)
-    if circular is None or not scope.leads_group(session, group_id):
+    if (
+        circular is None
+        or circular.released_at is None
+        or not scope.leads_group(session, group_id)
+        or session.scalar(paper.groups_reached(circular).where(Group.id == group_id)) is None
+    ):
         return [text_message(_("この世帯の代理確認はできません。"))]
     waiting = [s for s in paper.statuses(session, circular_id, group_id) if s.confirmation is None]
     if not waiting:

@@ -154,7 +154,7 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
                     + _describe(chosen, _)
                     + "\n"
                     + _("変えるときは「設定」と送ってください。")
-                    + (_watch_over_notice(_) if watched else ""),
+                    + (watch_over_notice(_) if watched else ""),
                     [*menu_items(_), _family_item(_)],
                 )
             ]
@@ -216,9 +216,9 @@ def _family_item(_: Gettext) -> QuickReplyItem:
     return QuickReplyItem(action=MessageAction(label=label, text="家族を招待"))
 
 
-def _watch_over_notice(_: Gettext) -> str:
+def watch_over_notice(_: Gettext) -> str:
     return "\n" + _(
-        "この自治会では見守りをしています。回覧の確認がしばらくないと、班長さんにお知らせします。"
+        "この自治会では見守りをしています。回覧の確認がしばらくないと、班長さんが見る一覧に名前が出ます。"
         "いやなときは「見守りをやめる」と送ってください。"
     )
 
@@ -360,7 +360,21 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
         "expired": _("このコードは期限切れです（7日間有効）。新しいコードをもらってください。"),
         "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
     }
-    return [text_message(texts[result.status].format(role=role, area=area))]
+    reply = [text_message(texts[result.status].format(role=role, area=area))]
+    if result.role is Role.group_leader and result.status in ("linked", "already"):
+        # The LINE way to proxy-confirm is a typed word: without this a 班長 never learns it.
+        label = quick_label(_("代理確認"))
+        item = QuickReplyItem(action=MessageAction(label=label, text="代理確認"))
+        reply.append(
+            text_message(
+                _(
+                    "紙で回覧を受け取る世帯の確認は、このLINEでも記録できます。"
+                    "「代理確認」と送るか、下のボタンを押してください。"
+                ),
+                [item],
+            )
+        )
+    return reply
 
 
 def login_link(url: str, expires_at: datetime, language: str | None) -> list[Message]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import and_, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
@@ -60,9 +61,14 @@ def opted_out(session: Session, resident_id: int) -> bool:
 
 
 def opt_out(session: Session, clock: Clock, resident: Resident) -> None:
-    if not opted_out(session, resident.id):
-        session.add(WatchOverOptOut(resident_id=resident.id, opted_out_at=clock.now()))
-        session.flush()
+    # ON CONFLICT: two taps handled at once by two workers both find no row to check against.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    session.execute(
+        insert(WatchOverOptOut)
+        .values(resident_id=resident.id, opted_out_at=clock.now())
+        .on_conflict_do_nothing(index_elements=["resident_id"])
+    )
 
 
 def opt_in(session: Session, resident: Resident) -> None:

@@ -178,18 +178,23 @@ def circulars_show(circular_id: int) -> None:
     click.echo("  batches:    " + ", ".join(f"{k} {v}" for k, v in shown.batches.items()))
 
 
+def _remaining_quota() -> int | None:
+    """This month's messages left, asked before any transaction: no LINE call while the
+    database is being written."""
+    try:
+        return remaining_quota(line())
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        raise CommandError(
+            f"LINE に問い合わせできません / Cannot reach LINE ({type(error).__name__})"
+        ) from None
+
+
 @circulars_group.command("send")
 @click.argument("circular_id", type=int)
 def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused for quota); the worker sends it."""
     require_current_schema()
-    try:
-        # Asked before the transaction: no LINE call while the database is being written.
-        remaining = remaining_quota(line())
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
-        raise CommandError(
-            f"LINE に問い合わせできません / Cannot reach LINE ({type(error).__name__})"
-        ) from None
+    remaining = _remaining_quota()
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
@@ -430,12 +435,7 @@ def safety_start(
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
     require_current_schema()
-    try:
-        remaining = remaining_quota(line())
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
-        raise CommandError(
-            f"LINE に問い合わせできません / Cannot reach LINE ({type(error).__name__})"
-        ) from None
+    remaining = _remaining_quota()
     try:
         target = safety.area_target(db.session, district_code, association_code)
         member = compose.staff_member_for(db.session, author)

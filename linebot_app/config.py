@@ -14,6 +14,7 @@ from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
 LINE_API_DATA_DEFAULT = "https://api-data.line.me"
+DEMO_ADD_FRIEND_URL = "https://line.me/R/ti/p/@kairan-demo"
 
 
 class ConfigError(Exception):
@@ -51,8 +52,9 @@ class Settings(BaseSettings):
     # Tokyo times between which nothing goes to residents (urgent circulars excepted).
     KAIRAN_QUIET_HOURS: str = "21:00-08:00"
     # The bot's add-friend link (LINE Official Account Manager → 友だち追加ガイド), printed as a
-    # QR code on join flyers. The default is a placeholder for the demo: set it in production.
-    KAIRAN_ADD_FRIEND_URL: str = "https://line.me/R/ti/p/@kairan-demo"
+    # QR code on join flyers. No default outside the demo: a placeholder would be printed on
+    # thousands of flyers whose QR code leads to no bot; unset, flyers are refused.
+    KAIRAN_ADD_FRIEND_URL: str | None = None
     # Languages authors may translate circulars into (comma-separated BCP 47 tags such as
     # "en,zh-Hans,ko"), besides the Japanese original and its やさしい日本語 version.
     KAIRAN_LANGUAGES: str = "en"
@@ -113,6 +115,13 @@ class Settings(BaseSettings):
         if self.LINE_API_BASE_URL == LINE_API_DEFAULT:
             return LINE_API_DATA_DEFAULT
         return self.LINE_API_BASE_URL
+
+    @property
+    def add_friend_url(self) -> str | None:
+        """KAIRAN_ADD_FRIEND_URL; in the offline demo, a placeholder when it is unset."""
+        if self.KAIRAN_ADD_FRIEND_URL is None and self.KAIRAN_DEMO:
+            return DEMO_ADD_FRIEND_URL
+        return self.KAIRAN_ADD_FRIEND_URL
 
     @model_validator(mode="after")
     def _https_outside_demo(self) -> Settings:

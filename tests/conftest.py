@@ -50,6 +50,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
     "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
     "KAIRAN_PUBLIC_URL": "https://kairan.test",
+    "KAIRAN_ADD_FRIEND_URL": "https://line.me/R/ti/p/@kairan-test",
     # Port 9 (discard) on loopback: nothing answers, and nothing leaves the machine. Apps that
     # talk to LINE get the simulator's URL instead (see `_session_app`).
     "LINE_API_BASE_URL": "http://127.0.0.1:9",

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 from broadcasts import activation, adoption, audit, compose, flyers, join_codes, templates
 from broadcasts.compose import CompositionError
 from broadcasts.richmenu import FontMissingError
+from broadcasts.scope import Scope
 from linebot_app.dashboard.adoption_chart import weekly
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.compose_views import fill_draft, render_form
@@ -84,7 +85,11 @@ def district_prepare(district_id: int) -> Response:
 
 
 def _association(association_id: int) -> Association:
-    if not current().scope.sees_association(db.session, association_id):
+    """The association, if the viewer covers it wholly: a 班長 (who sees their association only
+    through their 班) must not read or rotate the codes on other 班's flyers."""
+    scope = current().scope
+    whole = Scope(scope.staff_member_id, scope.city, scope.district_ids, scope.association_ids)
+    if not whole.sees_association(db.session, association_id):
         abort(404)
     return db.session.get_one(Association, association_id)
 
@@ -137,12 +142,21 @@ def join_flyer(association_id: int) -> Response:
     code = join_codes.current(db.session, association, group)
     if code is None:
         abort(404)
+    add_friend_url = settings().add_friend_url
+    if add_friend_url is None:
+        # A set-up fault for the operator, like a missing font: said plainly, in both languages.
+        return Response(
+            "友だち追加のリンク（KAIRAN_ADD_FRIEND_URL）が設定されていないため、チラシを作れません。\n"
+            "KAIRAN_ADD_FRIEND_URL is not set: the flyer would have no QR code to add the bot.\n",
+            status=503,
+            mimetype="text/plain",
+        )
     flyer = flyers.Flyer(
         district=association.district.name,
         association=association.name,
         group=group.name if group else None,
         code=code.code,
-        add_friend_url=settings().KAIRAN_ADD_FRIEND_URL,
+        add_friend_url=add_friend_url,
     )
     try:
         pdf = flyers.render(flyer)
@@ -241,8 +255,12 @@ def save_template(circular_id: int) -> Response | str:
 
 @bp.get("/adoption")
 @login_required
-def adoption_page() -> str:
-    curve = adoption.curve(db.session, current().scope, clock.now())
+def adoption_page() -> Response | str:
+    scope = current().scope
+    if scope.groups_only:
+        # A 班長 sees their own 班 only, not their association's figures.
+        return redirect(url_for("dashboard.groups"))
+    curve = adoption.curve(db.session, scope, clock.now())
     chart = weekly(curve.weeks, curve.total.registered, curve.total.households)
     district_charts = {
         row.id: weekly(curve.weeks, row.registered, row.households) for row in curve.districts
@@ -256,6 +274,8 @@ def adoption_page() -> str:
 @login_required
 def export_adoption() -> Response:
     who = current()
+    if who.scope.groups_only:
+        abort(404)  # a 班長 sees their own 班 only
     audit.record(db.session, clock, who.member.id, "export.adoption", "association", None)
     db.session.commit()
     curve = adoption.curve(db.session, who.scope, clock.now())

@@ -9,7 +9,14 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, households, stats
+from broadcasts import (
+    acknowledgements,
+    activation,
+    households,
+    households_in_line,
+    stats,
+    watch_over,
+)
 from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
@@ -23,6 +30,8 @@ from models import (
     Channel,
     Circular,
     CircularTarget,
+    District,
+    DistrictStatus,
     HouseholdInvite,
     HouseholdMember,
     Resident,
@@ -208,3 +217,31 @@ def test_inviting_and_joining_from_line(
     assert session.get(HouseholdMember, joined.id) is None
     # A forged proxy postback from a resident changes nothing.
     assert post_webhook([postback_event(newcomer, "pxy:h:1:1")]).status_code == 200  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("language", [None, "en"])
+def test_joining_a_family_tells_what_registering_would_have_told(
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    language: str | None,
+) -> None:
+    # Joining registers the newcomer at the family's association: they are owed its notices.
+    watched = make_association(district=make_district(status=DistrictStatus.preparing))
+    watch_over.set_association(session, clock, watched.id, True, 3)
+    inviter = make_resident(association=watched, registered_at=clock.now())
+    plain = make_resident(registered_at=clock.now())
+
+    def joined(at: Resident, user_id: str) -> str:
+        code = households.invite(session, clock, at).code or ""
+        reply = households_in_line.handle_text(session, clock, user_id, code, language)
+        assert reply is not None
+        return "\n".join(message.text for message in reply)  # type: ignore[attr-defined]
+
+    told = joined(inviter, "U" + "5" * 32)
+    assert "見守りをやめる" in told
+    assert activation.preparing_note(watched.district.name, language).text in told
+    untold = joined(plain, "U" + "6" * 32)
+    assert "見守りをやめる" not in untold and watched.district.name not in untold

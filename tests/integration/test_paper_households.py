@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, compose, paper, staff
+from broadcasts import acknowledgements, compose, households_in_line, paper, staff
 from broadcasts.line import remaining_quota
 from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
 from broadcasts.release import release
@@ -319,3 +319,23 @@ def test_officers_keep_paper_households_per_group_on_the_dashboard(
     assert f"/dashboard/associations/{town.association.id}/groups" in reach
     # Another association's 班 are not this officer's.
     assert client.get(f"/dashboard/associations/{town.other.id}/groups").status_code == 404
+
+
+def test_a_forged_listing_postback_does_not_show_a_circular_that_misses_the_group(
+    session: Session, clock: FakeClock, town: Town, make_circular: Callable[..., Circular]
+) -> None:
+    draft = make_circular(title="まだ下書きの回覧", targets=[CircularTarget(group=town.first)])
+
+    def reply(circular: Circular) -> str:
+        shown = households_in_line.handle_proxy(
+            session,
+            clock,
+            town.leader.line_user_id,
+            ProxyCircular(circular.id, town.first.id),
+            None,
+        )
+        return " ".join(message.text for message in shown)
+
+    assert "見た世帯をえらんでください" in reply(town.circular)
+    for elsewhere in (town.far_circular, town.other_circular, draft):
+        assert reply(elsewhere) == "この世帯の代理確認はできません。", elsewhere.title

@@ -4,18 +4,22 @@ survive a lost answer, join codes kept to their scope, and the adoption curve.""
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic import command
 from flask import Flask
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 
-from broadcasts import activation, adoption, areas
+from broadcasts import activation, adoption, areas, join_codes
 from broadcasts.jobs import ClockSettings, Clockwork
+from broadcasts.registration import AskConfirmation
 from broadcasts.schedule import QuietHours
 from broadcasts.scope import Scope
 from linebot_app.extensions import db, line
@@ -155,7 +159,132 @@ def test_welcomes_wait_for_the_end_of_quiet_hours(
     assert clockwork.tick().welcomes == 1
 
 
+def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_its_start(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    (user,) = make_line_residents(1, make_association(district=district))
+    activation.activate(session, clock, None, district)
+    activation.prepare(session, clock, None, district)  # started by mistake, undone at once
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-undone",
+    )
+    assert clockwork.tick().welcomes == 0 and sim.inbox(user) == []
+    activation.activate(session, clock, None, district)
+    session.commit()
+    assert clockwork.tick().welcomes == 1 and len(sim.inbox(user)) == 1
+
+
+def test_a_resident_who_left_the_district_before_the_welcome_is_not_welcomed(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    district = make_district(status=DistrictStatus.preparing)
+    moved, left, stayed = make_line_residents(3, make_association(district=district))
+    activation.activate(session, clock, None, district)
+    by_user = {r.line_user_id: r for r in session.scalars(select(Resident))}
+    by_user[moved].association = make_association()  # registered elsewhere since
+    by_user[left].unregistered_at = clock.now()
+    session.commit()
+    clockwork = Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder="clock-moved",
+    )
+    assert clockwork.tick().welcomes == 1
+    assert [len(sim.inbox(user)) for user in (moved, left, stayed)] == [0, 0, 1]
+    session.expire_all()
+    assert {w.status for w in session.scalars(select(DistrictWelcome))} == {BatchStatus.accepted}
+
+
+def test_two_admins_activating_at_once_owe_each_resident_one_welcome_and_both_succeed(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+    district = make_district(status=DistrictStatus.preparing)
+    make_resident(association=make_association(district=district))
+    session.commit()
+    district_id = district.id
+    with app.app_context():
+        first, second = db.sessionmaker(), db.sessionmaker()
+    outcome: list[object] = []
+
+    def activate_in(other: Session) -> None:
+        try:
+            outcome.append(
+                activation.activate(other, clock, None, other.get_one(District, district_id))
+            )
+            other.commit()
+        except Exception as error:
+            outcome.append(error)
+
+    with first, second:
+        activation.activate(first, clock, None, first.get_one(District, district_id))
+        racing = threading.Thread(target=activate_in, args=(second,))
+        racing.start()
+        # The second activation waits behind the first transaction (a lock in PostgreSQL).
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not first.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            time.sleep(0.05)
+        first.commit()
+        racing.join(timeout=10)
+    (late,) = outcome
+    assert isinstance(late, activation.Change) and not late.changed, late
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(DistrictWelcome)) == 1
+
+
 # --- join codes ---------------------------------------------------------------------------------
+
+
+def test_wrong_join_codes_lock_a_resident_out_of_codes_for_a_day(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+) -> None:
+    town = make_association()
+    right = join_codes.rotate(session, clock, None, town).code
+    guesser = make_resident(association=None, registered_at=None).line_user_id
+    wrong = next(code for code in ("22222222", "33333333") if code != right)
+    outcomes = [
+        join_codes.redeem(session, clock, guesser, wrong) for _ in range(join_codes.MAX_FAILURES)
+    ]
+    assert outcomes[:-1] == [join_codes.UnknownCode(locked=False)] * (join_codes.MAX_FAILURES - 1)
+    assert outcomes[-1] == join_codes.UnknownCode(locked=True)
+    # Locked: even the right code is refused, until the day is over.
+    assert join_codes.redeem(session, clock, guesser, right) == join_codes.UnknownCode(locked=True)
+    clock.advance(days=1, minutes=1)
+    assert isinstance(join_codes.redeem(session, clock, guesser, right), AskConfirmation)
 
 
 def test_the_clock_forgets_wrong_join_codes_once_their_day_is_over(
@@ -200,6 +329,26 @@ def test_join_codes_and_flyers_stay_inside_the_viewers_scope(
     assert client.get(f"/dashboard/associations/{theirs.id}/flyer.pdf").status_code == 404
     # No code yet: no flyer to print.
     assert client.get(f"/dashboard/associations/{mine.id}/flyer.pdf").status_code == 404
+
+
+def test_no_flyer_is_printed_without_the_bot_s_add_friend_link(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    monkeypatch: Any,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    town = make_association()
+    join_codes.rotate(session, clock, None, town)
+    client = dashboard_client(make_staff(Role.officer, association=town))
+    assert client.get(f"/dashboard/associations/{town.id}/flyer.pdf").status_code == 200
+    configured = app.config["KAIRAN_SETTINGS"]
+    unset = configured.model_copy(update={"KAIRAN_ADD_FRIEND_URL": None})
+    monkeypatch.setitem(app.config, "KAIRAN_SETTINGS", unset)
+    refused = client.get(f"/dashboard/associations/{town.id}/flyer.pdf")
+    assert refused.status_code == 503 and "KAIRAN_ADD_FRIEND_URL" in refused.text
 
 
 # --- the adoption curve -------------------------------------------------------------------------
@@ -255,3 +404,50 @@ def test_the_adoption_curve_counts_registered_households_week_by_week(
     assert "伸びる校区" in csv_text and "減る校区" not in csv_text
     session.expire_all()
     assert "export.adoption" in session.scalars(select(AuditEntry.action)).all()
+
+
+def test_a_group_leader_neither_sees_nor_rotates_the_association_s_join_codes(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    town = make_association(groups=("1班", "2班"))
+    first, second = town.groups
+    before = {
+        area: join_codes.rotate(session, clock, None, town, area).code for area in (None, second)
+    }
+    leader = make_staff(Role.group_leader, group_id=first.id)
+    client = dashboard_client(leader)
+    page = client.get(f"/dashboard/associations/{town.id}/join")
+    assert page.status_code == 404
+    token = csrf(client.get("/dashboard/groups").text)
+    for group in ("", f"?group={second.id}"):
+        rotated = client.post(
+            f"/dashboard/associations/{town.id}/join/rotate{group}", data={"csrf_token": token}
+        )
+        assert rotated.status_code == 404
+        assert client.get(f"/dashboard/associations/{town.id}/flyer.pdf{group}").status_code == 404
+    session.expire_all()
+    assert {area: join_codes.current(session, town, area).code for area in before} == before
+
+
+def test_a_group_leader_does_not_see_the_association_s_adoption_curve(
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    # As on 「自治会と到達率」: a 班長 sees their own 班, never association-wide figures.
+    town = make_association(groups=("1班",), name="見せない自治会")
+    make_resident(association=town)
+    client = dashboard_client(make_staff(Role.group_leader, group_id=town.groups[0].id))
+    page = client.get("/dashboard/adoption")
+    assert page.status_code == 302 and page.headers["Location"].endswith("/dashboard/groups")
+    assert client.get("/dashboard/adoption.csv").status_code == 404
+    # Nor does the menu offer them pages that only redirect or that they cannot use.
+    menu = client.get("/dashboard/groups").text.split("</nav>")[0]
+    assert "班と紙の世帯" in menu
+    for hidden in ("自治会と到達率", "登録の推移", "ひな形"):
+        assert hidden not in menu

@@ -128,6 +128,37 @@ def test_compose_saves_versions_and_edits_replace_them(
     assert session.scalars(select(CircularTranslation.language)).all() == ["en"]
 
 
+def test_a_correction_keeps_the_versions_its_author_wrote(
+    session: Session,
+    clock: FakeClock,
+    officer: StaffMember,
+    sakura: Association,
+    compose_circular: Callable[..., Circular],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    make_line_residents(1, sakura)
+    original = compose_circular(ENGLISH)
+    assert compose.send_now(session, clock, officer, original, None).released
+    fixed = Version("en", "Disaster drill (corrected)", "Meet at the school at 9:00 on Sunday.")
+    correction = compose.correct(
+        session,
+        clock,
+        officer,
+        original,
+        CircularDraft(
+            title="防災訓練のお知らせ",
+            body="日曜日の9時、学校に集合してください。",
+            translations=[fixed, EASY],
+        ),
+    )
+    session.commit()
+    session.expire_all()
+    assert {v.language: v.title for v in compose.draft_of(correction).translations} == {
+        "en": fixed.title,
+        EASY_JAPANESE: "【訂正】防災訓練のお知らせ",
+    }
+
+
 @pytest.mark.parametrize(
     ("version", "field"),
     [

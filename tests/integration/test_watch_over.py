@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from flask import Flask
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from broadcasts import acknowledgements, registration, replies, watch_over
 from broadcasts.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
+from linebot_app.extensions import db
 from models import (
     Association,
     Circular,
@@ -149,6 +153,8 @@ def test_registration_tells_the_resident_when_the_association_watches_over(
         assert isinstance(outcome, registration.Registered)
         (message,) = replies.registration(outcome, "ja")
         assert (notice in message.text) is told  # type: ignore[attr-defined]
+        # What the 班長 gets is a list to look at, not a message: the notice says so.
+        assert ("班長さんが見る一覧に名前が出ます" in message.text) is told  # type: ignore[attr-defined]
         # Inviting family is one tap away once registered.
         items = message.quick_reply.items  # type: ignore[attr-defined]
         assert items[-1].action.text == "家族を招待"
@@ -169,3 +175,41 @@ def test_a_resident_opts_out_from_line(
     session.expire_all()
     assert not watch_over.opted_out(session, resident_id)
     assert session.scalars(select(Resident.id).where(Resident.id == resident_id)).one()
+
+
+def test_two_opt_outs_at_once_both_succeed(
+    app: Flask, session: Session, clock: FakeClock, make_resident: Callable[..., Resident]
+) -> None:
+    # Two taps of 「見守りをやめる」 handled by two web workers at the same moment.
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+    resident_id = make_resident().id
+    session.commit()
+    with app.app_context():
+        first, second = db.sessionmaker(), db.sessionmaker()
+    failures: list[Exception] = []
+
+    def opt_out_in(other: Session) -> None:
+        try:
+            watch_over.opt_out(other, clock, other.get_one(Resident, resident_id))
+            other.commit()
+        except Exception as error:
+            failures.append(error)
+
+    with first, second:
+        watch_over.opt_out(first, clock, first.get_one(Resident, resident_id))
+        racing = threading.Thread(target=opt_out_in, args=(second,))
+        racing.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not first.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            time.sleep(0.05)
+        first.commit()
+        racing.join(timeout=10)
+    assert failures == []
+    session.expire_all()
+    assert watch_over.opted_out(session, resident_id)

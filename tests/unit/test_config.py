@@ -94,3 +94,21 @@ def test_translation_languages_are_a_list_of_tags_english_by_default() -> None:
     configured = load_settings(**{**TEST_SETTINGS, "KAIRAN_LANGUAGES": " en, zh-Hans ,ko"})
     assert configured.languages == ("en", "zh-Hans", "ko")
     assert load_settings(**{**TEST_SETTINGS, "KAIRAN_LANGUAGES": ""}).languages == ()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "url"),
+    [
+        ({"KAIRAN_ADD_FRIEND_URL": None}, None),
+        (
+            {"KAIRAN_ADD_FRIEND_URL": None, "KAIRAN_DEMO": True},
+            "https://line.me/R/ti/p/@kairan-demo",
+        ),
+        ({"KAIRAN_ADD_FRIEND_URL": "https://lin.ee/abc/"}, "https://lin.ee/abc"),
+    ],
+)
+@pytest.mark.usefixtures("clean_env")
+def test_only_the_demo_has_a_placeholder_add_friend_link(
+    overrides: dict[str, object], url: str | None
+) -> None:
+    assert load_settings(**{**TEST_SETTINGS, **overrides}).add_friend_url == url
