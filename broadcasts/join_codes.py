@@ -2,8 +2,10 @@
 
 A resident who sends the code to the bot is asked to confirm that association (and group) and is
 registered with the existing confirmation step (broadcasts.registration, 「はい」). Codes are 8
-characters from an alphabet without look-alikes (no 0/O, 1/I/L): 31⁸ ≈ 8.5 × 10¹¹ codes, and a
-LINE user gets `MAX_FAILURES` wrong tries a day, so guessing one is hopeless.
+characters from an alphabet without look-alikes (no 0/O, 1/I/L), at least one of them a digit
+so that no word a resident types ("THURSDAY", "FEEDBACK") looks like a code: 31⁸ − 23⁸ ≈
+7.7 × 10¹¹ codes, and a LINE user gets `MAX_FAILURES` wrong tries a day, so guessing one is
+hopeless.
 """
 
 from __future__ import annotations
@@ -43,10 +45,14 @@ FAILURE_WINDOW = timedelta(days=1)
 # What a resident may type around the code: spaces and any kind of hyphen.
 _SEPARATORS = re.compile(r"[\s\-_‐－ー−]")
 _CODE = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}")
+_DIGIT = re.compile(r"[2-9]")
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    while True:
+        code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+        if _DIGIT.search(code):
+            return code
 
 
 def printed(code: str) -> str:
@@ -57,7 +63,7 @@ def printed(code: str) -> str:
 def typed_code(text: str) -> str | None:
     """The code if `text` looks like one (right or wrong), else None."""
     folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
-    return folded if _CODE.fullmatch(folded) else None
+    return folded if _CODE.fullmatch(folded) and _DIGIT.search(folded) else None
 
 
 def current(session: Session, association: Association, group: Group | None) -> JoinCode | None:
