@@ -87,6 +87,11 @@ def rotate(
     """Issue a code for the association or group, revoking the one in force (if any)."""
     if group is not None and group.association_id != association.id:
         raise ValueError("the group belongs to another association")
+    # Two people rotating at once take turns on the association's row, so the second revokes
+    # the first's new code rather than leaving two in force (a unique index forbids that).
+    session.execute(
+        select(Association.id).where(Association.id == association.id).with_for_update()
+    )
     now = clock.now()
     old = current(session, association, group)
     if old is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.areas import Association, District, Group
@@ -45,6 +45,24 @@ class JoinCode(Base):
     """
 
     __tablename__ = "join_codes"
+    __table_args__ = (
+        # One code in force per association and per group: the flyers in people's hands carry
+        # it, and rotating must leave exactly one.
+        Index(
+            "uq_join_codes_association_in_force",
+            "association_id",
+            unique=True,
+            sqlite_where=text("group_id IS NULL AND revoked_at IS NULL"),
+            postgresql_where=text("group_id IS NULL AND revoked_at IS NULL"),
+        ),
+        Index(
+            "uq_join_codes_group_in_force",
+            "group_id",
+            unique=True,
+            sqlite_where=text("group_id IS NOT NULL AND revoked_at IS NULL"),
+            postgresql_where=text("group_id IS NOT NULL AND revoked_at IS NULL"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(16), unique=True)

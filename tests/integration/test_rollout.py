@@ -15,6 +15,7 @@ import pytest
 from alembic import command
 from flask import Flask
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broadcasts import activation, adoption, areas, join_codes
@@ -31,6 +32,7 @@ from models import (
     District,
     DistrictStatus,
     DistrictWelcome,
+    JoinCode,
     JoinCodeFailure,
     Resident,
     Role,
@@ -264,6 +266,64 @@ def test_two_admins_activating_at_once_owe_each_resident_one_welcome_and_both_su
 
 
 # --- join codes ---------------------------------------------------------------------------------
+
+
+def test_one_code_is_in_force_per_association_and_per_group(
+    session: Session, clock: FakeClock, make_association: Callable[..., Association]
+) -> None:
+    town = make_association(groups=("1班",))
+    join_codes.rotate(session, clock, None, town)
+    join_codes.rotate(session, clock, None, town, town.groups[0])
+    session.commit()
+    for group_id in (None, town.groups[0].id):
+        session.add(JoinCode(code=join_codes.new_code(), association=town, group_id=group_id))
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
+
+
+def test_two_rotations_at_once_leave_one_code_in_force(
+    app: Flask, session: Session, clock: FakeClock, make_association: Callable[..., Association]
+) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+    association_id = make_association().id
+    session.commit()
+    with app.app_context():
+        first, second = db.sessionmaker(), db.sessionmaker()
+    outcome: list[object] = []
+
+    def rotate_in(other: Session) -> None:
+        try:
+            code = join_codes.rotate(other, clock, None, other.get_one(Association, association_id))
+            other.commit()
+            outcome.append(code.code)
+        except Exception as error:
+            outcome.append(error)
+
+    with first, second:
+        join_codes.rotate(first, clock, None, first.get_one(Association, association_id))
+        racing = threading.Thread(target=rotate_in, args=(second,))
+        racing.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not first.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            time.sleep(0.05)
+        first.commit()
+        racing.join(timeout=10)
+    (late,) = outcome
+    assert isinstance(late, str), late
+    session.expire_all()
+    in_force = session.scalars(
+        select(JoinCode.code).where(
+            JoinCode.association_id == association_id, JoinCode.revoked_at.is_(None)
+        )
+    ).all()
+    assert in_force == [late]
 
 
 def test_wrong_join_codes_lock_a_resident_out_of_codes_for_a_day(
