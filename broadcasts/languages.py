@@ -1,8 +1,9 @@
-"""The language the bot speaks to a resident: LINE's language at follow, or the one they chose.
+"""The language the bot speaks to a resident: LINE's language at their first follow, or the one
+they chose in 「設定」 (kept when they unblock the bot later, see registration.follow).
 
 LINE tells the bot a user's language ("ja", "en", …) on follow. やさしい日本語 is no LINE
-language, so a resident who chose it in 「設定」 keeps it when they follow again with Japanese
-LINE; any other LINE language is taken as it comes (the resident changed their phone).
+language: someone who chose it before LINE ever told Kairan of a follow keeps it with
+Japanese LINE.
 """
 
 from __future__ import annotations

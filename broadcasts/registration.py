@@ -193,6 +193,9 @@ def follow(
     resident = ensure_resident(session, clock, line_user_id)
     if _out_of_order(resident, happened_at):
         return None
+    # LINE's language is taken at the first follow; after that the resident's own choice in
+    # 「設定」 (or that first language) stays, whatever their phone says when they unblock.
+    first_follow = resident.follow_changed_at is None
     resident.follow_changed_at = happened_at
     if resident.follow_status is FollowStatus.blocked:
         resident.follow_status = FollowStatus.following
@@ -200,7 +203,8 @@ def follow(
         resident.followed_at = clock.now()
     if profile is not None:
         resident.display_name = profile.display_name
-        resident.locale = languages.on_follow(resident.locale, profile.language)
+        if first_follow:
+            resident.locale = languages.on_follow(resident.locale, profile.language)
     session.flush()
     if is_registered(resident):
         _end_conversation(session, resident)

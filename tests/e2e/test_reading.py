@@ -207,3 +207,8 @@ def test_a_resident_who_picks_easy_japanese_gets_the_bots_replies_in_it(
     assert texts(sim, user)[-1] == "From now on, messages will be in this language."
     sim.text(user, "help")
     assert texts(sim, user)[-1].startswith("This is")
+    # English chosen on a Japanese phone stays English when the resident follows again.
+    sim.block(user)
+    sim.unblock(user)
+    session.expire_all()
+    assert session.get(Resident, resident.id).locale == "en"  # type: ignore[union-attr]
