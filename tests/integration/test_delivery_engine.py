@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from broadcasts import delivery
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
+from broadcasts.retry import Verdict
 from broadcasts.worker import Worker
 from linebot_app.extensions import line
 from models import (
@@ -322,3 +323,67 @@ def test_several_senders_finish_the_circular_and_send_each_card_once(
     assert set(copies(sim, targeted).values()) == {1}
     # One request per batch: claims never overlap (row locks, or one writer on SQLite).
     assert len(sim.requests_log("/v2/bot/message/multicast")) == 12
+
+
+def test_a_late_record_of_a_recovered_claim_changes_nothing(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+) -> None:
+    user_ids = make_line_residents(20, association)
+    release_now(session, clock, circular)
+    slow = delivery.claim_next(session, clock, "slow-worker")
+    assert slow is not None
+    session.commit()
+    clock.advance(minutes=2)
+    assert delivery.recover_stale(session, clock) == 1
+    other = delivery.claim_next(session, clock, "other-worker")
+    assert other is not None and other.batch_id == slow.batch_id
+    session.commit()
+    from broadcasts.line import multicast
+
+    outcome = multicast(line(), slow.user_ids, slow.messages, slow.retry_key, slow.unit)
+    # The slow worker answers at last: the batch is the other worker's now, untouched.
+    assert delivery.record(session, clock, slow, outcome) is None
+    session.commit()
+    session.expire_all()
+    batch = session.get_one(DeliveryBatch, slow.batch_id)
+    assert batch.status is BatchStatus.in_flight and batch.worker_id == "other-worker"
+    assert batch.attempts == 2
+    pending = select(func.count()).where(Delivery.status == DeliveryStatus.pending)
+    assert session.scalar(pending.select_from(Delivery)) == 20
+    # Its holder records: LINE knew the key (409), the deliveries are sent once.
+    again = multicast(line(), other.user_ids, other.messages, other.retry_key, other.unit)
+    decision = delivery.record(session, clock, other, again)
+    assert decision is not None and decision.verdict is Verdict.accepted
+    session.commit()
+    session.expire_all()
+    assert session.get_one(Circular, circular.id).status is CircularStatus.sent
+    assert set(copies(sim, user_ids).values()) == {1}
+
+
+def test_a_workers_message_cache_keeps_at_most_its_size(
+    session: Session,
+    clock: FakeClock,
+    make_circular: Callable[..., Circular],
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(3, association)
+    worker.messages = delivery.MessageCache(size=2)
+    for title in ("一つ目", "二つ目", "三つ目"):
+        release_now(
+            session,
+            clock,
+            make_circular(title=title, targets=[CircularTarget(association=association)]),
+        )
+        assert worker.drain() == 1
+        assert len(worker.messages) <= 2
+    assert len(worker.messages) == 2
+    titles = [card["message"]["altText"].split("】")[1][:3] for card in sim.inbox(user_ids[0])]
+    assert titles == ["一つ目", "二つ目", "三つ目"]
