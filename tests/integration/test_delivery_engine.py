@@ -7,10 +7,11 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcasts import delivery
+from broadcasts import delivery, reminders
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
 from broadcasts.retry import Verdict
@@ -77,6 +78,42 @@ def test_release_snapshots_deliveries_into_batches_with_keys(
     again = release(session, clock, circular, None)
     assert not again.released
     assert session.scalar(select(func.count()).select_from(Delivery)) == 1201
+
+
+def test_every_delivery_is_in_a_batch_of_its_own_circular_and_slot(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_circular: Callable[..., Circular],
+    make_line_residents: LineResidents,
+    worker: Worker,
+) -> None:
+    """Deliveries have no foreign key on their circular or batch (the per-row checks were the
+    cost of a release): the snapshot is what holds them, and a batch's key holds the circular."""
+    make_line_residents(1001, association)
+    release_now(session, clock, circular)
+    other = make_circular(title="二つ目", targets=[CircularTarget(association=association)])
+    release_now(session, clock, other)
+    assert worker.drain() == 6
+    due = reminders.DueReminder(circular.id, "reminder-1", clock.now())
+    assert reminders.release_reminder(session, clock, due) == 1001
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 3 * 1001
+    in_own_batch = (
+        select(func.count())
+        .select_from(Delivery)
+        .join(DeliveryBatch, DeliveryBatch.id == Delivery.batch_id)
+        .where(
+            DeliveryBatch.circular_id == Delivery.circular_id,
+            DeliveryBatch.slot == Delivery.slot,
+        )
+    )
+    assert session.scalar(in_own_batch) == 3 * 1001
+    # A circular with deliveries cannot be deleted: its batches' foreign key holds it.
+    with pytest.raises(IntegrityError):
+        session.execute(delete(Circular).where(Circular.id == circular.id))
+    session.rollback()
 
 
 def test_every_targeted_resident_gets_exactly_one_card(
