@@ -10,13 +10,15 @@ one LINE already knows.
 from __future__ import annotations
 
 import random as random_module
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linebot.v3.messaging import Message
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, case, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
@@ -51,16 +53,64 @@ class Claim:
     circular_id: int
     worker_id: str
     retry_key: uuid.UUID
+    # The batch's, as this claim left them.
+    attempts: int
+    first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
     unit: str
 
 
+class MessageCache:
+    """The message of each (circular, slot, language) this worker has sent, built once.
+
+    Every batch of a send carries the same message, and loading the circular (options,
+    translations, targets, photos) and building it through the SDK's models cost more than the
+    rest of a claim. Keeping it is safe because only batches of released circulars are claimed
+    (`_due_batches`) and a released circular's content cannot change: compose refuses to edit
+    one that is no longer a draft or scheduled (text, question, options, translations, photos),
+    and a correction is a circular of its own. `public_url` (KAIRAN_PUBLIC_URL) lets the card
+    show the circular's first photo. Bounded: a worker runs for months.
+    """
+
+    def __init__(self, public_url: str | None = None, size: int = 64) -> None:
+        self.public_url = public_url
+        self.size = size
+        self._messages: OrderedDict[tuple[int, str, str], Message] = OrderedDict()
+        # The worker's sender threads share one cache.
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def message(self, session: Session, batch: DeliveryBatch) -> Message:
+        key = (batch.circular_id, batch.slot, batch.language)
+        with self._lock:
+            message = self._messages.get(key)
+            if message is not None:
+                self._messages.move_to_end(key)
+                return message
+        circular = _circular(session, batch.circular_id)
+        message = message_for(
+            circular,
+            batch.slot,
+            self.public_url,
+            translations.version_in(circular, batch.language),
+        )
+        with self._lock:
+            self._messages[key] = message
+            while len(self._messages) > self.size:
+                self._messages.popitem(last=False)
+        return message
+
+
 def claim_next(
-    session: Session, clock: Clock, worker_id: str, public_url: str | None = None
+    session: Session, clock: Clock, worker_id: str, messages: MessageCache | None = None
 ) -> Claim | None:
-    """Take the next due batch, or None when there is nothing to send now. `public_url`
-    (KAIRAN_PUBLIC_URL) lets the card show the circular's first photo."""
+    """Take the next due batch, or None when there is nothing to send now. `messages` keeps the
+    messages built for earlier batches (by default nothing is kept)."""
+    if messages is None:
+        messages = MessageCache()
     now = clock.now()
     while True:
         batch = session.scalars(_due_batches(session, now)).first()
@@ -72,16 +122,7 @@ def claim_next(
             batch.last_error = "retry key older than LINE keeps it; not resent"
             session.flush()
             continue
-        if batch.attempts == 0:
-            _skip_blocked(session, batch.id)
-        user_ids = list(
-            session.scalars(
-                select(Resident.line_user_id)
-                .join(Delivery, Delivery.resident_id == Resident.id)
-                .where(Delivery.batch_id == batch.id, Delivery.status == DeliveryStatus.pending)
-                .order_by(Delivery.id)
-            )
-        )
+        user_ids = _recipients(session, batch)
         if not user_ids:
             batch.status = BatchStatus.accepted
             batch.completed_at = now
@@ -93,23 +134,18 @@ def claim_next(
         batch.heartbeat_at = now
         batch.attempts += 1
         batch.first_attempt_at = batch.first_attempt_at or now
-        circular = _circular(session, batch.circular_id)
+        message = messages.message(session, batch)
         session.flush()
         return Claim(
             batch_id=batch.id,
-            circular_id=circular.id,
+            circular_id=batch.circular_id,
             worker_id=worker_id,
             retry_key=batch.retry_key,
+            attempts=batch.attempts,
+            first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
-            messages=[
-                message_for(
-                    circular,
-                    batch.slot,
-                    public_url,
-                    translations.version_in(circular, batch.language),
-                )
-            ],
-            unit=unit_name(circular.id),
+            messages=[message],
+            unit=unit_name(batch.circular_id),
         )
 
 
@@ -146,19 +182,34 @@ def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
     return query
 
 
-def _skip_blocked(session: Session, batch_id: int) -> None:
-    """Residents who blocked the bot after the snapshot are skipped, not sent."""
-    session.execute(
-        update(Delivery)
-        .where(
-            Delivery.batch_id == batch_id,
-            Delivery.status == DeliveryStatus.pending,
-            Delivery.resident_id.in_(
-                select(Resident.id).where(Resident.follow_status == FollowStatus.blocked)
-            ),
+def _recipients(session: Session, batch: DeliveryBatch) -> list[str]:
+    """The LINE ids the batch still has to reach. On its first attempt, residents who blocked
+    the bot after the snapshot are skipped, not sent; a retry resends what the first attempt
+    sent, under the same key."""
+    rows = session.execute(
+        select(
+            Resident.line_user_id,
+            # The delivery's id when its resident blocked the bot, else NULL.
+            case((Resident.follow_status == FollowStatus.blocked, Delivery.id)),
         )
-        .values(status=DeliveryStatus.skipped)
-    )
+        .join(Resident, Resident.id == Delivery.resident_id)
+        .where(Delivery.batch_id == batch.id, Delivery.status == DeliveryStatus.pending)
+        .order_by(Delivery.id)
+    ).all()
+    if batch.attempts > 0:
+        return [user_id for user_id, _ in rows]
+    user_ids: list[str] = []
+    blocked: list[int] = []
+    for user_id, blocked_delivery in rows:
+        if blocked_delivery is None:
+            user_ids.append(user_id)
+        else:
+            blocked.append(blocked_delivery)
+    if blocked:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(blocked)).values(status=DeliveryStatus.skipped)
+        )
+    return user_ids
 
 
 def _circular(session: Session, circular_id: int) -> Circular:
@@ -167,6 +218,7 @@ def _circular(session: Session, circular_id: int) -> Circular:
         .where(Circular.id == circular_id)
         .options(
             selectinload(Circular.options),
+            selectinload(Circular.attachments),
             selectinload(Circular.translations),
             selectinload(Circular.targets).selectinload(CircularTarget.district),
             selectinload(Circular.targets).selectinload(CircularTarget.association),
@@ -184,46 +236,65 @@ def record(
 ) -> Decision | None:
     """Apply LINE's answer to the batch and its deliveries; None when the claim was lost."""
     now = clock.now()
-    batch = session.get_one(DeliveryBatch, claim.batch_id)
-    if batch.status != BatchStatus.in_flight or batch.worker_id != claim.worker_id:
+    # While the batch is in flight under this claim nobody else changes it, so the claim's
+    # attempts are the batch's: the batch is updated only if it is still this claim's.
+    decision = decide(outcome, claim.attempts, claim.first_attempt_at, now, random)
+    changes: dict[str, object] = {
+        "worker_id": None,
+        "heartbeat_at": None,
+        "last_error": outcome.detail,
+    }
+    if outcome.request_id:
+        changes["line_request_id"] = outcome.request_id
+    match decision.verdict:
+        case Verdict.accepted:
+            changes.update(status=BatchStatus.accepted, completed_at=now)
+        case Verdict.failed:
+            changes.update(status=BatchStatus.failed, completed_at=now)
+        case Verdict.retry:
+            changes.update(status=BatchStatus.pending, next_attempt_at=decision.retry_at)
+        case Verdict.held:
+            changes.update(status=BatchStatus.held)
+        case Verdict.paused:
+            changes.update(status=BatchStatus.pending)
+    still_ours = session.execute(
+        update(DeliveryBatch)
+        .where(
+            DeliveryBatch.id == claim.batch_id,
+            DeliveryBatch.status == BatchStatus.in_flight,
+            DeliveryBatch.worker_id == claim.worker_id,
+        )
+        .values(changes)
+        .execution_options(synchronize_session=False)
+    )
+    if still_ours.rowcount == 0:  # type: ignore[attr-defined]
         # Recovered while this worker waited on LINE, and maybe claimed by another: whoever
         # holds it now records. Sending twice was safe (same key); recording twice would not be.
         return None
-    assert batch.first_attempt_at is not None  # set by claim_next  # noqa: S101
-    decision = decide(outcome, batch.attempts, batch.first_attempt_at, now, random)
-    batch.worker_id = None
-    batch.heartbeat_at = None
-    batch.last_error = outcome.detail
-    if outcome.request_id:
-        batch.line_request_id = outcome.request_id
-    pending_in_batch = (Delivery.batch_id == batch.id) & (Delivery.status == DeliveryStatus.pending)
+    pending_in_batch = (Delivery.batch_id == claim.batch_id) & (
+        Delivery.status == DeliveryStatus.pending
+    )
     match decision.verdict:
         case Verdict.accepted:
-            batch.status = BatchStatus.accepted
-            batch.completed_at = now
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch)
                 .values(status=DeliveryStatus.sent, sent_at=now)
+                .execution_options(synchronize_session=False)
             )
         case Verdict.failed:
-            batch.status = BatchStatus.failed
-            batch.completed_at = now
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch)
                 .values(status=DeliveryStatus.failed, failure_reason=outcome.detail)
+                .execution_options(synchronize_session=False)
             )
-        case Verdict.retry:
-            batch.status = BatchStatus.pending
-            batch.next_attempt_at = decision.retry_at
-        case Verdict.held:
-            batch.status = BatchStatus.held
         case Verdict.paused:
-            batch.status = BatchStatus.pending
-            circular = session.get_one(Circular, batch.circular_id)
+            circular = session.get_one(Circular, claim.circular_id)
             circular.hold_reason = _pause_reason(outcome)
-    finish_if_done(session, clock, batch.circular_id)
+        case _:
+            pass
+    finish_if_done(session, clock, claim.circular_id)
     session.flush()
     return decision
 
@@ -241,12 +312,11 @@ def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
     # Senders recording the circular's last batches at once must not each see the other's batch
     # still open: on PostgreSQL the circular's row lock makes them take turns, and the count
     # below then sees the other's committed batch. (SQLite's one writer already serialises them.)
-    circular = session.scalars(
-        select(Circular)
-        .where(Circular.id == circular_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
+    status = session.scalar(
+        select(Circular.status).where(Circular.id == circular_id).with_for_update()
+    )
+    if status is not CircularStatus.sending:
+        return
     open_batches = session.scalar(
         select(func.count())
         .select_from(DeliveryBatch)
@@ -258,9 +328,12 @@ def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
             ),
         )
     )
-    if open_batches == 0 and circular.status == CircularStatus.sending:
-        circular.status = CircularStatus.sent
-        circular.completed_at = clock.now()
+    if open_batches == 0:
+        session.execute(
+            update(Circular)
+            .where(Circular.id == circular_id)
+            .values(status=CircularStatus.sent, completed_at=clock.now())
+        )
 
 
 def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE_AFTER) -> int:

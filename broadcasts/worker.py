@@ -73,8 +73,8 @@ class Worker:
         public_url: str | None = None,
     ) -> None:
         self.sessions = sessions
-        # KAIRAN_PUBLIC_URL, for the card's hero photo (None: cards without a photo).
-        self.public_url = public_url
+        # public_url: KAIRAN_PUBLIC_URL, for the card's hero photo (None: cards without a photo).
+        self.messages = delivery.MessageCache(public_url)
         self.line = line
         self.clock = clock
         self.name = name
@@ -139,7 +139,7 @@ class Worker:
     def run_once(self, sender: str | None = None) -> bool:
         """Claim, send and record one batch; False when nothing was due."""
         with self._write_lock, self.sessions() as session:
-            claim = delivery.claim_next(session, self.clock, sender or self.name, self.public_url)
+            claim = delivery.claim_next(session, self.clock, sender or self.name, self.messages)
             # Committed before the call: a crash from here on leaves a recoverable claim.
             session.commit()
         if claim is None:

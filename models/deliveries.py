@@ -70,16 +70,22 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
         # One card, and one of each reminder, per circular × resident: nothing is sent twice.
-        UniqueConstraint("circular_id", "resident_id", "slot"),
+        # The resident comes first so that the same index finds a resident's own deliveries
+        # (their archive, the watch-over); the circular's are found by the index below.
+        UniqueConstraint("resident_id", "circular_id", "slot"),
         Index("ix_deliveries_circular_slot_status", "circular_id", "slot", "status"),
-        Index("ix_deliveries_resident", "resident_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"))
+    # No foreign key on the circular or the batch: a release writes 100,000 deliveries in one
+    # INSERT … SELECT, and PostgreSQL's per-row checks of them cost more than writing the rows.
+    # That statement (snapshots.py) is the only writer: it takes each batch id from the batches it
+    # has just made for this circular in the same transaction, and a batch's own foreign key
+    # holds its circular, which therefore cannot be deleted while it has deliveries.
+    circular_id: Mapped[int]
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
     slot: Mapped[str] = mapped_column(String(20), default=CARD)
-    batch_id: Mapped[int | None] = mapped_column(ForeignKey("delivery_batches.id"), index=True)
+    batch_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[DeliveryStatus] = mapped_column(
         enum_type(DeliveryStatus, "delivery_status"), default=DeliveryStatus.pending
     )
@@ -87,6 +93,7 @@ class Delivery(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 
-    circular: Mapped[Circular] = relationship()
+    circular: Mapped[Circular] = relationship(
+        primaryjoin="foreign(Delivery.circular_id) == Circular.id"
+    )
     resident: Mapped[Resident] = relationship()
-    batch: Mapped[DeliveryBatch | None] = relationship()

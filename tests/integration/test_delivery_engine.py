@@ -7,12 +7,14 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcasts import delivery
+from broadcasts import delivery, reminders
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
+from broadcasts.retry import Verdict
 from broadcasts.worker import Worker
 from linebot_app.extensions import line
 from models import (
@@ -76,6 +78,42 @@ def test_release_snapshots_deliveries_into_batches_with_keys(
     again = release(session, clock, circular, None)
     assert not again.released
     assert session.scalar(select(func.count()).select_from(Delivery)) == 1201
+
+
+def test_every_delivery_is_in_a_batch_of_its_own_circular_and_slot(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_circular: Callable[..., Circular],
+    make_line_residents: LineResidents,
+    worker: Worker,
+) -> None:
+    """Deliveries have no foreign key on their circular or batch (the per-row checks were the
+    cost of a release): the snapshot is what holds them, and a batch's key holds the circular."""
+    make_line_residents(1001, association)
+    release_now(session, clock, circular)
+    other = make_circular(title="二つ目", targets=[CircularTarget(association=association)])
+    release_now(session, clock, other)
+    assert worker.drain() == 6
+    due = reminders.DueReminder(circular.id, "reminder-1", clock.now())
+    assert reminders.release_reminder(session, clock, due) == 1001
+    session.commit()
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 3 * 1001
+    in_own_batch = (
+        select(func.count())
+        .select_from(Delivery)
+        .join(DeliveryBatch, DeliveryBatch.id == Delivery.batch_id)
+        .where(
+            DeliveryBatch.circular_id == Delivery.circular_id,
+            DeliveryBatch.slot == Delivery.slot,
+        )
+    )
+    assert session.scalar(in_own_batch) == 3 * 1001
+    # A circular with deliveries cannot be deleted: its batches' foreign key holds it.
+    with pytest.raises(IntegrityError):
+        session.execute(delete(Circular).where(Circular.id == circular.id))
+    session.rollback()
 
 
 def test_every_targeted_resident_gets_exactly_one_card(
@@ -322,3 +360,67 @@ def test_several_senders_finish_the_circular_and_send_each_card_once(
     assert set(copies(sim, targeted).values()) == {1}
     # One request per batch: claims never overlap (row locks, or one writer on SQLite).
     assert len(sim.requests_log("/v2/bot/message/multicast")) == 12
+
+
+def test_a_late_record_of_a_recovered_claim_changes_nothing(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+) -> None:
+    user_ids = make_line_residents(20, association)
+    release_now(session, clock, circular)
+    slow = delivery.claim_next(session, clock, "slow-worker")
+    assert slow is not None
+    session.commit()
+    clock.advance(minutes=2)
+    assert delivery.recover_stale(session, clock) == 1
+    other = delivery.claim_next(session, clock, "other-worker")
+    assert other is not None and other.batch_id == slow.batch_id
+    session.commit()
+    from broadcasts.line import multicast
+
+    outcome = multicast(line(), slow.user_ids, slow.messages, slow.retry_key, slow.unit)
+    # The slow worker answers at last: the batch is the other worker's now, untouched.
+    assert delivery.record(session, clock, slow, outcome) is None
+    session.commit()
+    session.expire_all()
+    batch = session.get_one(DeliveryBatch, slow.batch_id)
+    assert batch.status is BatchStatus.in_flight and batch.worker_id == "other-worker"
+    assert batch.attempts == 2
+    pending = select(func.count()).where(Delivery.status == DeliveryStatus.pending)
+    assert session.scalar(pending.select_from(Delivery)) == 20
+    # Its holder records: LINE knew the key (409), the deliveries are sent once.
+    again = multicast(line(), other.user_ids, other.messages, other.retry_key, other.unit)
+    decision = delivery.record(session, clock, other, again)
+    assert decision is not None and decision.verdict is Verdict.accepted
+    session.commit()
+    session.expire_all()
+    assert session.get_one(Circular, circular.id).status is CircularStatus.sent
+    assert set(copies(sim, user_ids).values()) == {1}
+
+
+def test_a_workers_message_cache_keeps_at_most_its_size(
+    session: Session,
+    clock: FakeClock,
+    make_circular: Callable[..., Circular],
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(3, association)
+    worker.messages = delivery.MessageCache(size=2)
+    for title in ("一つ目", "二つ目", "三つ目"):
+        release_now(
+            session,
+            clock,
+            make_circular(title=title, targets=[CircularTarget(association=association)]),
+        )
+        assert worker.drain() == 1
+        assert len(worker.messages) <= 2
+    assert len(worker.messages) == 2
+    titles = [card["message"]["altText"].split("】")[1][:3] for card in sim.inbox(user_ids[0])]
+    assert titles == ["一つ目", "二つ目", "三つ目"]

@@ -321,6 +321,57 @@ def test_reminders_follow_the_language_of_the_card(
     )
 
 
+def test_one_worker_sends_each_circular_and_language_its_own_card(
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    worker: Worker,
+    officer: StaffMember,
+    sakura: Association,
+    make_line_residents: Callable[..., list[str]],
+    compose_circular: Callable[..., Circular],
+) -> None:
+    """The worker builds each message once and keeps it: never for another circular's batch,
+    nor another language's or slot's."""
+    japanese, english = make_line_residents(2, sakura)
+    set_locales(session, {english: "en"})
+    drill = compose_circular(ENGLISH)
+    session.commit()
+    release_and_send(session, clock, worker, drill)
+    festival = compose.save_draft(
+        session,
+        clock,
+        officer,
+        CircularDraft(
+            title="夏祭りのお知らせ",
+            body="8月1日に公園で夏祭りをします。",
+            targets=Target.of(associations=[sakura.id]),
+            translations=(Version("en", "Summer festival", "The festival is on August 1."),),
+        ),
+    )
+    session.commit()
+    release_and_send(session, clock, worker, festival)
+    clock.advance(hours=25)
+    due = reminders.DueReminder(drill.id, "reminder-1", clock.now() - timedelta(hours=1))
+    assert reminders.release_reminder(session, clock, due) == 2
+    session.commit()
+    worker.drain()
+
+    def alt_texts(user: str) -> list[str]:
+        return [message["message"]["altText"] for message in sim.inbox(user)]
+
+    assert alt_texts(japanese) == [
+        "【回覧・桜町内会】防災訓練のお知らせ（確認をお願いします）",
+        "【回覧・桜町内会】夏祭りのお知らせ（確認をお願いします）",
+        "【回覧】確認のお願い：防災訓練のお知らせ",
+    ]
+    assert alt_texts(english) == [
+        "[Circular · 桜町内会] Disaster drill (please confirm)",
+        "[Circular · 桜町内会] Summer festival (please confirm)",
+        "[Circular] Please confirm: Disaster drill",
+    ]
+
+
 def test_batches_are_cut_at_500_within_each_language(
     session: Session,
     clock: FakeClock,
