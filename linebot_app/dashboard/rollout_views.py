@@ -196,8 +196,9 @@ def compose_from_template(template_id: int) -> tuple[str, int]:
     if template is None:
         abort(404)
     form = ComposeForm(formdata=None)
-    fill_draft(form, templates.draft_from(template, clock))
-    return render_form(form, {})
+    draft = templates.draft_from(template, clock)
+    fill_draft(form, draft)
+    return render_form(form, {}, prefilled=draft.translations)
 
 
 @bp.post("/templates/<int:template_id>/share")

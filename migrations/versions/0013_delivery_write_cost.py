@@ -1,7 +1,7 @@
 """deliveries cheaper to write: no per-row checks of their circular and batch, one index fewer
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-01 09:00:00
 
 A release writes one delivery per resident (100,000 in one INSERT … SELECT), and on PostgreSQL
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0013"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
