@@ -5,21 +5,23 @@ The city ships a starter set as data (`data/starter_templates.json`, loaded idem
 district; an admin shares a template city-wide. A district's template is seen only by the staff
 of that district (its promoters and the officers of its associations) and by admins.
 
-A template holds what the compose form holds; dates are kept as days from the day of use, so a
-template made in spring still proposes a deadline a week ahead in autumn.
+A template holds what the compose form holds — its やさしい日本語 version and translations too;
+dates are kept as days from the day of use, so a template made in spring still proposes a
+deadline a week ahead in autumn.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
-from broadcasts import audit
+from broadcasts import audit, translations
 from broadcasts.clock import Clock
 from broadcasts.compose import (
     TOKYO,
@@ -30,6 +32,7 @@ from broadcasts.compose import (
     may_manage,
     tokyo_today,
 )
+from broadcasts.translations import Version
 from models import Association, Circular, CircularTemplate, Role, StaffMember
 
 STARTER_SET = Path(__file__).parent / "data" / "starter_templates.json"
@@ -152,6 +155,17 @@ def draft_from(template: CircularTemplate, clock: Clock) -> CircularDraft:
         event_date=event,
         confirmation_required=template.confirmation_required,
         urgent=template.urgent,
+        one_per_household=template.one_per_household,
+        translations=tuple(
+            Version(
+                language=kept["language"],
+                title=kept["title"],
+                body=kept["body"],
+                answers=tuple(kept.get("answers") or ()),
+                question=kept.get("question") or "",
+            )
+            for kept in template.translations
+        ),
     )
 
 
@@ -186,6 +200,11 @@ def save_from_circular(
         event_days=(max((circular.event_date - base_day).days, 0) if circular.event_date else None),
         confirmation_required=circular.confirmation_required,
         urgent=circular.urgent,
+        one_per_household=circular.one_per_household,
+        translations=[
+            {**asdict(version), "answers": list(version.answers)}
+            for version in translations.of_circular(circular)
+        ],
         created_by_id=author.id,
         created_at=clock.now(),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -105,6 +106,9 @@ class CircularTemplate(Base):
     event_days: Mapped[int | None]
     confirmation_required: Mapped[bool] = mapped_column(Boolean, default=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    one_per_household: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The やさしい日本語 version and translations, as broadcasts.translations.Version fields.
+    translations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -12,6 +12,7 @@ viewer is rolled back first, so no connection waits on the network.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from broadcasts import compose
 from broadcasts.compose import CircularDraft, CompositionError
 from broadcasts.line import remaining_quota
 from broadcasts.targeting import Target
+from broadcasts.translations import Version
 from linebot_app.circulars.views import upload_dir
 from linebot_app.dashboard import translation_fields
 from linebot_app.dashboard.auth import current, login_required
@@ -156,14 +158,16 @@ def render_form(
     errors: dict[str, str],
     circular: Circular | None = None,
     status: int = 200,
+    prefilled: Sequence[Version] = (),
 ) -> tuple[str, int]:
-    # A refused POST shows what was typed; a GET the circular's saved versions.
+    # A refused POST shows what was typed; a GET the circular's saved versions, or a
+    # template's (`prefilled`).
     versions = (
         translation_fields.submitted()
         if request.method == "POST"
         else compose.draft_of(circular).translations
         if circular is not None
-        else ()
+        else prefilled
     )
     scope = compose.composing_scope(db.session, current().member)
     is_correction = circular is not None and circular.corrects_id is not None

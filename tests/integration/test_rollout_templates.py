@@ -12,9 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, templates
+from broadcasts import compose, templates, translations
 from broadcasts.compose import TOKYO, CompositionError, NotPermitted
 from broadcasts.targeting import Target
+from broadcasts.translations import Version
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
 from tests.conftest import FakeClock
 
@@ -63,6 +64,17 @@ def test_a_template_instantiates_a_circular_with_all_its_fields(
         event_days=10,
         confirmation_required=False,
         urgent=True,
+        one_per_household=True,
+        translations=[
+            {"language": "ja-x-easy", "title": "", "body": "11じに こうえんへ。"},
+            {
+                "language": "en",
+                "title": "Disaster drill",
+                "body": "At 11 in the park.",
+                "question": "Will you come?",
+                "answers": ["Yes", "No", "Not sure"],
+            },
+        ],
     )
     session.add(template)
     session.flush()
@@ -80,6 +92,17 @@ def test_a_template_instantiates_a_circular_with_all_its_fields(
     assert circular.event_date == date(2026, 12, 11)
     assert circular.confirmation_required is False
     assert circular.urgent is True
+    assert circular.one_per_household is True
+    assert translations.of_circular(circular) == (
+        Version("ja-x-easy", "防災訓練のお知らせ", "11じに こうえんへ。"),
+        Version(
+            "en",
+            "Disaster drill",
+            "At 11 in the park.",
+            ("Yes", "No", "Not sure"),
+            "Will you come?",
+        ),
+    )
 
     # And back: the circular saved as a template keeps the same fields and offsets.
     circular.created_at = clock.now()  # save_draft stamps the wall clock; offsets count from it
@@ -94,6 +117,8 @@ def test_a_template_instantiates_a_circular_with_all_its_fields(
     )
     assert (saved.deadline_days, saved.event_days) == (7, 10)
     assert (saved.confirmation_required, saved.urgent) == (False, True)
+    assert saved.one_per_household is True
+    assert templates.draft_from(saved, clock).translations == translations.of_circular(circular)
 
 
 def _district_with_staff(
@@ -123,6 +148,7 @@ def test_a_district_template_is_invisible_to_other_districts_until_shared(
     _b, promoter_b, officer_b = _district_with_staff(make_district, make_association, make_staff)
     admin = make_staff(Role.admin)
     circular = make_circular(author=promoter_a, title="A校区の夏祭り")
+    translations.save(circular, [Version("en", "Summer festival of A", "On Saturday.")])
     own = templates.save_from_circular(session, clock, promoter_a, circular, a.id)
     session.commit()
 
@@ -138,6 +164,7 @@ def test_a_district_template_is_invisible_to_other_districts_until_shared(
     assert "A校区の夏祭り" not in dashboard_client(promoter_b).get("/dashboard/templates").text
     page = dashboard_client(promoter_a).get(url)
     assert page.status_code == 200 and 'value="A校区の夏祭り"' in page.text
+    assert 'value="Summer festival of A"' in page.text, "the template's translation is filled in"
 
     # Only admins share city-wide; then every district sees it.
     with pytest.raises(NotPermitted):
