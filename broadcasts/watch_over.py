@@ -1,7 +1,8 @@
 """The watch-over hint (見守り): where an association opted in, its 班長 see the residents of
 their own 班 who have not confirmed any of the last N circulars delivered to them — the stalled
 stamp column of a paper circular, a reason to knock on a door. Residents are told when they
-register and can opt out at any time; then they never appear.
+register and can opt out at any time; then they never appear. Residents who registered before
+their association opted in were never told, so they are never listed.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from models import (
     Delivery,
     DeliveryStatus,
     FollowStatus,
+    Group,
     Resident,
     WatchOverOptOut,
     WatchOverSetting,
@@ -83,7 +85,16 @@ class Watched:
 
 def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]:
     """Following, registered residents of the 班 (not opted out) who got at least `count`
-    circulars asking for a confirmation and confirmed none of the last `count`."""
+    circulars asking for a confirmation and confirmed none of the last `count`.
+
+    Only residents who were told: those who registered after their association turned the
+    hint on (the registration's reply says so and how to opt out). Nobody else is listed."""
+    told_since = (
+        select(WatchOverSetting.enabled_at)
+        .join(Group, Group.association_id == WatchOverSetting.association_id)
+        .where(Group.id == group_id)
+        .scalar_subquery()
+    )
     ranked = (
         select(
             Delivery.resident_id.label("resident_id"),
@@ -125,6 +136,7 @@ def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]
             Resident.group_id == group_id,
             Resident.follow_status == FollowStatus.following,
             Resident.unregistered_at.is_(None),
+            Resident.registered_at >= told_since,
             Resident.id.not_in(select(WatchOverOptOut.resident_id)),
         )
         .order_by(Resident.display_name, Resident.id)

@@ -38,6 +38,8 @@ def group_town(
 ) -> tuple[Association, list[Resident], list[Circular]]:
     association = make_association(name="桜町内会", groups=("1班", "2班"))
     first, second = association.groups
+    # Turned on before anyone registered: every resident was told when registering.
+    watch_over.set_association(session, clock, association.id, True, 3)
     residents = [
         make_resident(association=association, group=group, registered_at=clock.now())
         for group in (first, first, first, first, second)
@@ -98,8 +100,16 @@ def test_only_the_leader_of_the_group_sees_the_list_and_only_when_opted_in(
     other_leader = make_staff(Role.group_leader, group_id=second.id)
     officer = make_staff(Role.officer, association_id=association.id)
     url = f"/dashboard/groups/{first.id}/watch-over"
+    watch_over.set_association(session, clock, association.id, False, 3)
     assert dashboard_client(leader).get(url).status_code == 404  # not opted in
+    # Turned on again now: the residents registered before were not told, so none is listed
+    # until they register again (and are told).
     watch_over.set_association(session, clock, association.id, True, 3)
+    assert residents[0].display_name not in dashboard_client(leader).get(url).text
+    clock.advance(minutes=1)
+    for resident in residents:
+        resident.registered_at = clock.now()
+    session.flush()
     page = dashboard_client(leader).get(url)
     assert page.status_code == 200
     text = page.get_data(as_text=True)
