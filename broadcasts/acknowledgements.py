@@ -57,7 +57,8 @@ def confirm(
     channel: Channel = Channel.line,
 ) -> ConfirmResult:
     """Record 「確認しました」 from LINE (the postback) or the web (the detail page's button)."""
-    if delivered_circular(session, resident, circular_id) is None:
+    circular = delivered_circular(session, resident, circular_id)
+    if circular is None:
         return "unknown"
     # INSERT … ON CONFLICT DO NOTHING: two taps at once both see "no row yet"; the constraint,
     # not a read-then-write, decides which one counts.
@@ -74,7 +75,7 @@ def confirm(
     )
     if session.execute(statement).first() is None:
         return "already"
-    households.confirm_for_household(session, clock, resident, circular_id)
+    households.confirm_for_household(session, clock, resident, circular)
     return "confirmed"
 
 
@@ -110,7 +111,7 @@ def answer(
             set_={"answer_option_id": option.id, "answered_at": now},
         )
     )
-    households.confirm_for_household(session, clock, resident, circular_id)
+    households.confirm_for_household(session, clock, resident, circular)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
     return AnswerResult("recorded", label, circular.safety_check)
