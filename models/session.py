@@ -38,8 +38,10 @@ def _waiting_for_the_lock(cursor: DBAPICursor, run: Callable[[], object]) -> boo
     SQLite's busy handler sleeps in growing steps (1, 2, 5 … 25, 50, then 100 ms), so a writer
     that has waited a while tries only every 100 ms and loses the lock to ones that came later:
     with two web workers confirming at 200 events/s that was a p99 of 100 ms and more
-    (bench/webhook.py). Only a statement that begins a transaction (or runs outside one) can
-    find the lock taken in WAL mode, and retrying it is safe: it had not done anything yet.
+    (bench/webhook.py). The driver begins a transaction just before its first write (pysqlite's
+    default, kept here: no explicit BEGIN or SAVEPOINT opens one earlier), so in WAL mode only a
+    statement that begins a transaction, or runs outside one, can find the lock taken; retrying
+    it is safe, it had not done anything yet.
     Returns None for other databases (SQLAlchemy then executes as usual).
     """
     if not isinstance(cursor, sqlite3.Cursor):
