@@ -161,6 +161,15 @@ METHOD = """\
   by it (400) after the round trip, which Kairan logs and ignores — so each event costs one
   real reply call. The run fails unless every answer is 200 and every event left exactly one
   acknowledgement. 40 warm-up events per app are not counted.
+  - A second baseline, `bench/durable_baseline_app.py`, gets the same events under the same
+    gunicorn: line-bot-sdk's `WebhookParser` (signature and parse, as Kairan), then each
+    event's id claimed in the same database (`INSERT … ON CONFLICT DO NOTHING` into a table of
+    its own) and committed — the least any webhook must do before its 200 if no answered event
+    may be lost or applied twice. The rows "against the durable baseline" compare Kairan with
+    that ceiling; the target stays the ratio to the signature-only baseline. The run fails
+    unless it claimed every event once.
+  - The full-speed events/s rows note the CPU time (user + system, `/proc/<pid>/stat`) that the
+    app's gunicorn workers and the simulator used during that run, per event.
 - **Stats page** (`bench/stats_page.py`, unchanged measurement): 100,000 residents, the page of
   one circular through the Flask test client, as the city and as one association's officer;
   p50/p95 over `--repeat` requests. Baseline: `GET /healthz` measured the same way in the same

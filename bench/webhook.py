@@ -2,8 +2,14 @@
 
 For each database: residents who each hold a delivery of one sent circular; gunicorn started as
 the Procfile's web line (`--config python:linebot_app.gunicorn_conf`, WEB_CONCURRENCY workers)
-serving first the baseline (bench/baseline_app.py: checks the signature, answers 200) and then
-Kairan. Each gets, after a short warm-up:
+serving in turn two baselines and Kairan:
+
+- bench/baseline_app.py checks the signature and answers 200 (the issue's baseline, the target's);
+- bench/durable_baseline_app.py does the least a durable webhook must: the SDK's parse, the event
+  id claimed in the same database (its own table) and committed — the ceiling of any design
+  that commits each event before answering.
+
+Each gets the same events, after a short warm-up:
 
 - a fixed rate: `--rate` events/s for `--seconds` s, each a webhook with one postback event
   `ack:<circular>` from a different resident; latency is counted from the moment the event was
@@ -14,7 +20,9 @@ Kairan. Each gets, after a short warm-up:
 Bodies are built and signed before the clock starts. Kairan's reply to each postback goes to
 `kairan simulator` (no rate limits); its reply tokens are made up, so the simulator refuses them
 (400) after the round trip — the call still happens. Afterwards the acknowledgements are counted:
-every event Kairan answered 200 must have left exactly one.
+every event Kairan answered 200 must have left exactly one (and the durable baseline one claim).
+The CPU time of the gunicorn workers and of the simulator during the full-speed run is given per
+event, from /proc: where the time goes on a machine whose cores they all share.
 
     python bench/webhook.py --databases sqlite,postgresql [--json out.json]
 """
@@ -29,16 +37,19 @@ import hmac
 import http.client
 import itertools
 import json
+import os
 import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import func, insert, literal, select
+from sqlalchemy import ColumnElement, Table, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -61,6 +72,8 @@ from bench._common import (
     wait_for_http,
     write_figures,
 )
+from bench.durable_baseline_app import claimed
+from bench.durable_baseline_app import metadata as durable_metadata
 from models import (
     Acknowledgement,
     Association,
@@ -230,7 +243,7 @@ def fire(
 
 def gunicorn(
     processes: Processes, name: str, app: list[str], env: dict[str, str]
-) -> tuple[int, object]:
+) -> tuple[int, subprocess.Popen[bytes]]:
     port = free_port()
     argv = [str(BIN / "gunicorn"), "--config", "python:linebot_app.gunicorn_conf", *app]
     process = processes.start(name, argv, {**env, "PORT": str(port), "HOST": "127.0.0.1"})
@@ -238,70 +251,113 @@ def gunicorn(
     return port, process
 
 
-def acknowledgements(url: str, circular_id: int) -> int:
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def children(pid: int) -> list[int]:
+    return [int(child) for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def count_rows(url: str, table: Table, where: ColumnElement[bool] | None = None) -> int:
     engine = engine_for(url)
     with Session(engine) as session:
-        count = session.scalar(
-            select(func.count())
-            .select_from(Acknowledgement)
-            .where(Acknowledgement.circular_id == circular_id)
-        )
+        query = select(func.count()).select_from(table)
+        count = session.scalar(query if where is None else query.where(where))
     engine.dispose()
     return int(count or 0)
+
+
+@dataclass
+class Run:
+    wall: float
+    latencies: list[float]
+    statuses: dict[int, int]
+    sent: int
+    # CPU seconds used meanwhile by the app's gunicorn workers and by the simulator.
+    server_cpu: float = 0.0
+    simulator_cpu: float = 0.0
+
+
+APPS = {
+    "baseline": ["--pythonpath", str(REPO / "bench"), "baseline_app:app"],
+    "durable": ["--pythonpath", str(REPO / "bench"), "durable_baseline_app:create_app()"],
+    "kairan": ["linebot_app:create_app()"],
+}
 
 
 def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]:
     rated = int(args.rate * args.seconds)
     residents = WARM_UP + rated + args.events
     env = environment(WEB_CONCURRENCY=str(args.web_concurrency))
-    results: dict[tuple[str, str], tuple[float, list[float], dict[int, int], int]] = {}
+    results: dict[tuple[str, str], Run] = {}
     with Processes(logs) as processes, scratch_database(database, "webhook", args.postgres) as url:
         circular_id = populate(url, residents)
-        base, _sim = start_simulator(processes, f"simulator-{database}", rate_limits=False, env=env)
+        engine = engine_for(url)
+        durable_metadata.create_all(engine)
+        engine.dispose()
+        base, simulator = start_simulator(
+            processes, f"simulator-{database}", rate_limits=False, env=env
+        )
         app_env = {**env, "DATABASE_URL": url, "LINE_API_BASE_URL": base}
         warm = signed_postbacks(circular_id, range(WARM_UP))
         rate_events = signed_postbacks(circular_id, range(WARM_UP, WARM_UP + rated))
         fast_events = signed_postbacks(circular_id, range(WARM_UP + rated, residents))
-        apps = {
-            "baseline": ["--pythonpath", str(REPO / "bench"), "baseline_app:app"],
-            "kairan": ["linebot_app:create_app()"],
-        }
-        for app_name, app in apps.items():
+        for app_name, app in APPS.items():
             port, process = gunicorn(processes, f"gunicorn-{app_name}-{database}", app, app_env)
             fire(port, warm, args.threads, None)
-            results[(app_name, "rate")] = (
-                *fire(port, rate_events, args.rate_threads, args.rate),
-                len(rate_events),
-            )
-            results[(app_name, "full")] = (
-                *fire(port, fast_events, args.threads, None),
-                len(fast_events),
-            )
-            processes.stop(process)  # type: ignore[arg-type]
-        acked = acknowledgements(url, circular_id)
+            rate = fire(port, rate_events, args.rate_threads, args.rate)
+            results[(app_name, "rate")] = Run(*rate, len(rate_events))
+            workers = children(process.pid)
+            server, sim = cpu_seconds(workers), cpu_seconds([simulator.pid])
+            full = Run(*fire(port, fast_events, args.threads, None), len(fast_events))
+            full.server_cpu = cpu_seconds(workers) - server
+            full.simulator_cpu = cpu_seconds([simulator.pid]) - sim
+            results[(app_name, "full")] = full
+            processes.stop(process)
+        acked = count_rows(
+            url, Acknowledgement.__table__, Acknowledgement.circular_id == circular_id
+        )
+        claims = count_rows(url, claimed)
 
-    figures: list[Figure] = []
+    for (app_name, mode), run in results.items():
+        if run.statuses.get(200, 0) != run.sent:
+            raise RuntimeError(f"{app_name} {mode}: answers {run.statuses} for {run.sent} events")
+    expected = sum(results[("kairan", m)].sent for m in ("rate", "full")) + WARM_UP
+    if acked != expected or claims != expected:
+        raise RuntimeError(f"{acked} acknowledgements, {claims} claims for {expected} events")
+    return figures(database, args, results)
+
+
+def figures(
+    database: str, args: argparse.Namespace, results: dict[tuple[str, str], Run]
+) -> list[Figure]:
+    out: list[Figure] = []
     common = {"bench": "webhook", "database": database}
-    for app_name in ("kairan", "baseline"):
-        for mode in ("rate", "full"):
-            wall, latencies, statuses, sent = results[(app_name, mode)]
-            if statuses.get(200, 0) != sent:
-                raise RuntimeError(f"{app_name} {mode}: answers {statuses} for {sent} events")
-    expected_acks = sum(results[("kairan", m)][3] for m in ("rate", "full")) + WARM_UP
-    if acked != expected_acks:
-        raise RuntimeError(f"{acked} acknowledgements for {expected_acks} events")
-    workers = f"WEB_CONCURRENCY={args.web_concurrency}"
+    workers = f"same gunicorn, WEB_CONCURRENCY={args.web_concurrency}"
+    baseline = f"baseline app (signature check only), {workers}"
+    durable = f"durable baseline (SDK parse, event id claimed and committed), {workers}"
     for mode, label in (
         ("rate", f"{args.rate:g} events/s for {args.seconds:g} s"),
         ("full", f"full speed, {args.events} events, {args.threads} client threads"),
     ):
-        wall, latencies, _s, sent = results[("kairan", mode)]
-        b_wall, b_latencies, _b, b_sent = results[("baseline", mode)]
-        throughput, b_throughput = sent / wall, b_sent / b_wall
-        p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
-        b_p50, b_p99 = statistics.median(b_latencies), percentile(b_latencies, 0.99)
-        baseline = f"baseline app (signature check only), same gunicorn, {workers}"
-        figures.append(
+        k, b, d = (results[(app, mode)] for app in ("kairan", "baseline", "durable"))
+        throughput, b_throughput, d_throughput = (r.sent / r.wall for r in (k, b, d))
+        p50, b_p50 = statistics.median(k.latencies), statistics.median(b.latencies)
+        p99, b_p99, d_p99 = (percentile(r.latencies, 0.99) for r in (k, b, d))
+        cpu = ""
+        if mode == "full":
+            cpu = "; ".join(
+                f"{name}: workers {1000 * r.server_cpu / r.sent:.2f} ms CPU per event"
+                f", simulator {1000 * r.simulator_cpu / r.sent:.2f} ms"
+                for name, r in (("Kairan", k), ("baseline", b), ("durable baseline", d))
+            )
+        out.append(
             Figure(
                 **common,
                 name=f"events/s, {label}",
@@ -312,9 +368,23 @@ def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]
                 ratio=throughput / b_throughput,
                 target="≥ 60% of the baseline" if mode == "full" else None,
                 met=throughput >= 0.6 * b_throughput if mode == "full" else None,
+                note=cpu,
             )
         )
-        figures.append(
+        out.append(
+            Figure(
+                **common,
+                name=f"events/s, {label}, against the durable baseline",
+                value=throughput,
+                unit="events/s",
+                baseline=d_throughput,
+                baseline_name=durable,
+                ratio=throughput / d_throughput,
+                note=f"the durable baseline is {d_throughput / b_throughput:.2f} of the"
+                " signature-only baseline",
+            )
+        )
+        out.append(
             Figure(
                 **common,
                 name=f"p50 latency, {label}",
@@ -325,7 +395,7 @@ def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]
                 ratio=p50 / b_p50,
             )
         )
-        figures.append(
+        out.append(
             Figure(
                 **common,
                 name=f"p99 latency, {label}",
@@ -336,12 +406,24 @@ def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]
                 ratio=p99 / b_p99,
                 target="< 50 ms at 200 events/s" if mode == "rate" else None,
                 met=p99 < 50 if mode == "rate" else None,
-                note=f"max {max(latencies):.1f} ms (baseline {max(b_latencies):.1f} ms)",
+                note=f"max {max(k.latencies):.1f} ms (baseline {max(b.latencies):.1f} ms)",
             )
         )
-    for figure in figures:
+        out.append(
+            Figure(
+                **common,
+                name=f"p99 latency, {label}, against the durable baseline",
+                value=p99,
+                unit="ms",
+                baseline=d_p99,
+                baseline_name=durable,
+                ratio=p99 / d_p99,
+                note=f"durable baseline max {max(d.latencies):.1f} ms",
+            )
+        )
+    for figure in out:
         show(figure)
-    return figures
+    return out
 
 
 def main() -> None:

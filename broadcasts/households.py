@@ -176,12 +176,12 @@ def _hash(code: str) -> str:
 
 
 def confirm_for_household(
-    session: Session, clock: Clock, resident: Resident, circular_id: int
+    session: Session, clock: Clock, resident: Resident, circular: Circular
 ) -> int:
     """After `resident` confirmed: confirm for the rest of their household when the circular
     asks one confirmation per household. Only members the card was delivered to; returns how
     many were confirmed now."""
-    circular = session.get_one(Circular, circular_id)
+    circular_id = circular.id
     if not circular.one_per_household:
         return 0
     others = [member for member in members(session, resident.id) if member != resident.id]
