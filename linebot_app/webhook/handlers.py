@@ -158,10 +158,7 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     command = COMMANDS.get(registration.normalise(text))
     if command is not None:
         return run(context, resident, command)
-    if resident is not None:
-        searched = archive.typed(context.session, context.clock, resident, text, waiting)
-        if searched is not None:
-            return archive_replies.archive(searched, language, _detail_links(resident.id))
+    # Codes before the archive: a family or join code sent right after 「検索」 is still a code.
     code = staff.typed_code(text)
     if code is not None:
         name = resident.display_name if resident else None
@@ -179,6 +176,9 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     if household is not None:
         return household
     if resident is not None:
+        searched = archive.typed(context.session, context.clock, resident, text, waiting)
+        if searched is not None:
+            return archive_replies.archive(searched, language, _detail_links(resident.id))
         return replies.registration(registration.search(context.session, resident, text), language)
     return replies.help_message(language)
 

@@ -208,6 +208,18 @@ def test_a_resident_searches_their_circulars_by_a_word_in_title_or_body(
     assert session.scalars(select(ArchiveSearch)).all() == []
 
 
+def test_a_code_sent_after_search_is_still_a_code(
+    bot: str, sim: SimulatorClient, session: Session, residents: tuple[Resident, Resident]
+) -> None:
+    inviter, joiner = residents
+    sim.text(inviter.line_user_id, "家族を招待")
+    code = last(sim, inviter.line_user_id)["text"]
+    sim.text(joiner.line_user_id, "検索")
+    assert "さがしたい言葉を送ってください" in last(sim, joiner.line_user_id)["text"]
+    sim.text(joiner.line_user_id, code)
+    assert "家族の世帯に入りました" in last(sim, joiner.line_user_id)["text"]
+
+
 @pytest.mark.parametrize(
     "data",
     ["arc:p:01", "arc:p:-1", "arc:p:x", "arc:p:12345", "arc:s:", "arc:find:1", "arc:q:0", "arc:"],
