@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import activation, households, paper, watch_over
 from broadcasts.clock import Clock
-from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
+from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode
 from broadcasts.registration import ensure_resident, find_resident, normalise
 from broadcasts.replies import Gettext, gettext_in, quick_label, text_message, watch_over_notice
 from broadcasts.scope import Scope, load
@@ -159,7 +159,7 @@ def _proxy_circulars(session: Session, user_id: str, _: Gettext) -> list[Message
             continue
         group = session.get_one(Group, role.group_id)
         for circular in paper.recent_for_group(session, group.id, limit=QUICK_REPLY_LIMIT):
-            items.append(_item(circular.title, encode_proxy(ProxyCircular(circular.id, group.id))))
+            items.append(_item(circular.title, encode(ProxyCircular(circular.id, group.id))))
     if not items:
         return [text_message(_("代理確認できる回覧はまだありません。"))]
     return [
@@ -186,7 +186,7 @@ def _households(
     if not waiting:
         return [text_message((lead + "\n" if lead else "") + _("紙の世帯はすべて確認済みです。"))]
     items = [
-        _item(status.name, encode_proxy(ProxyHousehold(circular_id, status.paper_household.id)))
+        _item(status.name, encode(ProxyHousehold(circular_id, status.paper_household.id)))
         for status in waiting[:QUICK_REPLY_LIMIT]
     ]
     prompt = _("「{title}」を見た世帯をえらんでください（のこり{count}世帯）。").format(

@@ -31,6 +31,8 @@ Formats (all well under LINE's 300 characters):
     arc:s:<page>                    a page of the results of the resident's last search (the word
                                     is kept in the database: postback data is short and ASCII)
     arc:find                        「検索」: the next message is the word to search for
+    pxy:c:<circular_id>:<group_id>  班長: the paper households of the 班 for this circular
+    pxy:h:<circular_id>:<paper_household_id>   班長: proxy-confirm this paper household
 """
 
 from __future__ import annotations
@@ -186,6 +188,22 @@ class ArchiveFind:
     """Ask for a word to search the archive with."""
 
 
+@dataclass(frozen=True)
+class ProxyCircular:
+    """班長: the paper households of the 班 for this circular."""
+
+    circular_id: int
+    group_id: int
+
+
+@dataclass(frozen=True)
+class ProxyHousehold:
+    """班長: proxy-confirm this paper household."""
+
+    circular_id: int
+    paper_household_id: int
+
+
 Postback = (
     Confirm
     | Answer
@@ -206,6 +224,8 @@ Postback = (
     | ArchivePage
     | ArchiveResults
     | ArchiveFind
+    | ProxyCircular
+    | ProxyHousehold
 )
 
 
@@ -257,6 +277,10 @@ def _encode(postback: Postback) -> str:
             return f"arc:s:{page}"
         case ArchiveFind():
             return "arc:find"
+        case ProxyCircular(circular_id, group_id):
+            return f"pxy:c:{circular_id}:{group_id}"
+        case ProxyHousehold(circular_id, paper_household_id):
+            return f"pxy:h:{circular_id}:{paper_household_id}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -271,6 +295,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"reg:g:({_ID})"), ChooseGroup),
     (re.compile(rf"arc:p:({_PAGE})"), ArchivePage),
     (re.compile(rf"arc:s:({_PAGE})"), ArchiveResults),
+    (re.compile(rf"pxy:c:({_ID}):({_ID})"), ProxyCircular),
+    (re.compile(rf"pxy:h:({_ID}):({_ID})"), ProxyHousehold),
 ]
 _COMPOSE_WORDS = (
     "next",
@@ -323,48 +349,4 @@ def decode(data: object) -> Postback | None:
     toggle = _COMPOSE_TOGGLE.fullmatch(data)
     if toggle:
         return ComposeToggle(toggle[1], int(toggle[2]))  # type: ignore[arg-type]
-    return None
-
-
-# --- households and paper (issue #10) -----------------------------------------------------------
-#
-#     pxy:c:<circular_id>:<group_id>        班長: the paper households of the 班 for this circular
-#     pxy:h:<circular_id>:<paper_household_id>   班長: proxy-confirm this paper household
-
-
-@dataclass(frozen=True)
-class ProxyCircular:
-    circular_id: int
-    group_id: int
-
-
-@dataclass(frozen=True)
-class ProxyHousehold:
-    circular_id: int
-    paper_household_id: int
-
-
-_PROXY_CIRCULAR = re.compile(rf"pxy:c:({_ID}):({_ID})")
-_PROXY_HOUSEHOLD = re.compile(rf"pxy:h:({_ID}):({_ID})")
-
-
-def encode_proxy(postback: ProxyCircular | ProxyHousehold) -> str:
-    data = (
-        f"pxy:c:{postback.circular_id}:{postback.group_id}"
-        if isinstance(postback, ProxyCircular)
-        else f"pxy:h:{postback.circular_id}:{postback.paper_household_id}"
-    )
-    if decode_proxy(data) != postback:
-        raise ValueError(f"cannot encode {postback!r}")
-    return data
-
-
-def decode_proxy(data: object) -> ProxyCircular | ProxyHousehold | None:
-    """Like `decode`, for the 班長's proxy confirmation postbacks only."""
-    if not isinstance(data, str) or len(data) > MAX_LENGTH or not data.isascii():
-        return None
-    if match := _PROXY_CIRCULAR.fullmatch(data):
-        return ProxyCircular(int(match[1]), int(match[2]))
-    if match := _PROXY_HOUSEHOLD.fullmatch(data):
-        return ProxyHousehold(int(match[1]), int(match[2]))
     return None

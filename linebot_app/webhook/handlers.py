@@ -58,10 +58,11 @@ from broadcasts.postbacks import (
     DistrictPage,
     GroupPage,
     Menu,
+    ProxyCircular,
+    ProxyHousehold,
     RegistrationControl,
     Unregister,
     decode,
-    decode_proxy,
 )
 from broadcasts.registration import Profile
 from linebot_app.dashboard.links import login_url
@@ -245,10 +246,9 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
     session, clock = context.session, context.clock
     resident = context.resident()
     language = context.language(resident)
-    proxy = decode_proxy(event.postback.data)
-    if proxy is not None:
-        return households_in_line.handle_proxy(session, clock, context.user_id, proxy, language)
     match decode(event.postback.data):
+        case ProxyCircular() | ProxyHousehold() as proxy:
+            return households_in_line.handle_proxy(session, clock, context.user_id, proxy, language)
         case Menu(item):
             return run(context, resident, _MENU[item])
         case Confirm(circular_id) if resident is not None:

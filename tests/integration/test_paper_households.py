@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import acknowledgements, compose, households_in_line, paper, staff
 from broadcasts.line import remaining_quota
-from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode_proxy
+from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode
 from broadcasts.release import release
 from broadcasts.scope import load
 from broadcasts.worker import Worker
@@ -274,11 +274,11 @@ def test_a_group_leader_proxy_confirms_in_line(
     leader_user = town.leader.line_user_id
     stranger = town.second_leader.line_user_id
     session.commit()
-    listing = encode_proxy(ProxyCircular(town.circular.id, town.first.id))
+    listing = encode(ProxyCircular(town.circular.id, town.first.id))
     assert post_webhook([postback_event(leader_user, listing)]).status_code == 200
     assert post_webhook([text_event(leader_user, "代理確認")]).status_code == 200
     for user_id, household in ((stranger, households[0]), (leader_user, households[1])):
-        data = encode_proxy(ProxyHousehold(town.circular.id, household))
+        data = encode(ProxyHousehold(town.circular.id, household))
         assert post_webhook([postback_event(user_id, data)]).status_code == 200
     session.expire_all()
     confirmed = session.scalars(select(ProxyConfirmation)).all()
