@@ -17,13 +17,13 @@ from linebot.v3.messaging import Message, TextMessage
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import audit
+from broadcasts import audit, pushes
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.i18n import locale_for, translations
 from broadcasts.line import Line
 from broadcasts.registration import Registered, WelcomeBack
-from broadcasts.retry import Verdict, decide, key_still_safe
+from broadcasts.retry import Verdict
 from broadcasts.schedule import QuietHours, allowed_at
 from broadcasts.targeting import Target
 from models import (
@@ -200,15 +200,12 @@ def send_welcomes(
             welcome = _next_welcome(session, now)
             if welcome is None:
                 break
-            if not key_still_safe(welcome.first_attempt_at, now):
-                welcome.status = BatchStatus.held
+            if not pushes.begin_attempt(welcome, now):
                 session.commit()
                 continue
             resident = session.get_one(Resident, welcome.resident_id)
             district = session.get_one(District, welcome.district_id)
             text = welcome_text(district.name, resident.locale)
-            welcome.attempts += 1
-            welcome.first_attempt_at = welcome.first_attempt_at or now
             welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
             gone = _not_to_welcome(session, resident, district)
             session.commit()
@@ -218,19 +215,8 @@ def send_welcomes(
             outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
         with sessions() as session:
             welcome = session.get_one(DistrictWelcome, welcome_id)
-            assert welcome.first_attempt_at is not None  # noqa: S101 - set above
-            decision = decide(outcome, welcome.attempts, welcome.first_attempt_at, now, random)
-            welcome.last_error = outcome.detail
-            welcome.line_request_id = outcome.request_id
-            welcome.status = {
-                Verdict.accepted: BatchStatus.accepted,
-                Verdict.failed: BatchStatus.failed,
-                Verdict.held: BatchStatus.held,
-            }.get(decision.verdict, BatchStatus.pending)
             # A pause (quota) waits an hour; the key stays safe for a day.
-            welcome.next_attempt_at = decision.retry_at or (
-                now + timedelta(hours=1) if decision.verdict is Verdict.paused else None
-            )
+            decision = pushes.record_outcome(welcome, outcome, now, random, timedelta(hours=1))
             session.commit()
         if decision.verdict is Verdict.paused:
             log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)

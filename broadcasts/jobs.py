@@ -21,7 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import activation, join_codes
+from broadcasts import activation, join_codes, pushes
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.compose import unreferenced_files
@@ -29,7 +29,7 @@ from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.line import Line
 from broadcasts.release import promised_elsewhere, release
 from broadcasts.reminders import DueReminder, due_reminders, release_reminder
-from broadcasts.retry import Verdict, decide, key_still_safe
+from broadcasts.retry import Verdict
 from broadcasts.schedule import TOKYO, QuietHours, allowed_at, digest_due
 from models import (
     CARD,
@@ -198,14 +198,11 @@ class Clockwork:
                 digest = next_digest(session, now)
                 if digest is None:
                     return sent
-                if not key_still_safe(digest.first_attempt_at, now):
-                    digest.status = BatchStatus.held
+                if not pushes.begin_attempt(digest, now):
                     session.commit()
                     continue
                 member = session.get_one(StaffMember, digest.staff_member_id)
                 text = digest_text(session, member, digest.day, self.settings.dashboard_url)
-                digest.attempts += 1
-                digest.first_attempt_at = digest.first_attempt_at or now
                 digest_id, user_id, key = digest.id, member.line_user_id, digest.retry_key
                 session.commit()
             if text is None:
@@ -214,20 +211,9 @@ class Clockwork:
                 outcome = line_api.push(self.line, user_id, [TextMessage(text=text)], key)
             with self.sessions() as session:
                 digest = session.get_one(OfficerDigest, digest_id)
-                assert digest.first_attempt_at is not None  # noqa: S101 - set above
-                decision = decide(
-                    outcome, digest.attempts, digest.first_attempt_at, now, self.random
-                )
-                digest.last_error = outcome.detail
-                digest.line_request_id = outcome.request_id
-                digest.status = {
-                    Verdict.accepted: BatchStatus.accepted,
-                    Verdict.failed: BatchStatus.failed,
-                    Verdict.held: BatchStatus.held,
-                }.get(decision.verdict, BatchStatus.pending)
-                # A retry waits its back-off; a pause (quota) waits for tomorrow's digest.
-                digest.next_attempt_at = decision.retry_at or (
-                    now + timedelta(days=1) if decision.verdict is Verdict.paused else None
+                # A pause (quota) waits for tomorrow's digest.
+                decision = pushes.record_outcome(
+                    digest, outcome, now, self.random, timedelta(days=1)
                 )
                 session.commit()
             sent += decision.verdict is Verdict.accepted
