@@ -232,27 +232,31 @@ class HouseholdCounts:
         return self.confirmed / self.delivered if self.delivered else None
 
 
-def summary(session: Session, circular_id: int, scope: Scope) -> HouseholdCounts:
+def summary(
+    session: Session, circular_id: int, scope: Scope, alone: tuple[int, int] | None = None
+) -> HouseholdCounts:
     """Households the card reached, and households where someone confirmed, in scope — by the
-    household and area each delivery recorded when it was written."""
+    household and area each delivery recorded when it was written. `alone`: the households of
+    one, reached and confirmed, when the caller has counted them already (`stats.alone` of a
+    breakdown: the same pass over the circular's deliveries, not a second one)."""
     sent = (
         Delivery.circular_id == circular_id,
         Delivery.slot == CARD,
         Delivery.status == DeliveryStatus.sent,
         scope.deliveries(),
     )
-    # A household of one (a negative key) is its resident: counted, not told apart.
-    alone = session.execute(
-        select(func.count(), func.sum(case((Delivery.confirmed, 1), else_=0))).where(
-            *sent, Delivery.household_key < 0
-        )
-    ).one()
+    if alone is None:
+        # A household of one (a negative key) is its resident: counted, not told apart.
+        row = session.execute(
+            select(func.count(), func.sum(case((Delivery.confirmed, 1), else_=0))).where(
+                *sent, Delivery.household_key < 0
+            )
+        ).one()
+        alone = (int(row[0] or 0), int(row[1] or 0))
     together = session.execute(
         select(
             func.count(func.distinct(Delivery.household_key)),
             func.count(func.distinct(case((Delivery.confirmed, Delivery.household_key)))),
         ).where(*sent, Delivery.household_key > 0)
     ).one()
-    return HouseholdCounts(
-        int(alone[0] or 0) + int(together[0] or 0), int(alone[1] or 0) + int(together[1] or 0)
-    )
+    return HouseholdCounts(alone[0] + int(together[0] or 0), alone[1] + int(together[1] or 0))

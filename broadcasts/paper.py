@@ -349,19 +349,21 @@ def coverage(
     recorded when it was written."""
     one = () if association_id is None else (Group.association_id == association_id,)
     groups = session.execute(
-        select(Group.id, Group.name, Association.name)
+        select(Group.id, Group.name, Association.name, Association.id)
         .join(Association, Association.id == Group.association_id)
         .where(Group.id.in_(groups_reached(circular)), scope.groups(), *one)
         .order_by(Association.kana, Association.id, Group.position, Group.id)
     ).all()
     if not groups:
         return []
-    ids = [group_id for group_id, _group, _association in groups]
+    ids = [group_id for group_id, *_names in groups]
     sent = (
         Delivery.circular_id == circular.id,
         Delivery.slot == CARD,
-        Delivery.status == DeliveryStatus.sent,
+        # A 班's deliveries are its association's: said, so the index's range is that narrow.
+        Delivery.association_id.in_({row[3] for row in groups}),
         Delivery.group_id.in_(ids),
+        Delivery.status == DeliveryStatus.sent,
     )
     line: dict[int | None, tuple[int, int]] = {}
     # Households of one are their residents; households of several are counted once per 班.
@@ -409,7 +411,7 @@ def coverage(
             *line.get(group_id, (0, 0)),
             *paper.get(group_id, (0, 0)),
         )
-        for group_id, group, association in groups
+        for group_id, group, association, _association_id in groups
     ]
 
 

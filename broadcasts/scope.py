@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from models import (
@@ -120,7 +120,15 @@ class Scope:
         if self.association_ids:
             parts.append(association_id.in_(self.association_ids))
         if self.group_ids:
-            parts.append(group_id.in_(self.group_ids))
+            # The 班's association too (implied): an index on (association, 班) then narrows.
+            parts.append(
+                and_(
+                    association_id.in_(
+                        select(Group.association_id).where(Group.id.in_(self.group_ids))
+                    ),
+                    group_id.in_(self.group_ids),
+                )
+            )
         return or_(*parts) if parts else false()
 
     def named_residents(self) -> ColumnElement[bool]:

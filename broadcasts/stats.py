@@ -121,7 +121,7 @@ def _flag_sum(flag: Any) -> Any:
 
 def _count_columns() -> list[Any]:
     return [
-        func.count(Delivery.id).label("recipients"),
+        func.count().label("recipients"),
         _status_sum(DeliveryStatus.sent).label("delivered"),
         _status_sum(DeliveryStatus.pending).label("pending"),
         _status_sum(DeliveryStatus.failed).label("failed"),
@@ -156,6 +156,13 @@ def _deliveries(columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool
         .select_from(Delivery)
         .where(Delivery.slot == CARD, scope.deliveries(), *where)
     )
+
+
+def _alone_columns() -> list[Any]:
+    """Delivered residents who are a household of one (a negative key), and those of them who
+    confirmed (see households.summary)."""
+    sent = (Delivery.status == DeliveryStatus.sent) & (Delivery.household_key < 0)
+    return [_flag_sum(sent), _flag_sum(sent & Delivery.confirmed)]
 
 
 def _counts(row: Any) -> Counts:
@@ -234,6 +241,9 @@ class AreaRow:
     association_name: str = ""
     # The association a group row belongs to (and an association row's own id).
     association_id: int | None = None
+    # Of its delivered residents, those who are a household of one, and of those the ones who
+    # confirmed: counted in the same pass for `households.summary`, which counts the rest.
+    alone: tuple[int, int] = (0, 0)
 
 
 def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]:
@@ -246,7 +256,12 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
     """
     rows = session.execute(
         _deliveries(
-            [Delivery.association_id, Delivery.group_id, *_count_columns()],
+            [
+                Delivery.association_id,
+                Delivery.group_id,
+                *_count_columns(),
+                *_alone_columns(),
+            ],
             scope,
             Delivery.circular_id == circular_id,
         ).group_by(Delivery.association_id, Delivery.group_id)
@@ -277,7 +292,7 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
     }
     # Deliveries of residents registered nowhere (or in an association since removed).
     nowhere = ("（登録なし）", "", None, "（登録なし）", "")
-    width = len(COUNT_FIELDS)
+    width = len(COUNT_FIELDS) + 2
     district_sums: dict[int | None, list[int]] = {}
     association_sums: dict[int | None, list[int]] = {}
     # association id → [(position, group id, name, counts)]
@@ -307,7 +322,13 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
     ):
         district_name = known(members[0])[3]
         ordered.append(
-            AreaRow("district", district_id, district_name, Counts(*district_sums[district_id]))
+            AreaRow(
+                "district",
+                district_id,
+                district_name,
+                Counts(*district_sums[district_id][:-2]),
+                alone=(district_sums[district_id][-2], district_sums[district_id][-1]),
+            )
         )
         for association_id in members:
             name = known(association_id)[0]
@@ -316,7 +337,7 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
                     "association",
                     association_id,
                     name,
-                    Counts(*association_sums[association_id]),
+                    Counts(*association_sums[association_id][:-2]),
                     district_name,
                     association_id=association_id,
                 )
@@ -326,7 +347,7 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
                     "group",
                     group_id,
                     group_name,
-                    Counts(*numbers),
+                    Counts(*numbers[:-2]),
                     district_name,
                     name,
                     association_id,
@@ -336,6 +357,12 @@ def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]
                 )
             )
     return ordered
+
+
+def alone(rows: Sequence[AreaRow]) -> tuple[int, int]:
+    """The `AreaRow.alone` of a whole breakdown (its districts'), for households.summary."""
+    districts = [row.alone for row in rows if row.level == "district"]
+    return (sum(a for a, _ in districts), sum(c for _, c in districts))
 
 
 def total(rows: Sequence[AreaRow]) -> Counts:

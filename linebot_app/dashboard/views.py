@@ -143,7 +143,8 @@ def circular_stats(circular_id: int) -> str:
         opened = None
     rows = [row for row in rows if row.level != "group" or row.association_id == opened]
     # Associations reached only on paper (no LINE resident yet) have no row to open them by.
-    paper_only = [(a, name) for a, name in reached if a not in {row.id for row in rows}]
+    listed = {row.id for row in rows if row.level == "association"}
+    paper_only = [(a, name) for a, name in reached if a not in listed]
     points = stats.confirmations_over_time(db.session, circular_id, scope)
     now = clock.now()
     chart = (
@@ -153,7 +154,7 @@ def circular_stats(circular_id: int) -> str:
     )
     tallies = stats.answer_tallies(db.session, circular_id, scope)
     failures = stats.failures(db.session, circular_id, scope)
-    household_counts = households.summary(db.session, circular_id, scope)
+    household_counts = households.summary(db.session, circular_id, scope, stats.alone(rows))
     coverage = (
         paper.coverage(db.session, circular, scope, opened)
         if circular.released_at and opened is not None
@@ -192,6 +193,8 @@ def circular_stats(circular_id: int) -> str:
         counts=counts,
         rows=rows,
         opened=opened,
+        # Built once: url_for for each of 500 associations was a tenth of the page.
+        page_url=url_for("dashboard.circular_stats", circular_id=circular_id),
         paper_only=paper_only if opened is None else [],
         chart=chart,
         tallies=tallies,
