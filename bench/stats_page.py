@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from broadcasts.households import household_key
 from linebot_app import create_app
 from linebot_app.config import Settings
+from linebot_app.gunicorn_conf import post_worker_init
 from linebot_app.schema import upgrade
 from models import (
     Acknowledgement,
@@ -293,6 +294,8 @@ def client_for(url: str, staff_id: int) -> FlaskClient:
         KAIRAN_LOG_LEVEL="ERROR",
     )
     client = create_app(settings).test_client()
+    # As each web worker does once it has loaded the app (linebot_app.gunicorn_conf).
+    post_worker_init(None)
     with client.session_transaction() as cookie:
         cookie["staff_id"] = staff_id
         cookie["login_at"] = int(time.time())
