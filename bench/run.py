@@ -170,10 +170,15 @@ METHOD = """\
     unless it claimed every event once.
   - The full-speed events/s rows note the CPU time (user + system, `/proc/<pid>/stat`) that the
     app's gunicorn workers and the simulator used during that run, per event.
-- **Stats page** (`bench/stats_page.py`, unchanged measurement): 100,000 residents, the page of
-  one circular through the Flask test client, as the city and as one association's officer;
-  p50/p95 over `--repeat` requests. Baseline: `GET /healthz` measured the same way in the same
-  app (the Flask stack plus one database round trip).
+- **Stats page** (`bench/stats_page.py`): for each size (10,000, 100,000 and 300,000
+  residents; 45 districts, 500 associations of 3 班, two paper households per 班, a fifth of
+  the residents in two-person households; 60% opened, 40% confirmed), fresh data, then the page
+  of one circular sent to everyone (`/dashboard/circulars/<id>`) and its CSV export
+  (`…/stats.csv`) through the Flask test client, as the city and as one association's
+  officer; p50/p95 over `--repeat` requests after one warm-up. Baseline: `GET /healthz`
+  measured the same way in the same app (the Flask stack plus one database round trip).
+  *Growth* is p95 at one size over p95 at the size before, given against the residents'
+  growth (the ratio column: ≤ 1 is no faster than linear).
 - Every figure here was measured in the run described at the top; nothing is rounded up or
   carried over from another run. p50 is the median; p95 in the stats page is its own
   nearest-index rule (see the script).
@@ -236,7 +241,9 @@ def main() -> None:
     parser.add_argument("--only", help=f"Comma-separated subset of {', '.join(BENCHES)}.")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--sizes", help="Fan-out resident counts (default 10000,100000,300000).")
-    parser.add_argument("--stats-residents", type=int, help="Stats page residents (100000).")
+    parser.add_argument(
+        "--stats-sizes", help="Stats page resident counts (default 10000,100000,300000)."
+    )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
     parser.add_argument("--output", type=Path, help="Report (default docs/BENCHMARKS.md).")
     parser.add_argument("--logs", type=Path, help="Keep the processes' logs here.")
@@ -251,7 +258,7 @@ def main() -> None:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     databases = args.databases.split(",")
     sizes = args.sizes or ("10000" if args.quick else "10000,100000,300000")
-    stats_residents = args.stats_residents or (10_000 if args.quick else 100_000)
+    stats_sizes = args.stats_sizes or ("10000" if args.quick else "10000,100000,300000")
     python = sys.executable
     here = Path(__file__).resolve().parent
     plans: dict[str, tuple[list[str], str]] = {
@@ -271,9 +278,9 @@ def main() -> None:
             + f", WEB_CONCURRENCY=2, on {args.databases}",
         ),
         "stats_page": (
-            [python, str(here / "stats_page.py"), "--residents", str(stats_residents)]
+            [python, str(here / "stats_page.py"), "--sizes", stats_sizes]
             + (["--repeat", "10"] if args.quick else []),
-            f"stats page: {stats_residents} residents"
+            f"stats page and CSV export: {stats_sizes} residents"
             + (", 10 requests" if args.quick else ", 30 requests")
             + f" on {args.databases}",
         ),

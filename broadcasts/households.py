@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
+from sqlalchemy import ColumnElement, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -232,30 +232,31 @@ class HouseholdCounts:
         return self.confirmed / self.delivered if self.delivered else None
 
 
-def summary(session: Session, circular_id: int, scope: Scope) -> HouseholdCounts:
-    """Households the card reached, and households where someone confirmed, in scope."""
-    key = household_key()
-    acknowledged = Acknowledgement.id.is_not(None)
-    row = session.execute(
+def summary(
+    session: Session, circular_id: int, scope: Scope, alone: tuple[int, int] | None = None
+) -> HouseholdCounts:
+    """Households the card reached, and households where someone confirmed, in scope — by the
+    household and area each delivery recorded when it was written. `alone`: the households of
+    one, reached and confirmed, when the caller has counted them already (`stats.alone` of a
+    breakdown: the same pass over the circular's deliveries, not a second one)."""
+    sent = (
+        Delivery.circular_id == circular_id,
+        Delivery.slot == CARD,
+        Delivery.status == DeliveryStatus.sent,
+        scope.deliveries(),
+    )
+    if alone is None:
+        # A household of one (a negative key) is its resident: counted, not told apart.
+        row = session.execute(
+            select(func.count(), func.sum(case((Delivery.confirmed, 1), else_=0))).where(
+                *sent, Delivery.household_key < 0
+            )
+        ).one()
+        alone = (int(row[0] or 0), int(row[1] or 0))
+    together = session.execute(
         select(
-            func.count(func.distinct(key)).label("delivered"),
-            func.count(func.distinct(case((acknowledged, key)))).label("confirmed"),
-        )
-        .select_from(Delivery)
-        .join(Resident, Resident.id == Delivery.resident_id)
-        .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
-        .outerjoin(
-            Acknowledgement,
-            and_(
-                Acknowledgement.circular_id == Delivery.circular_id,
-                Acknowledgement.resident_id == Delivery.resident_id,
-            ),
-        )
-        .where(
-            Delivery.circular_id == circular_id,
-            Delivery.slot == CARD,
-            Delivery.status == DeliveryStatus.sent,
-            scope.residents(),
-        )
+            func.count(func.distinct(Delivery.household_key)),
+            func.count(func.distinct(case((Delivery.confirmed, Delivery.household_key)))),
+        ).where(*sent, Delivery.household_key > 0)
     ).one()
-    return HouseholdCounts(int(row.delivered or 0), int(row.confirmed or 0))
+    return HouseholdCounts(alone[0] + int(together[0] or 0), alone[1] + int(together[1] or 0))

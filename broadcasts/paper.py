@@ -23,21 +23,17 @@ from sqlalchemy.orm import Session
 
 from broadcasts import audit
 from broadcasts.clock import Clock
-from broadcasts.households import household_key
 from broadcasts.scope import Scope
 from models import (
     CARD,
-    Acknowledgement,
     Association,
     Circular,
     CircularTarget,
     Delivery,
     DeliveryStatus,
     Group,
-    HouseholdMember,
     PaperHousehold,
     ProxyConfirmation,
-    Resident,
 )
 
 LABEL_LIMIT = 100
@@ -345,49 +341,49 @@ class Coverage:
         return self.covered / self.households if self.households else None
 
 
-def coverage(session: Session, circular: Circular, scope: Scope) -> list[Coverage]:
-    """Per 班 the circular reaches and the scope covers, in the association's order."""
-    groups = list(
-        session.execute(
-            select(Group, Association)
-            .join(Association, Association.id == Group.association_id)
-            .where(Group.id.in_(groups_reached(circular)), scope.groups())
-            .order_by(Association.kana, Association.id, Group.position, Group.id)
-        )
-    )
+def coverage(
+    session: Session, circular: Circular, scope: Scope, association_id: int | None = None
+) -> list[Coverage]:
+    """Per 班 the circular reaches and the scope covers (of one association, if given), in the
+    association's order. LINE households are counted by the 班 and household each delivery
+    recorded when it was written."""
+    one = () if association_id is None else (Group.association_id == association_id,)
+    groups = session.execute(
+        select(Group.id, Group.name, Association.name, Association.id)
+        .join(Association, Association.id == Group.association_id)
+        .where(Group.id.in_(groups_reached(circular)), scope.groups(), *one)
+        .order_by(Association.kana, Association.id, Group.position, Group.id)
+    ).all()
     if not groups:
         return []
-    ids = [group.id for group, _association in groups]
-    key = household_key()
-    line = {
-        row.group_id: (int(row.households), int(row.confirmed))
-        for row in session.execute(
-            select(
-                Resident.group_id,
-                func.count(func.distinct(key)).label("households"),
-                func.count(func.distinct(case((Acknowledgement.id.is_not(None), key)))).label(
-                    "confirmed"
-                ),
-            )
-            .select_from(Delivery)
-            .join(Resident, Resident.id == Delivery.resident_id)
-            .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
-            .outerjoin(
-                Acknowledgement,
-                and_(
-                    Acknowledgement.circular_id == Delivery.circular_id,
-                    Acknowledgement.resident_id == Delivery.resident_id,
-                ),
-            )
-            .where(
-                Delivery.circular_id == circular.id,
-                Delivery.slot == CARD,
-                Delivery.status == DeliveryStatus.sent,
-                Resident.group_id.in_(ids),
-            )
-            .group_by(Resident.group_id)
+    ids = [group_id for group_id, *_names in groups]
+    sent = (
+        Delivery.circular_id == circular.id,
+        Delivery.slot == CARD,
+        # A 班's deliveries are its association's: said, so the index's range is that narrow.
+        Delivery.association_id.in_({row[3] for row in groups}),
+        Delivery.group_id.in_(ids),
+        Delivery.status == DeliveryStatus.sent,
+    )
+    line: dict[int | None, tuple[int, int]] = {}
+    # Households of one are their residents; households of several are counted once per 班.
+    for group_id, households, confirmed in session.execute(
+        select(Delivery.group_id, func.count(), func.sum(case((Delivery.confirmed, 1), else_=0)))
+        .where(*sent, Delivery.household_key < 0)
+        .group_by(Delivery.group_id)
+    ):
+        line[group_id] = (int(households), int(confirmed or 0))
+    for group_id, households, confirmed in session.execute(
+        select(
+            Delivery.group_id,
+            func.count(func.distinct(Delivery.household_key)),
+            func.count(func.distinct(case((Delivery.confirmed, Delivery.household_key)))),
         )
-    }
+        .where(*sent, Delivery.household_key > 0)
+        .group_by(Delivery.group_id)
+    ):
+        alone = line.get(group_id, (0, 0))
+        line[group_id] = (alone[0] + int(households), alone[1] + int(confirmed))
     paper = {
         row.group_id: (int(row.households), int(row.confirmed))
         for row in session.execute(
@@ -409,13 +405,34 @@ def coverage(session: Session, circular: Circular, scope: Scope) -> list[Coverag
     }
     return [
         Coverage(
-            group.id,
-            group.name,
-            association.name,
-            *line.get(group.id, (0, 0)),
-            *paper.get(group.id, (0, 0)),
+            group_id,
+            group,
+            association,
+            *line.get(group_id, (0, 0)),
+            *paper.get(group_id, (0, 0)),
         )
-        for group, association in groups
+        for group_id, group, association, _association_id in groups
+    ]
+
+
+def associations_reached(
+    session: Session, circular: Circular, scope: Scope
+) -> list[tuple[int, str]]:
+    """(id, name) of the associations whose 班 the circular reaches and the scope covers: those
+    `coverage` has rows for, with or without LINE residents."""
+    return [
+        (association_id, name)
+        for association_id, name in session.execute(
+            select(Association.id, Association.name)
+            .where(
+                Association.id.in_(
+                    select(Group.association_id).where(
+                        Group.id.in_(groups_reached(circular)), scope.groups()
+                    )
+                )
+            )
+            .order_by(Association.kana, Association.id)
+        )
     ]
 
 

@@ -11,10 +11,20 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, exists, false, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from models import Association, Circular, CircularTarget, District, Group, Resident, Role, StaffRole
+from models import (
+    Association,
+    Circular,
+    CircularTarget,
+    Delivery,
+    District,
+    Group,
+    Resident,
+    Role,
+    StaffRole,
+)
 
 
 @dataclass(frozen=True)
@@ -87,19 +97,38 @@ class Scope:
 
     def residents(self) -> ColumnElement[bool]:
         """On `Resident`: by the resident's current registration."""
+        return self._areas(Resident.association_id, Resident.group_id)
+
+    def deliveries(self) -> ColumnElement[bool]:
+        """On `Delivery`: by where the resident was registered when it was written."""
+        return self._areas(Delivery.association_id, Delivery.group_id)
+
+    def _areas(
+        self,
+        association_id: InstrumentedAttribute[int | None],
+        group_id: InstrumentedAttribute[int | None],
+    ) -> ColumnElement[bool]:
         if self.city:
             return true()
         parts: list[ColumnElement[bool]] = []
         if self.district_ids:
             parts.append(
-                Resident.association_id.in_(
+                association_id.in_(
                     select(Association.id).where(Association.district_id.in_(self.district_ids))
                 )
             )
         if self.association_ids:
-            parts.append(Resident.association_id.in_(self.association_ids))
+            parts.append(association_id.in_(self.association_ids))
         if self.group_ids:
-            parts.append(Resident.group_id.in_(self.group_ids))
+            # The 班's association too (implied): an index on (association, 班) then narrows.
+            parts.append(
+                and_(
+                    association_id.in_(
+                        select(Group.association_id).where(Group.id.in_(self.group_ids))
+                    ),
+                    group_id.in_(self.group_ids),
+                )
+            )
         return or_(*parts) if parts else false()
 
     def named_residents(self) -> ColumnElement[bool]:
@@ -178,6 +207,20 @@ class Scope:
             return True
         association_id = session.scalar(select(Group.association_id).where(Group.id == group_id))
         return association_id is not None and self.names_residents_of(association_id)
+
+    def led_groups(self, session: Session, group_ids: Iterable[int]) -> set[int]:
+        """Of `group_ids`, those the viewer leads (`leads_group`), in one query."""
+        wanted = set(group_ids)
+        led = wanted & self.group_ids
+        if self.association_ids and wanted - led:
+            led.update(
+                session.scalars(
+                    select(Group.id).where(
+                        Group.id.in_(wanted - led), Group.association_id.in_(self.association_ids)
+                    )
+                )
+            )
+        return led
 
 
 def load(session: Session, staff_member_id: int) -> Scope:

@@ -12,8 +12,9 @@ from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
+from broadcasts.households import household_key
 from broadcasts.translations import ORIGINAL, language_of, languages_of
-from models import Delivery, DeliveryBatch, DeliveryStatus, Resident
+from models import Delivery, DeliveryBatch, DeliveryStatus, HouseholdMember, Resident
 
 BATCH_SIZE = 500  # LINE's multicast limit
 
@@ -79,10 +80,22 @@ def snapshot(
     )
     # A resident who registered between the count and this statement has no batch and is left
     # out, as if they had registered a moment later; one who left leaves a batch short or empty,
-    # which the worker closes without a call.
+    # which the worker closes without a call. Each delivery records where its resident is
+    # registered and their household now; its read flags start false: nobody can have opened
+    # or confirmed a card that did not exist.
     session.execute(
         insert(Delivery).from_select(
-            ["circular_id", "resident_id", "slot", "status", "created_at", "batch_id"],
+            [
+                "circular_id",
+                "resident_id",
+                "slot",
+                "status",
+                "created_at",
+                "batch_id",
+                "association_id",
+                "group_id",
+                "household_key",
+            ],
             select(
                 literal(circular_id),
                 numbered.c.id,
@@ -90,11 +103,17 @@ def snapshot(
                 literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
                 literal(clock.now(), Delivery.__table__.c.created_at.type),
                 batch_numbers.c.id,
-            ).join(
+                Resident.association_id,
+                Resident.group_id,
+                household_key(),
+            )
+            .join(
                 batch_numbers,
                 (batch_numbers.c.n == numbered.c.n)
                 & (batch_numbers.c.language == numbered.c.language),
-            ),
+            )
+            .join(Resident, Resident.id == numbered.c.id)
+            .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id),
         )
     )
     return len(batches)

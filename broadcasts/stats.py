@@ -5,7 +5,8 @@ Definitions (rates are against delivered):
 - delivered: a Delivery in state sent;
 - opened: an Open row (the resident viewed the detail page);
 - confirmed: an Acknowledgement row; answered: one with an answer option.
-Areas are the resident's current registration (district → association → group).
+Areas are where the resident was registered when the circular was sent (the delivery records
+it: district → association → group), not where they are now.
 
 Every function runs aggregate SQL: a circular sent to 100,000 residents is counted in a few
 grouped queries, never by loading its rows into Python.
@@ -114,50 +115,54 @@ def _status_sum(status: DeliveryStatus) -> Any:
     return func.coalesce(func.sum(case((Delivery.status == status, 1), else_=0)), 0)
 
 
+def _flag_sum(flag: Any) -> Any:
+    return func.coalesce(func.sum(case((flag, 1), else_=0)), 0)
+
+
 def _count_columns() -> list[Any]:
     return [
-        func.count(Delivery.id).label("recipients"),
+        func.count().label("recipients"),
         _status_sum(DeliveryStatus.sent).label("delivered"),
         _status_sum(DeliveryStatus.pending).label("pending"),
         _status_sum(DeliveryStatus.failed).label("failed"),
         _status_sum(DeliveryStatus.skipped).label("skipped"),
-        func.count(Open.id).label("opened"),
-        func.count(Acknowledgement.id).label("confirmed"),
-        func.count(Acknowledgement.answer_option_id).label("answered"),
+        _flag_sum(Delivery.opened).label("opened"),
+        _flag_sum(Delivery.confirmed).label("confirmed"),
+        _flag_sum(Delivery.answered).label("answered"),
     ]
 
 
-def _in_scope(query: _Query, scope: Scope, resident_id: Any, by_area: bool) -> _Query:
-    """`query` limited to residents in `scope`. The city sees every resident, so unless the rows
-    are grouped by area the join to residents is left out: it is a third of the cost of counting
-    a circular sent to 100,000 residents (the foreign key keeps the result the same)."""
-    if scope.city and not by_area:
+def _acknowledgements_in_scope(query: _Query, scope: Scope) -> _Query:
+    """`query` on acknowledgements limited to those of card deliveries in `scope`, by the area
+    the card was sent to (as `breakdown`). The city sees them all: every acknowledgement has its
+    card (acknowledgements.delivered_circular), so the join is left out."""
+    if scope.city:
         return query
-    return query.join(Resident, Resident.id == resident_id).where(scope.residents())
+    return query.join(
+        Delivery,
+        and_(
+            Delivery.circular_id == Acknowledgement.circular_id,
+            Delivery.resident_id == Acknowledgement.resident_id,
+            Delivery.slot == CARD,
+        ),
+    ).where(scope.deliveries())
 
 
-def _deliveries(
-    columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool], by_area: bool = False
-) -> Select[Any]:
-    """Deliveries in scope, each with its resident's open and acknowledgement (if any)."""
+def _deliveries(columns: Sequence[Any], scope: Scope, *where: ColumnElement[bool]) -> Select[Any]:
+    """The card's deliveries in scope (reminders are more messages to the same residents). Each
+    carries its area and its read flags (migration 0015), so no other table is read."""
     return (
-        _in_scope(select(*columns).select_from(Delivery), scope, Delivery.resident_id, by_area)
-        .outerjoin(
-            Open,
-            and_(
-                Open.circular_id == Delivery.circular_id, Open.resident_id == Delivery.resident_id
-            ),
-        )
-        .outerjoin(
-            Acknowledgement,
-            and_(
-                Acknowledgement.circular_id == Delivery.circular_id,
-                Acknowledgement.resident_id == Delivery.resident_id,
-            ),
-        )
-        # The card's deliveries; reminders are more messages to the same residents.
-        .where(Delivery.slot == CARD, *where)
+        select(*columns)
+        .select_from(Delivery)
+        .where(Delivery.slot == CARD, scope.deliveries(), *where)
     )
+
+
+def _alone_columns() -> list[Any]:
+    """Delivered residents who are a household of one (a negative key), and those of them who
+    confirmed (see households.summary)."""
+    sent = (Delivery.status == DeliveryStatus.sent) & (Delivery.household_key < 0)
+    return [_flag_sum(sent), _flag_sum(sent & Delivery.confirmed)]
 
 
 def _counts(row: Any) -> Counts:
@@ -234,94 +239,130 @@ class AreaRow:
     counts: Counts = field(default_factory=Counts)
     district_name: str = ""
     association_name: str = ""
+    # The association a group row belongs to (and an association row's own id).
+    association_id: int | None = None
+    # Of its delivered residents, those who are a household of one, and of those the ones who
+    # confirmed: counted in the same pass for `households.summary`, which counts the rest.
+    alone: tuple[int, int] = (0, 0)
 
 
 def breakdown(session: Session, circular_id: int, scope: Scope) -> list[AreaRow]:
     """District → association → group, each with its subtotal, in the city's reading order.
 
-    One grouped query per circular; the tree is built from its rows (one per group at most).
-    Its districts add up to `summary` (see `total`).
+    One grouped pass over the circular's deliveries, by the area each was sent to; the tree is
+    built from its rows (one per group at most), adding plain lists: at city scale (1,500 班)
+    building a `Counts` per addition was a third of the page. Its districts add up to `summary`
+    (see `total`).
     """
     rows = session.execute(
         _deliveries(
-            [Resident.association_id, Resident.group_id, *_count_columns()],
+            [
+                Delivery.association_id,
+                Delivery.group_id,
+                *_count_columns(),
+                *_alone_columns(),
+            ],
             scope,
             Delivery.circular_id == circular_id,
-            by_area=True,
-        ).group_by(Resident.association_id, Resident.group_id)
+        ).group_by(Delivery.association_id, Delivery.group_id)
     ).all()
-    association_ids = {row.association_id for row in rows if row.association_id is not None}
-    group_ids = {row.group_id for row in rows if row.group_id is not None}
-    associations = {
-        a.id: (a, d)
-        for a, d in session.execute(
-            select(Association, District)
+    association_ids = {row[0] for row in rows if row[0] is not None}
+    group_ids = {row[1] for row in rows if row[1] is not None}
+    # association id → (name, kana, district id, district name, district kana)
+    associations: dict[int | None, tuple[str, str, int | None, str, str]] = {
+        aid: (name, kana, did, district, district_kana)
+        for aid, name, kana, did, district, district_kana in session.execute(
+            select(
+                Association.id,
+                Association.name,
+                Association.kana,
+                District.id,
+                District.name,
+                District.kana,
+            )
             .join(District, District.id == Association.district_id)
             .where(Association.id.in_(association_ids))
         )
     }
-    groups = {g.id: g for g in session.scalars(select(Group).where(Group.id.in_(group_ids)))}
-
-    districts: dict[int | None, AreaRow] = {}
-    by_association: dict[int | None, AreaRow] = {}
-    by_group: dict[tuple[int | None, int | None], AreaRow] = {}
-    for row in rows:
-        counts = _counts(row)
-        found = associations.get(row.association_id)
-        district_key = found[1].id if found else None
-        district = districts.setdefault(
-            district_key,
-            AreaRow("district", district_key, found[1].name if found else "（登録なし）"),
+    groups = {
+        gid: (name, position)
+        for gid, name, position in session.execute(
+            select(Group.id, Group.name, Group.position).where(Group.id.in_(group_ids))
         )
-        district.counts += counts
-        association = by_association.setdefault(
-            row.association_id,
-            AreaRow(
-                "association",
-                row.association_id,
-                found[0].name if found else "（登録なし）",
-                district_name=district.name,
-            ),
-        )
-        association.counts += counts
-        if row.group_id is not None:
-            group = groups.get(row.group_id)
-            by_group[(row.association_id, row.group_id)] = AreaRow(
-                "group",
-                row.group_id,
-                group.name if group else "?",
-                counts,
-                district.name,
-                association.name,
-            )
+    }
+    # Deliveries of residents registered nowhere (or in an association since removed).
+    nowhere = ("（登録なし）", "", None, "（登録なし）", "")
+    width = len(COUNT_FIELDS) + 2
+    district_sums: dict[int | None, list[int]] = {}
+    association_sums: dict[int | None, list[int]] = {}
+    # association id → [(position, group id, name, counts)]
+    group_rows: dict[int | None, list[tuple[int, int, str, list[int]]]] = {}
+    for association_id, group_id, *values in rows:
+        numbers = [int(value or 0) for value in values]
+        district_id = associations.get(association_id, nowhere)[2]
+        for sums, key in ((district_sums, district_id), (association_sums, association_id)):
+            total = sums.setdefault(key, [0] * width)
+            for i in range(width):
+                total[i] += numbers[i]
+        if group_id is not None:
+            name, position = groups.get(group_id, ("?", 0))
+            group_rows.setdefault(association_id, []).append((position, group_id, name, numbers))
 
-    def district_order(key: int | None) -> tuple[int, str]:
-        for _association, district in associations.values():
-            if district.id == key:
-                return (0, district.kana)
-        return (1, "")
+    def known(association_id: int | None) -> tuple[str, str, int | None, str, str]:
+        return associations.get(association_id, nowhere)
 
-    def association_order(key: int | None) -> tuple[int, str]:
-        found = associations.get(key) if key is not None else None
-        return (0, found[0].kana) if found else (1, "")
-
-    def group_order(key: tuple[int | None, int | None]) -> int:
-        group = groups.get(key[1]) if key[1] is not None else None
-        return group.position if group else 0
-
+    by_district: dict[int | None, list[int | None]] = {}
+    for association_id in sorted(
+        association_sums, key=lambda a: (a not in associations, known(a)[1], a or 0)
+    ):
+        by_district.setdefault(known(association_id)[2], []).append(association_id)
     ordered: list[AreaRow] = []
-    for district_key in sorted(districts, key=district_order):
-        ordered.append(districts[district_key])
-        members = [
-            key
-            for key in by_association
-            if (associations[key][1].id if key in associations else None) == district_key
-        ]
-        for association_key in sorted(members, key=association_order):
-            ordered.append(by_association[association_key])
-            group_keys = [key for key in by_group if key[0] == association_key]
-            ordered.extend(by_group[key] for key in sorted(group_keys, key=group_order))
+    for district_id, members in sorted(
+        by_district.items(), key=lambda item: (item[0] is None, known(item[1][0])[4], item[0] or 0)
+    ):
+        district_name = known(members[0])[3]
+        ordered.append(
+            AreaRow(
+                "district",
+                district_id,
+                district_name,
+                Counts(*district_sums[district_id][:-2]),
+                alone=(district_sums[district_id][-2], district_sums[district_id][-1]),
+            )
+        )
+        for association_id in members:
+            name = known(association_id)[0]
+            ordered.append(
+                AreaRow(
+                    "association",
+                    association_id,
+                    name,
+                    Counts(*association_sums[association_id][:-2]),
+                    district_name,
+                    association_id=association_id,
+                )
+            )
+            ordered.extend(
+                AreaRow(
+                    "group",
+                    group_id,
+                    group_name,
+                    Counts(*numbers[:-2]),
+                    district_name,
+                    name,
+                    association_id,
+                )
+                for _position, group_id, group_name, numbers in sorted(
+                    group_rows.get(association_id, []), key=lambda g: g[:2]
+                )
+            )
     return ordered
+
+
+def alone(rows: Sequence[AreaRow]) -> tuple[int, int]:
+    """The `AreaRow.alone` of a whole breakdown (its districts'), for households.summary."""
+    districts = [row.alone for row in rows if row.level == "district"]
+    return (sum(a for a, _ in districts), sum(c for _, c in districts))
 
 
 def total(rows: Sequence[AreaRow]) -> Counts:
@@ -340,8 +381,9 @@ def total(rows: Sequence[AreaRow]) -> Counts:
 def _hour(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return func.date_trunc("hour", column)
-    # SQLite keeps UTC timestamps as ISO text.
-    return func.strftime("%Y-%m-%d %H:00:00", column)
+    # SQLite keeps UTC timestamps as text, "YYYY-MM-DD HH:MM:SS.ffffff": cutting it is half
+    # the cost of strftime over a city's confirmations.
+    return func.substr(column, 1, 13).concat(":00:00")
 
 
 def _as_utc(value: Any) -> datetime:
@@ -355,12 +397,7 @@ def confirmations_over_time(
     """(hour, confirmations so far) in UTC, one point per hour that saw a confirmation."""
     bucket = _hour(session, Acknowledgement.confirmed_at).label("bucket")
     rows = session.execute(
-        _in_scope(
-            select(bucket, func.count()).select_from(Acknowledgement),
-            scope,
-            Acknowledgement.resident_id,
-            by_area=False,
-        )
+        _acknowledgements_in_scope(select(bucket, func.count()).select_from(Acknowledgement), scope)
         .where(Acknowledgement.circular_id == circular_id)
         .group_by(bucket)
         .order_by(bucket)
@@ -385,13 +422,16 @@ class Tally:
 
 def answer_tallies(session: Session, circular_id: int, scope: Scope) -> list[Tally]:
     answered = (
-        _in_scope(
-            select(Acknowledgement.answer_option_id, func.count().label("n")),
+        _acknowledgements_in_scope(
+            select(Acknowledgement.answer_option_id, func.count().label("n")).select_from(
+                Acknowledgement
+            ),
             scope,
-            Acknowledgement.resident_id,
-            by_area=False,
         )
-        .where(Acknowledgement.circular_id == circular_id)
+        .where(
+            Acknowledgement.circular_id == circular_id,
+            Acknowledgement.answer_option_id.is_not(None),
+        )
         .group_by(Acknowledgement.answer_option_id)
         .subquery()
     )
@@ -408,12 +448,11 @@ def failures(session: Session, circular_id: int, scope: Scope) -> list[tuple[str
     """(status, reason, count) for deliveries that did not reach the resident."""
     rows = session.execute(
         select(Delivery.status, Delivery.failure_reason, func.count())
-        .join(Resident, Resident.id == Delivery.resident_id)
         .where(
             Delivery.circular_id == circular_id,
             Delivery.slot == CARD,
             Delivery.status.in_([DeliveryStatus.failed, DeliveryStatus.skipped]),
-            scope.residents(),
+            scope.deliveries(),
         )
         .group_by(Delivery.status, Delivery.failure_reason)
         .order_by(func.count().desc())

@@ -6,8 +6,10 @@ stops with one clear line instead of workers failing to boot in a loop.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
+from typing import Any
 
 from gunicorn.arbiter import Arbiter
 
@@ -30,3 +32,11 @@ def on_starting(server: Arbiter) -> None:
     except StartupError as error:
         print(error, file=sys.stderr)  # noqa: T201 - the one line a person reads
         sys.exit(2)
+
+
+def post_worker_init(worker: Any) -> None:
+    """The worker has loaded the app: what importing and building it made lives as long as the
+    worker. Frozen, a full garbage collection no longer walks those objects (~300k): on the
+    city-wide stats page at 100k residents the collections made p95 246 ms against p50 79 ms;
+    frozen, p95 94 ms, p50 the same (bench data, same process, interleaved)."""
+    gc.freeze()

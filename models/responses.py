@@ -28,6 +28,8 @@ class Acknowledgement(Base):
     __table_args__ = (
         UniqueConstraint("circular_id", "resident_id"),
         Index("ix_acknowledgements_circular_confirmed_at", "circular_id", "confirmed_at"),
+        # The answer tallies count the answered ones from this index alone.
+        Index("ix_acknowledgements_circular_answer", "circular_id", "answer_option_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

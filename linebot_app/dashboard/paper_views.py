@@ -140,7 +140,11 @@ def proxy(circular_id: int, group_id: int) -> str:
     circular, group = _circular_for_group(circular_id, group_id)
     scope = current().scope
     coverage = next(
-        (row for row in paper.coverage(db.session, circular, scope) if row.group_id == group.id),
+        (
+            row
+            for row in paper.coverage(db.session, circular, scope, group.association_id)
+            if row.group_id == group.id
+        ),
         None,
     )
     return render_template(

@@ -128,6 +128,23 @@ def circular_stats(circular_id: int) -> str:
     circular = _circular(circular_id, scope)
     rows = stats.breakdown(db.session, circular_id, scope)
     counts = stats.total(rows)
+    # A city-wide circular reaches ~1,500 班: nobody reads that many rows. The page lists
+    # districts and associations, and the 班 (breakdown and coverage) of one association when
+    # it is opened, or when there is only one; the CSV export has every row.
+    reached = (
+        paper.associations_reached(db.session, circular, scope) if circular.released_at else []
+    )
+    in_view = {row.id for row in rows if row.level == "association"} | {a for a, _ in reached}
+    in_view.discard(None)
+    opened = request.args.get("association", type=int)
+    if len(in_view) == 1:
+        opened = next(iter(in_view))
+    elif opened not in in_view:
+        opened = None
+    rows = [row for row in rows if row.level != "group" or row.association_id == opened]
+    # Associations reached only on paper (no LINE resident yet) have no row to open them by.
+    listed = {row.id for row in rows if row.level == "association"}
+    paper_only = [(a, name) for a, name in reached if a not in listed]
     points = stats.confirmations_over_time(db.session, circular_id, scope)
     now = clock.now()
     chart = (
@@ -137,9 +154,13 @@ def circular_stats(circular_id: int) -> str:
     )
     tallies = stats.answer_tallies(db.session, circular_id, scope)
     failures = stats.failures(db.session, circular_id, scope)
-    household_counts = households.summary(db.session, circular_id, scope)
-    coverage = paper.coverage(db.session, circular, scope) if circular.released_at else []
-    leads = {row.group_id for row in coverage if scope.leads_group(db.session, row.group_id)}
+    household_counts = households.summary(db.session, circular_id, scope, stats.alone(rows))
+    coverage = (
+        paper.coverage(db.session, circular, scope, opened)
+        if circular.released_at and opened is not None
+        else []
+    )
+    leads = scope.led_groups(db.session, (row.group_id for row in coverage))
     released_at = circular.released_at
     title = circular.title
     status = circular.status
@@ -171,6 +192,10 @@ def circular_stats(circular_id: int) -> str:
         released_at=released_at,
         counts=counts,
         rows=rows,
+        opened=opened,
+        # Built once: url_for for each of 500 associations was a tenth of the page.
+        page_url=url_for("dashboard.circular_stats", circular_id=circular_id),
+        paper_only=paper_only if opened is None else [],
         chart=chart,
         tallies=tallies,
         failures=failures,

@@ -303,3 +303,57 @@ def test_line_statistics_beside_kairans_with_the_privacy_threshold(
     assert "LINE の統計は取得できません" in html
     sim.clear_faults()
     assert session.scalar(select(Delivery.id).where(Delivery.status != DeliveryStatus.sent)) is None
+
+
+def test_a_city_page_lists_associations_and_opens_one_for_its_groups(
+    session: Session,
+    clock: FakeClock,
+    sent: Sent,
+    dashboard_client: Callable[..., Any],
+    make_association: Callable[..., Association],
+) -> None:
+    """A city-wide page would list every 班 of the city: it lists districts and associations,
+    and one association's 班 (its breakdown and coverage) when that association is opened.
+    An association the circular reaches only on paper can be opened too."""
+    from broadcasts import paper
+
+    district = session.get_one(District, sent.x.district_id)
+    on_paper = make_association(district=district, name="Z町内会", kana="く", groups=("1班",))
+    paper.set_group(session, clock, on_paper.groups[0], 2)
+    client = dashboard_client(sent.admin)
+    url = f"/dashboard/circulars/{sent.circular.id}"
+
+    html = client.get(url).get_data(as_text=True)
+    assert 'class="level-group"' not in html
+    assert 'id="coverage"' not in html
+    assert f'data-open-association="{sent.x.id}"' in html
+    assert f'data-open-association="{on_paper.id}">Z町内会<' in html
+
+    html = client.get(f"{url}?association={sent.x.id}").get_data(as_text=True)
+    assert html.count('class="level-group"') == 2
+    assert html.count("data-coverage=") == 2
+    assert f'data-open-association="{sent.x.id}"' not in html
+
+    html = client.get(f"{url}?association={on_paper.id}").get_data(as_text=True)
+    assert f'data-coverage="{on_paper.groups[0].id}">0 / 2 (0.0%)' in html
+
+    # The officer of X sees one association: its 班 at once, as before.
+    html = dashboard_client(sent.officer_x).get(url).get_data(as_text=True)
+    assert html.count('class="level-group"') == 2
+
+
+def test_the_breakdown_counts_a_resident_where_the_circular_was_sent(
+    session: Session, sent: Sent, make_resident: Callable[..., Resident]
+) -> None:
+    """Moving after the circular was sent does not move its figures: the delivery recorded the
+    area (the breakdown used to follow the resident's current registration)."""
+    city = Scope(sent.admin.id, city=True)
+    before = {(r.level, r.name): r.counts for r in stats.breakdown(session, sent.circular.id, city)}
+    for resident in session.scalars(select(Resident).where(Resident.association_id == sent.x.id)):
+        resident.association_id = sent.y.id
+        resident.group_id = None
+    session.commit()
+    after = {(r.level, r.name): r.counts for r in stats.breakdown(session, sent.circular.id, city)}
+    assert after == before
+    officer = Scope(sent.officer_x.id, association_ids=frozenset({sent.x.id}))
+    assert stats.summary(session, sent.circular.id, officer).delivered == 6
