@@ -203,7 +203,8 @@ def groups_reached(circular: Circular) -> Select[Any]:
     )
 
 
-def _reaches(session: Session, circular: Circular, group_id: int) -> bool:
+def reaches(session: Session, circular: Circular, group_id: int) -> bool:
+    """Whether the circular's targets cover the group (one index look-up, not the list)."""
     return session.scalar(groups_reached(circular).where(Group.id == group_id)) is not None
 
 
@@ -246,7 +247,7 @@ def _checked(
         or circular is None
         or circular.released_at is None
         or not scope.leads_group(session, found.group_id)
-        or not _reaches(session, circular, found.group_id)
+        or not reaches(session, circular, found.group_id)
     ):
         raise PaperError("この世帯の代理確認はできません")
     return found

@@ -27,7 +27,9 @@ def _officer_of(association_id: int) -> Association:
 
 
 def _led(group_id: int, scope: Scope) -> Group:
-    if not (scope.city or scope.leads_group(db.session, group_id)):
+    """The 班, if the viewer is its 班長 or an officer of its association: paper households by
+    name are theirs to see and confirm for (an admin sees the counts, on the circular's page)."""
+    if not scope.leads_group(db.session, group_id):
         abort(404)
     return db.session.get(Group, group_id) or abort(404)
 
@@ -127,9 +129,7 @@ def _circular_for_group(circular_id: int, group_id: int) -> tuple[Circular, Grou
     if not scope.sees_circular(db.session, circular_id):
         abort(404)
     circular = db.session.get_one(Circular, circular_id)
-    if circular.released_at is None or group.id not in set(
-        db.session.scalars(paper.groups_reached(circular))
-    ):
+    if circular.released_at is None or not paper.reaches(db.session, circular, group.id):
         abort(404)
     return circular, group
 

@@ -220,6 +220,21 @@ def test_a_group_leader_sees_only_their_own_group(
     assert '<span class="big" data-stat="delivered">4</span>' in officer_page.get_data(as_text=True)
 
 
+def test_paper_households_by_name_are_for_the_leader_and_officers_only(
+    session: Session,
+    town: Town,
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    """An admin sees the city's coverage, but not who the paper households are: a page whose
+    every button would be refused is not offered."""
+    admin = make_staff(Role.admin)
+    session.commit()
+    url = f"/dashboard/circulars/{town.circular.id}/groups/{town.first.id}/paper"
+    assert dashboard_client(admin).get(url).status_code == 404
+    assert dashboard_client(town.officer).get(url).status_code == 200
+
+
 def test_a_group_leader_is_invited_from_the_command_line_and_linked_in_line(
     app: Flask, session: Session, town: Town, post_webhook: Callable[..., Any]
 ) -> None:
