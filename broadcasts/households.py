@@ -12,10 +12,6 @@ their cards and the statistics of people all see it confirmed without a rule of 
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
@@ -25,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
+from broadcasts.invite_codes import InviteCode, code_hash
 from broadcasts.scope import Scope
 from models import (
     CARD,
@@ -40,11 +37,8 @@ from models import (
 )
 
 VALID_FOR = timedelta(days=3)
-PREFIX = "KAZOKU"
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-_CODE_LENGTH = 12  # 60 random bits: single use and three days make guessing hopeless
-_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_TYPED = re.compile(rf"{PREFIX}([0-9A-Z]{{{_CODE_LENGTH}}})")
+# 60 random bits: single use and three days make guessing hopeless
+CODE = InviteCode("KAZOKU", 12)
 
 
 def household_key() -> ColumnElement[int]:
@@ -92,27 +86,23 @@ def invite(session: Session, clock: Clock, resident: Resident) -> Invited:
         session.flush()
         household_id = household.id
         session.add(HouseholdMember(resident_id=resident.id, household_id=household_id))
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+    code, hashed = CODE.issue()
     session.add(
         HouseholdInvite(
             household_id=household_id,
-            code_hash=_hash(body),
+            code_hash=hashed,
             created_by_id=resident.id,
             created_at=now,
             expires_at=now + VALID_FOR,
         )
     )
     session.flush()
-    groups = "-".join(body[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
-    return Invited("issued", f"{PREFIX}-{groups}")
+    return Invited("issued", code)
 
 
 def typed_code(text: str) -> str | None:
     """The random part if `text` looks like a household code (right or wrong), else None."""
-    folded = unicodedata.normalize("NFKC", text).upper()
-    compact = re.sub(r"[\s\-_‐－ー]", "", folded)
-    match = _TYPED.fullmatch(compact)
-    return match.group(1).translate(_CONFUSABLE) if match else None
+    return CODE.typed(text)
 
 
 JoinStatus = Literal["joined", "already", "unknown", "expired", "used"]
@@ -122,7 +112,7 @@ def join(session: Session, clock: Clock, resident: Resident, code: str) -> JoinS
     """Join the household of the code. The household lives at one address, so the resident
     takes its registration (association and 班). Every refusal changes nothing."""
     found = session.scalars(
-        select(HouseholdInvite).where(HouseholdInvite.code_hash == _hash(code))
+        select(HouseholdInvite).where(HouseholdInvite.code_hash == code_hash(code))
     ).first()
     if found is None:
         return "unknown"
@@ -166,10 +156,6 @@ def _leave(session: Session, resident_id: int) -> None:
     if membership is not None:
         session.delete(membership)
         session.flush()
-
-
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()
 
 
 # --- one confirmation per household -------------------------------------------------------------

@@ -8,10 +8,6 @@ the letters Crockford reads as digits) before hashing, so small slips still matc
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -20,15 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
+from broadcasts.invite_codes import InviteCode, code_hash
 from models import Association, District, Group, Role, StaffInvite, StaffMember, StaffRole
 
 VALID_FOR = timedelta(days=7)
-PREFIX = "KAIRAN"
-_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford: no I, L, O, U
-_CODE_LENGTH = 16
-# Crockford's decoding: letters people confuse with digits mean those digits.
-_CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_TYPED = re.compile(rf"{PREFIX}([0-9A-Z]+)")
+CODE = InviteCode("KAIRAN", 16)
 
 
 class InviteError(ValueError):
@@ -93,10 +85,10 @@ def create_invite(
             )
     elif district_code or association_code:
         raise InviteError("管理者は市全体です / an admin covers the whole city: no area")
-    body = "".join(secrets.choice(_ALPHABET) for _ in range(_CODE_LENGTH))
+    code, hashed = CODE.issue()
     now = clock.now()
     invite = StaffInvite(
-        code_hash=_hash(body),
+        code_hash=hashed,
         role=role,
         district=district,
         association=association,
@@ -106,19 +98,15 @@ def create_invite(
     )
     session.add(invite)
     session.flush()
-    groups = "-".join(body[i : i + 4] for i in range(0, _CODE_LENGTH, 4))
     area = district.name if district else association.name if association else None
     if group is not None:
         area = f"{group.association.name} {group.name}"
-    return Invite(f"{PREFIX}-{groups}", role, area, invite.expires_at)
+    return Invite(code, role, area, invite.expires_at)
 
 
 def typed_code(text: str) -> str | None:
     """The code's random part if `text` looks like an invite code (right or wrong), else None."""
-    folded = unicodedata.normalize("NFKC", text).upper()
-    compact = re.sub(r"[\s\-_‐－ー]", "", folded)
-    match = _TYPED.fullmatch(compact)
-    return match.group(1).translate(_CONFUSABLE) if match else None
+    return CODE.typed(text)
 
 
 @dataclass(frozen=True)
@@ -133,7 +121,7 @@ def redeem(
 ) -> Redeemed:
     """Give the sender the invite's role. Every refusal changes nothing."""
     invite = session.scalars(
-        select(StaffInvite).where(StaffInvite.code_hash == _hash(code))
+        select(StaffInvite).where(StaffInvite.code_hash == code_hash(code))
     ).first()
     if invite is None:
         return Redeemed("unknown")
@@ -181,7 +169,3 @@ def redeem(
     )
     session.flush()
     return Redeemed("linked", invite.role, area)
-
-
-def _hash(code: str) -> str:
-    return hashlib.sha256(code.encode("ascii", "replace")).hexdigest()
