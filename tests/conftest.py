@@ -13,6 +13,8 @@ import json
 import os
 import secrets
 import socket
+import threading
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -321,6 +323,47 @@ def worker(app: Flask, session: Session, clock: FakeClock, sim: SimulatorClient)
 
 
 # --- LINE webhooks ------------------------------------------------------------------------------
+
+
+def race(app: Flask, step: Callable[[Session], object]) -> object:
+    """`step` twice at once on PostgreSQL: in a first session, then in a second (another thread)
+    that must wait behind the first's locks; the first commits once the second waits. Returns
+    what the second `step` returned after its commit, or the exception it raised."""
+    if db_dialect(app) != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
+    with app.app_context():
+        first, second = db.sessionmaker(), db.sessionmaker()
+    outcome: list[object] = []
+
+    def late() -> None:
+        try:
+            result = step(second)
+            second.commit()
+            outcome.append(result)
+        except Exception as error:
+            outcome.append(error)
+
+    with first, second:
+        step(first)
+        racing = threading.Thread(target=late)
+        racing.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not first.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        ):
+            time.sleep(0.05)
+        first.commit()
+        racing.join(timeout=10)
+    (result,) = outcome
+    return result
+
+
+def db_dialect(app: Flask) -> str:
+    with app.app_context():
+        return db.engine.dialect.name
 
 
 def line_signature(body: bytes) -> str:

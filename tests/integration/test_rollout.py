@@ -4,8 +4,6 @@ survive a lost answer, join codes kept to their scope, and the adoption curve.""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,7 +37,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import SAMPLE_AREAS, FakeClock
+from tests.conftest import SAMPLE_AREAS, FakeClock, race
 
 
 def csrf(html: str) -> str:
@@ -225,41 +223,15 @@ def test_two_admins_activating_at_once_owe_each_resident_one_welcome_and_both_su
     make_association: Callable[..., Association],
     make_resident: Callable[..., Resident],
 ) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
     district = make_district(status=DistrictStatus.preparing)
     make_resident(association=make_association(district=district))
     session.commit()
     district_id = district.id
-    with app.app_context():
-        first, second = db.sessionmaker(), db.sessionmaker()
-    outcome: list[object] = []
-
-    def activate_in(other: Session) -> None:
-        try:
-            outcome.append(
-                activation.activate(other, clock, None, other.get_one(District, district_id))
-            )
-            other.commit()
-        except Exception as error:
-            outcome.append(error)
-
-    with first, second:
-        activation.activate(first, clock, None, first.get_one(District, district_id))
-        racing = threading.Thread(target=activate_in, args=(second,))
-        racing.start()
-        # The second activation waits behind the first transaction (a lock in PostgreSQL).
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not first.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        ):
-            time.sleep(0.05)
-        first.commit()
-        racing.join(timeout=10)
-    (late,) = outcome
+    # The second activation waits behind the first transaction (a lock in PostgreSQL).
+    late = race(
+        app,
+        lambda other: activation.activate(other, clock, None, other.get_one(District, district_id)),
+    )
     assert isinstance(late, activation.Change) and not late.changed, late
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(DistrictWelcome)) == 1
@@ -285,37 +257,14 @@ def test_one_code_is_in_force_per_association_and_per_group(
 def test_two_rotations_at_once_leave_one_code_in_force(
     app: Flask, session: Session, clock: FakeClock, make_association: Callable[..., Association]
 ) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
     association_id = make_association().id
     session.commit()
-    with app.app_context():
-        first, second = db.sessionmaker(), db.sessionmaker()
-    outcome: list[object] = []
-
-    def rotate_in(other: Session) -> None:
-        try:
-            code = join_codes.rotate(other, clock, None, other.get_one(Association, association_id))
-            other.commit()
-            outcome.append(code.code)
-        except Exception as error:
-            outcome.append(error)
-
-    with first, second:
-        join_codes.rotate(first, clock, None, first.get_one(Association, association_id))
-        racing = threading.Thread(target=rotate_in, args=(second,))
-        racing.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not first.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        ):
-            time.sleep(0.05)
-        first.commit()
-        racing.join(timeout=10)
-    (late,) = outcome
+    late = race(
+        app,
+        lambda other: (
+            join_codes.rotate(other, clock, None, other.get_one(Association, association_id)).code
+        ),
+    )
     assert isinstance(late, str), late
     session.expire_all()
     in_force = session.scalars(

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts import acknowledgements, registration, replies, watch_over
 from broadcasts.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
-from linebot_app.extensions import db
 from models import (
     Association,
     Circular,
@@ -25,7 +22,7 @@ from models import (
     Role,
     StaffMember,
 )
-from tests.conftest import FakeClock, text_event
+from tests.conftest import FakeClock, race, text_event
 
 
 @pytest.fixture
@@ -191,35 +188,11 @@ def test_two_opt_outs_at_once_both_succeed(
     app: Flask, session: Session, clock: FakeClock, make_resident: Callable[..., Resident]
 ) -> None:
     # Two taps of 「見守りをやめる」 handled by two web workers at the same moment.
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
     resident_id = make_resident().id
     session.commit()
-    with app.app_context():
-        first, second = db.sessionmaker(), db.sessionmaker()
-    failures: list[Exception] = []
-
-    def opt_out_in(other: Session) -> None:
-        try:
-            watch_over.opt_out(other, clock, other.get_one(Resident, resident_id))
-            other.commit()
-        except Exception as error:
-            failures.append(error)
-
-    with first, second:
-        watch_over.opt_out(first, clock, first.get_one(Resident, resident_id))
-        racing = threading.Thread(target=opt_out_in, args=(second,))
-        racing.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not first.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        ):
-            time.sleep(0.05)
-        first.commit()
-        racing.join(timeout=10)
-    assert failures == []
+    late = race(
+        app, lambda other: watch_over.opt_out(other, clock, other.get_one(Resident, resident_id))
+    )
+    assert not isinstance(late, Exception), late
     session.expire_all()
     assert watch_over.opted_out(session, resident_id)
