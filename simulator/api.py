@@ -208,6 +208,13 @@ def _quota_exceeded() -> Response:
     return _error(429, "You have reached your monthly limit.")
 
 
+def _sent_messages(message_ids: list[str]) -> list[dict[str, str]]:
+    """LINE's answer to a push or reply: each message's id and a token to quote it by."""
+    return [
+        {"id": message_id, "quoteToken": secrets.token_urlsafe(24)} for message_id in message_ids
+    ]
+
+
 def _send(
     recipients: list[str],
     body: dict[str, Any],
@@ -230,15 +237,14 @@ def _send(
                 reachable.append(user)
         if not state.try_consume_quota(len(reachable)):
             return _quota_exceeded()
-        sent: list[dict[str, str]] = []
+        message_ids: list[str] = []
         for user in reachable:
-            sent = state.deliver(user, body["messages"], g.request_id, source, units)
+            message_ids = state.deliver(user, body["messages"], g.request_id, source, units)
         answer: dict[str, Any] = {}
         if push:
-            answer["sentMessages"] = sent or [
-                {"id": state.next_message_id(), "quoteToken": secrets.token_urlsafe(24)}
-                for _ in body["messages"]
-            ]
+            answer["sentMessages"] = _sent_messages(
+                message_ids or [state.next_message_id() for _ in body["messages"]]
+            )
         retry_key = request.headers.get("X-Line-Retry-Key")
         if retry_key is not None:
             state.remember_retry_key(retry_key, g.request_id, answer)
@@ -262,11 +268,11 @@ def reply() -> Response:
         if user_id is None:
             return _error(400, "Invalid reply token")
         user = state.users.get(user_id)
-        sent: list[dict[str, str]] = []
+        message_ids: list[str] = []
         # Replies are free, and a user who blocked the bot since gets nothing.
         if user is not None and user.state != "blocked":
-            sent = state.deliver(user, body["messages"], g.request_id, "reply", [])
-    return jsonify({"sentMessages": sent})
+            message_ids = state.deliver(user, body["messages"], g.request_id, "reply", [])
+    return jsonify({"sentMessages": _sent_messages(message_ids)})
 
 
 @bp.post("/v2/bot/message/push")

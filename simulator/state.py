@@ -237,13 +237,14 @@ class SimState:
         request_id: str,
         source: str,
         units: list[str],
-    ) -> list[dict[str, str]]:
-        """Put messages into a user's inbox; returns LINE's sentMessages entries."""
+    ) -> list[str]:
+        """Put messages into a user's inbox; returns their message ids. Called once per
+        recipient of a multicast: only per-message work belongs here."""
         with self.lock:
-            sent: list[dict[str, str]] = []
+            timestamp = self.now_ms()
+            message_ids: list[str] = []
             for message in messages:
                 message_id = self.next_message_id()
-                quote_token = secrets.token_urlsafe(24)
                 user.timeline.append(
                     {
                         "from": "bot",
@@ -251,24 +252,23 @@ class SimState:
                         "messageId": message_id,
                         "message": message,
                         "source": source,
-                        "timestamp": self.now_ms(),
+                        "timestamp": timestamp,
                         "customAggregationUnits": units,
                         "read": False,
                     }
                 )
-                sent.append({"id": message_id, "quoteToken": quote_token})
+                message_ids.append(message_id)
             for unit in units:
-                stats = self.unit_stats.setdefault(
-                    unit,
-                    {
+                stats = self.unit_stats.get(unit)
+                if stats is None:
+                    stats = self.unit_stats[unit] = {
                         "month": self.month_key(),
                         "delivered": set(),
                         "impressions": {},
                         "clicks": {},
-                    },
-                )
+                    }
                 stats["delivered"].add(user.user_id)
-            return sent
+            return message_ids
 
     # -- reply tokens --------------------------------------------------------------------------
 
