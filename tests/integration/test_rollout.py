@@ -3,6 +3,7 @@ survive a lost answer, join codes kept to their scope, and the adoption curve.""
 
 from __future__ import annotations
 
+import random as random_module
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -38,6 +39,20 @@ from models import (
 )
 from simulator.testing import SimulatorClient
 from tests.conftest import SAMPLE_AREAS, FakeClock, race
+
+
+def clockwork_of(
+    clock: FakeClock, holder: str, random: Callable[[], float] = random_module.random
+) -> Clockwork:
+    """The clock process's work, quiet from 21:00 to 08:00 Tokyo, on `clock`."""
+    return Clockwork(
+        db.sessionmaker,
+        line(),
+        clock,
+        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
+        holder=holder,
+        random=random,
+    )
 
 
 def csrf(html: str) -> str:
@@ -112,14 +127,7 @@ def test_a_welcome_whose_answer_was_lost_is_resent_with_its_key_and_arrives_once
     (user,) = make_line_residents(1, make_association(district=district))
     activation.activate(session, clock, None, district)
     session.commit()
-    clockwork = Clockwork(
-        db.sessionmaker,
-        line(),
-        clock,
-        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
-        holder="clock-welcome",
-        random=lambda: 0.5,
-    )
+    clockwork = clockwork_of(clock, "clock-welcome", random=lambda: 0.5)
     # LINE takes the push, but its answer never arrives: as if the clock died after the call.
     sim.set_faults(acceptThenDrop=1.0, seed=1)
     assert clockwork.tick().welcomes == 0
@@ -147,13 +155,7 @@ def test_welcomes_wait_for_the_end_of_quiet_hours(
     (user,) = make_line_residents(1, make_association(district=district))
     activation.activate(session, night, None, district)
     session.commit()
-    clockwork = Clockwork(
-        db.sessionmaker,
-        line(),
-        night,
-        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
-        holder="clock-night",
-    )
+    clockwork = clockwork_of(night, "clock-night")
     assert clockwork.tick().welcomes == 0 and sim.inbox(user) == []
     night.advance(hours=10)  # 09:00 in Tokyo
     assert clockwork.tick().welcomes == 1
@@ -173,13 +175,7 @@ def test_welcomes_not_sent_before_the_district_goes_back_to_preparing_wait_for_i
     activation.activate(session, clock, None, district)
     activation.prepare(session, clock, None, district)  # started by mistake, undone at once
     session.commit()
-    clockwork = Clockwork(
-        db.sessionmaker,
-        line(),
-        clock,
-        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
-        holder="clock-undone",
-    )
+    clockwork = clockwork_of(clock, "clock-undone")
     assert clockwork.tick().welcomes == 0 and sim.inbox(user) == []
     activation.activate(session, clock, None, district)
     session.commit()
@@ -202,13 +198,7 @@ def test_a_resident_who_left_the_district_before_the_welcome_is_not_welcomed(
     by_user[moved].association = make_association()  # registered elsewhere since
     by_user[left].unregistered_at = clock.now()
     session.commit()
-    clockwork = Clockwork(
-        db.sessionmaker,
-        line(),
-        clock,
-        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
-        holder="clock-moved",
-    )
+    clockwork = clockwork_of(clock, "clock-moved")
     assert clockwork.tick().welcomes == 1
     assert [len(sim.inbox(user)) for user in (moved, left, stayed)] == [0, 0, 1]
     session.expire_all()
@@ -311,13 +301,7 @@ def test_the_clock_forgets_wrong_join_codes_once_their_day_is_over(
             JoinCodeFailure(resident_id=resident.id, attempted_at=now - timedelta(hours=hours))
         )
     session.commit()
-    clockwork = Clockwork(
-        db.sessionmaker,
-        line(),
-        clock,
-        ClockSettings(QuietHours.parse("21:00-08:00"), "https://kairan.test/dashboard/"),
-        holder="clock-sweep",
-    )
+    clockwork = clockwork_of(clock, "clock-sweep")
     clockwork.housekeeping()
     session.expire_all()
     kept = session.scalars(select(JoinCodeFailure.attempted_at)).all()
