@@ -47,6 +47,21 @@ from tests.conftest import FakeClock
 RESIDENTS = 6
 
 
+def facts(session: Session, circular_id: int) -> tuple[object, ...]:
+    """What the circular's one delivery records: area, household and read flags."""
+    row = session.execute(
+        select(
+            Delivery.association_id,
+            Delivery.group_id,
+            Delivery.household_key,
+            Delivery.opened,
+            Delivery.confirmed,
+            Delivery.answered,
+        ).where(Delivery.circular_id == circular_id)
+    ).one()
+    return tuple(row)
+
+
 def test_a_delivery_written_without_its_area_gets_it_and_its_flags_from_the_database(
     session: Session,
     clock: FakeClock,
@@ -63,17 +78,7 @@ def test_a_delivery_written_without_its_area_gets_it_and_its_flags_from_the_data
     session.flush()
     session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
     session.flush()
-    row = session.execute(
-        select(
-            Delivery.association_id,
-            Delivery.group_id,
-            Delivery.household_key,
-            Delivery.opened,
-            Delivery.confirmed,
-            Delivery.answered,
-        ).where(Delivery.circular_id == circular.id)
-    ).one()
-    assert tuple(row) == (
+    assert facts(session, circular.id) == (
         association.id,
         association.groups[0].id,
         -resident.id,
@@ -317,17 +322,7 @@ def test_backfill_statement_restores_wiped_copies(
         )
     )
     session.execute(text(migration.BACKFILL))
-    row = session.execute(
-        select(
-            Delivery.association_id,
-            Delivery.group_id,
-            Delivery.household_key,
-            Delivery.opened,
-            Delivery.confirmed,
-            Delivery.answered,
-        ).where(Delivery.circular_id == circular.id)
-    ).one()
-    assert tuple(row) == (
+    assert facts(session, circular.id) == (
         association.id,
         association.groups[0].id,
         -resident.id,
