@@ -261,6 +261,15 @@ def wait_for_log(
         time.sleep(0.02)
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time these processes have used so far (/proc/<pid>/stat)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_status_kib(pid: int, key: str) -> int:
     """A `kB` line of /proc/<pid>/status (VmHWM: peak resident set; VmRSS: current)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

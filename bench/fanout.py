@@ -48,6 +48,7 @@ from bench._common import (
     Processes,
     analyze,
     control,
+    cpu_seconds,
     engine_for,
     environment,
     proc_status_kib,
@@ -215,24 +216,25 @@ def retry_keys(url: str, circular_id: int) -> set[str]:
     return keys
 
 
-def bare_multicasts(base: str, body: dict[str, Any], calls: int, token: str) -> float:
-    """Seconds for `calls` sequential multicasts of this body's shape to ids that are no users."""
+def bare_multicasts(base: str, body: dict[str, Any], calls: int, token: str) -> tuple[float, float]:
+    """Seconds for `calls` sequential multicasts of this body's shape to ids that are no users,
+    and the CPU seconds this loop spent per call (urllib3 alone: the least a client can do)."""
     pool = urllib3.HTTPConnectionPool("127.0.0.1", int(base.rsplit(":", 1)[1]), maxsize=1)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     payloads = []
     for _ in range(calls):
         ghost = {**body, "to": ["U" + secrets.token_hex(16) for _ in body["to"]]}
         payloads.append(json.dumps(ghost).encode())
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     for payload in payloads:
         response = pool.request(
             "POST", "/v2/bot/message/multicast", body=payload, headers=headers, retries=False
         )
         if response.status != 200:
             raise RuntimeError(f"baseline multicast answered {response.status}")
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu_start
     pool.close()
-    return elapsed
+    return elapsed, cpu / calls
 
 
 def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Figure]:
@@ -242,7 +244,7 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
     bound = calls_expected / MULTICAST_PER_SECOND
     env = environment()
     with Processes(logs) as processes, scratch_database(database, "fanout", postgres) as url:
-        base, _sim = start_simulator(
+        base, simulator = start_simulator(
             processes, f"simulator-{database}-{label}", rate_limits=False, env=env
         )
         started = time.perf_counter()
@@ -263,6 +265,8 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
             worker = processes.start(log_path.stem, [str(BIN / "kairan"), "worker"], worker_env)
             wait_for_log(log_path, b" started", worker, 60)
             idle_kib = proc_status_kib(worker.pid, "VmHWM")
+            cpu_before = cpu_seconds([worker.pid, simulator.pid])
+            worker_before = cpu_seconds([worker.pid])
             circular_id, snapshot_s, batches = release_circular(
                 url, association_id, author_id, f"配信ベンチ {round_number}"
             )
@@ -274,6 +278,8 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
             # commit→sent, not in the delivery figure, which starts at the first claim.
             commit_to_sent = sent_at - committed
             peak_kib = proc_status_kib(worker.pid, "VmHWM")
+            worker_cpu = cpu_seconds([worker.pid]) - worker_before
+            simulator_cpu = cpu_seconds([worker.pid, simulator.pid]) - cpu_before - worker_cpu
             code = processes.stop(worker)
             if code != 0:
                 raise RuntimeError(f"worker exited with {code}")
@@ -327,13 +333,31 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
                     delivery.met = delivery_s <= 2 * bound
             else:
                 token = env["LINE_CHANNEL_ACCESS_TOKEN"]
-                bare = bare_multicasts(base, body, calls_expected, token)
+                bare, bare_cpu = bare_multicasts(base, body, calls_expected, token)
                 delivery.baseline = bare
                 delivery.baseline_name = f"{calls_expected} bare multicasts (urllib3 loop)"
                 delivery.ratio = delivery_s / bare
             figures.append(delivery)
             if accepted != calls_expected or wrong:
                 raise RuntimeError(f"fan-out wrong: {delivery.note}")
+            # The worker's CPU for the whole send (claims, SDK calls, records, idle polls of the
+            # other senders), per batch; the simulator's is on the same cores.
+            figures.append(
+                Figure(
+                    **common,
+                    name=f"worker CPU per batch {label}, {mode}",
+                    value=worker_cpu / calls_expected * 1000,
+                    unit="ms",
+                    baseline=bare_cpu * 1000,
+                    baseline_name="the bare urllib3 loop's CPU per multicast (same body)",
+                    ratio=worker_cpu / calls_expected / bare_cpu,
+                    note=(
+                        f"simulator {simulator_cpu / calls_expected * 1000:.2f} ms CPU per"
+                        " multicast (the stand-in for LINE, on the same cores)"
+                    ),
+                    extra={"simulator_cpu_per_multicast_ms": simulator_cpu / calls_expected * 1000},
+                )
+            )
             figures.append(
                 Figure(
                     **common,
@@ -347,7 +371,7 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
                     met=peak_kib * 1024 < 200e6 if residents == 300_000 else None,
                 )
             )
-            for figure in figures[-3:]:
+            for figure in figures[-4:]:
                 show(figure)
     return figures
 

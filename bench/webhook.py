@@ -37,7 +37,6 @@ import hmac
 import http.client
 import itertools
 import json
-import os
 import secrets
 import statistics
 import subprocess
@@ -62,6 +61,7 @@ from bench._common import (
     Figure,
     Processes,
     analyze,
+    cpu_seconds,
     engine_for,
     environment,
     free_port,
@@ -249,15 +249,6 @@ def gunicorn(
     process = processes.start(name, argv, {**env, "PORT": str(port), "HOST": "127.0.0.1"})
     wait_for_http(f"http://127.0.0.1:{port}/healthz", process)
     return port, process
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU time these processes have used so far (/proc/<pid>/stat)."""
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def children(pid: int) -> list[int]:

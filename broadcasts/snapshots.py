@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
 from broadcasts.households import household_key
+from broadcasts.line import MULTICAST_LIMIT
 from broadcasts.translations import ORIGINAL, language_of, languages_of
 from models import Delivery, DeliveryBatch, DeliveryStatus, HouseholdMember, Resident
 
-BATCH_SIZE = 500  # LINE's multicast limit
+BATCH_SIZE = MULTICAST_LIMIT
 
 
 def snapshot(
