@@ -16,12 +16,12 @@ from pathlib import Path
 
 import urllib3
 from linebot.v3.messaging import ApiException, TextMessage
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import activation, join_codes, pushes
+from broadcasts import activation, join_codes, pushes, stats
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.compose import unreferenced_files
@@ -31,20 +31,17 @@ from broadcasts.release import promised_elsewhere, release
 from broadcasts.reminders import DueReminder, due_reminders, release_reminder
 from broadcasts.retry import Verdict
 from broadcasts.schedule import TOKYO, QuietHours, allowed_at, digest_due
+from broadcasts.scope import Scope
 from models import (
     CARD,
-    Acknowledgement,
     BatchStatus,
     Circular,
     CircularStatus,
     Delivery,
-    DeliveryStatus,
     JoinCodeFailure,
     LoginLink,
     OfficerDigest,
-    Open,
     ProcessedWebhookEvent,
-    Resident,
     Role,
     SchedulerLease,
     StaffInvite,
@@ -306,15 +303,14 @@ def next_digest(session: Session, now: datetime) -> OfficerDigest | None:
 
 
 def digest_text(session: Session, member: StaffMember, day: date, dashboard_url: str) -> str | None:
-    """The officer's evening summary: their associations' circulars still open. None: nothing
-    to say today."""
-    association_ids = [r.association_id for r in member.roles if r.role == Role.officer]
-    since = datetime.combine(day, datetime.min.time(), TOKYO) - DIGEST_CIRCULARS_WINDOW
-    lines: list[str] = []
-    in_association = select(Resident.id).where(Resident.association_id.in_(association_ids))
-    reached = select(Delivery.circular_id).where(
-        Delivery.slot == CARD, Delivery.resident_id.in_(in_association)
+    """The officer's evening summary: their associations' circulars still open, counted as the
+    dashboard counts them (`stats.summary`). None: nothing to say today."""
+    associations = frozenset(
+        r.association_id for r in member.roles if r.role == Role.officer and r.association_id
     )
+    scope = Scope(member.id, association_ids=associations)
+    since = datetime.combine(day, datetime.min.time(), TOKYO) - DIGEST_CIRCULARS_WINDOW
+    reached = select(Delivery.circular_id).where(Delivery.slot == CARD, scope.deliveries())
     circulars = session.scalars(
         select(Circular)
         .where(
@@ -325,33 +321,13 @@ def digest_text(session: Session, member: StaffMember, day: date, dashboard_url:
         .order_by(Circular.released_at.desc())
         .limit(5)
     ).all()
+    lines: list[str] = []
     for circular in circulars:
-        sent = _count(
-            session,
-            Delivery,
-            circular.id,
-            in_association,
-            Delivery.status == DeliveryStatus.sent,
-            Delivery.slot == CARD,
+        counts = stats.summary(session, circular.id, scope)
+        lines.append(
+            f"・{circular.title}：届いた {counts.delivered}人、見た {counts.opened}人、"
+            f"確認 {counts.confirmed}人"
         )
-        opened = _count(session, Open, circular.id, in_association)
-        confirmed = _count(session, Acknowledgement, circular.id, in_association)
-        lines.append(f"・{circular.title}：届いた {sent}人、見た {opened}人、確認 {confirmed}人")
     if not lines:
         return None
     return "\n".join(["【回覧の状況】今日の時点", *lines, f"くわしくは管理画面で：{dashboard_url}"])
-
-
-def _count(
-    session: Session, model: type, circular_id: int, residents: object, *conditions: object
-) -> int:
-    query = (
-        select(func.count())
-        .select_from(model)
-        .where(
-            model.circular_id == circular_id,  # type: ignore[attr-defined]
-            model.resident_id.in_(residents),  # type: ignore[attr-defined]
-            *conditions,  # type: ignore[arg-type]
-        )
-    )
-    return int(session.scalar(query) or 0)

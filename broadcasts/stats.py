@@ -46,7 +46,6 @@ from models import (
     FollowStatus,
     Group,
     HouseholdMember,
-    Open,
     Resident,
 )
 
@@ -471,36 +470,25 @@ class Unconfirmed:
 
 
 def not_confirmed(session: Session, circular_id: int, association_id: int) -> list[Unconfirmed]:
-    """Residents of one association who got the circular and have not confirmed it: the
-    stamp column of the paper circular. The caller checks the viewer is its officer."""
+    """Residents the circular reached in one association who have not confirmed it: the stamp
+    column of the paper circular. Like every count here, by where they lived when it was sent
+    (a resident who moved since stays on the list it went round). The caller checks the viewer
+    is its officer."""
     rows = session.execute(
-        select(Resident.display_name, Group.name, Open.id)
+        select(Resident.display_name, Group.name, Delivery.opened)
         .select_from(Delivery)
         .join(Resident, Resident.id == Delivery.resident_id)
-        .outerjoin(Group, Group.id == Resident.group_id)
-        .outerjoin(
-            Acknowledgement,
-            and_(
-                Acknowledgement.circular_id == Delivery.circular_id,
-                Acknowledgement.resident_id == Delivery.resident_id,
-            ),
-        )
-        .outerjoin(
-            Open,
-            and_(
-                Open.circular_id == Delivery.circular_id, Open.resident_id == Delivery.resident_id
-            ),
-        )
+        .outerjoin(Group, Group.id == Delivery.group_id)
         .where(
             Delivery.circular_id == circular_id,
             Delivery.slot == CARD,
+            Delivery.association_id == association_id,
             Delivery.status == DeliveryStatus.sent,
-            Resident.association_id == association_id,
-            Acknowledgement.id.is_(None),
+            Delivery.confirmed.is_(False),
         )
         .order_by(func.coalesce(Group.position, literal(0)), Resident.display_name, Resident.id)
     )
-    return [Unconfirmed(name, group, opened is not None) for name, group, opened in rows]
+    return [Unconfirmed(name, group, opened) for name, group, opened in rows]
 
 
 # --- digital reach ------------------------------------------------------------------------------

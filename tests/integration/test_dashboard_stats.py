@@ -171,6 +171,21 @@ def test_an_officer_counts_only_their_association(session: Session, sent: Sent) 
     ]
 
 
+def test_a_resident_who_moved_stays_on_the_list_the_circular_went_round(
+    session: Session, sent: Sent
+) -> None:
+    moved = session.scalars(select(Resident).where(Resident.display_name == "二班1")).one()
+    moved.association, moved.group = sent.y, None
+    session.commit()
+    missing = stats.not_confirmed(session, sent.circular.id, sent.x.id)
+    assert [(m.group_name, m.display_name) for m in missing] == [
+        ("1班", "一班2"),
+        ("1班", "一班3"),
+        ("2班", "二班1"),
+    ]
+    assert stats.not_confirmed(session, sent.circular.id, sent.y.id) == []
+
+
 def test_confirmations_over_time_answers_and_failures(session: Session, sent: Sent) -> None:
     city = Scope(sent.admin.id, city=True)
     points = stats.confirmations_over_time(session, sent.circular.id, city)

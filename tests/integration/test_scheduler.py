@@ -348,3 +348,30 @@ def test_officers_get_one_digest_at_seven_in_the_evening(
     assert "https://kairan.test/dashboard/" in text
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(OfficerDigest)) == 1
+
+
+def test_the_digest_counts_where_the_circular_was_sent(
+    town: Town,
+    clockwork: Clockwork,
+    session: Session,
+    sim: SimulatorClient,
+    make_association: Callable[..., Association],
+) -> None:
+    """As the dashboard does: a resident who moved to another association since still counts
+    for the one the circular went round, and the new association's officer is not told of it."""
+    elsewhere = make_association(name="桜町内会")
+    officers = sim.create_users(2)
+    for line_user_id, association in zip(officers, (town.association, elsewhere), strict=True):
+        officer = StaffMember(line_user_id=line_user_id)
+        officer.roles.append(StaffRole(role=Role.officer, association=association))
+        session.add(officer)
+    circular = town.released(tokyo(1, 10))
+    town.confirm(circular, town.user_ids[0])
+    moved = session.scalars(select(Resident).where(Resident.line_user_id == town.user_ids[0])).one()
+    moved.association = elsewhere
+    session.commit()
+    town.at(tokyo(1, 19), clockwork)
+    town.at(tokyo(1, 19, 1), clockwork)
+    (digest,) = sim.inbox(officers[0])
+    assert "清掃活動のお知らせ：届いた 5人、見た 0人、確認 1人" in digest["message"]["text"]
+    assert sim.inbox(officers[1]) == []
