@@ -40,9 +40,7 @@ def line(base_url: str) -> line_api.Line:
     return line_api.connect(base_url, TOKEN)
 
 
-def test_the_body_is_the_validated_requests(
-    line: line_api.Line, sim: SimulatorClient
-) -> None:
+def test_the_body_is_the_validated_requests(line: line_api.Line, sim: SimulatorClient) -> None:
     users = sim.create_users(3)
     outcome = line_api.multicast(line, users, [CARD], uuid.uuid4(), "circular_7")
     assert outcome.result is line_api.Result.accepted
