@@ -475,3 +475,32 @@ def recent_for_group(session: Session, group_id: int, limit: int = 10) -> list[C
             .limit(limit)
         )
     )
+
+
+@dataclass(frozen=True)
+class ProxyRound:
+    """A released circular that reaches a 班, and how many of its paper households have been
+    confirmed for it so far."""
+
+    circular: Circular
+    confirmed: int
+
+
+def proxy_rounds(session: Session, group_id: int, limit: int = 3) -> list[ProxyRound]:
+    """The 班's newest circulars with their proxy confirmations: the groups page links each to
+    its proxy page, so that a 班長 on a phone gets there in one tap from the menu."""
+    circulars = recent_for_group(session, group_id, limit)
+    confirmed = {
+        circular_id: int(count)
+        for circular_id, count in session.execute(
+            select(ProxyConfirmation.circular_id, func.count())
+            .join(PaperHousehold, PaperHousehold.id == ProxyConfirmation.paper_household_id)
+            .where(
+                ProxyConfirmation.circular_id.in_([c.id for c in circulars]),
+                PaperHousehold.group_id == group_id,
+                PaperHousehold.removed_at.is_(None),
+            )
+            .group_by(ProxyConfirmation.circular_id)
+        )
+    }
+    return [ProxyRound(c, confirmed.get(c.id, 0)) for c in circulars]

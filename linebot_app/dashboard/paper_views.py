@@ -44,7 +44,14 @@ def groups() -> str:
         for group, association in paper.led_groups(db.session, scope)
     ]
     counts = paper.counts_by_group(db.session, [group.id for group, _a, _w in rows])
-    return render_template("dashboard/groups.html", rows=rows, counts=counts, scope=scope)
+    rounds = {
+        group.id: paper.proxy_rounds(db.session, group.id)
+        for group, _a, _w in rows
+        if counts.get(group.id)
+    }
+    return render_template(
+        "dashboard/groups.html", rows=rows, counts=counts, rounds=rounds, scope=scope
+    )
 
 
 @bp.get("/associations/<int:association_id>/groups")

@@ -75,3 +75,45 @@ def test_a_group_leader_proxy_confirms_paper_households_to_full_coverage(
 
     page.goto(f"{served}/dashboard/circulars/{circular.id}")
     expect(coverage).to_have_text("5 / 5 (100.0%)")
+
+
+def test_a_group_leader_reaches_the_proxy_page_in_two_taps_from_the_menu(
+    browser_page: object,  # noqa: F811 - the fixture imported above
+    served: str,  # noqa: F811
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone
+    association = make_association(name="楓西町内会", groups=("1班",))
+    group = association.groups[0]
+    make_line_residents(1, association, group)
+    paper.set_group(session, clock, group, 3, [])
+    leader = make_staff(Role.group_leader, group_id=group.id)
+    for title in ("清掃のお知らせ", "防災訓練のお知らせ"):
+        circular = make_circular(title=title, targets=[CircularTarget(association=association)])
+        assert release(session, clock, circular, None).released
+        clock.advance(minutes=5)
+    token = logins.issue(session, SystemClock(), leader).token
+    session.commit()
+
+    page.goto(f"{served}/dashboard/login/{token}")
+    page.click("#login")
+    page.click("nav >> text=班と紙の世帯")
+    newest = page.locator("ul.rounds li").first
+    expect(newest).to_contain_text("防災訓練のお知らせ")
+    expect(newest.locator("[data-confirmed]")).to_have_text("0 / 3")
+    box = newest.locator("a").bounding_box()
+    assert box is not None and box["height"] >= 44, "a finger-sized link"
+    newest.locator("a").click()
+    page.locator("#paper-households button", has_text="確認済みにする").first.click()
+    page.wait_for_load_state()
+    page.click("nav >> text=班と紙の世帯")
+    expect(page.locator("ul.rounds li").first.locator("[data-confirmed]")).to_have_text("1 / 3")

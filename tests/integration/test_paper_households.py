@@ -220,6 +220,33 @@ def test_a_group_leader_sees_only_their_own_group(
     assert '<span class="big" data-stat="delivered">4</span>' in officer_page.get_data(as_text=True)
 
 
+def test_the_groups_page_links_each_recent_circular_to_its_proxy_page(
+    session: Session, clock: FakeClock, town: Town, dashboard_client: Callable[..., Any]
+) -> None:
+    """One tap from the menu to a circular's proxy page, with what is confirmed so far."""
+    first_paper = paper.statuses(session, town.circular.id, town.first.id)[0].paper_household
+    assert paper.proxy_confirm(
+        session, clock, load(session, town.leader.id), town.circular.id, first_paper.id
+    )
+    session.commit()
+    page = dashboard_client(town.leader).get("/dashboard/groups").get_data(as_text=True)
+    rounds = re.findall(
+        r'<li data-circular="(\d+)"><a href="([^"]+)">[^<]*</a>\s*'
+        r'<span class="numbers" data-confirmed>([^<]+)</span>',
+        page,
+    )
+    assert rounds == [
+        (
+            str(town.circular.id),
+            f"/dashboard/circulars/{town.circular.id}/groups/{town.first.id}/paper",
+            "1 / 2",
+        )
+    ], "only the circular that reaches 1班, not 2班's or another association's"
+    # An officer sees every 班 of the association; 2班 has no paper households to confirm for.
+    officer_page = dashboard_client(town.officer).get("/dashboard/groups").get_data(as_text=True)
+    assert officer_page.count("<li data-circular=") == 1
+
+
 def test_paper_households_by_name_are_for_the_leader_and_officers_only(
     session: Session,
     town: Town,
