@@ -16,8 +16,8 @@ from broadcasts import activation, adoption, audit, compose, flyers, join_codes,
 from broadcasts.compose import CompositionError
 from broadcasts.richmenu import FontMissingError
 from broadcasts.scope import Scope
-from linebot_app.dashboard.adoption_chart import weekly
 from linebot_app.dashboard.auth import admin_required, current, login_required
+from linebot_app.dashboard.charts import weekly
 from linebot_app.dashboard.compose_views import fill_draft, render_form
 from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
