@@ -1,15 +1,16 @@
 """The watch-over hint (見守り): where an association opted in, its 班長 see the residents of
 their own 班 who have not confirmed any of the last N circulars delivered to them — the stalled
-stamp column of a paper circular, a reason to knock on a door. Residents are told when they
-register and can opt out at any time; then they never appear. Residents who registered before
-their association opted in were never told, so they are never listed.
+stamp column of a paper circular, a reason to knock on a door. Only residents who were told are
+listed: those who registered after the association opted in (the registration's reply says so),
+and those who were already registered and got the notice circular sent when it opted in
+(`watch_over_notice`). Anyone can opt out at any time; then they never appear.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, func, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -41,21 +42,24 @@ def setting(session: Session, association_id: int | None) -> WatchOverSetting | 
 
 def set_association(
     session: Session, clock: Clock, association_id: int, enabled: bool, count: int
-) -> None:
-    """The officer's choice: on with the last `count` circulars, or off."""
+) -> bool:
+    """The officer's choice: on with the last `count` circulars, or off. True when this turned
+    it on (the caller then announces it: watch_over_notice.announce)."""
     found = session.get(WatchOverSetting, association_id)
     if not enabled:
         if found is not None:
             session.delete(found)
             session.flush()
-        return
+        return False
     if not 1 <= count <= MAX_COUNT:
         raise WatchOverError(f"回覧の数は 1 から {MAX_COUNT} までにしてください")
+    turned_on = found is None
     if found is None:
         found = WatchOverSetting(association_id=association_id, enabled_at=clock.now())
         session.add(found)
     found.circular_count = count
     session.flush()
+    return turned_on
 
 
 def opted_out(session: Session, resident_id: int) -> bool:
@@ -88,12 +92,19 @@ def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]
     circulars asking for a confirmation and confirmed none of the last `count`.
 
     Only residents who were told: those who registered after their association turned the
-    hint on (the registration's reply says so and how to opt out). Nobody else is listed."""
-    told_since = (
-        select(WatchOverSetting.enabled_at)
+    hint on (the registration's reply says so and how to opt out), and those the notice circular
+    reached (`watch_over_notice`). Nobody else is listed."""
+    setting_of_group = (
+        select(WatchOverSetting)
         .join(Group, Group.association_id == WatchOverSetting.association_id)
         .where(Group.id == group_id)
-        .scalar_subquery()
+        .subquery()
+    )
+    told_since = select(setting_of_group.c.enabled_at).scalar_subquery()
+    told_by_notice = select(Delivery.resident_id).where(
+        Delivery.circular_id == select(setting_of_group.c.notice_circular_id).scalar_subquery(),
+        Delivery.slot == CARD,
+        Delivery.status == DeliveryStatus.sent,
     )
     ranked = (
         select(
@@ -136,7 +147,7 @@ def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]
             Resident.group_id == group_id,
             Resident.follow_status == FollowStatus.following,
             Resident.unregistered_at.is_(None),
-            Resident.registered_at >= told_since,
+            or_(Resident.registered_at >= told_since, Resident.id.in_(told_by_notice)),
             Resident.id.not_in(select(WatchOverOptOut.resident_id)),
         )
         .order_by(Resident.display_name, Resident.id)

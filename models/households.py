@@ -102,6 +102,9 @@ class WatchOverSetting(Base):
     association_id: Mapped[int] = mapped_column(ForeignKey("associations.id"), primary_key=True)
     circular_count: Mapped[int] = mapped_column(default=3)
     enabled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The circular that tells the residents registered before `enabled_at` (watch_over.announce);
+    # those who registered later were told by the registration's reply.
+    notice_circular_id: Mapped[int | None] = mapped_column(ForeignKey("circulars.id"))
 
     association: Mapped[Association] = relationship()
 

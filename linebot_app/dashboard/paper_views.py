@@ -8,9 +8,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts import audit, paper, watch_over
+from broadcasts import audit, paper, watch_over, watch_over_notice
 from broadcasts.scope import Scope
 from linebot_app.dashboard.auth import current, login_required
+from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.forms import ConfirmForm
 from linebot_app.dashboard.paper_forms import PaperGroupForm, WatchOverForm
 from linebot_app.dashboard.views import bp, clock
@@ -111,7 +112,26 @@ def watch_over_setting(association_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     enabled = bool(form.enabled.data)
-    watch_over.set_association(db.session, clock, association.id, enabled, int(form.count.data))
+    quota = None
+    if enabled and watch_over.setting(db.session, association.id) is None:
+        # Turning it on sends the notice, which needs LINE's quota.
+        try:
+            quota = _quota()
+        except QuotaUnknown:
+            flash(
+                _("LINE に問い合わせできませんでした。少し待ってからもう一度お試しください。"),
+                "error",
+            )
+            return redirect(url_for("dashboard.association_groups", association_id=association.id))
+        association = _officer_of(association_id)
+    turned_on = watch_over.set_association(
+        db.session, clock, association.id, enabled, int(form.count.data)
+    )
+    notice = (
+        watch_over_notice.announce(db.session, clock, current().member, association.id, quota)
+        if turned_on
+        else None
+    )
     audit.record(
         db.session,
         clock,
@@ -122,8 +142,24 @@ def watch_over_setting(association_id: int) -> Response:
         enabled=enabled,
         count=int(form.count.data),
     )
+    # Committed either way: a notice LINE's quota refused stays a draft, with its reason.
     db.session.commit()
-    flash(_("見守りの設定を保存しました。"), "info")
+    if notice is None:
+        flash(_("見守りの設定を保存しました。"), "info")
+    elif notice.released:
+        flash(
+            _("見守りを始めました。登録している%(n)s人にお知らせを送ります。", n=notice.recipients),
+            "info",
+        )
+    else:
+        flash(
+            _(
+                "見守りを始めましたが、お知らせは送れませんでした（%(reason)s）。"
+                "下書きに残したので、あとで送れます。",
+                reason=notice.reason,
+            ),
+            "error",
+        )
     return redirect(url_for("dashboard.association_groups", association_id=association.id))
 
 

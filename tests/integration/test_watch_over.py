@@ -7,21 +7,24 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, registration, replies, watch_over
+from broadcasts import acknowledgements, registration, replies, watch_over, watch_over_notice
 from broadcasts.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
+from broadcasts.worker import Worker
 from models import (
     Association,
     Circular,
     CircularStatus,
     Delivery,
     DeliveryStatus,
+    FollowStatus,
     Resident,
     Role,
     StaffMember,
 )
+from simulator.testing import SimulatorClient
 from tests.conftest import FakeClock, race, text_event
 
 
@@ -196,3 +199,74 @@ def test_two_opt_outs_at_once_both_succeed(
     assert not isinstance(late, Exception), late
     session.expire_all()
     assert watch_over.opted_out(session, resident_id)
+
+
+def test_turning_it_on_tells_the_residents_already_registered_by_a_circular(
+    session: Session,
+    clock: FakeClock,
+    worker: Worker,
+    sim: SimulatorClient,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    """Residents registered before the association opted in are told by the notice circular, in
+    their language, and listed once it reached them; one who had blocked the bot is not."""
+    association = make_association(groups=("1班",))
+    group = association.groups[0]
+    user_ids = make_line_residents(3, association, group)
+    residents = [
+        session.scalars(select(Resident).where(Resident.line_user_id == u)).one() for u in user_ids
+    ]
+    residents[1].locale = "en"
+    residents[2].follow_status = FollowStatus.blocked
+    officer = make_staff(Role.officer, association_id=association.id)
+    session.commit()
+    client = dashboard_client(officer)
+    page = client.get(f"/dashboard/associations/{association.id}/groups").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post(
+        f"/dashboard/associations/{association.id}/watch-over",
+        data={"csrf_token": token, "enabled": "y", "count": "2"},
+        follow_redirects=True,
+    )
+    assert "登録している2人にお知らせを送ります" in response.get_data(as_text=True)
+    assert worker.drain() == 2  # one batch per language
+    titles = [sim.inbox(u)[0]["message"]["altText"] for u in user_ids[:2]]
+    assert "見守りを始めます" in titles[0] and "Watch-over begins" in titles[1]
+    assert sim.inbox(user_ids[2]) == []
+
+    # The one who was away comes back; then nobody confirms two circulars.
+    session.expire_all()
+    session.get_one(Resident, residents[2].id).follow_status = FollowStatus.following
+    for _n in range(2):
+        clock.advance(days=1)
+        circular = make_circular(status=CircularStatus.sent, released_at=clock.now())
+        for resident in residents:
+            session.add(
+                Delivery(
+                    circular=circular,
+                    resident_id=resident.id,
+                    status=DeliveryStatus.sent,
+                    created_at=clock.now(),
+                )
+            )
+    session.commit()
+    listed = {w.resident_id for w in watch_over.not_confirming(session, group.id, 2)}
+    assert listed == {residents[0].id, residents[1].id}
+
+
+def test_turning_it_on_again_with_nobody_registered_sends_nothing(
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    association = make_association(groups=("1班",))
+    officer = make_staff(Role.officer, association_id=association.id)
+    assert watch_over.set_association(session, clock, association.id, True, 3)
+    assert watch_over_notice.announce(session, clock, officer, association.id, None) is None
+    assert not watch_over.set_association(session, clock, association.id, True, 4)
+    assert session.scalar(select(func.count()).select_from(Circular)) == 0
