@@ -149,6 +149,10 @@ METHOD = """\
     nothing delivered) — what the simulator costs without Kairan; rate-limited delivery ÷ the
     bound the limit sets (calls ÷ 200/s; the target); RSS ÷ the same worker's VmHWM while idle
     before the release (what importing the app costs).
+  - *Worker CPU per batch*: the worker's user + system CPU (`/proc/<pid>/stat`) from just
+    before the release to the circular seen `sent`, ÷ the batches; its baseline is the bare
+    urllib3 loop's own CPU per multicast. The note gives the simulator's CPU per multicast over
+    the same span: on this benchmark both share the machine's cores with PostgreSQL.
 - **Webhook** (`bench/webhook.py`). gunicorn runs the Procfile's web line
   (`--config python:linebot_app.gunicorn_conf 'linebot_app:create_app()'`) and, with the same
   config and `WEB_CONCURRENCY`, the baseline `bench/baseline_app.py` (HMAC signature check,

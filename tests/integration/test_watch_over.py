@@ -119,6 +119,17 @@ def test_only_the_leader_of_the_group_sees_the_list_and_only_when_opted_in(
     assert dashboard_client(officer).get(url).status_code == 404
 
 
+def opt_in(client: Any, association_id: int, count: int, **options: Any) -> Any:
+    """The officer turns watch-over on with the association's form."""
+    page = client.get(f"/dashboard/associations/{association_id}/groups").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    return client.post(
+        f"/dashboard/associations/{association_id}/watch-over",
+        data={"csrf_token": token, "enabled": "y", "count": str(count)},
+        **options,
+    )
+
+
 def test_the_officer_opts_in_on_the_dashboard(
     session: Session,
     make_association: Callable[..., Association],
@@ -128,13 +139,7 @@ def test_the_officer_opts_in_on_the_dashboard(
     association = make_association(groups=("1班",))
     officer = make_staff(Role.officer, association_id=association.id)
     client = dashboard_client(officer)
-    page = client.get(f"/dashboard/associations/{association.id}/groups").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post(
-        f"/dashboard/associations/{association.id}/watch-over",
-        data={"csrf_token": token, "enabled": "y", "count": "4"},
-    )
-    assert response.status_code == 302
+    assert opt_in(client, association.id, 4).status_code == 302
     session.expire_all()
     setting = watch_over.setting(session, association.id)
     assert setting is not None and setting.circular_count == 4
@@ -224,14 +229,7 @@ def test_turning_it_on_tells_the_residents_already_registered_by_a_circular(
     residents[2].follow_status = FollowStatus.blocked
     officer = make_staff(Role.officer, association_id=association.id)
     session.commit()
-    client = dashboard_client(officer)
-    page = client.get(f"/dashboard/associations/{association.id}/groups").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-    response = client.post(
-        f"/dashboard/associations/{association.id}/watch-over",
-        data={"csrf_token": token, "enabled": "y", "count": "2"},
-        follow_redirects=True,
-    )
+    response = opt_in(dashboard_client(officer), association.id, 2, follow_redirects=True)
     assert "登録している2人にお知らせを送ります" in response.get_data(as_text=True)
     assert worker.drain() == 2  # one batch per language
     titles = [sim.inbox(u)[0]["message"]["altText"] for u in user_ids[:2]]
