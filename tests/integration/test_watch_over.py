@@ -268,3 +268,26 @@ def test_turning_it_on_again_with_nobody_registered_sends_nothing(
     assert watch_over_notice.announce(session, clock, officer, association.id, None) is None
     assert not watch_over.set_association(session, clock, association.id, True, 4)
     assert session.scalar(select(func.count()).select_from(Circular)) == 0
+
+
+def test_a_notice_lines_quota_refuses_stays_a_draft_and_the_setting_is_kept(
+    session: Session,
+    sim: SimulatorClient,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    association = make_association(groups=("1班",))
+    make_line_residents(2, association, association.groups[0])
+    officer = make_staff(Role.officer, association_id=association.id)
+    session.commit()
+    sim.set_quota(1, used=1)
+    response = opt_in(dashboard_client(officer), association.id, 3, follow_redirects=True)
+    assert "お知らせは送れませんでした" in response.get_data(as_text=True)
+    session.expire_all()
+    setting = watch_over.setting(session, association.id)
+    assert setting is not None and setting.notice_circular_id is not None
+    notice = session.get_one(Circular, setting.notice_circular_id)
+    assert notice.status is CircularStatus.draft and notice.hold_reason
+    assert session.scalar(select(func.count()).select_from(Delivery)) == 0
