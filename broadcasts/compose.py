@@ -46,6 +46,8 @@ from sqlalchemy.orm import Session
 
 from broadcasts import activation, audit, paper
 from broadcasts.clock import Clock
+from broadcasts.delivery import short_of_quota
+from broadcasts.i18n import Refused, StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
 from broadcasts.targeting import Target, reach
@@ -89,19 +91,17 @@ CORRECTABLE = (CircularStatus.sending, CircularStatus.sent)
 CORRECTION_PREFIX = "【訂正】"
 
 
-class CompositionError(ValueError):
+class CompositionError(Refused):
     """A draft cannot be saved or acted on as asked.
 
     `field` names the input at fault (``title``, ``body``, ``targets``, ``options``, ``question``,
     ``answer_deadline``, ``event_date``, ``scheduled_at``, ``attachment``, ``status``, ``card``,
-    ``urgent``, ``author``, ``translation:<language>``); `message` is Japanese for the author,
-    shown as is.
+    ``urgent``, ``author``, ``translation:<language>``); `message` is for the author.
     """
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(message)
         self.field = field
-        self.message = message
 
 
 class NotPermitted(CompositionError):
@@ -109,7 +109,9 @@ class NotPermitted(CompositionError):
 
     Web front ends answer 403 (or 404, to hide that the circular exists)."""
 
-    def __init__(self, message: str = "この操作はできません（担当の範囲外です）") -> None:
+    def __init__(
+        self, message: str = StaffText("この操作はできません（担当の範囲外です）")
+    ) -> None:
         super().__init__("author", message)
 
 
@@ -180,12 +182,12 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
     """
     scope = composing_scope(session, author)
     if not scope.can_compose:
-        raise NotPermitted("回覧を作れるのは、ICT推進員・自治会役員・管理者だけです")
+        raise NotPermitted(StaffText("回覧を作れるのは、ICT推進員・自治会役員・管理者だけです"))
     if target.residents_of is not None:
-        raise CompositionError("targets", "この届け先は訂正にだけ使えます")
+        raise CompositionError("targets", StaffText("この届け先は訂正にだけ使えます"))
     if target.is_empty():
-        raise CompositionError("targets", "届け先をえらんでください")
-    refused = CompositionError("targets", "担当の範囲外の届け先はえらべません")
+        raise CompositionError("targets", StaffText("届け先をえらんでください"))
+    refused = CompositionError("targets", StaffText("担当の範囲外の届け先はえらべません"))
     found_districts = set(
         session.scalars(select(District.id).where(District.id.in_(target.district_ids)))
     )
@@ -208,7 +210,10 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
     if preparing:
         raise CompositionError(
             "targets",
-            f"{'、'.join(preparing)}はLINEでの回覧の準備中です。始まるまでは届け先にできません",
+            StaffText(
+                "%(districts)sはLINEでの回覧の準備中です。始まるまでは届け先にできません",
+                districts="、".join(preparing),
+            ),
         )
     if scope.whole_city:
         return
@@ -226,7 +231,7 @@ def check_urgent(session: Session, author: StaffMember | None, urgent: bool) -> 
         return
     scope = composing_scope(session, author)
     if not (scope.whole_city or scope.district_ids):
-        raise CompositionError("urgent", "至急にできるのは、管理者とICT推進員だけです")
+        raise CompositionError("urgent", StaffText("至急にできるのは、管理者とICT推進員だけです"))
 
 
 def may_manage(session: Session, author: StaffMember | None, circular: Circular) -> bool:
@@ -357,7 +362,7 @@ def save_draft(
     if circular is not None:
         _require_manage(session, author, circular)
         if circular.status not in EDITABLE:
-            raise CompositionError("status", "送信済みや取り消した回覧は変更できません")
+            raise CompositionError("status", StaffText("送信済みや取り消した回覧は変更できません"))
     assert author is not None or circular is None  # noqa: S101 - _require_manage refused None
     values = validate(clock, draft)
     if circular is None or circular.corrects_id is None:
@@ -400,34 +405,50 @@ class _Valid:
 def clean_title(text: str) -> str:
     title = " ".join(text.split())
     if not title:
-        raise CompositionError("title", "題名を入れてください")
+        raise CompositionError("title", StaffText("題名を入れてください"))
     if len(title) > TITLE_LIMIT:
-        raise CompositionError("title", f"題名は{TITLE_LIMIT}文字までです（{len(title)}文字）")
+        raise CompositionError(
+            "title",
+            StaffText(
+                "題名は%(limit)s文字までです（%(length)s文字）",
+                limit=TITLE_LIMIT,
+                length=len(title),
+            ),
+        )
     return title
 
 
 def clean_body(text: str) -> str:
     body = text.strip()
     if not body:
-        raise CompositionError("body", "本文を入れてください")
+        raise CompositionError("body", StaffText("本文を入れてください"))
     if len(body) > BODY_LIMIT:
-        raise CompositionError("body", f"本文は{BODY_LIMIT}文字までです（{len(body)}文字）")
+        raise CompositionError(
+            "body",
+            StaffText(
+                "本文は%(limit)s文字までです（%(length)s文字）", limit=BODY_LIMIT, length=len(body)
+            ),
+        )
     return body
 
 
 def clean_question(text: str) -> str:
     question = text.strip()
     if not question:
-        raise CompositionError("question", "質問を入れてください")
+        raise CompositionError("question", StaffText("質問を入れてください"))
     if len(question) > QUESTION_LIMIT:
-        raise CompositionError("question", f"質問は{QUESTION_LIMIT}文字までです")
+        raise CompositionError(
+            "question", StaffText("質問は%(limit)s文字までです", limit=QUESTION_LIMIT)
+        )
     return question
 
 
 def clean_option(text: str) -> str:
     option = " ".join(text.split())
     if not option or len(option) > OPTION_LIMIT:
-        raise CompositionError("options", f"選択肢は1つ{OPTION_LIMIT}文字までです")
+        raise CompositionError(
+            "options", StaffText("選択肢は1つ%(limit)s文字までです", limit=OPTION_LIMIT)
+        )
     return option
 
 
@@ -439,25 +460,34 @@ def validate(clock: Clock, draft: CircularDraft) -> _Valid:
     options = tuple(" ".join(option.split()) for option in draft.options)
     options = tuple(option for option in options if option)
     if question is None and options:
-        raise CompositionError("question", "選択肢があるときは、質問を入れてください")
+        raise CompositionError("question", StaffText("選択肢があるときは、質問を入れてください"))
     if question is not None:
         question = clean_question(question)
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
-            raise CompositionError("options", f"選択肢は{MIN_OPTIONS}つから{MAX_OPTIONS}つまでです")
+            raise CompositionError(
+                "options",
+                StaffText(
+                    "選択肢は%(least)sつから%(most)sつまでです", least=MIN_OPTIONS, most=MAX_OPTIONS
+                ),
+            )
         if any(len(option) > OPTION_LIMIT for option in options):
-            raise CompositionError("options", f"選択肢は1つ{OPTION_LIMIT}文字までです")
+            raise CompositionError(
+                "options", StaffText("選択肢は1つ%(limit)s文字までです", limit=OPTION_LIMIT)
+            )
         if len(set(options)) != len(options):
-            raise CompositionError("options", "同じ選択肢が2つあります")
+            raise CompositionError("options", StaffText("同じ選択肢が2つあります"))
     deadline = draft.answer_deadline
     if deadline is not None:
         if question is None:
-            raise CompositionError("answer_deadline", "しめきりは質問があるときだけ使えます")
+            raise CompositionError(
+                "answer_deadline", StaffText("しめきりは質問があるときだけ使えます")
+            )
         if deadline.tzinfo is None or deadline.utcoffset() is None:
-            raise CompositionError("answer_deadline", "しめきりの日時が正しくありません")
+            raise CompositionError("answer_deadline", StaffText("しめきりの日時が正しくありません"))
         if deadline <= clock.now():
-            raise CompositionError("answer_deadline", "しめきりは先の日時にしてください")
+            raise CompositionError("answer_deadline", StaffText("しめきりは先の日時にしてください"))
     if draft.event_date is not None and draft.event_date < tokyo_today(clock):
-        raise CompositionError("event_date", "行事の日は今日以降にしてください")
+        raise CompositionError("event_date", StaffText("行事の日は今日以降にしてください"))
     try:
         versions = clean_translations(draft.translations, title, len(options))
     except TranslationError as error:
@@ -536,7 +566,7 @@ def check_card(circular: Circular, public_url: str | None = None) -> FlexMessage
     try:
         return circular_card(circular, public_url)
     except UnsendableCircular as error:
-        raise CompositionError("card", str(error)) from None
+        raise CompositionError("card", error.message) from None
 
 
 # --- attachments ----------------------------------------------------------------------------
@@ -567,9 +597,11 @@ def add_attachment(
     with a random name is left behind, which serves nobody.
     """
     if circular.status not in EDITABLE:
-        raise CompositionError("status", "送信済みや取り消した回覧は変更できません")
+        raise CompositionError("status", StaffText("送信済みや取り消した回覧は変更できません"))
     if len(circular.attachments) >= MAX_ATTACHMENTS:
-        raise CompositionError("attachment", f"添付は{MAX_ATTACHMENTS}個までです")
+        raise CompositionError(
+            "attachment", StaffText("添付は%(most)s個までです", most=MAX_ATTACHMENTS)
+        )
     sniffed = sniff(data)
     storage_name = secrets.token_urlsafe(32) + sniffed.extension
     storage_dir.mkdir(parents=True, exist_ok=True)
@@ -594,21 +626,24 @@ def add_attachment(
 def sniff(data: bytes) -> _Sniffed:
     """What the bytes are, by content, or CompositionError("attachment", why not)."""
     if not data:
-        raise CompositionError("attachment", "ファイルが空です")
+        raise CompositionError("attachment", StaffText("ファイルが空です"))
     if len(data) > ATTACHMENT_LIMIT:
         raise CompositionError(
-            "attachment", f"ファイルは{ATTACHMENT_LIMIT // (1024 * 1024)}MBまでです"
+            "attachment",
+            StaffText(
+                "ファイルは%(megabytes)sMBまでです", megabytes=ATTACHMENT_LIMIT // (1024 * 1024)
+            ),
         )
     if data.startswith(b"%PDF-"):
         return _Sniffed(AttachmentKind.pdf, "application/pdf", ".pdf", data)
-    refused = CompositionError("attachment", "PDF か写真（JPEG・PNG）だけ添付できます")
+    refused = CompositionError("attachment", StaffText("PDF か写真（JPEG・PNG）だけ添付できます"))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as probe:
                 image_format = probe.format
                 if probe.width * probe.height > IMAGE_MAX_PIXELS:
-                    raise CompositionError("attachment", "写真が大きすぎます")
+                    raise CompositionError("attachment", StaffText("写真が大きすぎます"))
                 probe.verify()
             if image_format not in ("JPEG", "PNG"):
                 raise refused
@@ -641,7 +676,7 @@ def remove_attachment(
     unreferenced, see `unreferenced_files`)."""
     _require_manage(session, author, circular)
     if circular.status not in EDITABLE:
-        raise CompositionError("status", "送信済みや取り消した回覧は変更できません")
+        raise CompositionError("status", StaffText("送信済みや取り消した回覧は変更できません"))
     circular.attachments = [a for a in circular.attachments if a.id != attachment_id]
     session.flush()
 
@@ -741,11 +776,11 @@ def preview(
     except CompositionError as error:
         problem = error.message
     if problem is None and target.is_empty():
-        problem = "届け先が選ばれていません"
+        problem = StaffText("届け先が選ばれていません")
     elif problem is None and recipients == 0:
-        problem = "届け先に登録済みの住民がいません"
+        problem = StaffText("届け先に登録済みの住民がいません")
     elif problem is None and available is not None and available < recipients:
-        problem = f"メッセージの残りが足りません（必要 {recipients}通、残り {max(available, 0)}通）"
+        problem = short_of_quota(recipients, available)
     return Preview(
         card=card,
         recipients=recipients,
@@ -796,14 +831,14 @@ def schedule(
     A scheduled circular can still be edited, rescheduled or cancelled until it is released."""
     _require_manage(session, author, circular)
     if circular.status not in EDITABLE:
-        raise CompositionError("status", "送信済みや取り消した回覧は予約できません")
+        raise CompositionError("status", StaffText("送信済みや取り消した回覧は予約できません"))
     if when.tzinfo is None or when.utcoffset() is None:
-        raise CompositionError("scheduled_at", "予約の日時が正しくありません")
+        raise CompositionError("scheduled_at", StaffText("予約の日時が正しくありません"))
     now = clock.now()
     if when <= now:
-        raise CompositionError("scheduled_at", "予約は先の日時にしてください")
+        raise CompositionError("scheduled_at", StaffText("予約は先の日時にしてください"))
     if when > now + SCHEDULE_HORIZON:
-        raise CompositionError("scheduled_at", "予約は1年以内にしてください")
+        raise CompositionError("scheduled_at", StaffText("予約は1年以内にしてください"))
     if circular.corrects_id is None:
         check_target(session, author, Target.of_circular(circular))
     check_card(circular)
@@ -833,7 +868,9 @@ def cancel_by_operator(session: Session, clock: Clock, circular: Circular) -> Ci
     if circular.status is CircularStatus.cancelled:
         return circular
     if circular.status not in EDITABLE:
-        raise CompositionError("status", "送信を始めた回覧は取り消せません。訂正を送ってください")
+        raise CompositionError(
+            "status", StaffText("送信を始めた回覧は取り消せません。訂正を送ってください")
+        )
     circular.status = CircularStatus.cancelled
     circular.cancelled_at = clock.now()
     session.flush()
@@ -853,7 +890,7 @@ def correct(
     _require_manage(session, author, original)
     assert author is not None  # noqa: S101 - _require_manage refused None
     if original.status not in CORRECTABLE:
-        raise CompositionError("status", "訂正できるのは送信した回覧だけです")
+        raise CompositionError("status", StaffText("訂正できるのは送信した回覧だけです"))
     if original.corrects_id is not None:
         original = _original(original)
     title = draft.title.strip()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
 from broadcasts.clock import Clock
+from broadcasts.i18n import StaffText
 from broadcasts.line import SendOutcome
 from broadcasts.messages import circular_card, unit_name
 from broadcasts.reminders import reminder_message
@@ -301,9 +302,11 @@ def record(
 
 def _pause_reason(outcome: SendOutcome) -> str:
     if outcome.detail and "monthly limit" in outcome.detail:
-        return "今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）"
+        return StaffText("今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）")
     detail = outcome.detail or outcome.result.value
-    return f"LINE が送信を受け付けませんでした（{detail}）。設定を確認してください"
+    return StaffText(
+        "LINE が送信を受け付けませんでした（%(detail)s）。設定を確認してください", detail=detail
+    )
 
 
 def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
@@ -353,7 +356,7 @@ def resume(session: Session, circular: Circular, remaining_quota: int | None) ->
     """Lift a pause (quota, token) once a person has fixed its cause; None when resumed, else why
     not."""
     if circular.status != CircularStatus.sending or circular.hold_reason is None:
-        return "この回覧は一時停止していません"
+        return StaffText("この回覧は一時停止していません")
     still_to_send = session.scalar(
         select(func.count())
         .select_from(Delivery)
@@ -367,7 +370,11 @@ def resume(session: Session, circular: Circular, remaining_quota: int | None) ->
 
 
 def short_of_quota(needed: int, available: int) -> str:
-    return f"今月のメッセージ残数が足りません（必要 {needed} 通、残り {max(available, 0)} 通）"
+    return StaffText(
+        "今月のメッセージ残数が足りません（必要 %(needed)s 通、残り %(left)s 通）",
+        needed=needed,
+        left=max(available, 0),
+    )
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,33 @@ def N_(message: str) -> str:  # noqa: N802 — the name Babel's extractor looks 
     return message
 
 
+class StaffText(str):
+    """What a service tells staff (a refusal, a reason): the Japanese text itself, carrying the
+    message id and the values the dashboard needs to show it in English.
+
+    The dashboard's catalogue (linebot_app/dashboard/locales) holds the English, not the
+    resident-facing ones here: staff read no やさしい日本語. Placeholders are `%(name)s`, as in
+    that catalogue. Every other reader (the CLI, logs, LINE) gets the Japanese.
+    """
+
+    template: str
+    values: dict[str, object]
+
+    def __new__(cls, template: str, **values: object) -> StaffText:
+        text = super().__new__(cls, template % values if values else template)
+        text.template = template
+        text.values = values
+        return text
+
+
+class Refused(ValueError):
+    """A service refused what staff asked; `message` (a StaffText, or plain Japanese) says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
 @functools.cache
 def translations(locale: str) -> NullTranslations:
     """Cached per process: the catalogues do not change while it runs."""

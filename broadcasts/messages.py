@@ -23,7 +23,7 @@ from linebot.v3.messaging import (
     PostbackAction,
 )
 
-from broadcasts.i18n import SOURCE_LOCALE, locale_for, translations
+from broadcasts.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
 from broadcasts.postbacks import Answer, Confirm, Details, encode
 from broadcasts.translations import ORIGINAL, Version, answer_labels, question_in
 from models import AttachmentKind, Circular
@@ -36,7 +36,7 @@ AREA_LABEL_LENGTH = 40
 WEEKDAYS = "月火水木金土日"
 
 
-class UnsendableCircular(Exception):
+class UnsendableCircular(Refused):
     """The circular cannot become a LINE message; the message says why, for its author."""
 
 
@@ -61,7 +61,7 @@ def circular_card(
     _ = gettext_for(version)
     alt_text = _alt_text(circular, version, _)
     if len(alt_text) > ALT_TEXT_LIMIT:
-        raise UnsendableCircular("題名が長すぎます（通知に表示できません）")
+        raise UnsendableCircular(StaffText("題名が長すぎます（通知に表示できません）"))
     bubble = FlexBubble(
         hero=_hero(circular, public_url),
         header=FlexBox(
@@ -80,7 +80,13 @@ def circular_card(
     message = FlexMessage(alt_text=alt_text, contents=bubble)
     size = len(json.dumps(bubble.to_dict(), ensure_ascii=False).encode("utf-8"))
     if size > BUBBLE_LIMIT:
-        raise UnsendableCircular(f"カードが大きすぎます（{size} バイト、上限 {BUBBLE_LIMIT}）")
+        raise UnsendableCircular(
+            StaffText(
+                "カードが大きすぎます（%(size)s バイト、上限 %(limit)s）",
+                size=size,
+                limit=BUBBLE_LIMIT,
+            )
+        )
     return message
 
 

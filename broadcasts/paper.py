@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import audit
 from broadcasts.clock import Clock
+from broadcasts.i18n import Refused, StaffText
 from broadcasts.scope import Scope
 from models import (
     CARD,
@@ -39,8 +40,8 @@ from models import (
 LABEL_LIMIT = 100
 
 
-class PaperError(ValueError):
-    """Refused as asked; the message (Japanese) says why."""
+class PaperError(Refused):
+    """Refused as asked; `message` says why."""
 
 
 # --- keeping the list ---------------------------------------------------------------------------
@@ -66,11 +67,11 @@ def set_group(
     """
     cleaned = [label.strip() for label in labels if label.strip()]
     if count < 0:
-        raise PaperError("紙の世帯数は 0 以上にしてください")
+        raise PaperError(StaffText("紙の世帯数は 0 以上にしてください"))
     if len(cleaned) > count:
-        raise PaperError("名前の数が世帯数より多くなっています")
+        raise PaperError(StaffText("名前の数が世帯数より多くなっています"))
     if any(len(label) > LABEL_LIMIT for label in cleaned):
-        raise PaperError(f"名前は{LABEL_LIMIT}文字までにしてください")
+        raise PaperError(StaffText("名前は%(limit)s文字までにしてください", limit=LABEL_LIMIT))
     now = clock.now()
     rows = active(session, group.id)
     position = max((row.position for row in rows), default=0)
@@ -97,7 +98,7 @@ def set_group(
         or 0
     )
     if total > association.household_count:
-        raise PaperError("紙の世帯が自治会の世帯数より多くなります")
+        raise PaperError(StaffText("紙の世帯が自治会の世帯数より多くなります"))
     association.paper_household_count = total
     session.flush()
 
@@ -249,7 +250,7 @@ def _checked(
         or not scope.leads_group(session, found.group_id)
         or not reaches(session, circular, found.group_id)
     ):
-        raise PaperError("この世帯の代理確認はできません")
+        raise PaperError(StaffText("この世帯の代理確認はできません"))
     return found
 
 
@@ -298,10 +299,10 @@ def undo(
         )
     ).first()
     if confirmation is None:
-        raise PaperError("この世帯はまだ代理確認されていません")
+        raise PaperError(StaffText("この世帯はまだ代理確認されていません"))
     officer = scope.names_residents_of(paper_household.group.association_id)
     if confirmation.confirmed_by_id != scope.staff_member_id and not officer:
-        raise PaperError("取り消せるのは、確認した班長か自治会の役員です")
+        raise PaperError(StaffText("取り消せるのは、確認した班長か自治会の役員です"))
     session.delete(confirmation)
     audit.record(
         session,

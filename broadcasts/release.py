@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
 from broadcasts.delivery import short_of_quota
+from broadcasts.i18n import StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.snapshots import snapshot
 from broadcasts.targeting import Target, reach, recipient_ids
@@ -50,7 +51,10 @@ def release(
     """
     if circular.status not in RELEASABLE:
         return Release(
-            False, reason=f"この回覧は送信できる状態ではありません（{circular.status.value}）"
+            False,
+            reason=StaffText(
+                "この回覧は送信できる状態ではありません（%(status)s）", status=circular.status.value
+            ),
         )
     target = Target.of_circular(circular)
     recipients = reach(session, target).quota_messages
@@ -77,17 +81,20 @@ def _refusal(
     remaining_quota: int | None,
 ) -> str | None:
     if target.is_empty():
-        return "届け先が選ばれていません"
+        return StaffText("届け先が選ばれていません")
     if recipients == 0:
-        return "届け先に登録済みの住民がいません"
+        return StaffText("届け先に登録済みの住民がいません")
     try:
         circular_card(circular)
     except UnsendableCircular as error:
-        return str(error)
+        return error.message
     if remaining_quota is not None:
         available = remaining_quota - promised_elsewhere(session)
         if available < recipients:
-            return short_of_quota(recipients, available) + "。全員に届くまで送信しません"
+            return StaffText(
+                "%(shortage)s。全員に届くまで送信しません",
+                shortage=short_of_quota(recipients, available),
+            )
     return None
 
 

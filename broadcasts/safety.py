@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from broadcasts import compose
 from broadcasts.clock import Clock
 from broadcasts.compose import CircularDraft, CompositionError, NotPermitted
-from broadcasts.i18n import N_, translations
+from broadcasts.i18n import N_, StaffText, translations
 from broadcasts.release import Release
 from broadcasts.scope import Scope
 from broadcasts.targeting import Target
@@ -84,7 +84,7 @@ def start(
     """
     scope = compose.composing_scope(session, author)
     if not (scope.whole_city or scope.district_ids):
-        raise NotPermitted("安否確認を始められるのは、管理者とICT推進員だけです")
+        raise NotPermitted(StaffText("安否確認を始められるのは、管理者とICT推進員だけです"))
     own_words = (message or "").strip()
     draft = CircularDraft(
         title=TITLE,

@@ -32,6 +32,7 @@ from broadcasts.compose import (
     may_manage,
     tokyo_today,
 )
+from broadcasts.i18n import StaffText
 from broadcasts.translations import Version
 from models import Association, Circular, CircularTemplate, Role, StaffMember
 
@@ -182,10 +183,10 @@ def save_from_circular(
         raise NotPermitted()
     assert author is not None  # noqa: S101 - may_manage refused None
     if district_id is None and not _is_admin(author):
-        raise CompositionError("district", "市全体のひな形にできるのは管理者だけです")
+        raise CompositionError("district", StaffText("市全体のひな形にできるのは管理者だけです"))
     promoter_of = {d for role, d, _a in _roles(author) if role is Role.promoter}
     if district_id is not None and not (_is_admin(author) or district_id in promoter_of):
-        raise CompositionError("district", "ひな形にできるのは担当の校区だけです")
+        raise CompositionError("district", StaffText("ひな形にできるのは担当の校区だけです"))
     base_day = circular.created_at.astimezone(TOKYO).date()
     deadline = circular.answer_deadline
     template = CircularTemplate(

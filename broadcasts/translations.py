@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcasts.i18n import Refused, StaffText
 from models import EASY_JAPANESE, Circular, CircularTranslation
 
 ORIGINAL = "ja"
@@ -28,13 +29,12 @@ OPTION_LIMIT = 20  # LINE's button label limit: an answer option's, in every ver
 QUESTION_LIMIT = 200  # as the Japanese question
 
 
-class TranslationError(ValueError):
-    """A version the author wrote cannot be saved; the message (Japanese) says why."""
+class TranslationError(Refused):
+    """A version the author wrote cannot be saved; the message says why."""
 
     def __init__(self, language: str, message: str) -> None:
         super().__init__(message)
         self.language = language
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -65,28 +65,34 @@ def clean(
     kept: list[Version] = []
     for version in versions:
         if not is_language_tag(version.language):
-            raise TranslationError(version.language, "言語の指定が正しくありません")
+            raise TranslationError(version.language, StaffText("言語の指定が正しくありません"))
         title = " ".join(version.title.split())
         body = version.body.strip()
         if not title and not body:
             continue
         if not body:
-            raise TranslationError(version.language, "本文を入れてください")
+            raise TranslationError(version.language, StaffText("本文を入れてください"))
         if not title:
             if version.language != EASY_JAPANESE:
-                raise TranslationError(version.language, "題名を入れてください")
+                raise TranslationError(version.language, StaffText("題名を入れてください"))
             title = original_title
         if len(title) > TITLE_LIMIT:
-            raise TranslationError(version.language, f"題名は{TITLE_LIMIT}文字までです")
+            raise TranslationError(
+                version.language, StaffText("題名は%(limit)s文字までです", limit=TITLE_LIMIT)
+            )
         if len(body) > BODY_LIMIT:
-            raise TranslationError(version.language, f"本文は{BODY_LIMIT}文字までです")
+            raise TranslationError(
+                version.language, StaffText("本文は%(limit)s文字までです", limit=BODY_LIMIT)
+            )
         if any(other.language == version.language for other in kept):
-            raise TranslationError(version.language, "同じ言語が2つあります")
+            raise TranslationError(version.language, StaffText("同じ言語が2つあります"))
         answers = tuple(_clean_answers(version, option_count))
         # A circular without a question has nothing for a translated question to translate.
         question = " ".join(version.question.split()) if option_count else ""
         if len(question) > QUESTION_LIMIT:
-            raise TranslationError(version.language, f"質問の訳は{QUESTION_LIMIT}文字までです")
+            raise TranslationError(
+                version.language, StaffText("質問の訳は%(limit)s文字までです", limit=QUESTION_LIMIT)
+            )
         kept.append(Version(version.language, title, body, answers, question))
     return tuple(kept)
 
@@ -96,12 +102,17 @@ def _clean_answers(version: Version, option_count: int) -> list[str]:
     answers = [answer for answer in answers if answer]
     if answers and len(answers) != option_count:
         raise TranslationError(
-            version.language, f"選択肢の訳は、選択肢と同じ{option_count}つを1行に1つ入れてください"
+            version.language,
+            StaffText(
+                "選択肢の訳は、選択肢と同じ%(count)sつを1行に1つ入れてください", count=option_count
+            ),
         )
     if any(len(answer) > OPTION_LIMIT for answer in answers):
-        raise TranslationError(version.language, f"選択肢の訳は1つ{OPTION_LIMIT}文字までです")
+        raise TranslationError(
+            version.language, StaffText("選択肢の訳は1つ%(limit)s文字までです", limit=OPTION_LIMIT)
+        )
     if len(set(answers)) != len(answers):
-        raise TranslationError(version.language, "同じ選択肢の訳が2つあります")
+        raise TranslationError(version.language, StaffText("同じ選択肢の訳が2つあります"))
     return answers
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
+from broadcasts.i18n import Refused, StaffText
 from models import (
     CARD,
     Acknowledgement,
@@ -32,8 +33,8 @@ DEFAULT_COUNT = 3
 MAX_COUNT = 20
 
 
-class WatchOverError(ValueError):
-    """Refused as asked; the message (Japanese) says why."""
+class WatchOverError(Refused):
+    """Refused as asked; `message` says why."""
 
 
 def setting(session: Session, association_id: int | None) -> WatchOverSetting | None:
@@ -52,7 +53,9 @@ def set_association(
             session.flush()
         return False
     if not 1 <= count <= MAX_COUNT:
-        raise WatchOverError(f"回覧の数は 1 から {MAX_COUNT} までにしてください")
+        raise WatchOverError(
+            StaffText("回覧の数は 1 から %(most)s までにしてください", most=MAX_COUNT)
+        )
     turned_on = found is None
     if found is None:
         found = WatchOverSetting(association_id=association_id, enabled_at=clock.now())

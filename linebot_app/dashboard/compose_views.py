@@ -37,6 +37,7 @@ from linebot_app.dashboard.forms import (
     ConfirmForm,
     ScheduleForm,
 )
+from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.views import bp, clock
 from linebot_app.extensions import db, line, settings
 from models import Circular
@@ -133,7 +134,7 @@ def _form_errors(form: CircularFieldsForm) -> dict[str, str]:
 
 
 def _error_of(error: CompositionError) -> dict[str, str]:
-    return {FORM_FIELDS.get(error.field, "form"): error.message}
+    return {FORM_FIELDS.get(error.field, "form"): localized(error.message)}
 
 
 @dataclass(frozen=True)
@@ -287,7 +288,7 @@ def compose_remove_attachment(circular_id: int, attachment_id: int) -> Response:
         compose.remove_attachment(db.session, current().member, circular, attachment_id)
     except CompositionError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.compose_edit", circular_id=circular_id))
     db.session.commit()
     flash(_("添付ファイルを外しました。"), "info")
@@ -382,12 +383,12 @@ def compose_send(circular_id: int) -> Response:
         result = compose.send_now(db.session, clock, current().member, circular, quota)
     except CompositionError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     # Committed either way: a refusal records its reason (hold_reason) for the list.
     db.session.commit()
     if not result.released:
-        flash(result.reason or _("送信できませんでした。"), "error")
+        flash(localized(result.reason) if result.reason else _("送信できませんでした。"), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     flash(_("送信を始めました（%(n)s人）。", n=result.recipients), "info")
     return redirect(url_for("dashboard.circular_stats", circular_id=circular_id))
@@ -408,7 +409,7 @@ def compose_schedule(circular_id: int) -> Response:
         compose.schedule(db.session, clock, current().member, circular, when)
     except CompositionError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     db.session.commit()
     flash(_("予約しました（%(when)s）。", when=when.strftime("%Y-%m-%d %H:%M")), "info")
@@ -425,7 +426,7 @@ def compose_cancel(circular_id: int) -> Response:
         compose.cancel(db.session, clock, current().member, circular)
     except CompositionError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.circular_stats", circular_id=circular_id))
     db.session.commit()
     flash(_("回覧を取り消しました。"), "info")

@@ -16,7 +16,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from flask import request, session
-from flask_babel import Babel, Domain, get_locale
+from flask_babel import Babel, Domain, get_locale, gettext
+
+from broadcasts.i18n import StaffText
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LOCALES = ("ja", "en")
@@ -53,6 +55,22 @@ def select_locale() -> str:
     if chosen in LOCALES:
         return str(chosen)
     return request.accept_languages.best_match(LOCALES, default=SOURCE_LOCALE) or SOURCE_LOCALE
+
+
+def localized(text: str) -> str:
+    """What a service told staff, in the dashboard's language.
+
+    A StaffText is translated with its values (themselves translated when they are StaffText).
+    A plain string is looked up as it is: a reason stored on a circular (`hold_reason`) is then
+    translated when it has no values, and stays Japanese when it has.
+    """
+    if isinstance(text, StaffText):
+        values = {
+            name: localized(value) if isinstance(value, StaffText) else value
+            for name, value in text.values.items()
+        }
+        return str(gettext(text.template, **values))
+    return str(gettext(text))
 
 
 babel = DashboardBabel()

@@ -13,6 +13,7 @@ from broadcasts.scope import Scope
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.forms import ConfirmForm
+from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.paper_forms import PaperGroupForm, WatchOverForm
 from linebot_app.dashboard.views import bp, clock
 from linebot_app.extensions import db
@@ -88,7 +89,7 @@ def paper_group(association_id: int, group_id: int) -> Response:
         paper.set_group(db.session, clock, group, count, (form.names.data or "").splitlines())
     except paper.PaperError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.association_groups", association_id=association.id))
     audit.record(
         db.session,
@@ -156,7 +157,7 @@ def watch_over_setting(association_id: int) -> Response:
             _(
                 "見守りを始めましたが、お知らせは送れませんでした（%(reason)s）。"
                 "下書きに残したので、あとで送れます。",
-                reason=notice.reason,
+                reason=localized(notice.reason or ""),
             ),
             "error",
         )
@@ -214,7 +215,7 @@ def _proxy_change(circular_id: int, group_id: int, paper_household_id: int, undo
             paper.proxy_confirm(db.session, clock, scope, circular.id, paper_household_id)
     except paper.PaperError as error:
         db.session.rollback()
-        flash(str(error), "error")
+        flash(localized(error.message), "error")
     else:
         db.session.commit()
     return redirect(url_for("dashboard.proxy", circular_id=circular.id, group_id=group.id))

@@ -20,6 +20,7 @@ from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.charts import weekly
 from linebot_app.dashboard.compose_views import fill_draft, render_form
 from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
+from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
 from linebot_app.dashboard.views import _csv, _percent, bp, clock
 from linebot_app.extensions import db, settings
@@ -243,7 +244,7 @@ def save_template(circular_id: int) -> Response | str:
             templates.save_from_circular(db.session, clock, current().member, circular, district_id)
         except CompositionError as error:
             db.session.rollback()
-            flash(error.message, "error")
+            flash(localized(error.message), "error")
             return redirect(url_for("dashboard.save_template", circular_id=circular_id))
         db.session.commit()
         flash(_("ひな形として保存しました。"), "info")

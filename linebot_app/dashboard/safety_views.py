@@ -22,6 +22,7 @@ from broadcasts.messages import area_label
 from broadcasts.targeting import Target
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
+from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.views import bp, clock
 from linebot_app.extensions import db
 from models import Circular
@@ -99,12 +100,13 @@ def safety_start() -> Response:
         )
     except CompositionError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(localized(error.message), "error")
         return redirect(url_for("dashboard.safety_checks"))
     if not started.release.released:
         # Nothing of a check that did not go out is kept: start it again when it can.
         db.session.rollback()
-        flash(started.release.reason or _("送信できませんでした。"), "error")
+        reason = started.release.reason
+        flash(localized(reason) if reason else _("送信できませんでした。"), "error")
         return redirect(url_for("dashboard.safety_checks"))
     circular_id = started.circular.id
     db.session.commit()

@@ -33,7 +33,7 @@ from linebot_app.dashboard.auth import (
     viewer,
 )
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
-from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES
+from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
 from linebot_app.extensions import db, line, settings
 from models import Association, Circular, CircularStatus, Role, StaffMember, StaffRole
 
@@ -555,6 +555,9 @@ def tokyo(moment: datetime | None) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(stats.TOKYO).strftime("%Y-%m-%d %H:%M")
+
+
+bp.add_app_template_filter(localized, "localized")
 
 
 @bp.app_template_filter("percent")

@@ -369,3 +369,47 @@ def test_field_errors_are_shown_next_to_their_inputs(
     response = client.post("/dashboard/compose", data=_form(token))
     assert "届け先をえらんでください" in response.get_data(as_text=True)
     assert _circulars(session) == 0
+
+
+def test_the_english_dashboard_gives_a_services_refusals_in_english(
+    town: Town,
+    session: Session,
+    dashboard_client: Callable[..., Any],
+    sim: SimulatorClient,
+    csrf_on: None,
+) -> None:
+    client = dashboard_client(town.promoter)
+    client.get("/dashboard/language/en?next=/dashboard/")
+    page = client.get("/dashboard/compose").get_data(as_text=True)
+    foreign = client.post(
+        "/dashboard/compose", data=_form(_csrf(page), associations=[str(town.y.id)])
+    )
+    assert foreign.status_code == 400
+    assert "You cannot choose recipients outside your area." in foreign.get_data(as_text=True)
+    assert "担当の範囲外" not in foreign.get_data(as_text=True)
+
+    made = client.post("/dashboard/compose", data=_form(_csrf(page), associations=[str(town.x.id)]))
+    assert made.status_code == 302
+    circular = session.scalars(select(Circular)).one()
+    # A refusal with values, one of which is itself a refusal (the shortage).
+    sim.set_quota(100, used=99)
+    preview = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "Not enough messages left this month (3 needed, 1 left)" in preview
+    sent = client.post(
+        f"/dashboard/compose/{circular.id}/send",
+        data={"csrf_token": _csrf(preview)},
+        follow_redirects=True,
+    )
+    shown = sent.get_data(as_text=True)
+    assert (
+        "Not enough messages left this month (3 needed, 1 left). "
+        "Nothing is sent until it can reach everyone."
+    ) in shown
+    # The reason stored on the circular: Japanese, as the CLI and the logs read it.
+    session.expire_all()
+    assert session.get_one(Circular, circular.id).hold_reason == (
+        "今月のメッセージ残数が足りません（必要 3 通、残り 1 通）。全員に届くまで送信しません"
+    )
+    client.get("/dashboard/language/ja?next=/dashboard/")
+    japanese = client.get(made.headers["Location"]).get_data(as_text=True)
+    assert "今月のメッセージ残数が足りません（必要 3 通、残り 1 通）" in japanese
