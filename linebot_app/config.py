@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.schedule import QuietHours
@@ -19,6 +20,26 @@ DEMO_ADD_FRIEND_URL = "https://line.me/R/ti/p/@kairan-demo"
 
 class ConfigError(Exception):
     """A setting is missing or malformed; the message is one bilingual line naming it."""
+
+
+class Invalid(ValueError):
+    """Why a setting's value is refused, in Japanese and in English (never quoting the value)."""
+
+    def __init__(self, japanese: str, english: str) -> None:
+        super().__init__(english)
+        self.japanese = japanese
+        self.english = english
+
+
+# pydantic's own refusals of the settings' types and bounds, in Japanese; the English is
+# pydantic's message. Placeholders are the error's context (`ge`, `le`, `expected`).
+PYDANTIC_REASONS_JA = {
+    "bool_parsing": "true か false にしてください",
+    "int_parsing": "整数にしてください",
+    "greater_than_equal": "{ge} 以上にしてください",
+    "less_than_equal": "{le} 以下にしてください",
+    "literal_error": "{expected} のどれかにしてください",
+}
 
 
 class Settings(BaseSettings):
@@ -36,10 +57,11 @@ class Settings(BaseSettings):
     LINE_API_DATA_BASE_URL: str | None = None
     # None means a SQLite file in the Flask instance folder.
     DATABASE_URL: str | None = None
+    # Demo mode: the offline demo with the simulator; allows http:// links and plain cookies.
+    # Before KAIRAN_PUBLIC_URL, whose check reads it.
+    KAIRAN_DEMO: bool = False
     KAIRAN_PUBLIC_URL: str
     SECRET_KEY: SecretStr
-    # Demo mode: the offline demo with the simulator; allows http:// links and plain cookies.
-    KAIRAN_DEMO: bool = False
     KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
     # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
@@ -68,13 +90,29 @@ class Settings(BaseSettings):
             return None
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError("must be an http:// or https:// URL")
+            raise Invalid(
+                "http:// か https:// の URL にしてください", "must be an http:// or https:// URL"
+            )
         return value.rstrip("/")
+
+    @field_validator("KAIRAN_PUBLIC_URL")
+    @classmethod
+    def _https_outside_demo(cls, value: str, info: ValidationInfo) -> str:
+        # LINE opens links and loads images only over HTTPS; http:// is for the offline demo.
+        if not info.data.get("KAIRAN_DEMO") and not value.startswith("https://"):
+            raise Invalid(
+                "デモ以外では https:// で始めてください",
+                "must start with https:// outside demo mode",
+            )
+        return value
 
     @field_validator("KAIRAN_QUIET_HOURS")
     @classmethod
     def _quiet_hours(cls, value: str) -> str:
-        QuietHours.parse(value)
+        try:
+            QuietHours.parse(value)
+        except ValueError:
+            raise Invalid("21:00-08:00 の形にしてください", "must look like 21:00-08:00") from None
         return value
 
     @field_validator("KAIRAN_LANGUAGES")
@@ -83,9 +121,12 @@ class Settings(BaseSettings):
         tags = [tag.strip() for tag in value.split(",") if tag.strip()]
         for tag in tags:
             if not is_language_tag(tag) or tag.split("-")[0].lower() == "ja":
-                raise ValueError("each must be a language tag other than Japanese, e.g. en,zh-Hans")
+                raise Invalid(
+                    "日本語以外の言語タグをコンマで区切ってください（例: en,zh-Hans）",
+                    "each must be a language tag other than Japanese, e.g. en,zh-Hans",
+                )
         if len(set(tags)) != len(tags):
-            raise ValueError("a language is listed twice")
+            raise Invalid("同じ言語が2回あります", "a language is listed twice")
         return ",".join(tags)
 
     @property
@@ -96,7 +137,7 @@ class Settings(BaseSettings):
     @classmethod
     def _long_secret(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 32:
-            raise ValueError("must be at least 32 characters")
+            raise Invalid("32文字以上にしてください", "must be at least 32 characters")
         return value
 
     @field_validator("DATABASE_URL")
@@ -105,7 +146,10 @@ class Settings(BaseSettings):
         if value is None:
             return None
         if not value.startswith(("sqlite:", "postgres:", "postgresql:", "postgresql+psycopg:")):
-            raise ValueError("must be a sqlite:/// or postgresql:// URL")
+            raise Invalid(
+                "sqlite:/// か postgresql:// の URL にしてください",
+                "must be a sqlite:/// or postgresql:// URL",
+            )
         return normalise_database_url(value)
 
     @property
@@ -123,13 +167,6 @@ class Settings(BaseSettings):
             return DEMO_ADD_FRIEND_URL
         return self.KAIRAN_ADD_FRIEND_URL
 
-    @model_validator(mode="after")
-    def _https_outside_demo(self) -> Settings:
-        # LINE opens links and loads images only over HTTPS; http:// is for the offline demo.
-        if not self.KAIRAN_DEMO and not self.KAIRAN_PUBLIC_URL.startswith("https://"):
-            raise ValueError("KAIRAN_PUBLIC_URL must start with https:// outside demo mode")
-        return self
-
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's report into one line a person can act on."""
@@ -141,21 +178,29 @@ def load_settings(**overrides: object) -> Settings:
 
 def describe(error: ValidationError) -> str:
     missing: list[str] = []
-    malformed: list[str] = []
+    malformed_ja: list[str] = []
+    malformed_en: list[str] = []
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else ""
         if item["type"] == "missing":
             missing.append(name)
-        else:
-            # The input is never echoed: it may be a secret.
-            reason = item["msg"].removeprefix("Value error, ")
-            malformed.append(f"{name} ({reason})" if name else reason)
-    parts_ja: list[str] = []
-    parts_en: list[str] = []
-    if missing:
-        parts_ja.append(f"{', '.join(missing)} が設定されていません")
-        parts_en.append(f"{', '.join(missing)} not set")
-    if malformed:
-        parts_ja.append(f"{', '.join(malformed)} の値が正しくありません")
-        parts_en.append(f"invalid {', '.join(malformed)}")
-    return f"設定エラー: {'。'.join(parts_ja)} / Configuration error: {'; '.join(parts_en)}"
+            continue
+        # The input is never echoed: it may be a secret.
+        japanese, english = _reasons(item)
+        malformed_ja.append(f"{name} の値が正しくありません（{japanese}）")
+        malformed_en.append(f"invalid {name} ({english})")
+    parts_ja = [f"{', '.join(missing)} が設定されていません"] if missing else []
+    parts_en = [f"{', '.join(missing)} not set"] if missing else []
+    return (
+        f"設定エラー: {'。'.join([*parts_ja, *malformed_ja])}"
+        f" / Configuration error: {'; '.join([*parts_en, *malformed_en])}"
+    )
+
+
+def _reasons(item: ErrorDetails) -> tuple[str, str]:
+    """Japanese and English reasons for one of pydantic's errors."""
+    cause = item.get("ctx", {}).get("error")
+    if isinstance(cause, Invalid):
+        return cause.japanese, cause.english
+    japanese = PYDANTIC_REASONS_JA.get(item["type"], "形式が正しくありません")
+    return japanese.format(**item.get("ctx", {})), item["msg"].removeprefix("Value error, ")
