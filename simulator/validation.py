@@ -7,6 +7,7 @@ out; those are checked here, so a bot that passes the simulator also passes LINE
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterator
@@ -100,11 +101,47 @@ def _full_path(document: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ..
 def sdk_validate(model: Any, body: Any) -> list[Detail]:
     """Validates a request body with a line-bot-sdk request model; returns LINE-style details.
 
-    Messages are checked one by one first, because the SDK builds each message separately and its
-    errors would otherwise lose the index that tells the bot which message was wrong.
+    A send repeats itself: the fan-out of one circular is 200 multicasts of the same card to
+    different recipients. So the validation is kept per distinct request (`_validate_request`,
+    a pure function of the JSON), and recipients that are all strings within the model's count
+    are validated as one placeholder: for the model's list of strict strings that gives the same
+    answer, and each id's format is checked against LINE's (`check_user_ids`) by the endpoint.
     """
     if not isinstance(body, dict):
         return [{"message": "must be a JSON object", "property": ""}]
+    recipients = body.get("to")
+    bounds = _recipient_bounds(model)
+    if (
+        isinstance(recipients, list)
+        and bounds is not None
+        and bounds[0] <= len(recipients) <= bounds[1]
+        and all(isinstance(user_id, str) for user_id in recipients)
+    ):
+        body = {**body, "to": [_PLACEHOLDER_USER_ID]}
+    # The body came from JSON, so it goes back to JSON; key order is kept (errors name paths).
+    return list(_validate_request(model, json.dumps(body, ensure_ascii=False)))
+
+
+_PLACEHOLDER_USER_ID = "U" + "0" * 32
+
+
+def _recipient_bounds(model: Any) -> tuple[int, int] | None:
+    """How many recipients the model's list of them takes (a multicast's), if it has one."""
+    field = getattr(model, "__fields__", {}).get("to")
+    bounds = getattr(field, "outer_type_", None)
+    if bounds is None or getattr(bounds, "max_items", None) is None:
+        return None
+    return int(bounds.min_items), int(bounds.max_items)
+
+
+@functools.lru_cache(maxsize=256)
+def _validate_request(model: Any, body_json: str) -> tuple[Detail, ...]:
+    return tuple(_validate(model, json.loads(body_json)))
+
+
+def _validate(model: Any, body: dict[str, Any]) -> list[Detail]:
+    """Messages are checked one by one first, because the SDK builds each message separately and
+    its errors would otherwise lose the index that tells the bot which message was wrong."""
     messages = body.get("messages")
     details: list[Detail] = []
     if isinstance(messages, list):

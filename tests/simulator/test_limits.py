@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from linebot.v3.messaging.models import MulticastRequest
 
 from simulator.testing import SimulatorClient
-from simulator.validation import utf16_len
+from simulator.validation import _validate, sdk_validate, utf16_len
 from tests.simulator.conftest import RawLine
 
 
@@ -233,3 +234,34 @@ def test_every_response_has_a_request_id(raw: RawLine) -> None:
     for method, path in [("GET", "/v2/bot/message/quota"), ("GET", "/v2/bot/nothing-here")]:
         response = raw.call(method, path)
         assert response.headers.get("x-line-request-id")
+
+
+_USER_IDS = st.from_regex(r"U[0-9a-f]{32}", fullmatch=True)
+_RECIPIENT = st.one_of(_USER_IDS, st.text(max_size=5), st.integers(), st.none())
+_MESSAGE = st.one_of(
+    st.builds(text, st.text(max_size=20)),
+    st.builds(flex, st.just(bubble())),
+    st.builds(flex, st.just({"type": "bubble", "body": {"type": "box"}})),
+    st.fixed_dictionaries({"type": st.sampled_from(["text", "sticker", "nonsense"])}),
+)
+
+
+@settings(max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    recipients=st.one_of(
+        st.lists(_RECIPIENT, max_size=4),
+        st.integers(min_value=498, max_value=502).map(lambda n: [f"U{i:032x}" for i in range(n)]),
+        _USER_IDS,
+    ),
+    messages=st.lists(_MESSAGE, max_size=6),
+    notification_disabled=st.one_of(st.booleans(), st.just("yes")),
+)
+def test_remembered_validation_answers_as_the_sdk_does_each_time(
+    recipients: Any, messages: list[dict[str, Any]], notification_disabled: Any
+) -> None:
+    """The simulator keeps each distinct request's validation, with the recipients as one
+    placeholder: what it says must be what validating that very body says, every time."""
+    body = {"to": recipients, "messages": messages, "notificationDisabled": notification_disabled}
+    expected = _validate(MulticastRequest, json.loads(json.dumps(body)))
+    assert sdk_validate(MulticastRequest, body) == expected
+    assert sdk_validate(MulticastRequest, body) == expected
