@@ -159,8 +159,8 @@ METHOD = """\
   200). Each webhook carries one postback `ack:<circular>` from a different resident who holds a
   delivery of it; bodies are built and signed before timing. A fixed rate (due times
   i ÷ rate, 8 client threads, latency counted from the due time) and full speed (4 threads,
-  one keep-alive `http.client` connection each, reconnecting when gunicorn's sync worker closes
-  it). Latency per request with `time.perf_counter`; p99 is nearest-rank. Kairan's reply goes to
+  one keep-alive `http.client` connection each, reopened when gunicorn closes it). Latency
+  per request with `time.perf_counter`; p99 is nearest-rank. Kairan's reply goes to
   `kairan simulator --no-rate-limits` (LINE_API_BASE_URL); the made-up reply tokens are refused
   by it (400) after the round trip, which Kairan logs and ignores — so each event costs one
   real reply call. The run fails unless every answer is 200 and every event left exactly one

@@ -15,7 +15,10 @@ Each gets the same events, after a short warm-up:
   `ack:<circular>` from a different resident; latency is counted from the moment the event was
   due (so a late start counts against the server, not hidden by the client);
 - full speed: `--events` events from `--threads` client threads, one keep-alive connection each
-  (gunicorn's sync workers close it after each answer, and the client reconnects).
+  (reopened when gunicorn closes it).
+
+`--reply-latency S` makes the simulator take S seconds over each reply call, as LINE does from
+across the internet (the simulator on this machine answers at once).
 
 Bodies are built and signed before the clock starts. Kairan's reply to each postback goes to
 `kairan simulator` (no rate limits); its reply tokens are made up, so the simulator refuses them
@@ -61,6 +64,7 @@ from bench._common import (
     Figure,
     Processes,
     analyze,
+    control,
     cpu_seconds,
     engine_for,
     environment,
@@ -295,6 +299,18 @@ def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]
         base, simulator = start_simulator(
             processes, f"simulator-{database}", rate_limits=False, env=env
         )
+        if args.reply_latency:
+            # LINE answers from across the internet; the simulator, on this machine, at once.
+            control(
+                base,
+                "POST",
+                "/faults",
+                {
+                    "slow": 1.0,
+                    "slowSeconds": args.reply_latency,
+                    "paths": ["/v2/bot/message/reply"],
+                },
+            )
         app_env = {**env, "DATABASE_URL": url, "LINE_API_BASE_URL": base}
         warm = signed_postbacks(circular_id, range(WARM_UP))
         rate_events = signed_postbacks(circular_id, range(WARM_UP, WARM_UP + rated))
@@ -426,6 +442,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=3000, help="Events at full speed.")
     parser.add_argument("--threads", type=int, default=4, help="Client threads (full speed).")
     parser.add_argument("--web-concurrency", type=int, default=2)
+    parser.add_argument(
+        "--reply-latency",
+        type=float,
+        default=0.0,
+        help="Seconds the simulator takes to answer each reply call (LINE's round trip).",
+    )
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
     parser.add_argument("--json", type=Path, help="Write the figures here (for bench/run.py).")
     parser.add_argument("--logs", type=Path, help="Process logs (default: a temporary dir).")

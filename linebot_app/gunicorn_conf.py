@@ -15,6 +15,12 @@ from gunicorn.arbiter import Arbiter
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads in each worker: after its commit a webhook waits for LINE to take its reply, tens of
+# milliseconds across the internet, and a single-threaded worker would serve nobody meanwhile.
+# (docs/BENCHMARKS.md: with a 50 ms reply, 2 sync workers answered 31 events/s.) Override with
+# GUNICORN_CMD_ARGS="--threads N".
+worker_class = "gthread"
+threads = 8
 # LINE gives up on a webhook after 2 s; a request still running after 30 s is stuck.
 timeout = 30
 accesslog = "-"
