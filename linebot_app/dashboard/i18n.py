@@ -70,7 +70,8 @@ def localized(text: str) -> str:
             for name, value in text.values.items()
         }
         return str(gettext(text.template, **values))
-    return str(gettext(text))
+    # gettext("") is the catalogue's header, not an empty string.
+    return str(gettext(text)) if text else text
 
 
 babel = DashboardBabel()

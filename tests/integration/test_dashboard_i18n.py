@@ -58,5 +58,6 @@ def test_staff_text_is_japanese_and_the_dashboard_shows_it_in_its_language(app: 
         stored = str(StaffText("届け先に登録済みの住民がいません"))
         assert localized(stored) == "No registered residents among the recipients."
         assert localized(str(shortage)) == str(shortage)
+        assert localized("") == ""
     with app.test_request_context(headers={"Accept-Language": "ja"}):
         assert localized(shortage) == shortage
