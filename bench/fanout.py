@@ -237,16 +237,28 @@ def bare_multicasts(base: str, body: dict[str, Any], calls: int, token: str) -> 
     return elapsed, cpu / calls
 
 
-def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Figure]:
+def run_one(database: str, residents: int, args: argparse.Namespace, logs: Path) -> list[Figure]:
     figures: list[Figure] = []
     label = f"{residents // 1000}k"
     calls_expected = math.ceil(residents / BATCH)
     bound = calls_expected / MULTICAST_PER_SECOND
     env = environment()
-    with Processes(logs) as processes, scratch_database(database, "fanout", postgres) as url:
+    with Processes(logs) as processes, scratch_database(database, "fanout", args.postgres) as url:
         base, simulator = start_simulator(
             processes, f"simulator-{database}-{label}", rate_limits=False, env=env
         )
+        if args.multicast_latency:
+            # LINE answers from across the internet; the simulator, on this machine, at once.
+            control(
+                base,
+                "POST",
+                "/faults",
+                {
+                    "slow": 1.0,
+                    "slowSeconds": args.multicast_latency,
+                    "paths": ["/v2/bot/message/multicast"],
+                },
+            )
         started = time.perf_counter()
         user_ids: list[str] = control(base, "POST", "/users/bulk", {"count": residents})["userIds"]
         association_id, author_id = populate(url, user_ids)
@@ -257,6 +269,8 @@ def run_one(database: str, residents: int, postgres: str, logs: Path) -> list[Fi
         )
         baseline = insert_select_baseline(url)
         worker_env = {**env, "DATABASE_URL": url, "LINE_API_BASE_URL": base}
+        if args.senders:
+            worker_env["KAIRAN_WORKER_SENDERS"] = str(args.senders)
         for round_number, limited in enumerate((False, True), start=1):
             mode = "rate-limited (200 multicasts/s)" if limited else "no rate limits"
             if limited:
@@ -383,6 +397,15 @@ def main() -> None:
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
     parser.add_argument("--json", type=Path, help="Write the figures here (for bench/run.py).")
     parser.add_argument("--logs", type=Path, help="Process logs (default: a temporary dir).")
+    parser.add_argument(
+        "--multicast-latency",
+        type=float,
+        default=0.0,
+        help="Seconds the simulator takes to answer each multicast (LINE's round trip).",
+    )
+    parser.add_argument(
+        "--senders", type=int, help="KAIRAN_WORKER_SENDERS for the worker (default: its own)."
+    )
     args = parser.parse_args()
     figures: list[Figure] = []
     with contextlib.ExitStack() as stack:
@@ -390,7 +413,7 @@ def main() -> None:
         logs.mkdir(parents=True, exist_ok=True)
         for size in (int(s) for s in args.sizes.split(",")):
             for database in args.databases.split(","):
-                figures += run_one(database, size, args.postgres, logs)
+                figures += run_one(database, size, args, logs)
                 write_figures(args.json, figures)  # partial results survive a later failure
     write_figures(args.json, figures)
 

@@ -38,6 +38,10 @@ class Line:
     timeout: tuple[float, float] = TIMEOUT
 
 
+# The most threads of one process that call LINE at once (KAIRAN_WORKER_SENDERS' maximum).
+MAX_CONCURRENT_CALLS = 16
+
+
 def connect(base_url: str, access_token: str, data_base_url: str | None = None) -> Line:
     """Build the clients; nothing is sent until a call is made."""
     api = ApiClient(_configuration(base_url, access_token))
@@ -50,6 +54,9 @@ def _configuration(host: str, access_token: str) -> Configuration:
     # Kairan's delivery engine decides about retries (same retry key, back-off); urllib3 must
     # not resend a request on its own.
     configuration.retries = False
+    # One connection kept per thread that calls LINE at once (a worker's senders, a web worker's
+    # threads), not the SDK's 5 per CPU: on a small machine that would drop and reopen some.
+    configuration.connection_pool_maxsize = MAX_CONCURRENT_CALLS
     return configuration
 
 

@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from broadcasts.line import MAX_CONCURRENT_CALLS
 from broadcasts.schedule import QuietHours
 from broadcasts.translations import is_language_tag
 from models.session import normalise_database_url
@@ -66,8 +67,10 @@ class Settings(BaseSettings):
     # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
     # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
     KAIRAN_WORKER_STALE_SECONDS: int = Field(default=60, ge=5, le=3600)
-    # Threads of one worker sending at once (see broadcasts/worker.py).
-    KAIRAN_WORKER_SENDERS: int = Field(default=4, ge=1, le=16)
+    # Threads of one worker sending at once (see broadcasts/worker.py). Each multicast waits for
+    # LINE across the internet: with a 50 ms round trip 4 senders took 6.1 s for 100k residents
+    # and 8 took 4.2 s on the benchmark host, where the CPU then bound (docs/BENCHMARKS.md).
+    KAIRAN_WORKER_SENDERS: int = Field(default=8, ge=1, le=MAX_CONCURRENT_CALLS)
     # Where uploaded photos and PDFs are stored; None: `uploads/` in the Flask instance folder.
     # Every web process must see the same directory (a shared volume with several machines).
     KAIRAN_UPLOAD_DIR: str | None = None
