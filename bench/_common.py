@@ -294,6 +294,12 @@ def start_simulator(
     return base, process
 
 
+def line_round_trip(base: str, seconds: float, path: str) -> None:
+    """Make the simulator take `seconds` over each call to `path`, as LINE does from across the
+    internet (the simulator, on this machine, answers at once)."""
+    control(base, "POST", "/faults", {"slow": 1.0, "slowSeconds": seconds, "paths": [path]})
+
+
 def control(base: str, method: str, path: str, body: Any = None, timeout: float = 600) -> Any:
     """The simulator's control API (`/_sim`)."""
     data = None if body is None else json.dumps(body).encode()

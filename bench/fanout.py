@@ -51,6 +51,7 @@ from bench._common import (
     cpu_seconds,
     engine_for,
     environment,
+    line_round_trip,
     proc_status_kib,
     scratch_database,
     show,
@@ -248,17 +249,7 @@ def run_one(database: str, residents: int, args: argparse.Namespace, logs: Path)
             processes, f"simulator-{database}-{label}", rate_limits=False, env=env
         )
         if args.multicast_latency:
-            # LINE answers from across the internet; the simulator, on this machine, at once.
-            control(
-                base,
-                "POST",
-                "/faults",
-                {
-                    "slow": 1.0,
-                    "slowSeconds": args.multicast_latency,
-                    "paths": ["/v2/bot/message/multicast"],
-                },
-            )
+            line_round_trip(base, args.multicast_latency, "/v2/bot/message/multicast")
         started = time.perf_counter()
         user_ids: list[str] = control(base, "POST", "/users/bulk", {"count": residents})["userIds"]
         association_id, author_id = populate(url, user_ids)

@@ -64,11 +64,11 @@ from bench._common import (
     Figure,
     Processes,
     analyze,
-    control,
     cpu_seconds,
     engine_for,
     environment,
     free_port,
+    line_round_trip,
     percentile,
     scratch_database,
     show,
@@ -300,17 +300,7 @@ def run_one(database: str, args: argparse.Namespace, logs: Path) -> list[Figure]
             processes, f"simulator-{database}", rate_limits=False, env=env
         )
         if args.reply_latency:
-            # LINE answers from across the internet; the simulator, on this machine, at once.
-            control(
-                base,
-                "POST",
-                "/faults",
-                {
-                    "slow": 1.0,
-                    "slowSeconds": args.reply_latency,
-                    "paths": ["/v2/bot/message/reply"],
-                },
-            )
+            line_round_trip(base, args.reply_latency, "/v2/bot/message/reply")
         app_env = {**env, "DATABASE_URL": url, "LINE_API_BASE_URL": base}
         warm = signed_postbacks(circular_id, range(WARM_UP))
         rate_events = signed_postbacks(circular_id, range(WARM_UP, WARM_UP + rated))
