@@ -237,9 +237,7 @@ def _send(
                 reachable.append(user)
         if not state.try_consume_quota(len(reachable)):
             return _quota_exceeded()
-        message_ids: list[str] = []
-        for user in reachable:
-            message_ids = state.deliver(user, body["messages"], g.request_id, source, units)
+        message_ids = state.deliver(reachable, body["messages"], g.request_id, source, units)
         answer: dict[str, Any] = {}
         if push:
             answer["sentMessages"] = _sent_messages(
@@ -271,7 +269,7 @@ def reply() -> Response:
         message_ids: list[str] = []
         # Replies are free, and a user who blocked the bot since gets nothing.
         if user is not None and user.state != "blocked":
-            message_ids = state.deliver(user, body["messages"], g.request_id, "reply", [])
+            message_ids = state.deliver([user], body["messages"], g.request_id, "reply", [])
     return jsonify({"sentMessages": _sent_messages(message_ids)})
 
 

@@ -232,43 +232,50 @@ class SimState:
 
     def deliver(
         self,
-        user: SimUser,
+        users: list[SimUser],
         messages: list[dict[str, Any]],
         request_id: str,
         source: str,
         units: list[str],
     ) -> list[str]:
-        """Put messages into a user's inbox; returns their message ids. Called once per
-        recipient of a multicast: only per-message work belongs here."""
+        """Put messages into each user's inbox; returns the message ids of the last user's copy
+        (a push or a reply has one user). A multicast reaches 500 users at a time: work that is
+        the same for all of them is done once, outside the loop."""
         with self.lock:
             timestamp = self.now_ms()
+            delivered = [self._unit_stats(unit)["delivered"] for unit in units]
             message_ids: list[str] = []
-            for message in messages:
-                message_id = self.next_message_id()
-                user.timeline.append(
-                    {
-                        "from": "bot",
-                        "requestId": request_id,
-                        "messageId": message_id,
-                        "message": message,
-                        "source": source,
-                        "timestamp": timestamp,
-                        "customAggregationUnits": units,
-                        "read": False,
-                    }
-                )
-                message_ids.append(message_id)
-            for unit in units:
-                stats = self.unit_stats.get(unit)
-                if stats is None:
-                    stats = self.unit_stats[unit] = {
-                        "month": self.month_key(),
-                        "delivered": set(),
-                        "impressions": {},
-                        "clicks": {},
-                    }
-                stats["delivered"].add(user.user_id)
+            for user in users:
+                message_ids = []
+                for message in messages:
+                    message_id = self.next_message_id()
+                    user.timeline.append(
+                        {
+                            "from": "bot",
+                            "requestId": request_id,
+                            "messageId": message_id,
+                            "message": message,
+                            "source": source,
+                            "timestamp": timestamp,
+                            "customAggregationUnits": units,
+                            "read": False,
+                        }
+                    )
+                    message_ids.append(message_id)
+                for users_of_unit in delivered:
+                    users_of_unit.add(user.user_id)
             return message_ids
+
+    def _unit_stats(self, unit: str) -> dict[str, Any]:
+        stats = self.unit_stats.get(unit)
+        if stats is None:
+            stats = self.unit_stats[unit] = {
+                "month": self.month_key(),
+                "delivered": set(),
+                "impressions": {},
+                "clicks": {},
+            }
+        return stats
 
     # -- reply tokens --------------------------------------------------------------------------
 
