@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linebot.v3.messaging import Message
-from sqlalchemy import Select, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, case, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
@@ -125,9 +125,9 @@ def claim_next(
             continue
         user_ids = _recipients(session, batch)
         if not user_ids:
+            # Nobody left to reach: closed without a call (`finish_all_done` then sees it).
             batch.status = BatchStatus.accepted
             batch.completed_at = now
-            finish_if_done(session, clock, batch.circular_id)
             session.flush()
             continue
         batch.status = BatchStatus.in_flight
@@ -295,7 +295,6 @@ def record(
             circular.hold_reason = _pause_reason(outcome)
         case _:
             pass
-    finish_if_done(session, clock, claim.circular_id)
     session.flush()
     return decision
 
@@ -309,34 +308,39 @@ def _pause_reason(outcome: SendOutcome) -> str:
     )
 
 
-def finish_if_done(session: Session, clock: Clock, circular_id: int) -> None:
-    """A circular is sent once every batch of its card is accepted or failed."""
-    session.flush()
-    # Senders recording the circular's last batches at once must not each see the other's batch
-    # still open: on PostgreSQL the circular's row lock makes them take turns, and the count
-    # below then sees the other's committed batch. (SQLite's one writer already serialises them.)
-    status = session.scalar(
-        select(Circular.status).where(Circular.id == circular_id).with_for_update()
+def finish_if_done(session: Session, clock: Clock, circular_id: int) -> bool:
+    """Mark the circular sent if every batch of its card is accepted or failed; True if this
+    call did.
+
+    Called in a transaction of its own, after the one that closed a batch has committed. Of two
+    senders closing a circular's last two batches at once, each checks after its own commit, so
+    the later check sees both batches closed, and no sender waits on another's lock. A worker
+    that stops between the two commits leaves the circular to `finish_all_done`.
+    """
+    return _finish(session, clock, Circular.id == circular_id) == 1
+
+
+def finish_all_done(session: Session, clock: Clock) -> int:
+    """`finish_if_done` for every circular still sending (the worker's loop runs it); returns
+    how many it marked sent."""
+    return _finish(session, clock, true())
+
+
+def _finish(session: Session, clock: Clock, which: ColumnElement[bool]) -> int:
+    open_card_batches = select(DeliveryBatch.id).where(
+        DeliveryBatch.circular_id == Circular.id,
+        DeliveryBatch.slot == CARD,
+        DeliveryBatch.status.in_([BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held]),
     )
-    if status is not CircularStatus.sending:
-        return
-    open_batches = session.scalar(
-        select(func.count())
-        .select_from(DeliveryBatch)
-        .where(
-            DeliveryBatch.circular_id == circular_id,
-            DeliveryBatch.slot == CARD,
-            DeliveryBatch.status.in_(
-                [BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held]
-            ),
-        )
+    # One statement: it sees every batch committed before it began, and changes nothing (writes
+    # nothing) while a batch is still open.
+    result = session.execute(
+        update(Circular)
+        .where(which, Circular.status == CircularStatus.sending, ~open_card_batches.exists())
+        .values(status=CircularStatus.sent, completed_at=clock.now())
+        .execution_options(synchronize_session=False)
     )
-    if open_batches == 0:
-        session.execute(
-            update(Circular)
-            .where(Circular.id == circular_id)
-            .values(status=CircularStatus.sent, completed_at=clock.now())
-        )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE_AFTER) -> int:

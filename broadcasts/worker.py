@@ -103,6 +103,7 @@ class Worker:
             thread.start()
         while not stop.wait(IDLE_WAIT):
             self._survive(stop, self.recover_if_due)
+            self._survive(stop, self.finish_all_done)
         for thread in threads:
             thread.join()
         log.info("worker %s stopped", self.name)
@@ -136,6 +137,15 @@ class Worker:
         if recovered:
             log.warning("worker %s: %d stale batch(es) back to pending", self.name, recovered)
 
+    def finish_all_done(self) -> None:
+        """Circulars whose last batches closed without a call (nobody left to reach) or whose
+        worker stopped between recording its batch and marking the circular sent."""
+        with self._write_lock, self.sessions() as session:
+            finished = delivery.finish_all_done(session, self.clock)
+            session.commit()
+        if finished:
+            log.info("worker %s: %d circular(s) sent", self.name, finished)
+
     def run_once(self, sender: str | None = None) -> bool:
         """Claim, send and record one batch; False when nothing was due."""
         with self._write_lock, self.sessions() as session:
@@ -152,6 +162,11 @@ class Worker:
         with self._write_lock, self.sessions() as session:
             decision = delivery.record(session, self.clock, claim, outcome)
             session.commit()
+        if decision is not None:
+            # After the record's commit: see delivery.finish_if_done.
+            with self._write_lock, self.sessions() as session:
+                delivery.finish_if_done(session, self.clock, claim.circular_id)
+                session.commit()
         log.info(
             "batch %d of circular %d: %s -> %s (request %s)",
             claim.batch_id,
@@ -167,4 +182,5 @@ class Worker:
         count = 0
         while self.run_once():
             count += 1
+        self.finish_all_done()
         return count

@@ -168,10 +168,10 @@ def test_worker_whose_connection_dies_mid_batch_reconnects_and_sends_exactly_onc
     circular_id = circular.id
     session.close()
 
-    # Recording a batch ends by locking the circular's row (finish_if_done): the test holds it,
-    # so the worker's record transaction waits there after LINE accepted the multicast.
+    # Recording a batch marks its deliveries sent: the test holds their rows, so the worker's
+    # record transaction waits there after LINE accepted the multicast.
     locker.begin()
-    locker.execute(select(Circular.id).where(Circular.id == circular_id).with_for_update())
+    locker.execute(select(Delivery.id).where(Delivery.circular_id == circular_id).with_for_update())
     errors: list[BaseException] = []
 
     def send_one() -> None:

@@ -203,6 +203,55 @@ def test_residents_who_block_after_the_snapshot_are_skipped(
     assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
 
 
+def test_a_batch_whose_residents_all_blocked_closes_without_a_call(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(3, association)
+    release_now(session, clock, circular)
+    for resident in session.scalars(select(Resident).where(Resident.line_user_id.in_(user_ids))):
+        resident.follow_status = FollowStatus.blocked
+    session.commit()
+    assert worker.drain() == 0
+    session.expire_all()
+    assert delivery.progress(session, circular.id).batches["accepted"] == 1
+    assert session.get_one(Circular, circular.id).status is CircularStatus.sent
+    assert sim.requests_log("/v2/bot/message/multicast") == []
+
+
+def test_a_circular_whose_worker_stopped_before_finishing_it_is_finished_by_the_next(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    user_ids = make_line_residents(20, association)
+    release_now(session, clock, circular)
+    claim = delivery.claim_next(session, clock, "worker-that-stops")
+    assert claim is not None
+    session.commit()
+    from broadcasts.line import multicast
+
+    outcome = multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
+    assert delivery.record(session, clock, claim, outcome) is not None
+    session.commit()
+    # Stopped here, before finish_if_done: every batch is closed, the circular still sending.
+    session.expire_all()
+    assert session.get_one(Circular, circular.id).status is CircularStatus.sending
+    worker.finish_all_done()
+    session.expire_all()
+    assert session.get_one(Circular, circular.id).status is CircularStatus.sent
+    assert set(copies(sim, user_ids).values()) == {1}
+
+
 def test_quota_short_by_one_sends_nothing_and_says_why(
     session: Session,
     clock: FakeClock,
@@ -396,6 +445,8 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
     again = multicast(line(), other.user_ids, other.messages, other.retry_key, other.unit)
     decision = delivery.record(session, clock, other, again)
     assert decision is not None and decision.verdict is Verdict.accepted
+    session.commit()
+    assert delivery.finish_if_done(session, clock, circular.id)
     session.commit()
     session.expire_all()
     assert session.get_one(Circular, circular.id).status is CircularStatus.sent
