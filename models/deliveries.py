@@ -114,13 +114,15 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # No foreign key on the circular or the batch: a release writes 100,000 deliveries in one
-    # INSERT … SELECT, and PostgreSQL's per-row checks of them cost more than writing the rows.
-    # That statement (snapshots.py) is the only writer: it takes each batch id from the batches it
-    # has just made for this circular in the same transaction, and a batch's own foreign key
-    # holds its circular, which therefore cannot be deleted while it has deliveries.
+    # No foreign keys: a release writes 100,000 deliveries in one INSERT … SELECT, and
+    # PostgreSQL's per-row checks of them cost more than writing the rows. That statement
+    # (snapshots.py) is the only writer: it takes each batch id from the batches it has just
+    # made for this circular in the same transaction, and a batch's own foreign key holds its
+    # circular, which therefore cannot be deleted while it has deliveries; it takes each
+    # resident id from the residents it reads, and residents are never deleted (one who leaves
+    # blocks the bot and keeps their row).
     circular_id: Mapped[int]
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    resident_id: Mapped[int]
     slot: Mapped[str] = mapped_column(String(20), default=CARD)
     batch_id: Mapped[int | None] = mapped_column(index=True)
     status: Mapped[DeliveryStatus] = mapped_column(
@@ -148,4 +150,6 @@ class Delivery(Base):
     circular: Mapped[Circular] = relationship(
         primaryjoin="foreign(Delivery.circular_id) == Circular.id"
     )
-    resident: Mapped[Resident] = relationship()
+    resident: Mapped[Resident] = relationship(
+        primaryjoin="foreign(Delivery.resident_id) == Resident.id"
+    )
