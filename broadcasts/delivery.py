@@ -80,6 +80,9 @@ class MessageCache:
         self._messages: OrderedDict[tuple[int, str, str], Message] = OrderedDict()
         # The worker's sender threads share one cache.
         self._lock = threading.Lock()
+        # One lock per message being built: senders claiming the first batches of a circular at
+        # once build its message once, and the others wait for it rather than each build it.
+        self._building: dict[tuple[int, str, str], threading.Lock] = {}
 
     def __len__(self) -> int:
         return len(self._messages)
@@ -87,21 +90,33 @@ class MessageCache:
     def message(self, session: Session, batch: DeliveryBatch) -> Message:
         key = (batch.circular_id, batch.slot, batch.language)
         with self._lock:
-            message = self._messages.get(key)
+            message = self._cached(key)
             if message is not None:
-                self._messages.move_to_end(key)
                 return message
-        circular = _circular(session, batch.circular_id)
-        message = message_for(
-            circular,
-            batch.slot,
-            self.public_url,
-            translations.version_in(circular, batch.language),
-        )
-        with self._lock:
-            self._messages[key] = message
-            while len(self._messages) > self.size:
-                self._messages.popitem(last=False)
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                message = self._cached(key)
+            if message is not None:
+                return message
+            circular = _circular(session, batch.circular_id)
+            message = message_for(
+                circular,
+                batch.slot,
+                self.public_url,
+                translations.version_in(circular, batch.language),
+            )
+            with self._lock:
+                self._messages[key] = message
+                while len(self._messages) > self.size:
+                    self._messages.popitem(last=False)
+                del self._building[key]
+        return message
+
+    def _cached(self, key: tuple[int, str, str]) -> Message | None:
+        message = self._messages.get(key)
+        if message is not None:
+            self._messages.move_to_end(key)
         return message
 
 

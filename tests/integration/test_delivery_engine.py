@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts import delivery, reminders
 from broadcasts.line import remaining_quota
@@ -451,6 +451,56 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
     session.expire_all()
     assert session.get_one(Circular, circular.id).status is CircularStatus.sent
     assert set(copies(sim, user_ids).values()) == {1}
+
+
+def test_senders_asking_for_a_new_message_at_once_build_it_once(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+) -> None:
+    make_line_residents(3, association)
+    release_now(session, clock, circular)
+    batch_id = session.scalars(
+        select(DeliveryBatch.id).where(DeliveryBatch.circular_id == circular.id)
+    ).one()
+    cache = delivery.MessageCache()
+    engine = session.get_bind()
+    sessions = sessionmaker(engine)
+    builds: list[str] = []
+    messages: list[object] = []
+    second_done = threading.Event()
+
+    def ask() -> None:
+        with sessions() as own:
+            messages.append(cache.message(own, own.get_one(DeliveryBatch, batch_id)))
+
+    def second_sender() -> None:
+        ask()
+        second_done.set()
+
+    second = threading.Thread(target=second_sender)
+
+    def on_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        # Building a card reads the circular's answer options: one such read per build.
+        if "FROM answer_options" not in statement:
+            return
+        builds.append(statement)
+        if len(builds) == 1:
+            # While the first sender builds, a second asks for the same message: it waits, or
+            # (building its own) finishes first.
+            second.start()
+            second_done.wait(timeout=1)
+
+    event.listen(engine, "before_cursor_execute", on_statement)
+    try:
+        ask()
+        second.join(timeout=30)
+    finally:
+        event.remove(engine, "before_cursor_execute", on_statement)
+    assert len(builds) == 1
+    assert len(messages) == 2 and messages[0] is messages[1]
 
 
 def test_a_workers_message_cache_keeps_at_most_its_size(
