@@ -135,8 +135,9 @@ METHOD = """\
   (`POST /_sim/rate-limits {"enabled": true}`: multicast 200 requests/s) and circular 2 goes to
   the same residents. *Snapshot* is `release()` plus its commit (quota look-up excluded: it is a
   network call made before). *Delivery* runs from the first batch claim (the batches'
-  `first_attempt_at`) to the moment the driver, polling every 50 ms, sees the circular `sent`;
-  ONE `kairan worker` subprocess does all of it. The note gives release-commit → sent as well,
+  `first_attempt_at`) to the circular's `completed_at`, both written by the worker when it did
+  them (the driver's 50 ms poll for `sent` is not counted); ONE `kairan worker` subprocess does
+  all of it. The note gives release-commit → sent as well,
   which includes the idle worker's 1 s poll (`IDLE_WAIT`). The checks: the multicasts the
   simulator accepted for the circular's retry keys are exactly ceil(N/500), and after circular
   k every resident's inbox holds exactly k messages (`GET /_sim/inbox-counts`); the run stops
