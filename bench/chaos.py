@@ -38,7 +38,6 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -55,30 +54,8 @@ from bench._common import (
     start_simulator,
     wait_for_log,
 )
-from bench.fanout import REGISTERED, populate, release_circular, wait_until_sent
+from bench.fanout import neighbour_association, populate, release_circular, wait_until_sent
 from broadcasts.delivery import progress
-from models import Association, Resident
-
-
-def add_outsiders(url: str, association_id: int, user_ids: list[str]) -> None:
-    """Residents of another association of the same district: the circular is not theirs."""
-    engine = engine_for(url)
-    with Session(engine) as session:
-        targeted = session.get_one(Association, association_id)
-        other = Association(
-            district_id=targeted.district_id, code="F1B", name="隣町内会", kana="となり"
-        )
-        session.add(other)
-        session.flush()
-        session.execute(
-            insert(Resident),
-            [
-                {"line_user_id": u, "association_id": other.id, "registered_at": REGISTERED}
-                for u in user_ids
-            ],
-        )
-        session.commit()
-    engine.dispose()
 
 
 class Workers:
@@ -152,7 +129,7 @@ def main() -> None:
         targeted = control(base, "POST", "/users/bulk", {"count": args.residents})["userIds"]
         outsiders = control(base, "POST", "/users/bulk", {"count": args.outsiders})["userIds"]
         association_id, author_id = populate(url, targeted)
-        add_outsiders(url, association_id, outsiders)
+        neighbour_association(url, association_id, "F1B", outsiders)
         circular_id, _seconds, batches = release_circular(
             url, association_id, author_id, "防災訓練"
         )

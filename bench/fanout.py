@@ -106,26 +106,29 @@ def populate(url: str, user_ids: list[str]) -> tuple[int, int]:
     return ids
 
 
-def warm_up_association(url: str, user_ids: list[str]) -> int:
-    """A second association with its own residents, for the warm-up circulars; returns its id."""
+def neighbour_association(url: str, association_id: int, code: str, user_ids: list[str]) -> int:
+    """Another association of the same district, whose residents have these LINE ids: circulars
+    to `association_id` are not theirs. Returns its id."""
     engine = engine_for(url)
     with Session(engine) as session:
-        district = session.scalars(select(District).where(District.code == "F1")).one()
-        association = Association(district=district, code="F1W", name="準備町内会", kana="じゅんび")
-        session.add(association)
+        targeted = session.get_one(Association, association_id)
+        other = Association(
+            district_id=targeted.district_id, code=code, name=f"{code}町内会", kana="となり"
+        )
+        session.add(other)
         session.flush()
         session.execute(
             insert(Resident),
             [
-                {"line_user_id": u, "association_id": association.id, "registered_at": REGISTERED}
+                {"line_user_id": u, "association_id": other.id, "registered_at": REGISTERED}
                 for u in user_ids
             ],
         )
         session.commit()
-        association_id = association.id
+        other_id = other.id
     analyze(engine)
     engine.dispose()
-    return association_id
+    return other_id
 
 
 def insert_select_baseline(url: str) -> float:
@@ -277,7 +280,7 @@ def run_one(database: str, residents: int, args: argparse.Namespace, logs: Path)
         user_ids: list[str] = control(base, "POST", "/users/bulk", {"count": residents})["userIds"]
         association_id, author_id = populate(url, user_ids)
         warm_ids = control(base, "POST", "/users/bulk", {"count": WARM_UP})["userIds"]
-        warm_association_id = warm_up_association(url, warm_ids)
+        warm_association_id = neighbour_association(url, association_id, "F1W", warm_ids)
         print(
             f"[fanout/{database}] {residents} residents and simulator users ready in"
             f" {time.perf_counter() - started:.1f} s",
