@@ -26,6 +26,7 @@ from broadcasts import delivery
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.line import Line
+from broadcasts.retry import Verdict
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +163,8 @@ class Worker:
         with self._write_lock, self.sessions() as session:
             decision = delivery.record(session, self.clock, claim, outcome)
             session.commit()
-        if decision is not None:
-            # After the record's commit: see delivery.finish_if_done.
+        if decision is not None and decision.verdict in (Verdict.accepted, Verdict.failed):
+            # The batch closed: after the record's commit, see delivery.finish_if_done.
             with self._write_lock, self.sessions() as session:
                 delivery.finish_if_done(session, self.clock, claim.circular_id)
                 session.commit()
