@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts import delivery, reminders
-from broadcasts.line import remaining_quota
+from broadcasts.line import SendOutcome, multicast, remaining_quota
 from broadcasts.release import release
 from broadcasts.retry import Verdict
 from broadcasts.worker import Worker
@@ -49,6 +49,19 @@ def release_now(session: Session, clock: FakeClock, circular: Circular) -> None:
     result = release(session, clock, circular, remaining_quota(line()))
     assert result.released, result.reason
     session.commit()
+
+
+def claimed(session: Session, clock: FakeClock, worker_id: str) -> delivery.Claim:
+    """The next batch, claimed and committed as `worker_id`, a worker of the test's own."""
+    claim = delivery.claim_next(session, clock, worker_id)
+    assert claim is not None
+    session.commit()
+    return claim
+
+
+def send(claim: delivery.Claim) -> SendOutcome:
+    """The claim's multicast, as a worker makes it."""
+    return multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
 
 
 def copies(sim: SimulatorClient, user_ids: list[str]) -> dict[str, int]:
@@ -235,13 +248,8 @@ def test_a_circular_whose_worker_stopped_before_finishing_it_is_finished_by_the_
 ) -> None:
     user_ids = make_line_residents(20, association)
     release_now(session, clock, circular)
-    claim = delivery.claim_next(session, clock, "worker-that-stops")
-    assert claim is not None
-    session.commit()
-    from broadcasts.line import multicast
-
-    outcome = multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
-    assert delivery.record(session, clock, claim, outcome) is not None
+    claim = claimed(session, clock, "worker-that-stops")
+    assert delivery.record(session, clock, claim, send(claim)) is not None
     session.commit()
     # Stopped here, before finish_if_done: every batch is closed, the circular still sending.
     session.expire_all()
@@ -337,13 +345,9 @@ def test_a_dead_workers_batch_is_recovered_and_resent_once(
 ) -> None:
     user_ids = make_line_residents(20, association)
     release_now(session, clock, circular)
-    claim = delivery.claim_next(session, clock, "worker-that-dies")
-    assert claim is not None
-    session.commit()
+    claim = claimed(session, clock, "worker-that-dies")
     # It reached LINE and died before recording.
-    from broadcasts.line import multicast
-
-    multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
+    send(claim)
     assert worker.drain() == 0, "its claim is not stale yet"
     clock.advance(minutes=2)
     worker.recover_if_due()
@@ -421,19 +425,13 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
 ) -> None:
     user_ids = make_line_residents(20, association)
     release_now(session, clock, circular)
-    slow = delivery.claim_next(session, clock, "slow-worker")
-    assert slow is not None
-    session.commit()
+    slow = claimed(session, clock, "slow-worker")
     clock.advance(minutes=2)
     assert delivery.recover_stale(session, clock) == 1
-    other = delivery.claim_next(session, clock, "other-worker")
-    assert other is not None and other.batch_id == slow.batch_id
-    session.commit()
-    from broadcasts.line import multicast
-
-    outcome = multicast(line(), slow.user_ids, slow.messages, slow.retry_key, slow.unit)
+    other = claimed(session, clock, "other-worker")
+    assert other.batch_id == slow.batch_id
     # The slow worker answers at last: the batch is the other worker's now, untouched.
-    assert delivery.record(session, clock, slow, outcome) is None
+    assert delivery.record(session, clock, slow, send(slow)) is None
     session.commit()
     session.expire_all()
     batch = session.get_one(DeliveryBatch, slow.batch_id)
@@ -442,8 +440,7 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
     pending = select(func.count()).where(Delivery.status == DeliveryStatus.pending)
     assert session.scalar(pending.select_from(Delivery)) == 20
     # Its holder records: LINE knew the key (409), the deliveries are sent once.
-    again = multicast(line(), other.user_ids, other.messages, other.retry_key, other.unit)
-    decision = delivery.record(session, clock, other, again)
+    decision = delivery.record(session, clock, other, send(other))
     assert decision is not None and decision.verdict is Verdict.accepted
     session.commit()
     assert delivery.finish_if_done(session, clock, circular.id)
