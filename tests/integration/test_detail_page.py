@@ -15,7 +15,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, replies
+from broadcasts import compose, links, messages, replies
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import (
@@ -293,3 +293,37 @@ def test_a_correction_and_its_original_link_to_each_other(
     fix_page = client.get(link_for(fix, resident)).get_data(as_text=True)
     assert "【訂正】集合場所の変更" in fix_page and "次の回覧の訂正です" in fix_page
     assert "/c/public/" + links.public_token(SECRET, circular.id) in fix_page
+
+
+def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    officer: StaffMember,
+    sakura: Association,
+    make_resident: Callable[..., Resident],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    # Three lines and a paragraph, with the line ends a browser's form posts.
+    body = "12月6日 9時、公園に集合。\r\n持ち物：タオル\r\n\r\n\r\n雨の日は  中止です。"
+    draft = compose.save_draft(
+        session,
+        clock,
+        officer,
+        CircularDraft(title="防災訓練", body=body, targets=Target.of(associations=[sakura.id])),
+    )
+    session.commit()
+    kept = "12月6日 9時、公園に集合。\n持ち物：タオル\n\n雨の日は 中止です。"
+    card = messages.circular_card(draft).to_dict()
+    assert card["contents"]["body"]["contents"][1]["text"] == kept
+
+    preview = dashboard_client(officer).get(f"/dashboard/compose/{draft.id}/preview")
+    assert f'<p class="flex-text size-md">{kept}</p>' in preview.get_data(as_text=True)
+
+    draft.status = CircularStatus.sent
+    resident = make_resident(association=sakura)
+    session.add(Delivery(circular_id=draft.id, resident_id=resident.id, status=DeliveryStatus.sent))
+    session.commit()
+    page = app.test_client().get(link_for(draft, resident)).get_data(as_text=True)
+    assert "<p>12月6日 9時、公園に集合。<br>持ち物：タオル</p>" in page
+    assert "<p>雨の日は  中止です。</p>" in page
