@@ -39,7 +39,7 @@ from flask import (
 )
 from markupsafe import Markup
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from broadcasts import acknowledgements, furigana, links, reading, translations
@@ -77,6 +77,22 @@ PAGE_SECURITY_HEADERS = {
         " frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+
+
+# Where residents arrive from LINE or a paper's QR code: an error there is one of these pages.
+RESIDENT_PATHS = ("/c/", "/files/")
+
+
+@bp.app_errorhandler(HTTPException)
+def _resident_error(error: HTTPException) -> BaseResponse:
+    """A resident's mistyped or half-copied address gets the site's own page in Japanese, never
+    the framework's English one; elsewhere, and for anything but a 4xx, the app's answer stands."""
+    code = error.code or 500
+    if not request.path.startswith(RESIDENT_PATHS) or not 400 <= code < 500:
+        return error.get_response()
+    if code == 404:
+        return _not_found()
+    return _page(render_template("circulars/refused.html", _=_gettext(None)), status=code)
 
 
 @bp.context_processor

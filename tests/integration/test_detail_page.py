@@ -327,3 +327,22 @@ def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
     page = app.test_client().get(link_for(draft, resident)).get_data(as_text=True)
     assert "<p>12月6日 9時、公園に集合。<br>持ち物：タオル</p>" in page
     assert "<p>雨の日は  中止です。</p>" in page
+
+
+def test_an_address_a_resident_may_meet_never_gets_a_framework_page(
+    app: Flask, session: Session, circular: Circular, resident: Resident
+) -> None:
+    client = app.test_client()
+    url = link_for(circular, resident)
+    for path in (f"{url}/", f"{url}/more", "/c/", f"{url}/confirm/x", "/files/"):
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404, path
+        assert "回覧が見つかりません" in page and "Not Found" not in page, path
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    # A form's address opened again (a restored tab): back to the page, which is still there.
+    for form in ("confirm", "answer"):
+        back = client.get(f"{url}/{form}")
+        assert back.status_code == 303 and back.headers["Location"] == url
+    # Elsewhere, the app's own answers stay as they were.
+    assert "回覧が見つかりません" not in client.get("/nowhere").get_data(as_text=True)
