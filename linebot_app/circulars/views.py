@@ -20,6 +20,7 @@ in-app browser, Chrome and Safari alike), so only an origin naming another site 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -161,9 +162,9 @@ def detail(token: str) -> Response:
 
 @bp.post("/c/<token>/confirm")
 def confirm(token: str) -> BaseResponse:
-    link, shown = _posted(token)
-    if shown is None or shown.resident is None:
-        return _refused(link)
+    shown = _posted(token)
+    if isinstance(shown, Response):
+        return shown
     result = acknowledgements.confirm(
         db.session, SystemClock(), shown.resident, shown.circular.id, channel=Channel.web
     )
@@ -176,17 +177,19 @@ def confirm(token: str) -> BaseResponse:
 @bp.post("/c/<token>/answer")
 def answer(token: str) -> BaseResponse:
     """The answer buttons of the page: the same service, and so the same rules, as the card's."""
-    link, shown = _posted(token)
+    shown = _posted(token)
+    if isinstance(shown, Response):
+        return shown
     position = request.form.get("option", "")
-    if shown is None or shown.resident is None or not position.isdigit():
-        return _refused(link)
+    if not position.isdigit():
+        return _refused(shown.resident)
     result = acknowledgements.answer(
         db.session, SystemClock(), shown.resident, shown.circular.id, int(position), Channel.web
     )
     db.session.commit()
     log.info("circular %s answered on the web (%s)", shown.circular.id, result.status)
     if result.status == "unknown":
-        return _refused(link)
+        return _refused(shown.resident)
     outcome = "closed" if result.status == "closed" else "1"
     return redirect(
         url_for("circulars.detail", token=token, answered=outcome, _anchor="question"), code=303
@@ -200,27 +203,32 @@ def back_to_detail(token: str) -> BaseResponse:
     return redirect(url_for("circulars.detail", token=token), code=303)
 
 
-def _posted(token: str) -> tuple[links.DetailLink | None, reading.Reading | None]:
-    """The link and what it shows, for a form post that came from the link's own page."""
+@dataclass(frozen=True)
+class _Posted:
+    circular: Circular
+    resident: Resident
+
+
+def _posted(token: str) -> _Posted | Response:
+    """What a form post from the link's own page acts on, or the page to answer with."""
     link = links.read_detail_token(_secret(), token)
     if link is None:
-        return None, None
+        return _not_found()
+    shown = reading.for_resident(db.session, link.circular_id, link.resident_id)
+    if shown is None or shown.resident is None:
+        return _not_found()
     if not _same_origin() or not links.check_form_token(
         _secret(), request.form.get("form_token", ""), token
     ):
         log.warning("form refused for circular %s (origin or form token)", link.circular_id)
-        return link, None
-    return link, reading.for_resident(db.session, link.circular_id, link.resident_id)
+        return _refused(shown.resident)
+    return _Posted(shown.circular, shown.resident)
 
 
-def _refused(link: links.DetailLink | None) -> Response:
-    """A post the page did not make, or for a circular the link no longer shows: a page in the
-    resident's words saying what to do, never a framework's English error page."""
-    if link is None:
-        return _not_found()
-    resident = db.session.get(Resident, link.resident_id)
-    _ = _gettext(resident.locale if resident else None)
-    return _page(render_template("circulars/refused.html", _=_), status=403)
+def _refused(resident: Resident) -> Response:
+    """A post the page did not make: a page in the resident's words saying what to do, never a
+    framework's English error page."""
+    return _page(render_template("circulars/refused.html", _=_gettext(resident.locale)), status=403)
 
 
 def _same_origin() -> bool:

@@ -20,6 +20,7 @@ from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import (
     Acknowledgement,
+    AnswerOption,
     Association,
     Channel,
     Circular,
@@ -159,6 +160,38 @@ def test_a_confirm_from_elsewhere_is_refused(
     token = form_token(client.get(url).get_data(as_text=True))
     form = {"form_token": token if data == "valid" else "x" + token} if data else {}
     assert client.post(f"{url}/confirm", data=form, headers=headers).status_code == 403
+    assert count(session, Acknowledgement) == 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "form"),
+    [
+        ({"Origin": "https://evil.example"}, {"option": "1"}),
+        ({}, {"option": "1", "form_token": "forged"}),
+        ({}, {"option": "abc"}),
+        ({}, {"option": "9"}),
+    ],
+)
+def test_an_answer_from_elsewhere_or_for_no_option_is_refused_in_japanese(
+    app: Flask,
+    session: Session,
+    circular: Circular,
+    resident: Resident,
+    headers: dict[str, str],
+    form: dict[str, str],
+) -> None:
+    circular.question = "参加しますか"
+    circular.options = [
+        AnswerOption(position=1, label="はい"),
+        AnswerOption(position=2, label="いいえ"),
+    ]
+    session.commit()
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    refused = client.post(f"{url}/answer", data={"form_token": token, **form}, headers=headers)
+    assert refused.status_code == 403
+    assert "このボタンは使えませんでした" in refused.get_data(as_text=True)
     assert count(session, Acknowledgement) == 0
 
 
