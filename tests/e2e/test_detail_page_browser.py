@@ -124,11 +124,19 @@ def test_the_confirm_button_works_as_a_phone_presses_it_and_forgeries_are_refuse
     from playwright.sync_api import expect
 
     page = browser_page
-    user, circular = send_card(title="防災訓練のお知らせ", confirmation_required=True)
+    user, circular = send_card(
+        title="防災訓練のお知らせ", body="9時に集合。\n持ち物：タオル\n\n雨の日は中止。"
+    )
     link = detail_link(sim, user)
     assert link.startswith(f"{served}/c/")
 
     page.goto(link)
+    assert page.locator(".body").inner_text().split("\n") == [
+        "9時に集合。",
+        "持ち物：タオル",
+        "",
+        "雨の日は中止。",
+    ]
     page.get_by_role("button", name="確認しました").click()
     expect(page.get_by_role("status")).to_have_text("確認しました。ありがとうございます。")
     (done,) = acknowledgements(session)
