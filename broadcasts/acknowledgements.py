@@ -8,13 +8,14 @@ Acknowledgement per circular × resident, by its unique constraint.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, cast
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from broadcasts import households, translations
+from broadcasts import households, reading, translations
 from broadcasts.clock import Clock
 from models import (
     Acknowledgement,
@@ -80,9 +81,15 @@ def confirm(
 
 
 def answer(
-    session: Session, clock: Clock, resident: Resident, circular_id: int, position: int
+    session: Session,
+    clock: Clock,
+    resident: Resident,
+    circular_id: int,
+    position: int,
+    channel: Channel = Channel.line,
 ) -> AnswerResult:
-    """Record or change the answer until the deadline. Answering also confirms."""
+    """Record or change the answer until the deadline, from LINE (the card's buttons) or the web
+    (the detail page's). Answering also confirms."""
     circular = delivered_circular(session, resident, circular_id)
     if circular is None:
         return AnswerResult("unknown")
@@ -95,13 +102,13 @@ def answer(
         return AnswerResult("unknown")
     label = answer_label(circular, resident, position)
     now = clock.now()
-    if circular.answer_deadline is not None and now > circular.answer_deadline:
+    if not answers_open(circular, now):
         return AnswerResult("closed", label)
     statement = _insert(session).values(
         circular_id=circular_id,
         resident_id=resident.id,
         confirmed_at=now,
-        channel=Channel.line,
+        channel=channel,
         answer_option_id=option.id,
         answered_at=now,
     )
@@ -115,6 +122,21 @@ def answer(
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
     return AnswerResult("recorded", label, circular.safety_check)
+
+
+def answers_open(circular: Circular, now: datetime) -> bool:
+    """Answers may be given and changed until the deadline (to the minute it names)."""
+    return circular.answer_deadline is None or now <= circular.answer_deadline
+
+
+def read_whole(session: Session, clock: Clock, resident: Resident, circular_id: int) -> str | None:
+    """「詳しく見る」 in the chat: the full text for the reply, or None (not delivered to them).
+    Asking for it counts as opening the circular, as the detail page does, once."""
+    circular = delivered_circular(session, resident, circular_id)
+    if circular is None:
+        return None
+    reading.record_open(session, clock, circular_id, resident.id)
+    return full_text(circular, resident.locale)
 
 
 def answer_label(circular: Circular, resident: Resident, position: int) -> str:

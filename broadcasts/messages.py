@@ -32,6 +32,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 ALT_TEXT_LIMIT = 400  # LINE shows altText in notifications; it must stay short
 BUBBLE_LIMIT = 30 * 1024  # bytes of JSON
 EXCERPT_LENGTH = 120
+EXCERPT_LINES = 8
 AREA_LABEL_LENGTH = 40
 WEEKDAYS = "月火水木金土日"
 
@@ -136,10 +137,39 @@ def area_label(circular: Circular) -> str:
 
 
 def excerpt(body: str) -> str:
-    flat = " ".join(body.split())
-    if len(flat) <= EXCERPT_LENGTH:
-        return flat
-    return flat[: EXCERPT_LENGTH - 1] + "…"
+    """The start of the body for the card, its line breaks and paragraphs kept (a wrapped Flex
+    text shows "\n" as a new line): spaces inside a line squeezed, one blank line at most
+    between paragraphs, cut at EXCERPT_LENGTH characters or EXCERPT_LINES lines with "…"."""
+    kept = "\n".join(" ".join(line.split()) for line in paragraph_lines(body))
+    lines = kept.split("\n")
+    text = "\n".join(lines[:EXCERPT_LINES])
+    if len(text) <= EXCERPT_LENGTH and len(lines) <= EXCERPT_LINES:
+        return text
+    return text[: EXCERPT_LENGTH - 1].rstrip() + "…"
+
+
+def paragraph_lines(body: str) -> list[str]:
+    """The body's lines, whatever its line ends (a browser's form posts "\r\n"), with runs of
+    blank lines made one and none at either end: "" between two lines marks a paragraph."""
+    lines: list[str] = []
+    for line in body.splitlines():
+        if line.strip() or (lines and lines[-1]):
+            lines.append(line if line.strip() else "")
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
+def paragraphs(body: str) -> list[list[str]]:
+    """The body as paragraphs of lines, for pages that show it whole (the detail and print
+    pages)."""
+    found: list[list[str]] = [[]]
+    for line in paragraph_lines(body):
+        if line:
+            found[-1].append(line)
+        else:
+            found.append([])
+    return [paragraph for paragraph in found if paragraph]
 
 
 def tokyo_date(moment: datetime, locale: str = SOURCE_LOCALE) -> str:

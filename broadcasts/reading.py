@@ -7,7 +7,7 @@ page (the QR code on paper) shows released circulars to anyone and records nothi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from broadcasts.compose import corrections_of
 from models import (
     CARD,
     Acknowledgement,
+    AnswerOption,
     Circular,
     CircularStatus,
     Delivery,
@@ -37,6 +38,8 @@ class Reading:
     # The released corrections (訂正) of this circular, and the circular this one corrects.
     corrections: list[Circular]
     corrects: Circular | None
+    # The position of the option the resident answered, if they did.
+    answered: int | None = None
 
 
 def for_resident(session: Session, circular_id: int, resident_id: int) -> Reading | None:
@@ -56,16 +59,16 @@ def for_resident(session: Session, circular_id: int, resident_id: int) -> Readin
     if row is None:
         return None
     circular, resident = row
-    confirmed = (
-        session.scalars(
-            select(Acknowledgement.id).where(
-                Acknowledgement.circular_id == circular_id,
-                Acknowledgement.resident_id == resident_id,
-            )
-        ).first()
-        is not None
-    )
-    return _reading(session, circular, resident, confirmed)
+    acknowledgement = session.execute(
+        select(Acknowledgement.id, AnswerOption.position)
+        .outerjoin(AnswerOption, AnswerOption.id == Acknowledgement.answer_option_id)
+        .where(
+            Acknowledgement.circular_id == circular_id,
+            Acknowledgement.resident_id == resident_id,
+        )
+    ).first()
+    shown = _reading(session, circular, resident, acknowledgement is not None)
+    return replace(shown, answered=acknowledgement.position) if acknowledgement else shown
 
 
 def for_public(session: Session, circular_id: int) -> Reading | None:

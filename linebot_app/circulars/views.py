@@ -4,19 +4,24 @@
 | --- | --- | --- |
 | `GET /c/<token>` | the resident the signed link was made for | the first Open |
 | `POST /c/<token>/confirm` | the same | the Acknowledgement (web), once |
+| `POST /c/<token>/answer` | the same | the answer, changed until the deadline (as in LINE) |
 | `GET /c/public/<token>` | anyone with the paper copy's QR code | nothing |
 | `GET /files/<storage_name>` | anyone with the unguessable name (LINE, for hero images) | nothing |
 | `GET /print/<id>` | staff logged in to the dashboard whose scope shows it | nothing |
 | `GET /print/link/<token>` | staff with a print link (`kairan circulars print-link`) | nothing |
 
-The resident is not logged in: the signed token in the URL is the credential. The confirm form
-also carries a signed form token and must come from the same origin. Pages send
-`Referrer-Policy: no-referrer`, so the token never leaks to another site.
+The resident is not logged in: the signed token in the URL is the credential. The page's forms
+also carry a signed form token bound to that link, which a page on another site cannot know:
+that token is what refuses a forged post. Pages send `Referrer-Policy: no-referrer`, so the link
+never leaks to another site; browsers then post the page's own forms with `Origin: null` (LINE's
+in-app browser, Chrome and Safari alike), so only an origin naming another site is refused.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -26,7 +31,6 @@ from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     redirect,
     render_template,
@@ -36,18 +40,26 @@ from flask import (
 )
 from markupsafe import Markup
 from sqlalchemy import select
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from broadcasts import acknowledgements, furigana, links, reading, translations
 from broadcasts.clock import SystemClock
 from broadcasts.compose import paper_copies
-from broadcasts.i18n import locale_for
+from broadcasts.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.i18n import translations as translations_for
-from broadcasts.messages import TOKYO, area_label
+from broadcasts.messages import TOKYO, area_label, day_label, paragraphs, tokyo_date
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import db, settings
-from models import EASY_JAPANESE, Attachment, AttachmentKind, Channel, Circular, CircularStatus
+from models import (
+    EASY_JAPANESE,
+    Attachment,
+    AttachmentKind,
+    Channel,
+    Circular,
+    CircularStatus,
+    Resident,
+)
 
 bp = Blueprint(
     "circulars",
@@ -66,6 +78,28 @@ PAGE_SECURITY_HEADERS = {
         " frame-ancestors 'none'; base-uri 'none'"
     ),
 }
+
+
+# Where residents arrive from LINE or a paper's QR code: an error there is one of these pages.
+RESIDENT_PATHS = ("/c/", "/files/")
+
+
+@bp.app_errorhandler(HTTPException)
+def _resident_error(error: HTTPException) -> BaseResponse:
+    """A resident's mistyped or half-copied address gets the site's own page in Japanese, never
+    the framework's English one; elsewhere, and for anything but a 4xx, the app's answer stands."""
+    code = error.code or 500
+    if not request.path.startswith(RESIDENT_PATHS) or not 400 <= code < 500:
+        return error.get_response()
+    if code == 404:
+        return _not_found()
+    return _page(render_template("circulars/refused.html", _=_gettext(None)), status=code)
+
+
+@bp.context_processor
+def _body_helpers() -> dict[str, object]:
+    # The body's paragraphs and line breaks, whatever line ends the author's browser sent.
+    return {"paragraphs": paragraphs}
 
 
 def upload_dir() -> Path:
@@ -100,10 +134,11 @@ def detail(token: str) -> Response:
     if link is None:
         return _not_found()
     session = db.session
+    clock = SystemClock()
     shown = reading.for_resident(session, link.circular_id, link.resident_id)
     if shown is None:
         return _not_found()
-    if reading.record_open(session, SystemClock(), link.circular_id, link.resident_id):
+    if reading.record_open(session, clock, link.circular_id, link.resident_id):
         log.info("circular %s opened by resident %s", link.circular_id, link.resident_id)
     session.commit()
     locale = shown.resident.locale if shown.resident else None
@@ -112,11 +147,13 @@ def detail(token: str) -> Response:
             "circulars/detail.html",
             shown=shown,
             area=area_label(shown.circular),
-            tokyo=TOKYO,
             form_token=links.form_token(_secret(), token),
             confirm_url=url_for("circulars.confirm", token=token),
+            answer_url=url_for("circulars.answer", token=token),
+            answers_open=acknowledgements.answers_open(shown.circular, clock.now()),
             public=False,
             just_confirmed=request.args.get("confirmed") == "1",
+            just_answered=request.args.get("answered"),
             **_links_for(shown),
             **_reading_for(shown, locale, "circulars.detail", token),
         )
@@ -125,36 +162,85 @@ def detail(token: str) -> Response:
 
 @bp.post("/c/<token>/confirm")
 def confirm(token: str) -> BaseResponse:
-    link = links.read_detail_token(_secret(), token)
-    if link is None:
-        return _not_found()
-    if not _same_origin() or not links.check_form_token(
-        _secret(), request.form.get("form_token", ""), token
-    ):
-        log.warning("confirm form refused for circular %s (origin or form token)", link.circular_id)
-        abort(403)
-    session = db.session
-    shown = reading.for_resident(session, link.circular_id, link.resident_id)
-    if shown is None or shown.resident is None:
-        return _not_found()
+    shown = _posted(token)
+    if isinstance(shown, Response):
+        return shown
     result = acknowledgements.confirm(
-        session, SystemClock(), shown.resident, link.circular_id, channel=Channel.web
+        db.session, SystemClock(), shown.resident, shown.circular.id, channel=Channel.web
     )
-    session.commit()
-    log.info("circular %s confirmed on the web (%s)", link.circular_id, result)
+    db.session.commit()
+    log.info("circular %s confirmed on the web (%s)", shown.circular.id, result)
     # Post/redirect/get: reloading the page does not post again.
     return redirect(url_for("circulars.detail", token=token, confirmed="1"), code=303)
 
 
+@bp.post("/c/<token>/answer")
+def answer(token: str) -> BaseResponse:
+    """The answer buttons of the page: the same service, and so the same rules, as the card's."""
+    shown = _posted(token)
+    if isinstance(shown, Response):
+        return shown
+    position = request.form.get("option", "")
+    if not position.isdigit():
+        return _refused(shown.resident)
+    result = acknowledgements.answer(
+        db.session, SystemClock(), shown.resident, shown.circular.id, int(position), Channel.web
+    )
+    db.session.commit()
+    log.info("circular %s answered on the web (%s)", shown.circular.id, result.status)
+    if result.status == "unknown":
+        return _refused(shown.resident)
+    outcome = "closed" if result.status == "closed" else "1"
+    return redirect(
+        url_for("circulars.detail", token=token, answered=outcome, _anchor="question"), code=303
+    )
+
+
+@bp.get("/c/<token>/confirm")
+@bp.get("/c/<token>/answer")
+def back_to_detail(token: str) -> BaseResponse:
+    """A form's address opened again (a restored tab, a shared link): the page itself."""
+    return redirect(url_for("circulars.detail", token=token), code=303)
+
+
+@dataclass(frozen=True)
+class _Posted:
+    circular: Circular
+    resident: Resident
+
+
+def _posted(token: str) -> _Posted | Response:
+    """What a form post from the link's own page acts on, or the page to answer with."""
+    link = links.read_detail_token(_secret(), token)
+    if link is None:
+        return _not_found()
+    shown = reading.for_resident(db.session, link.circular_id, link.resident_id)
+    if shown is None or shown.resident is None:
+        return _not_found()
+    if not _same_origin() or not links.check_form_token(
+        _secret(), request.form.get("form_token", ""), token
+    ):
+        log.warning("form refused for circular %s (origin or form token)", link.circular_id)
+        return _refused(shown.resident)
+    return _Posted(shown.circular, shown.resident)
+
+
+def _refused(resident: Resident) -> Response:
+    """A post the page did not make: a page in the resident's words saying what to do, never a
+    framework's English error page."""
+    return _page(render_template("circulars/refused.html", _=_gettext(resident.locale)), status=403)
+
+
 def _same_origin() -> bool:
-    """Browsers send Origin (and Sec-Fetch-Site) with a form POST: both must say same site."""
+    """A post naming another site is refused before its token is read. The page's own posts
+    say `Sec-Fetch-Site: same-origin` and, under no-referrer, `Origin: null` (or nothing, in old
+    browsers): those leave the decision to the form token."""
     fetch_site = request.headers.get("Sec-Fetch-Site")
     if fetch_site is not None and fetch_site not in ("same-origin", "none"):
         return False
     origin = request.headers.get("Origin")
     if origin is None or origin == "null":
-        # Old browsers send no Origin; the signed tokens still stand between them and a forger.
-        return origin is None
+        return True
     allowed = {_origin(settings().KAIRAN_PUBLIC_URL), _origin(request.host_url)}
     return _origin(origin) in allowed
 
@@ -177,7 +263,6 @@ def public(token: str) -> Response:
             "circulars/detail.html",
             shown=shown,
             area=area_label(shown.circular),
-            tokyo=TOKYO,
             public=True,
             just_confirmed=False,
             **_links_for(shown),
@@ -210,6 +295,7 @@ def _reading_for(
 
     return {
         "_": translations_for(words).gettext,
+        **_dates_in(words),
         "page_lang": words.split("-")[0],
         "version": version,
         "answers": translations.answer_labels(shown.circular, version),
@@ -222,6 +308,20 @@ def _reading_for(
             (other, language_name(other), link(other, furigana_on), other == language)
             for other in versions
         ],
+    }
+
+
+def _dates_in(locale: str) -> dict[str, object]:
+    """Dates as the card writes them (「12月13日（日）」), in Tokyo time: `day` for a date,
+    `moment` for a date and time."""
+
+    def moment(at: datetime) -> str:
+        return f"{tokyo_date(at, locale)} {at.astimezone(TOKYO):%H:%M}"
+
+    return {
+        "day": lambda when: day_label(when, locale),
+        "tokyo_day": lambda at: tokyo_date(at, locale),
+        "moment": moment,
     }
 
 
@@ -308,7 +408,7 @@ def _print(circular: Circular | None) -> Response:
             _=_gettext(None),
             circular=circular,
             area=area_label(circular),
-            tokyo=TOKYO,
+            **_dates_in(SOURCE_LOCALE),
             qr_svg=qr_svg(public_link),
             public_link=public_link,
             paper=paper_copies(db.session, circular),

@@ -258,8 +258,7 @@ def on_postback(context: EventContext, event: PostbackEvent) -> list[Message]:
             answered = acknowledgements.answer(session, clock, resident, circular_id, position)
             return replies.answer(answered, language)
         case Details(circular_id) if resident is not None:
-            circular = acknowledgements.delivered_circular(session, resident, circular_id)
-            text = acknowledgements.full_text(circular, resident.locale) if circular else None
+            text = acknowledgements.read_whole(session, clock, resident, circular_id)
             return replies.details(text, language, _detail_link(circular_id, resident.id))
         case Confirm() | Answer() | Details():
             return replies.confirmation("unknown", language)

@@ -15,11 +15,12 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, replies
+from broadcasts import compose, links, messages, replies
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import (
     Acknowledgement,
+    AnswerOption,
     Association,
     Channel,
     Circular,
@@ -162,6 +163,38 @@ def test_a_confirm_from_elsewhere_is_refused(
     assert count(session, Acknowledgement) == 0
 
 
+@pytest.mark.parametrize(
+    ("headers", "form"),
+    [
+        ({"Origin": "https://evil.example"}, {"option": "1"}),
+        ({}, {"option": "1", "form_token": "forged"}),
+        ({}, {"option": "abc"}),
+        ({}, {"option": "9"}),
+    ],
+)
+def test_an_answer_from_elsewhere_or_for_no_option_is_refused_in_japanese(
+    app: Flask,
+    session: Session,
+    circular: Circular,
+    resident: Resident,
+    headers: dict[str, str],
+    form: dict[str, str],
+) -> None:
+    circular.question = "参加しますか"
+    circular.options = [
+        AnswerOption(position=1, label="はい"),
+        AnswerOption(position=2, label="いいえ"),
+    ]
+    session.commit()
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    refused = client.post(f"{url}/answer", data={"form_token": token, **form}, headers=headers)
+    assert refused.status_code == 403
+    assert "このボタンは使えませんでした" in refused.get_data(as_text=True)
+    assert count(session, Acknowledgement) == 0
+
+
 def _expired_token(circular_id: int, resident_id: int) -> str:
     """A link signed 91 days ago (links last 90)."""
 
@@ -293,3 +326,56 @@ def test_a_correction_and_its_original_link_to_each_other(
     fix_page = client.get(link_for(fix, resident)).get_data(as_text=True)
     assert "【訂正】集合場所の変更" in fix_page and "次の回覧の訂正です" in fix_page
     assert "/c/public/" + links.public_token(SECRET, circular.id) in fix_page
+
+
+def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    officer: StaffMember,
+    sakura: Association,
+    make_resident: Callable[..., Resident],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    # Three lines and a paragraph, with the line ends a browser's form posts.
+    body = "12月6日 9時、公園に集合。\r\n持ち物：タオル\r\n\r\n\r\n雨の日は  中止です。"
+    draft = compose.save_draft(
+        session,
+        clock,
+        officer,
+        CircularDraft(title="防災訓練", body=body, targets=Target.of(associations=[sakura.id])),
+    )
+    session.commit()
+    kept = "12月6日 9時、公園に集合。\n持ち物：タオル\n\n雨の日は 中止です。"
+    card = messages.circular_card(draft).to_dict()
+    assert card["contents"]["body"]["contents"][1]["text"] == kept
+
+    preview = dashboard_client(officer).get(f"/dashboard/compose/{draft.id}/preview")
+    assert f'<p class="flex-text size-md">{kept}</p>' in preview.get_data(as_text=True)
+
+    draft.status = CircularStatus.sent
+    resident = make_resident(association=sakura)
+    session.add(Delivery(circular_id=draft.id, resident_id=resident.id, status=DeliveryStatus.sent))
+    session.commit()
+    page = app.test_client().get(link_for(draft, resident)).get_data(as_text=True)
+    assert "<p>12月6日 9時、公園に集合。<br>持ち物：タオル</p>" in page
+    assert "<p>雨の日は  中止です。</p>" in page
+
+
+def test_an_address_a_resident_may_meet_never_gets_a_framework_page(
+    app: Flask, session: Session, circular: Circular, resident: Resident
+) -> None:
+    client = app.test_client()
+    url = link_for(circular, resident)
+    for path in (f"{url}/", f"{url}/more", "/c/", f"{url}/confirm/x", "/files/"):
+        response = client.get(path)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 404, path
+        assert "回覧が見つかりません" in page and "Not Found" not in page, path
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    # A form's address opened again (a restored tab): back to the page, which is still there.
+    for form in ("confirm", "answer"):
+        back = client.get(f"{url}/{form}")
+        assert back.status_code == 303 and back.headers["Location"] == url
+    # Elsewhere, the app's own answers stay as they were.
+    assert "回覧が見つかりません" not in client.get("/nowhere").get_data(as_text=True)

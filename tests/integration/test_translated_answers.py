@@ -129,14 +129,15 @@ def test_residents_get_answer_buttons_and_replies_in_the_language_they_read(
         'Your answer "I can\'t" was received.'
     )
 
-    # The detail page lists the answers in the version shown.
+    # The detail page's answer buttons are in the version shown, the resident's answer pressed.
     resident = session.scalars(select(Resident).where(Resident.line_user_id == english)).one()
     token = links.detail_token(SECRET, circular.id, resident.id)
     page = app.test_client().get(f"/c/{token}").get_data(as_text=True)
-    assert "<li>I&#39;ll come</li>" in page and "<li>参加</li>" not in page
+    assert 'aria-pressed="false">I&#39;ll come</button>' in page and ">参加</button>" not in page
+    assert 'aria-pressed="true">I can&#39;t</button>' in page
     assert "<h2>Will you come?</h2>" in page
     original = app.test_client().get(f"/c/{token}?lang=ja").get_data(as_text=True)
-    assert "<li>参加</li>" in original and "<h2>参加しますか？</h2>" in original
+    assert ">参加</button>" in original and "<h2>参加しますか？</h2>" in original
 
 
 def test_a_draft_round_trips_the_labels_and_a_wrong_count_is_refused(

@@ -70,3 +70,21 @@ def test_easy_japanese_is_a_locale_of_its_own() -> None:
     assert locale_for(EASY_JAPANESE) == EASY_JAPANESE
     assert locale_for("JA-X-EASY") == EASY_JAPANESE
     assert EASY_JAPANESE in LOCALES_KNOWN
+
+
+def test_the_circular_pages_words_are_in_both_catalogues() -> None:
+    """The detail, refusal and print pages speak the resident's language too."""
+    templates = BROADCASTS.parent / "linebot_app" / "circulars" / "templates"
+    words = {
+        message
+        for _file, _line, message, _comments, _context in extract_from_dir(
+            str(templates), method_map=[("**.html", "jinja2")]
+        )
+        if isinstance(message, str)
+    }
+    assert "このボタンは使えませんでした" in words
+    for locale in ("en", EASY_JAPANESE):
+        with (LOCALES / locale / "LC_MESSAGES" / "messages.po").open("rb") as source:
+            catalogue = read_po(source, locale="en" if locale == "en" else "ja")
+        missing = [m for m in words if not (catalogue.get(m) and catalogue.get(m).string)]
+        assert sorted(missing) == [], locale
