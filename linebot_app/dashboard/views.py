@@ -34,6 +34,7 @@ from linebot_app.dashboard.auth import (
 )
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
+from linebot_app.dashboard.links import same_site_path
 from linebot_app.extensions import db, line, settings
 from models import Association, Circular, CircularStatus, Role, StaffMember, StaffRole
 
@@ -90,11 +91,7 @@ def logout() -> Response:
 def language(code: str) -> Response:
     if code in LOCALES:
         http_session[LANGUAGE_KEY] = code
-    target = request.args.get("next", "")
-    # Only paths of this site: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.index")
-    return redirect(target)
+    return redirect(same_site_path(request.args.get("next"), url_for("dashboard.index")))
 
 
 # --- circulars ----------------------------------------------------------------------------------
