@@ -6,10 +6,11 @@ from __future__ import annotations
 import re
 
 LOGIN_PATH = "/dashboard/login/"
-# One slash, then anything but a second slash or a backslash, and no control characters or
-# spaces anywhere: browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example`
-# or `/\evil.example` would reach another site.
-_SAME_SITE_PATH = re.compile(r"/(?![/\\])[^\x00-\x20\x7f\\]*")
+# One slash, then printable ASCII without a second slash at the start or any backslash:
+# browsers drop tabs and newlines and read `\` as `/`, so `/\t/evil.example` or
+# `/\evil.example` would reach another site. (The dashboard's own paths are all ASCII, and a
+# header cannot carry anything else unencoded.)
+_SAME_SITE_PATH = re.compile(r"/(?![/\\])[\x21-\x5b\x5d-\x7e]*")
 
 
 def login_url(public_url: str, token: str) -> str:
