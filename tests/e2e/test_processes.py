@@ -245,6 +245,7 @@ def test_a_second_worker_on_sqlite_refuses_and_the_first_stops_cleanly(tmp_path:
             first.wait()
 
 
+@pytest.mark.browser
 def test_the_demo_sets_up_its_line_and_the_readmes_commands_work_against_it(
     tmp_path: Path, started: list[subprocess.Popen[str]]
 ) -> None:
