@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shlex
@@ -12,12 +13,15 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from dotenv import dotenv_values
+import urllib3
+from dotenv import dotenv_values, set_key
 from honcho.manager import Manager
+from linebot.v3.messaging import ApiException
 from sqlalchemy import select
 
-from broadcasts import activation, areas, logins, templates
+from broadcasts import activation, areas, logins, richmenu, templates
 from broadcasts.clock import SystemClock
+from broadcasts.line import connect
 from linebot_app import create_app
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db
@@ -25,14 +29,14 @@ from linebot_app.schema import upgrade
 from models import District, Role, StaffMember, StaffRole
 
 SAMPLE_AREAS = Path("docs/sample-areas.csv")
-# The demo's administrator: a made-up LINE id, so the dashboard can be opened without LINE.
+# The demo's administrator: a made-up LINE id, with a phone of its own in the simulator.
 DEMO_ADMIN = "U" + "de" * 16
+DEMO_ADMIN_NAME = "デモ管理者"
 
 
 def run(state_dir: Path, port: int, simulator_port: int) -> None:
     env, login = prepare(state_dir, port, simulator_port)
     web_url = env["KAIRAN_PUBLIC_URL"]
-    simulator_url = env["LINE_API_BASE_URL"]
     kairan = shlex.quote(str(Path(sys.executable).with_name("kairan")))
     manager = Manager()
     manager.add_process(
@@ -52,7 +56,7 @@ def run(state_dir: Path, port: int, simulator_port: int) -> None:
     manager.add_process("worker", f"{kairan} worker", env={**os.environ, **env})
     manager.add_process("clock", f"{kairan} scheduler", env={**os.environ, **env})
     threading.Thread(
-        target=announce, args=(web_url, simulator_url, login, state_dir), daemon=True
+        target=announce, args=(env, login, state_dir / "demo.env"), daemon=True
     ).start()
     manager.loop()
     sys.exit(manager.returncode)
@@ -79,9 +83,14 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
             encoding="utf-8",
         )
         env_file.chmod(0o600)
+    # Written to the file, on every start (the ports may change), so that the README's commands
+    # run with `-e instance/demo.env` reach this demo's web app and simulator, not the real LINE.
+    for key, value in (
+        ("KAIRAN_PUBLIC_URL", f"http://127.0.0.1:{port}"),
+        ("LINE_API_BASE_URL", f"http://127.0.0.1:{simulator_port}"),
+    ):
+        set_key(env_file, key, value, quote_mode="never")
     env = {key: value for key, value in dotenv_values(env_file).items() if value is not None}
-    env["KAIRAN_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    env["LINE_API_BASE_URL"] = f"http://127.0.0.1:{simulator_port}"
     os.environ.update(env)
     app = create_app()
     with app.app_context():
@@ -95,7 +104,7 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
         templates.load_starter_set(db.session)
         admin = db.session.scalar(select(StaffMember).where(StaffMember.line_user_id == DEMO_ADMIN))
         if admin is None:
-            admin = StaffMember(line_user_id=DEMO_ADMIN, display_name="デモ管理者")
+            admin = StaffMember(line_user_id=DEMO_ADMIN, display_name=DEMO_ADMIN_NAME)
             admin.roles.append(StaffRole(role=Role.admin))
             db.session.add(admin)
             db.session.flush()
@@ -104,12 +113,15 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
     return env, login_url(env["KAIRAN_PUBLIC_URL"], issued.token)
 
 
-def announce(web_url: str, simulator_url: str, login: str, state_dir: Path) -> None:
-    """Print the URLs once the web app and the simulator answer."""
+def announce(env: dict[str, str], login: str, env_file: Path) -> None:
+    """Once the web app and the simulator answer, set the simulator up and print the URLs."""
+    web_url, simulator_url = env["KAIRAN_PUBLIC_URL"], env["LINE_API_BASE_URL"]
     for url in (f"{web_url}/healthz", f"{simulator_url}/"):
         if not answers(url, seconds=60):
             print(f"demo: {url} did not answer within 60 s", flush=True)  # noqa: T201
             return
+    notes = set_up_simulator(simulator_url, env["LINE_CHANNEL_ACCESS_TOKEN"])
+    kairan = Path(sys.executable).with_name("kairan")
     print(  # noqa: T201 - this banner is the demo's whole user interface
         "\n"
         "  Kairan デモが起動しました / Kairan demo is running\n"
@@ -117,11 +129,47 @@ def announce(web_url: str, simulator_url: str, login: str, state_dir: Path) -> N
         f"    ウェブアプリ / Web app                                    : {web_url}/healthz\n"
         f"    管理画面（デモ管理者、10分間有効） / Dashboard (demo admin, 10 minutes) :\n"
         f"      {login}\n"
-        f"    新しいリンク / A new link: KAIRAN_PUBLIC_URL={web_url}"
-        f" .venv/bin/kairan -e {state_dir / 'demo.env'} staff login-link {DEMO_ADMIN}\n"
-        "  終了は Ctrl-C / Stop with Ctrl-C\n",
+        "    新しいリンクは、デモ管理者のスマホから「ログイン」と送ると届きます"
+        " / For a new link, send 「ログイン」 from the demo admin's phone:\n"
+        f"      {simulator_url}/phones/{DEMO_ADMIN}\n"
+        f"    コマンドで / or with a command:\n"
+        f"      {kairan} -e {env_file} staff login-link {DEMO_ADMIN}\n"
+        + "".join(f"    {note}\n" for note in notes)
+        + "  終了は Ctrl-C / Stop with Ctrl-C\n",
         flush=True,
     )
+
+
+def set_up_simulator(simulator_url: str, access_token: str) -> list[str]:
+    """What a real channel has once set up: Kairan's rich menu (as `kairan line setup` makes
+    it), and the demo administrator's phone, following the bot. The simulator keeps nothing
+    between runs, so every start does this again. Returns notes for the banner."""
+    notes = []
+    try:
+        image = richmenu.render(richmenu.find_font())
+        richmenu.install(connect(simulator_url, access_token), image)
+    except richmenu.FontMissingError as error:
+        notes.append(f"リッチメニューなし / No rich menu: {error}")
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        notes.append(f"リッチメニューなし / No rich menu: {type(error).__name__}")
+    try:
+        _control(simulator_url, "/users", {"displayName": DEMO_ADMIN_NAME, "userId": DEMO_ADMIN})
+        _control(simulator_url, f"/users/{DEMO_ADMIN}/follow", {})
+    except (urllib.error.URLError, OSError) as error:
+        notes.append(f"デモ管理者のスマホなし / No phone for the demo admin: {error}")
+    return notes
+
+
+def _control(simulator_url: str, path: str, body: dict[str, str]) -> None:
+    """One call to the simulator's control API (the phones' side of LINE)."""
+    request = urllib.request.Request(  # noqa: S310 - the demo's own simulator, on loopback
+        f"{simulator_url}/_sim{path}",
+        data=json.dumps(body).encode("utf-8"),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
+        pass
 
 
 def answers(url: str, seconds: float) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask import session as http_session
-from flask_babel import get_locale
+from flask_babel import get_locale, pgettext
 from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -34,6 +34,7 @@ from linebot_app.dashboard.auth import (
 )
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
+from linebot_app.dashboard.links import same_site_path
 from linebot_app.extensions import db, line, settings
 from models import Association, Circular, CircularStatus, Role, StaffMember, StaffRole
 
@@ -90,11 +91,7 @@ def logout() -> Response:
 def language(code: str) -> Response:
     if code in LOCALES:
         http_session[LANGUAGE_KEY] = code
-    target = request.args.get("next", "")
-    # Only paths of this site: never an open redirect.
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("dashboard.index")
-    return redirect(target)
+    return redirect(same_site_path(request.args.get("next"), url_for("dashboard.index")))
 
 
 # --- circulars ----------------------------------------------------------------------------------
@@ -589,6 +586,7 @@ def role_label(role: Role) -> str:
 def action_label(action: str) -> str:
     labels = {
         "circular.composed": _("回覧を作成"),
+        "circular.scheduled": _("回覧を予約"),
         "circular.sent": _("回覧を送信"),
         "circular.cancelled": _("回覧を取り消し"),
         "export.circular": _("回覧の集計を保存"),
@@ -611,6 +609,50 @@ def action_label(action: str) -> str:
     return str(labels.get(action, action))
 
 
+# The audit log's words carry the context "audit": there 回覧 is one circular, not the
+# "Circulars" of the menu.
+def subject_label(subject_type: str) -> str:
+    labels = {
+        "district": pgettext("audit", "校区"),
+        "association": pgettext("audit", "自治会"),
+        "group": pgettext("audit", "班"),
+        "circular": pgettext("audit", "回覧"),
+        "template": pgettext("audit", "ひな形"),
+        "staff_member": pgettext("audit", "担当者"),
+        "staff_invite": pgettext("audit", "招待コード"),
+    }
+    return str(labels.get(subject_type, subject_type))
+
+
+def detail_label(key: str) -> str:
+    labels = {
+        "recipients": pgettext("audit", "送信人数"),
+        "count": pgettext("audit", "件数"),
+        "role": pgettext("audit", "役割"),
+        "kind": pgettext("audit", "種類"),
+        "enabled": pgettext("audit", "見守り"),
+        "district_id": pgettext("audit", "校区"),
+        "association_id": pgettext("audit", "自治会"),
+        "group": pgettext("audit", "班"),
+        "group_id": pgettext("audit", "班"),
+        "circular": pgettext("audit", "回覧"),
+        "corrects": pgettext("audit", "訂正した回覧"),
+        "paper_household_id": pgettext("audit", "紙の世帯"),
+    }
+    return str(labels.get(key, key))
+
+
+def detail_value(key: str, value: audit.Detail) -> str:
+    if key == "role" and value in {role.value for role in Role}:
+        return role_label(Role(value))
+    if isinstance(value, bool):
+        return str(pgettext("audit", "オン") if value else pgettext("audit", "オフ"))
+    kinds = {"stats": pgettext("audit", "集計"), "answers": pgettext("audit", "回答")}
+    if key == "kind" and isinstance(value, str) and value in kinds:
+        return str(kinds[value])
+    return str(value)
+
+
 @bp.context_processor
 def inject() -> dict[str, Any]:
     return {
@@ -620,6 +662,9 @@ def inject() -> dict[str, Any]:
         "status_label": status_label,
         "role_label": role_label,
         "action_label": action_label,
+        "subject_label": subject_label,
+        "detail_label": detail_label,
+        "detail_value": detail_value,
         "page_language": str(get_locale() or "ja"),
     }
 

@@ -13,10 +13,11 @@ from flask import Flask
 from sqlalchemy.orm import Session
 from werkzeug.serving import make_server
 
-from broadcasts import compose, links
+from broadcasts import compose, links, logins
+from broadcasts.clock import SystemClock
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
-from models import Association, CircularStatus, Role, StaffMember
+from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
 from tests.conftest import TEST_SETTINGS, FakeClock
 from tests.conftest import chromium as launch_chromium
 
@@ -86,3 +87,40 @@ def test_the_print_view_prints_to_an_a4_pdf_with_the_title(
     width, height = reader.pages[0].mediabox.width, reader.pages[0].mediabox.height
     # A4 is 595 × 842 points; Chromium rounds its page size to whole pixels.
     assert abs(float(width) - 595) < 2 and abs(float(height) - 842) < 2
+
+
+def test_a_sent_circulars_page_links_to_its_print_view(
+    session: Session,
+    served: str,
+    chromium: object,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+) -> None:
+    """Not only the draft's preview: a promoter printing copies for paper households after
+    sending finds the print view from the circular's page."""
+    from playwright.sync_api import Browser, expect
+
+    assert isinstance(chromium, Browser)
+    association = make_association(name="楓東町内会", paper_household_count=7)
+    promoter = make_staff(Role.promoter, district_id=association.district_id)
+    circular = make_circular(
+        author=promoter,
+        title="資源回収のお知らせ",
+        status=CircularStatus.sent,
+        released_at=SystemClock().now(),
+    )
+    circular.targets.append(CircularTarget(association_id=association.id))
+    issued = logins.issue(session, SystemClock(), promoter)
+    session.commit()
+
+    page = chromium.new_page(viewport={"width": 430, "height": 900}, locale="ja-JP")
+    page.set_default_timeout(10_000)
+    page.goto(f"{served}/dashboard/login/{issued.token}")
+    page.click("#login")
+    page.wait_for_url(f"{served}/dashboard/")
+    page.goto(f"{served}/dashboard/circulars/{circular.id}")
+    page.get_by_role("link", name="印刷用の画面").click()
+    page.wait_for_url(f"{served}/print/{circular.id}")
+    expect(page.locator("h1")).to_contain_text("資源回収のお知らせ")
+    expect(page.locator(".qr-code svg")).to_have_count(1)

@@ -243,3 +243,92 @@ def test_a_second_worker_on_sqlite_refuses_and_the_first_stops_cleanly(tmp_path:
         if first.poll() is None:
             first.kill()
             first.wait()
+
+
+@pytest.mark.browser
+def test_the_demo_sets_up_its_line_and_the_readmes_commands_work_against_it(
+    tmp_path: Path, started: list[subprocess.Popen[str]]
+) -> None:
+    """The demo's settings name its web app and its simulator (so `kairan -e instance/demo.env
+    …` reaches them, never the real LINE); the simulator has Kairan's rich menu; and the demo's
+    administrator has a phone there, from which 「ログイン」 brings a new login link."""
+    from dotenv import dotenv_values
+
+    from linebot_app.demo import DEMO_ADMIN
+    from simulator.testing import SimulatorClient
+    from tests.conftest import chromium
+
+    port, simulator_port = free_port(), free_port()
+    web, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{simulator_port}"
+    state = tmp_path / "state"
+    demo = subprocess.Popen(
+        [
+            "kairan",
+            "demo",
+            "--port",
+            str(port),
+            "--simulator-port",
+            str(simulator_port),
+            "--state-dir",
+            str(state),
+        ],
+        cwd=REPO,
+        env=environment(tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    started.append(demo)
+    assert demo.stdout is not None
+    output = ""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "Ctrl-C" not in output:
+        line = demo.stdout.readline()
+        if not line:
+            break
+        output += line
+    assert "Ctrl-C" in output, output
+    # The banner says where the administrator's phone is, to ask for a new link there.
+    phone = f"{simulator}/phones/{DEMO_ADMIN}"
+    assert phone in output and "「ログイン」" in output, output
+
+    settings = dotenv_values(state / "demo.env")
+    assert settings["KAIRAN_PUBLIC_URL"] == web
+    assert settings["LINE_API_BASE_URL"] == simulator
+    assert (state / "demo.env").stat().st_mode & 0o077 == 0
+
+    sim = SimulatorClient(simulator)
+    assert sim.user(DEMO_ADMIN)["state"] == "following"
+    menu = sim.call("GET", f"/users/{DEMO_ADMIN}/chat")["richMenu"]
+    assert menu is not None and menu["hasImage"] and menu["chatBarText"] == "メニュー"
+
+    # The README's commands, with the demo's settings and nothing else.
+    for command in (["line", "setup"], ["staff", "login-link", DEMO_ADMIN]):
+        result = subprocess.run(
+            ["kairan", "-e", str(state / "demo.env"), *command],
+            cwd=tmp_path,
+            env=environment(tmp_path),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+    assert f"{web}/dashboard/login/" in result.stdout
+
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 430, "height": 900}, locale="ja-JP")
+        context.set_default_timeout(20_000)
+        page = context.new_page()
+        page.goto(phone)
+        page.locator("#rich-menu .rich-menu-image").wait_for()
+        page.fill("#message-input", "ログイン")
+        page.click("#send")
+        with context.expect_page() as opened:
+            page.get_by_role("button", name="管理画面を開く").last.click()
+        login = opened.value
+        login.wait_for_load_state()
+        assert login.url.startswith(f"{web}/dashboard/login/")
+        login.click("#login")
+        login.wait_for_url(f"{web}/dashboard/")

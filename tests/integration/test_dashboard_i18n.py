@@ -17,11 +17,17 @@ ROOT = Path(__file__).resolve().parents[2]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
-def _extracted(folder: Path, method_map: list[tuple[str, str]], keywords: list[str]) -> set[str]:
+# pgettext's first argument is the context, its second the message (babel.cfg: pgettext:1c,2).
+PGETTEXT = {"pgettext": ((1, "c"), 2)}
+
+
+def _extracted(
+    folder: Path, method_map: list[tuple[str, str]], keywords: list[str]
+) -> set[tuple[str | None, str]]:
     return {
-        message
-        for _file, _line, message, _comments, _context in extract_from_dir(
-            str(folder), method_map=method_map, keywords=dict.fromkeys(keywords)
+        (context, message)
+        for _file, _line, message, _comments, context in extract_from_dir(
+            str(folder), method_map=method_map, keywords={**dict.fromkeys(keywords), **PGETTEXT}
         )
         if isinstance(message, str)
     }
@@ -34,13 +40,18 @@ def test_every_dashboard_text_is_translated_with_its_placeholders() -> None:
         [("**.py", "python"), ("templates/**.html", "jinja2")],
         ["_", "gettext", "_l"],
     ) | _extracted(ROOT / "broadcasts", [("**.py", "python")], ["StaffText"])
-    assert "まだ確認していない人" in messages
-    assert "題名は%(limit)s文字までです（%(length)s文字）" in messages
+    assert (None, "まだ確認していない人") in messages
+    assert (None, "題名は%(limit)s文字までです（%(length)s文字）") in messages
+    assert ("button", "送信") in messages
     english = catalogue("en")
-    assert [m for m in sorted(messages) if english.gettext(m) == m] == []
-    for message in messages:
+
+    def translated(context: str | None, message: str) -> str:
+        return english.pgettext(context, message) if context else english.gettext(message)
+
+    assert [m for m in sorted(messages, key=str) if translated(*m) == m[1]] == []
+    for context, message in messages:
         assert set(PLACEHOLDER.findall(message)) == set(
-            PLACEHOLDER.findall(english.gettext(message))
+            PLACEHOLDER.findall(translated(context, message))
         ), message
 
 

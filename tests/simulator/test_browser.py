@@ -135,3 +135,31 @@ def bot_push(base_url: str, token: str, user_id: str, message: dict[str, object]
         timeout=5,
     )
     return response.status
+
+
+def test_start_page_fits_a_phone(base_url: str) -> None:
+    """At a phone's width the start page's 「新しいスマホ」 button reads on one line and nothing
+    runs off the side of the screen."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 375, "height": 700})
+        page.goto(base_url + "/")
+        button = page.locator("#create-phone")
+        metrics = button.evaluate(
+            """(element) => {
+                const range = document.createRange();
+                range.selectNodeContents(element);
+                return {
+                    lines: range.getClientRects().length,
+                    pageWidth: document.documentElement.scrollWidth,
+                    viewport: window.innerWidth,
+                };
+            }"""
+        )
+        text_box = button.evaluate(
+            "(element) => { const r = document.createRange(); r.selectNodeContents(element);"
+            " const b = r.getBoundingClientRect(); return {height: b.height,"
+            " lineHeight: parseFloat(getComputedStyle(element).fontSize) * 1.6}; }"
+        )
+    assert metrics["lines"] == 1, metrics
+    assert text_box["height"] <= text_box["lineHeight"], text_box
+    assert metrics["pageWidth"] <= metrics["viewport"], metrics
