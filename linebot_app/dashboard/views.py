@@ -4,9 +4,6 @@ it exists, so guessing ids tells nothing."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +29,7 @@ from linebot_app.dashboard.auth import (
     login_required,
     viewer,
 )
+from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
 from linebot_app.extensions import db, line, settings
@@ -262,24 +260,6 @@ def not_confirmed(circular_id: int) -> str:
 # --- exports ------------------------------------------------------------------------------------
 
 
-def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """UTF-8 with a BOM: Excel on Windows then reads the Japanese correctly."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue().encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Content-Type": "text/csv; charset=utf-8",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
@@ -345,7 +325,7 @@ def export_stats(circular_id: int) -> Response:
             body.append(
                 line_of("班", row.district_name, row.association_name, row.name, row.counts)
             )
-    return _csv(f"circular-{circular_id}-stats.csv", header, body)
+    return csv_response(f"circular-{circular_id}-stats.csv", header, body)
 
 
 @bp.get("/circulars/<int:circular_id>/answers.csv")
@@ -355,7 +335,7 @@ def export_answers(circular_id: int) -> Response:
     tallies = stats.answer_tallies(db.session, circular_id, scope)
     counts = stats.summary(db.session, circular_id, scope)
     body = [[t.position, t.label, t.count, _percent(counts.rate(t.count))] for t in tallies]
-    return _csv(
+    return csv_response(
         f"circular-{circular_id}-answers.csv",
         ["番号", "選択肢", "回答数", "配信済みに対する割合(%)"],
         body,
@@ -449,7 +429,7 @@ def export_reach() -> Response:
         ]
         for r in reach
     ]
-    return _csv("reach.csv", header, body)
+    return csv_response("reach.csv", header, body)
 
 
 # --- staff and audit (admins) -------------------------------------------------------------------
