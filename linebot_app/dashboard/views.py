@@ -71,8 +71,8 @@ def login(token: str) -> Response | tuple[str, int]:
     if staff_member_id is None:
         db.session.rollback()
         return render_template("dashboard/login_failed.html"), 400
-    db.session.commit()
     log_in(staff_member_id)
+    db.session.commit()
     return redirect(url_for("dashboard.index"))
 
 
@@ -81,6 +81,7 @@ def logout() -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     log_out()
+    db.session.commit()
     return redirect(url_for("dashboard.login_help"))
 
 
@@ -511,7 +512,7 @@ def remove_role(role_id: int) -> Response:
         district_id=role.district_id,
         association_id=role.association_id,
     )
-    db.session.delete(role)
+    staff_invites.remove_role(db.session, role)
     db.session.commit()
     flash(_("役割を外しました。"), "info")
     return redirect(url_for("dashboard.staff"))
