@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from sqlalchemy.orm import Session
 
 from models import (
@@ -76,3 +77,13 @@ def test_no_cell_of_an_export_is_a_formula(
     # The text is all there, shown as typed behind the apostrophe that makes it text.
     for text in texts:
         assert "'" + text in cells, text
+
+
+def test_the_table_above_covers_every_csv_route(app: Flask) -> None:
+    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert routes == {
+        "/dashboard/circulars/<int:circular_id>/answers.csv",
+        "/dashboard/circulars/<int:circular_id>/stats.csv",
+        "/dashboard/associations.csv",
+        "/dashboard/adoption.csv",
+    }
