@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import secrets
 
+from hypothesis import given
+from hypothesis import strategies as st
 from werkzeug.routing import IntegerConverter
 
 from linebot_app import create_app
@@ -34,6 +36,18 @@ def test_every_route_with_a_token_in_its_path_is_redacted() -> None:
         assert "<redacted>" in redact_tokens(path), rule.rule
         checked += 1
     assert checked >= 6
+
+
+@given(
+    st.sampled_from(["/dashboard/login/", "/c/", "/c/public/", "/print/link/", "/files/", "//c/"]),
+    st.text(
+        alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.~%", min_size=1
+    ),
+    st.sampled_from(["", "/confirm", "?lang=en", " HTTP/1.1"]),
+)
+def test_no_token_survives_in_a_token_route(prefix: str, token: str, rest: str) -> None:
+    line = redact_tokens(f'127.0.0.1 "GET {prefix}{token}{rest}" 200')
+    assert line == f'127.0.0.1 "GET {prefix}<redacted>{rest}" 200'
 
 
 def test_other_paths_are_left_as_they_are() -> None:
