@@ -26,7 +26,12 @@ class RedactTokens(logging.Filter):
     """Replaces the tokens of paths a record names (the message as it will be written)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # Arguments that do not fit the message: the handler reports that when it writes
+            # the record; a filter must not raise into the code that logged.
+            return True
         redacted = redact_tokens(message)
         if redacted != message:
             record.msg, record.args = redacted, None

@@ -26,6 +26,7 @@ from models import StaffMember
 
 SESSION_KEY = "dashboard_session"
 VIEWER_KEY = "kairan.viewer"
+clock = SystemClock()
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -38,9 +39,6 @@ class Viewer:
     @property
     def is_admin(self) -> bool:
         return self.scope.city
-
-
-clock = SystemClock()
 
 
 def log_in(staff_member_id: int) -> None:

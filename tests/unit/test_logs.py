@@ -68,3 +68,9 @@ def test_a_record_naming_a_token_path_is_written_without_the_token() -> None:
     )
     assert RedactTokens().filter(record)
     assert record.getMessage() == "Exception on /c/<redacted> [GET]"
+
+
+def test_a_record_that_cannot_be_formatted_passes_the_filter_unchanged() -> None:
+    record = logging.LogRecord("x", logging.INFO, __file__, 1, "%d items", ("many",), None)
+    assert RedactTokens().filter(record)
+    assert record.args == ("many",)
