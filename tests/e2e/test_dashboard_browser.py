@@ -232,6 +232,10 @@ def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(
     expect(page.locator('[data-stat="delivered"]')).to_have_text("1")
     page.goto(names)
     expect(page.locator("#not-confirmed")).to_contain_text("見守り 次郎")
+    # The officer's other pages, for the security policy's sake.
+    for path in ("associations", "adoption", "templates", "groups", "safety", "compose"):
+        response = page.goto(f"{served}/dashboard/{path}")
+        assert response is not None and response.status == 200, path
 
     # Someone else's browser with a copy of the cookie reads the same page…
     assert page.context.browser is not None
