@@ -4,6 +4,10 @@
 The token is 32 random bytes (URL-safe); only its SHA-256 is stored. A link works once, for ten
 minutes: it is claimed with a conditional UPDATE, so of two requests racing with the same link
 exactly one sees a row change.
+
+A used link starts a dashboard session: a row the browser's cookie names by a random id (only
+its SHA-256 stored). Every dashboard request looks the row up; logging out, expiry and losing a
+role delete it, so a copied cookie is worth nothing afterwards.
 """
 
 from __future__ import annotations
@@ -14,11 +18,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from models import LoginLink, StaffMember, StaffRole
+from models import DashboardSession, LoginLink, StaffMember, StaffRole
 
 VALID_FOR = timedelta(minutes=10)
 # Tokens are token_urlsafe(32): 43 characters. Anything much longer is not ours.
@@ -78,6 +82,52 @@ def redeem(session: Session, clock: Clock, token: str) -> int | None:
     if claimed.rowcount != 1:
         return None
     return link.staff_member_id
+
+
+def start_session(session: Session, clock: Clock, staff_member_id: int, lifetime: timedelta) -> str:
+    """A new dashboard session for the staff member; returns the id the cookie carries."""
+    now = clock.now()
+    # Logins are rare and the table holds live sessions only: expired rows go here.
+    session.execute(delete(DashboardSession).where(DashboardSession.expires_at <= now))
+    token = secrets.token_urlsafe(32)
+    session.add(
+        DashboardSession(
+            token_hash=token_hash(token),
+            staff_member_id=staff_member_id,
+            created_at=now,
+            expires_at=now + lifetime,
+        )
+    )
+    session.flush()
+    return token
+
+
+def session_member(session: Session, clock: Clock, token: str) -> StaffMember | None:
+    """The staff member whose live session the cookie names, in one query on a unique index;
+    None when the session ended, expired or never existed. Reads only."""
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return session.scalars(
+        select(StaffMember)
+        .join(DashboardSession, DashboardSession.staff_member_id == StaffMember.id)
+        .where(
+            DashboardSession.token_hash == token_hash(token),
+            DashboardSession.expires_at > clock.now(),
+        )
+    ).first()
+
+
+def end_session(session: Session, token: str) -> None:
+    session.execute(
+        delete(DashboardSession).where(DashboardSession.token_hash == token_hash(token))
+    )
+
+
+def end_sessions_of(session: Session, staff_member_id: int) -> None:
+    """Log the staff member out everywhere (a role was taken away)."""
+    session.execute(
+        delete(DashboardSession).where(DashboardSession.staff_member_id == staff_member_id)
+    )
 
 
 def token_hash(token: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from broadcasts import logins
 from broadcasts.clock import Clock
 from broadcasts.invite_codes import InviteCode, code_hash
 from models import Association, District, Group, Role, StaffInvite, StaffMember, StaffRole
@@ -169,3 +170,11 @@ def redeem(
     )
     session.flush()
     return Redeemed("linked", invite.role, area)
+
+
+def remove_role(session: Session, role: StaffRole) -> None:
+    """Take a role away. The member's dashboard sessions end with it: what they may see was
+    granted with that role, and they log in again with whatever roles they still hold."""
+    logins.end_sessions_of(session, role.staff_member_id)
+    session.delete(role)
+    session.flush()

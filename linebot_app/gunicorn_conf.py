@@ -12,6 +12,10 @@ import sys
 from typing import Any
 
 from gunicorn.arbiter import Arbiter
+from gunicorn.config import Config
+from gunicorn.glogging import Logger
+
+from linebot_app.logs import RedactTokens
 
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -24,10 +28,23 @@ threads = 8
 # LINE gives up on a webhook after 2 s; a request still running after 30 s is stuck.
 timeout = 30
 accesslog = "-"
-# Paths only: query strings may carry signed tokens.
+# Paths only: query strings may carry signed tokens. Tokens in paths are redacted (RedactingLogger).
 access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms'
 # No control socket: it lives at one fixed path per user, so two instances would collide.
 control_socket_disable = True
+
+
+class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
+    """gunicorn's logger, with the tokens in paths replaced in both of its logs (its error log
+    names the path of a request it failed to handle)."""
+
+    def __init__(self, cfg: Config) -> None:
+        super().__init__(cfg)
+        for log in (self.error_log, self.access_log):
+            log.addFilter(RedactTokens())
+
+
+logger_class = RedactingLogger
 
 
 def on_starting(server: Arbiter) -> None:

@@ -1,14 +1,41 @@
 """Logging, set up in one place.
 
 Log records carry ids (circular, batch, webhook event) and never message text, names or LINE user
-ids.
+ids. Nor tokens: some routes carry a bearer token in their path (a login link, a detail page's
+link, a print link, an attachment's name), and every record that names such a path, gunicorn's
+access log included, shows the route with the token replaced.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+# The routes whose next path segment is a token (tests/unit/test_logs.py checks the app's routes).
+TOKEN_IN_PATH = re.compile(r"(/(?:dashboard/login|c/public|c|print/link|files)/)[^/?#\s\"']+")
+REDACTED = "<redacted>"
+
+
+def redact_tokens(text: str) -> str:
+    return TOKEN_IN_PATH.sub(rf"\g<1>{REDACTED}", text)
+
+
+class RedactTokens(logging.Filter):
+    """Replaces the tokens of paths a record names (the message as it will be written)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            # Arguments that do not fit the message: the handler reports that when it writes
+            # the record; a filter must not raise into the code that logged.
+            return True
+        redacted = redact_tokens(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def configure_logging(level: str) -> None:
@@ -18,6 +45,8 @@ def configure_logging(level: str) -> None:
         return
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter(FORMAT))
+    # Flask's own report of a failed request names its path.
+    handler.addFilter(RedactTokens())
     handler._kairan = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)

@@ -23,7 +23,7 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
-from models.logins import LoginLink
+from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
@@ -54,6 +54,7 @@ __all__ = [
     "ComposeStep",
     "Conversation",
     "ConversationStep",
+    "DashboardSession",
     "Delivery",
     "DeliveryBatch",
     "DeliveryStatus",

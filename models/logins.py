@@ -28,3 +28,20 @@ class LoginLink(Base):
     used_at: Mapped[datetime | None]
 
     staff_member: Mapped[StaffMember] = relationship()
+
+
+class DashboardSession(Base):
+    """One dashboard login, from its link to logout, expiry or the loss of a role.
+
+    The browser's signed cookie holds only a random id; the session lives as long as this row.
+    Deleting the row ends the session, whatever copies of the cookie exist. Only a SHA-256 of
+    the id is stored, as for login links.
+    """
+
+    __tablename__ = "dashboard_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_member_id: Mapped[int] = mapped_column(ForeignKey("staff_members.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]

@@ -28,9 +28,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from ulid import ULID
 
+from broadcasts import logins
+from broadcasts.clock import SystemClock
 from broadcasts.worker import Worker
 from linebot_app import create_app
 from linebot_app.config import Settings
+from linebot_app.dashboard.auth import SESSION_KEY
 from linebot_app.extensions import db, line
 from linebot_app.schema import upgrade
 from models import (
@@ -432,9 +435,11 @@ def dashboard_client(app: Flask, session: Session) -> Callable[..., Any]:
         client = Client(app, app.response_class, use_cookies=True)
         client.environ_base["wsgi.url_scheme"] = "https"
         if member is not None:
+            lifetime = app.permanent_session_lifetime
+            session_id = logins.start_session(session, SystemClock(), member.id, lifetime)
+            session.commit()
             with client.session_transaction() as cookie:
-                cookie["staff_id"] = member.id
-                cookie["login_at"] = int(datetime.now(UTC).timestamp())
+                cookie[SESSION_KEY] = session_id
                 cookie.permanent = True
         return client
 

@@ -1,15 +1,15 @@
 """Who is looking: the logged-in staff member and their scope, loaded from the database on every
 request (reading only), so a removed role stops working at the next click.
 
-Sessions are Flask's signed cookies (HttpOnly, SameSite=Lax, Secure outside demo mode). A login
-lasts PERMANENT_SESSION_LIFETIME from the moment the link was used, however active the session:
-`login_at` is checked here, not only the cookie's own expiry, which activity would extend.
+The cookie (Flask's signed session: HttpOnly, SameSite=Lax, Secure outside demo mode) carries
+only the id of a session kept on the server (broadcasts.logins). A login lasts
+PERMANENT_SESSION_LIFETIME from the moment its link was used, however active it is; logging out
+or losing a role ends it on the server, so a copy of the cookie stops working too.
 """
 
 from __future__ import annotations
 
 import functools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
@@ -17,14 +17,16 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
+from broadcasts import logins
 from broadcasts import scope as scopes
+from broadcasts.clock import SystemClock
 from broadcasts.scope import Scope
 from linebot_app.extensions import db
 from models import StaffMember
 
-STAFF_KEY = "staff_id"
-LOGIN_AT_KEY = "login_at"
+SESSION_KEY = "dashboard_session"
 VIEWER_KEY = "kairan.viewer"
+clock = SystemClock()
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -40,17 +42,22 @@ class Viewer:
 
 
 def log_in(staff_member_id: int) -> None:
-    # A fresh session: nothing from before the login (a planted cookie) survives it.
+    """Start a session for the staff member; the caller commits."""
+    # A fresh cookie: nothing from before the login (a planted cookie) survives it.
     language = session.get("lang")
     session.clear()
     if language:
         session["lang"] = language
-    session[STAFF_KEY] = staff_member_id
-    session[LOGIN_AT_KEY] = int(time.time())
+    lifetime = current_app.permanent_session_lifetime
+    session[SESSION_KEY] = logins.start_session(db.session, clock, staff_member_id, lifetime)
     session.permanent = True
 
 
 def log_out() -> None:
+    """End the session on the server and in the browser; the caller commits."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        logins.end_session(db.session, token)
     language = session.get("lang")
     session.clear()
     if language:
@@ -58,21 +65,20 @@ def log_out() -> None:
 
 
 def viewer() -> Viewer | None:
-    """The staff member behind this request, or None (not logged in, expired, or no role)."""
+    """The staff member behind this request, or None (not logged in, ended, expired, or no
+    role)."""
     # Cached per request (not on `g`, which an app context may share between requests).
     if VIEWER_KEY in request.environ:
         return cast(Viewer | None, request.environ[VIEWER_KEY])
     found: Viewer | None = None
-    staff_id = session.get(STAFF_KEY)
-    login_at = session.get(LOGIN_AT_KEY)
-    lifetime = current_app.permanent_session_lifetime.total_seconds()
-    if isinstance(staff_id, int) and isinstance(login_at, int):
-        if time.time() - login_at > lifetime:
-            log_out()
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        member = logins.session_member(db.session, clock, token)
+        if member is None:
+            # Ended or expired on the server: the browser forgets it too (nothing is written).
+            session.pop(SESSION_KEY)
         else:
-            member = db.session.get(StaffMember, staff_id)
-            if member is not None:
-                found = Viewer(member, scopes.load(db.session, member.id))
+            found = Viewer(member, scopes.load(db.session, member.id))
     request.environ[VIEWER_KEY] = found
     return found
 
@@ -86,6 +92,7 @@ def login_required(view: View) -> View:
         if who.scope.is_empty:
             # Every role was taken away: the session is worth nothing any more.
             log_out()
+            db.session.commit()
             abort(403)
         return view(*args, **kwargs)
 

@@ -19,10 +19,11 @@ from broadcasts.scope import Scope
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.charts import weekly
 from linebot_app.dashboard.compose_views import fill_draft, render_form
+from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
 from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
-from linebot_app.dashboard.views import _csv, _percent, bp, clock
+from linebot_app.dashboard.views import _percent, bp, clock
 from linebot_app.extensions import db, settings
 from models import Association, Circular, District, FollowStatus, Group, Resident, Role
 
@@ -298,4 +299,4 @@ def export_adoption() -> Response:
                         _percent(share),
                     ]
                 )
-    return _csv("adoption.csv", header, body)
+    return csv_response("adoption.csv", header, body)

@@ -4,9 +4,6 @@ it exists, so guessing ids tells nothing."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,6 +29,7 @@ from linebot_app.dashboard.auth import (
     login_required,
     viewer,
 )
+from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
 from linebot_app.dashboard.links import same_site_path
@@ -74,8 +72,8 @@ def login(token: str) -> Response | tuple[str, int]:
     if staff_member_id is None:
         db.session.rollback()
         return render_template("dashboard/login_failed.html"), 400
-    db.session.commit()
     log_in(staff_member_id)
+    db.session.commit()
     return redirect(url_for("dashboard.index"))
 
 
@@ -84,6 +82,7 @@ def logout() -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     log_out()
+    db.session.commit()
     return redirect(url_for("dashboard.login_help"))
 
 
@@ -259,24 +258,6 @@ def not_confirmed(circular_id: int) -> str:
 # --- exports ------------------------------------------------------------------------------------
 
 
-def _csv(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> Response:
-    """UTF-8 with a BOM: Excel on Windows then reads the Japanese correctly."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return Response(
-        buffer.getvalue().encode("utf-8"),
-        mimetype="text/csv",
-        headers={
-            "Content-Disposition": f'attachment; filename="{filename}"',
-            "Content-Type": "text/csv; charset=utf-8",
-            "Cache-Control": "no-store",
-        },
-    )
-
-
 def _percent(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.1f}"
 
@@ -342,7 +323,7 @@ def export_stats(circular_id: int) -> Response:
             body.append(
                 line_of("班", row.district_name, row.association_name, row.name, row.counts)
             )
-    return _csv(f"circular-{circular_id}-stats.csv", header, body)
+    return csv_response(f"circular-{circular_id}-stats.csv", header, body)
 
 
 @bp.get("/circulars/<int:circular_id>/answers.csv")
@@ -352,7 +333,7 @@ def export_answers(circular_id: int) -> Response:
     tallies = stats.answer_tallies(db.session, circular_id, scope)
     counts = stats.summary(db.session, circular_id, scope)
     body = [[t.position, t.label, t.count, _percent(counts.rate(t.count))] for t in tallies]
-    return _csv(
+    return csv_response(
         f"circular-{circular_id}-answers.csv",
         ["番号", "選択肢", "回答数", "配信済みに対する割合(%)"],
         body,
@@ -446,7 +427,7 @@ def export_reach() -> Response:
         ]
         for r in reach
     ]
-    return _csv("reach.csv", header, body)
+    return csv_response("reach.csv", header, body)
 
 
 # --- staff and audit (admins) -------------------------------------------------------------------
@@ -528,7 +509,7 @@ def remove_role(role_id: int) -> Response:
         district_id=role.district_id,
         association_id=role.association_id,
     )
-    db.session.delete(role)
+    staff_invites.remove_role(db.session, role)
     db.session.commit()
     flash(_("役割を外しました。"), "info")
     return redirect(url_for("dashboard.staff"))
@@ -686,6 +667,30 @@ def forbidden(_error_: Exception) -> tuple[str, int]:
 @bp.errorhandler(404)
 def not_found(_error_: Exception) -> tuple[str, int]:
     return _error(404, _("見つかりませんでした。"))
+
+
+# The resident pages' headers (circulars.views.PAGE_SECURITY_HEADERS), widened only by what the
+# dashboard's own files need: its scripts, their fetches of progress, and the style attributes
+# that draw its bars.
+SECURITY_HEADERS = {
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; connect-src 'self'; img-src 'self';"
+        " style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none';"
+        " base-uri 'none'"
+    ),
+}
+
+
+@bp.after_request
+def security_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    # Pages name residents and staff: never kept by a browser or a proxy. Static files may be.
+    if request.endpoint != "dashboard.static":
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 # The other pages add their routes to `bp`; imported last because they import `bp` from here.

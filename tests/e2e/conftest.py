@@ -18,7 +18,15 @@ from sqlalchemy.pool import NullPool
 from linebot_app.extensions import db
 from simulator.testing import RunningSimulator
 from tests.conftest import fresh_schema, postgres_url
-from tests.e2e.test_processes import environment, free_port, procfile, wait_for
+
+# `started` is a fixture: imported here, every process test may use it.
+from tests.e2e.test_processes import (  # noqa: F401
+    environment,
+    free_port,
+    procfile,
+    started,
+    wait_for,
+)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

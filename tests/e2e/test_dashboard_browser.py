@@ -183,3 +183,73 @@ def test_officer_logs_in_from_line_and_reads_a_circulars_statistics(
     # Who has not confirmed: the officer's own association, by name and group.
     page.click("text=まだ確認していない人")
     expect(page.locator("#not-confirmed tbody tr")).to_have_count(delivered - confirmed)
+
+
+def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(
+    browser_page: object,
+    served: str,
+    sim: SimulatorClient,
+    session: Session,
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_circular: Callable[..., Circular],
+) -> None:
+    """Issue #18, items 14 and 19: a copied cookie reads nothing after logout, and the
+    dashboard's security policy blocks nothing of its own."""
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+    blocked: list[str] = []
+    page.on(
+        "console",
+        lambda message: (
+            blocked.append(message.text) if "Content Security Policy" in message.text else None
+        ),
+    )
+
+    association = make_association(name="楓東町内会")
+    session.commit()
+    officer_user = sim.create_user("役員 花子")
+    sim.follow(officer_user)
+    officer = StaffMember(line_user_id=officer_user, display_name="役員 花子")
+    officer.roles.append(StaffRole(role=Role.officer, association_id=association.id))
+    circular = make_circular(author=officer, title="ごみ当番のお知らせ")
+    circular.targets.append(CircularTarget(association_id=association.id))
+    resident = make_resident(association=association, display_name="見守り 次郎")
+    session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
+    session.commit()
+    names = f"{served}/dashboard/circulars/{circular.id}/not-confirmed"
+
+    sim.text(officer_user, "ログイン")
+    link = sim.inbox(officer_user)[-1]["message"]["contents"]["footer"]["contents"][0]
+    public = TEST_SETTINGS["KAIRAN_PUBLIC_URL"]
+    page.goto(link["action"]["uri"].replace(public, served))
+    page.click("#login")
+    page.wait_for_url(f"{served}/dashboard/")
+    expect(page.locator(".card h2", has_text="ごみ当番のお知らせ")).to_be_visible()
+    page.goto(f"{served}/dashboard/circulars/{circular.id}")
+    expect(page.locator('[data-stat="delivered"]')).to_have_text("1")
+    page.goto(names)
+    expect(page.locator("#not-confirmed")).to_contain_text("見守り 次郎")
+    # The officer's other pages, for the security policy's sake.
+    for path in ("associations", "adoption", "templates", "groups", "safety", "compose"):
+        response = page.goto(f"{served}/dashboard/{path}")
+        assert response is not None and response.status == 200, path
+
+    # Someone else's browser with a copy of the cookie reads the same page…
+    assert page.context.browser is not None
+    other = page.context.browser.new_context()
+    other.add_cookies(page.context.cookies())
+    copy = other.new_page()
+    copy.goto(names)
+    expect(copy.locator("#not-confirmed")).to_contain_text("見守り 次郎")
+
+    # …until the officer logs out.
+    page.click("text=ログアウト")
+    page.wait_for_url(f"{served}/dashboard/login")
+    copy.goto(names)
+    assert copy.url == f"{served}/dashboard/login"
+    expect(copy.locator("body")).not_to_contain_text("見守り 次郎")
+    other.close()
+    assert blocked == []

@@ -1,0 +1,89 @@
+"""Every CSV export writes text a spreadsheet would run as a formula as plain text instead
+(issue #18, item 16): option labels and imported area names are typed by people."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from models import (
+    AnswerOption,
+    Association,
+    Circular,
+    CircularStatus,
+    CircularTarget,
+    Delivery,
+    DeliveryStatus,
+    District,
+    Resident,
+    Role,
+    StaffMember,
+)
+
+# What Excel and LibreOffice read as the start of a formula (tab and CR are stripped first).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+HOSTILE = ["=1+1", "+2", "-3", "@SUM(1)", "\t=x", "\r=x", "=cmd|' /C calc'!A0"]
+
+
+@pytest.fixture
+def exports(
+    session: Session,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+) -> tuple[StaffMember, dict[str, tuple[str, list[str]]]]:
+    """A district and associations and 班 with hostile names (as an area import could bring),
+    a circular to them whose options have hostile labels; each export and the texts it holds."""
+    district = make_district(name="=cmd|' /C calc'!A0")
+    admin = make_staff(Role.admin)
+    circular = make_circular(author=admin, status=CircularStatus.sent, question="?")
+    circular.targets = [CircularTarget(district_id=district.id)]
+    circular.options = [AnswerOption(position=i, label=label) for i, label in enumerate(HOSTILE, 1)]
+    for i, name in enumerate(HOSTILE):
+        association = make_association(district=district, name=name, kana=f"あ{i}", groups=(name,))
+        resident = make_resident(association=association, group=association.groups[0])
+        session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
+    session.commit()
+    areas = [district.name, *HOSTILE]
+    return admin, {
+        "answers.csv": (f"/dashboard/circulars/{circular.id}/answers.csv", HOSTILE),
+        "stats.csv": (f"/dashboard/circulars/{circular.id}/stats.csv", areas),
+        "reach.csv": ("/dashboard/associations.csv", areas),
+        "adoption.csv": ("/dashboard/adoption.csv", areas),
+    }
+
+
+@pytest.mark.parametrize("export", ["answers.csv", "stats.csv", "reach.csv", "adoption.csv"])
+def test_no_cell_of_an_export_is_a_formula(
+    export: str,
+    exports: tuple[StaffMember, dict[str, tuple[str, list[str]]]],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    admin, by_name = exports
+    url, texts = by_name[export]
+    response = dashboard_client(admin).get(url)
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
+    cells = [cell for row in rows for cell in row]
+    assert [cell for cell in cells if cell.startswith(FORMULA_STARTS)] == []
+    # The text is all there, shown as typed behind the apostrophe that makes it text.
+    for text in texts:
+        assert "'" + text in cells, text
+
+
+def test_the_table_above_covers_every_csv_route(app: Flask) -> None:
+    routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
+    assert routes == {
+        "/dashboard/circulars/<int:circular_id>/answers.csv",
+        "/dashboard/circulars/<int:circular_id>/stats.csv",
+        "/dashboard/associations.csv",
+        "/dashboard/adoption.csv",
+    }
