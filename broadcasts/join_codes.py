@@ -30,6 +30,7 @@ from broadcasts.registration import (
     ensure_resident,
     find_resident,
 )
+from broadcasts.replies import menu_items, text_message
 from models import (
     Association,
     Conversation,
@@ -175,7 +176,11 @@ def redeem(
     )
 
 
-def unknown_reply(outcome: UnknownCode, language: str | None) -> list[Message]:
+def unknown_reply(
+    outcome: UnknownCode, language: str | None, then: TextMessage | None = None
+) -> list[Message]:
+    """The answer to a wrong code, in one message that leaves the sender their buttons: those of
+    `then` (the registration step they are in the middle of, asked again) or the menu's."""
     _ = translations(locale_for(language)).gettext
     if outcome.locked:
         text = _(
@@ -186,4 +191,6 @@ def unknown_reply(outcome: UnknownCode, language: str | None) -> list[Message]:
         text = _(
             "このコードは見つかりませんでした。チラシのコード（8文字）をもう一度お確かめください。"
         )
-    return [TextMessage(text=text)]
+    if then is not None:
+        return [TextMessage(text=f"{text}\n\n{then.text}", quick_reply=then.quick_reply)]
+    return [text_message(text, menu_items(_))]

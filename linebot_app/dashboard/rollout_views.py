@@ -129,9 +129,13 @@ def join_code_rotate(association_id: int) -> Response:
     group = _group(association)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    replaced = join_codes.current(db.session, association, group) is not None
     join_codes.rotate(db.session, clock, current().member.id, association, group)
     db.session.commit()
-    flash(_("新しい参加コードにしました。前のコードはもう使えません。"), "info")
+    if replaced:
+        flash(_("新しい参加コードにしました。前のコードはもう使えません。"), "info")
+    else:
+        flash(_("参加コードを作りました。"), "info")
     return redirect(url_for("dashboard.join_codes_page", association_id=association_id))
 
 
