@@ -5,16 +5,14 @@ from __future__ import annotations
 import inspect
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
 
 from broadcasts.line import connect
 from linebot_app.config import Settings, load_settings
 from linebot_app.extensions import LINE_EXTENSION, db
+from linebot_app.ids import IdConverter
 from linebot_app.logs import configure_logging
-from models import MAX_ID
 
 # Keep every connection a process has opened, and open as many as its threads use at once (a web
 # worker's threads, the delivery worker's senders). SQLAlchemy's default keeps 5 and closes any
@@ -81,15 +79,6 @@ def init_dashboard(app: Flask) -> None:
     babel.init_app(
         app, default_locale="ja", default_timezone="Asia/Tokyo", locale_selector=select_locale
     )
-
-
-class IdConverter(IntegerConverter):
-    """`<int:…>` in every route, bounded to the id columns: a larger number names no row, so
-    its URL is not found (PostgreSQL would refuse the query with "integer out of range")."""
-
-    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", MAX_ID)
-        super().__init__(map, *args, **kwargs)
 
 
 def register_blueprints(app: Flask) -> None:

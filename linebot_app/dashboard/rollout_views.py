@@ -24,6 +24,7 @@ from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
 from linebot_app.dashboard.views import _csv, _percent, bp, clock
 from linebot_app.extensions import db, settings
+from linebot_app.ids import id_value
 from models import Association, Circular, District, FollowStatus, Group, Resident, Role
 
 # --- districts: preparing or active (admins) ----------------------------------------------------
@@ -97,10 +98,10 @@ def _association(association_id: int) -> Association:
 
 def _group(association: Association) -> Group | None:
     """The group named by `?group=`, which must belong to the association."""
-    group_id = request.args.get("group", type=int)
-    if group_id is None:
+    if "group" not in request.args:
         return None
-    group = db.session.get(Group, group_id)
+    group_id = request.args.get("group", type=id_value)
+    group = db.session.get(Group, group_id) if group_id else None
     if group is None or group.association_id != association.id:
         abort(404)
     return group
