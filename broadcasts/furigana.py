@@ -13,9 +13,10 @@ from __future__ import annotations
 import functools
 import re
 import threading
+import unicodedata
 from dataclasses import dataclass
 
-from sudachipy import Dictionary, SplitMode, Tokenizer
+from sudachipy import Dictionary, Morpheme, SplitMode, Tokenizer
 
 # CJK ideographs (with extensions A and the compatibility block) and the marks that stand for
 # one: 々 (repeat), 〆, ヵ and ヶ read as part of a kanji word (三ヶ月).
@@ -41,9 +42,122 @@ def segments(text: str) -> list[Segment]:
     if not _HAS_KANJI.search(text):
         return [Segment(text)] if text else []
     pieces: list[Segment] = []
-    for morpheme in _tokenizer().tokenize(text):
-        pieces.extend(_word(morpheme.surface(), hiragana(morpheme.reading_form())))
+    for surface, reading in _readings(list(_tokenizer().tokenize(text))):
+        pieces.extend(_word(surface, reading) if reading else [Segment(surface)])
     return _merged(pieces)
+
+
+def counter_reading(number: int, counter: str) -> str | None:
+    """The kana a counter has after `number` (3日 → か, 13日 → にち, 30分 → ぷん), or None where
+    the phrase cannot be split between number and counter (20日 はつか, 1人 ひとり) or is said
+    two ways (1日: ついたち or いちにち; 1班: いっぱん or いちはん)."""
+    last = number % 10
+    if number <= 0:
+        return None
+    if counter == "日":
+        if number in (1, 20):
+            return None
+        return "か" if number <= 10 or number in (14, 24) else "にち"
+    if counter == "人":
+        return None if number in (1, 2) else "にん"
+    if counter == "班":
+        return None if last in (0, 1, 3, 6, 8) else "はん"
+    if counter == "分":
+        # 8分: はっぷん and はちふん are both said.
+        return None if last == 8 else "ぷん" if last in (0, 1, 3, 4, 6) else "ふん"
+    return _REGULAR_COUNTERS.get(counter)
+
+
+# Counters read one way after any number.
+_REGULAR_COUNTERS = {"月": "がつ", "時": "じ"}
+_COUNTERS = frozenset("日人班分") | _REGULAR_COUNTERS.keys()
+# A day of the week in brackets: 13日（日）, 1日（月）.
+_WEEKDAYS = {
+    "月": "げつ",
+    "火": "か",
+    "水": "すい",
+    "木": "もく",
+    "金": "きん",
+    "土": "ど",
+    "日": "にち",
+}
+# A kanji number and 日, read as one word (Sudachi splits them wrongly: 十日 as とう・か);
+# None where it is said two ways (一日: ついたち or いちにち) or is too rare to trust.
+_KANJI_DAYS: dict[int, str | None] = {
+    1: None,
+    2: "ふつか",
+    3: "みっか",
+    4: "よっか",
+    5: "いつか",
+    6: "むいか",
+    7: "なのか",
+    8: "ようか",
+    9: "ここのか",
+    10: "とおか",
+    14: None,
+    20: "はつか",
+    24: None,
+}
+_KANJI_DIGITS = {c: n for n, c in enumerate("〇一二三四五六七八九")}
+_KANJI_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+
+def _readings(morphemes: list[Morpheme]) -> list[tuple[str, str | None]]:
+    """Each word and its reading (None: no ruby), with the readings Sudachi gets wrong around
+    numbers put right: the counter after a number, and the weekday in brackets."""
+    words: list[tuple[str, str | None]] = []
+    for index, morpheme in enumerate(morphemes):
+        surface = morpheme.surface()
+        reading: str | None = hiragana(morpheme.reading_form())
+        before = morphemes[index - 1] if index else None
+        after = morphemes[index + 1] if index + 1 < len(morphemes) else None
+        counter, suffix = surface[:1], surface[1:]
+        if (
+            surface in _WEEKDAYS
+            and before is not None
+            and before.surface() in ("(", "（")
+            and after is not None
+            and after.surface() in (")", "）")
+        ):
+            reading = _WEEKDAYS[surface]
+        elif (
+            before is not None
+            and before.part_of_speech()[1] == "数詞"
+            and counter in _COUNTERS
+            and suffix in ("", "間")
+        ):
+            number = _number(before.surface())
+            suffix_kana = "かん" if suffix else ""
+            kana = counter_reading(number, counter) if number is not None else None
+            if counter == "日" and number in _KANJI_DAYS and not before.surface().isdigit():
+                # 十日 (とおか), 二十日 (はつか): one ruby over the kanji number and 日.
+                whole = _KANJI_DAYS[number]
+                words[-1] = (before.surface() + surface, whole and whole + suffix_kana)
+                continue
+            if kana == "ぷん" and number is not None and number % 10 in (0, 1, 6, 8):
+                # The number changes too (三十分 さんじゅっぷん): Sudachi's さんじゅう is wrong.
+                words[-1] = (before.surface(), None)
+            reading = kana + suffix_kana if kana else None
+        words.append((surface, reading))
+    return words
+
+
+def _number(text: str) -> int | None:
+    """The value of a number as Sudachi cuts it: digits (any width, with thousands commas) or
+    kanji (二十, 三百); None for anything else."""
+    plain = unicodedata.normalize("NFKC", text).replace(",", "")
+    if plain.isascii() and plain.isdigit():
+        return int(plain)
+    total, digit = 0, None
+    for char in text:
+        if char in _KANJI_DIGITS:
+            digit = _KANJI_DIGITS[char]
+        elif char in _KANJI_UNITS:
+            total += (1 if digit is None else digit) * _KANJI_UNITS[char]
+            digit = None
+        else:
+            return None
+    return total + (digit or 0)
 
 
 def hiragana(text: str) -> str:

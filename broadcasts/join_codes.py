@@ -10,6 +10,7 @@ hopeless.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -29,6 +30,7 @@ from broadcasts.registration import (
     ensure_resident,
     find_resident,
 )
+from broadcasts.replies import menu_items, text_message
 from models import (
     Association,
     Conversation,
@@ -53,6 +55,11 @@ def new_code() -> str:
         code = "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
         if _DIGIT.search(code):
             return code
+
+
+def user_hash(line_user_id: str) -> str:
+    """What the failure count keeps of a LINE user: the id's SHA-256, which names nobody."""
+    return hashlib.sha256(line_user_id.encode("utf-8")).hexdigest()
 
 
 def printed(code: str) -> str:
@@ -129,21 +136,17 @@ def redeem(
     """A typed join code: ask to confirm its association (and group), or say it is unknown.
 
     The confirmation is the registration's own step, so 「はい」 registers exactly as choosing
-    the areas one by one would. A wrong code from someone Kairan does not know keeps nothing
-    about them (every follower is known from their follow event, so guessing is still counted).
-    Flushes."""
+    the areas one by one would. Wrong codes are counted per LINE user, known to Kairan or not
+    (a hash of the id: nothing else is kept about a stranger), so leaving with 「登録解除」 and
+    guessing on does not start the count again. Flushes."""
     now = clock.now()
-    resident = find_resident(session, line_user_id)
-    failures = (
-        0
-        if resident is None
-        else session.scalar(
-            select(func.count())
-            .select_from(JoinCodeFailure)
-            .where(
-                JoinCodeFailure.resident_id == resident.id,
-                JoinCodeFailure.attempted_at > now - FAILURE_WINDOW,
-            )
+    sender = user_hash(line_user_id)
+    failures = session.scalar(
+        select(func.count())
+        .select_from(JoinCodeFailure)
+        .where(
+            JoinCodeFailure.line_user_hash == sender,
+            JoinCodeFailure.attempted_at > now - FAILURE_WINDOW,
         )
     )
     if int(failures or 0) >= MAX_FAILURES:
@@ -152,10 +155,10 @@ def redeem(
         select(JoinCode).where(JoinCode.code == code, JoinCode.revoked_at.is_(None))
     ).first()
     if found is None:
-        if resident is not None:
-            session.add(JoinCodeFailure(resident_id=resident.id, attempted_at=now))
-            session.flush()
+        session.add(JoinCodeFailure(line_user_hash=sender, attempted_at=now))
+        session.flush()
         return UnknownCode(locked=int(failures or 0) + 1 >= MAX_FAILURES)
+    resident = find_resident(session, line_user_id)
     resident = resident or ensure_resident(session, clock, line_user_id)
     conversation = session.get(Conversation, resident.id)
     if conversation is None:
@@ -173,7 +176,11 @@ def redeem(
     )
 
 
-def unknown_reply(outcome: UnknownCode, language: str | None) -> list[Message]:
+def unknown_reply(
+    outcome: UnknownCode, language: str | None, then: TextMessage | None = None
+) -> list[Message]:
+    """The answer to a wrong code, in one message that leaves the sender their buttons: those of
+    `then` (the registration step they are in the middle of, asked again) or the menu's."""
     _ = translations(locale_for(language)).gettext
     if outcome.locked:
         text = _(
@@ -184,4 +191,6 @@ def unknown_reply(outcome: UnknownCode, language: str | None) -> list[Message]:
         text = _(
             "このコードは見つかりませんでした。チラシのコード（8文字）をもう一度お確かめください。"
         )
-    return [TextMessage(text=text)]
+    if then is not None:
+        return [TextMessage(text=f"{text}\n\n{then.text}", quick_reply=then.quick_reply)]
+    return [text_message(text, menu_items(_))]

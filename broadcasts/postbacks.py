@@ -41,11 +41,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from models import MAX_ID
+
 MAX_LENGTH = 300
 # LINE allows four answer options per question (the card has room for four buttons).
 MAX_ANSWER_POSITION = 4
-# Ids are database keys: a positive decimal without leading zeros, and short enough to be sane.
-_ID = r"[1-9][0-9]{0,17}"
+# Ids are database keys: a positive decimal without leading zeros, at most the column's MAX_ID
+# (checked after the match: the pattern only keeps the number short).
+_ID = r"[1-9][0-9]{0,9}"
 _PAGE = r"0|[1-9][0-9]{0,3}"
 
 
@@ -341,12 +344,21 @@ def decode(data: object) -> Postback | None:
     for pattern, kind in _PATTERNS:
         match = pattern.fullmatch(data)
         if match:
-            return kind(*(int(group) for group in match.groups()))  # type: ignore[arg-type]
+            numbers = [int(group) for group in match.groups()]
+            return kind(*numbers) if _in_range(*numbers) else None  # type: ignore[arg-type]
     browse = _COMPOSE_BROWSE.fullmatch(data)
     if browse:
         level, parent = (browse[1], browse[2]) if browse[1] else (browse[3], browse[4])
+        if not _in_range(int(parent)):
+            return None
         return ComposeBrowse(level, int(parent), int(browse[5]))  # type: ignore[arg-type]
     toggle = _COMPOSE_TOGGLE.fullmatch(data)
-    if toggle:
+    if toggle and _in_range(int(toggle[2])):
         return ComposeToggle(toggle[1], int(toggle[2]))  # type: ignore[arg-type]
     return None
+
+
+def _in_range(*numbers: int) -> bool:
+    """No id (nor page) beyond the id columns: such a value names no row, and PostgreSQL
+    refuses to compare an integer column with it."""
+    return all(number <= MAX_ID for number in numbers)

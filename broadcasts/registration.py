@@ -236,6 +236,24 @@ def start(session: Session, resident: Resident) -> Choose:
     return _district_page(session, 0)
 
 
+def resume(session: Session, resident: Resident) -> Choose | AskConfirmation | None:
+    """Where an unfinished registration stands, asked again (the first page of its list, or the
+    confirmation), so that a reply to something else does not leave the resident without its
+    buttons. None when the resident is not registering."""
+    conversation = session.get(Conversation, resident.id)
+    if conversation is None:
+        return None
+    if conversation.step is ConversationStep.district:
+        return _district_page(session, 0)
+    if conversation.step is ConversationStep.association and conversation.district_id:
+        return _association_page(session, conversation.district_id, 0)
+    if conversation.step is ConversationStep.group and conversation.association_id:
+        return _group_page(session, conversation.association_id, 0)
+    if conversation.step is ConversationStep.confirm and conversation.association_id:
+        return AskConfirmation(_registration_of_conversation(conversation))
+    return None
+
+
 def choose(
     session: Session,
     clock: Clock,

@@ -109,7 +109,7 @@ def help_message(language: str | None) -> list[Message]:
                 "・設定：校区や自治会を登録・変更します\n"
                 "・検索 ことば：届いた回覧をことばでさがします\n"
                 "・家族を招待：家族を同じ世帯に入れます（世帯をぬける：ぬけます）\n"
-                "・登録解除：と送ると、登録をやめます\n"
+                "・登録解除：登録をやめます\n"
                 "わからないときは、自治会の役員さんにお聞きください。"
             ),
             menu_items(_),
@@ -255,7 +255,9 @@ def _choose(choose: Choose, _: Gettext) -> TextMessage:
         lines.append(
             _("（{page}/{count}ページ）").format(page=choose.page + 1, count=choose.page_count)
         )
-    lines.append(_("名前の一部を送ると、さがせます（ひらがなでも大丈夫です）。"))
+    if choose.kind != "group":
+        # A 班 list is short and numbered (1班, 2班): nothing there to search by name.
+        lines.append(_("名前の一部を送ると、さがせます（ひらがなでも大丈夫です）。"))
     items = [quick_button(option.name, _choice(choose, option.id)) for option in choose.options]
     if choose.page > 0:
         items.append(quick_button(_("前へ"), _page(choose, choose.page - 1)))

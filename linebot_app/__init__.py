@@ -11,6 +11,7 @@ from flask import Flask
 from broadcasts.line import connect
 from linebot_app.config import Settings, load_settings
 from linebot_app.extensions import LINE_EXTENSION, db
+from linebot_app.ids import IdConverter
 from linebot_app.logs import configure_logging
 
 # Keep every connection a process has opened, and open as many as its threads use at once (a web
@@ -81,6 +82,8 @@ def init_dashboard(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    # Before any route is added: each rule takes its converter when it is added.
+    app.url_map.converters["int"] = IdConverter
     from linebot_app.circulars.views import bp as circulars_bp
     from linebot_app.dashboard.views import bp as dashboard_bp
     from linebot_app.health import bp as health_bp

@@ -2,7 +2,7 @@
 
 from models.archive import ArchiveSearch
 from models.areas import Association, District, DistrictStatus, Group
-from models.base import Base, UTCDateTime, utcnow
+from models.base import MAX_ID, Base, UTCDateTime, utcnow
 from models.circulars import (
     AnswerOption,
     Attachment,
@@ -35,6 +35,7 @@ from models.translations import EASY_JAPANESE, CircularTranslation
 __all__ = [
     "CARD",
     "EASY_JAPANESE",
+    "MAX_ID",
     "Acknowledgement",
     "AnswerOption",
     "ArchiveSearch",

@@ -18,6 +18,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# Every id column is an Integer: PostgreSQL's 32-bit integer. An id read from outside (a
+# postback, a URL) beyond it can name no row, and PostgreSQL refuses to compare with it.
+MAX_ID = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -77,12 +77,15 @@ class JoinCode(Base):
 
 
 class JoinCodeFailure(Base):
-    """A typed code that matched nothing: counted per LINE user to stop guessing."""
+    """A typed code that matched nothing: counted per LINE user to stop guessing.
+
+    Keyed by the SHA-256 of the LINE user id, not by the resident: leaving (「登録解除」) or
+    never following must not start the count again, and the table names nobody."""
 
     __tablename__ = "join_code_failures"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
+    line_user_hash: Mapped[str] = mapped_column(String(64), index=True)
     attempted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -18,6 +18,8 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from linebot_app.ids import id_value
+
 
 class ConfirmForm(FlaskForm):  # type: ignore[misc]
     """A button and its CSRF token: logging in with a link, logging out, removing a role."""
@@ -69,9 +71,9 @@ class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
 class ComposeForm(CircularFieldsForm):
     # Ids are not checked against a list here: compose.check_target refuses any the author may
     # not target, forged or not, with the message the author sees.
-    districts = SelectMultipleField(coerce=int, validate_choice=False)
-    associations = SelectMultipleField(coerce=int, validate_choice=False)
-    groups = SelectMultipleField(coerce=int, validate_choice=False)
+    districts = SelectMultipleField(coerce=id_value, validate_choice=False)
+    associations = SelectMultipleField(coerce=id_value, validate_choice=False)
+    groups = SelectMultipleField(coerce=id_value, validate_choice=False)
 
 
 class ScheduleForm(FlaskForm):  # type: ignore[misc]

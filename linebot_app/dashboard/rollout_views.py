@@ -25,6 +25,7 @@ from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
 from linebot_app.dashboard.views import _percent, bp, clock
 from linebot_app.extensions import db, settings
+from linebot_app.ids import id_value
 from models import Association, Circular, District, FollowStatus, Group, Resident, Role
 
 # --- districts: preparing or active (admins) ----------------------------------------------------
@@ -98,10 +99,10 @@ def _association(association_id: int) -> Association:
 
 def _group(association: Association) -> Group | None:
     """The group named by `?group=`, which must belong to the association."""
-    group_id = request.args.get("group", type=int)
-    if group_id is None:
+    if "group" not in request.args:
         return None
-    group = db.session.get(Group, group_id)
+    group_id = request.args.get("group", type=id_value)
+    group = db.session.get(Group, group_id) if group_id else None
     if group is None or group.association_id != association.id:
         abort(404)
     return group
@@ -130,9 +131,13 @@ def join_code_rotate(association_id: int) -> Response:
     group = _group(association)
     if not ConfirmForm().validate_on_submit():
         abort(400)
+    replaced = join_codes.current(db.session, association, group) is not None
     join_codes.rotate(db.session, clock, current().member.id, association, group)
     db.session.commit()
-    flash(_("新しい参加コードにしました。前のコードはもう使えません。"), "info")
+    if replaced:
+        flash(_("新しい参加コードにしました。前のコードはもう使えません。"), "info")
+    else:
+        flash(_("参加コードを作りました。"), "info")
     return redirect(url_for("dashboard.join_codes_page", association_id=association_id))
 
 

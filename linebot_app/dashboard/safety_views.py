@@ -25,7 +25,7 @@ from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.views import bp, clock
 from linebot_app.extensions import db
-from models import Circular
+from models import MAX_ID, Circular
 
 # "d:<district id>" or "a:<association id>": the one area a safety check goes to.
 _AREA = re.compile(r"([da]):([1-9][0-9]{0,17})")
@@ -54,7 +54,7 @@ def _area_choices() -> list[tuple[str, str]]:
 
 def _target(value: str | None) -> Target | None:
     match = _AREA.fullmatch(value or "")
-    if match is None:
+    if match is None or int(match[2]) > MAX_ID:
         return None
     if match[1] == "d":
         return Target.of(districts=[int(match[2])])

@@ -34,6 +34,7 @@ from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholds
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
 from linebot_app.dashboard.links import same_site_path
 from linebot_app.extensions import db, line, settings
+from linebot_app.ids import id_value, page_value
 from models import Association, Circular, CircularStatus, Role, StaffMember, StaffRole
 
 bp = Blueprint(
@@ -99,7 +100,7 @@ def language(code: str) -> Response:
 @bp.get("/")
 @login_required
 def index() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=page_value) or 1, 1)
     rows = stats.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
     may_compose = compose.composing_scope(db.session, current().member).can_compose
     return render_template(
@@ -132,7 +133,7 @@ def circular_stats(circular_id: int) -> str:
     )
     in_view = {row.id for row in rows if row.level == "association"} | {a for a, _ in reached}
     in_view.discard(None)
-    opened = request.args.get("association", type=int)
+    opened = request.args.get("association", type=id_value)
     if len(in_view) == 1:
         opened = next(iter(in_view))
     elif opened not in in_view:
@@ -239,7 +240,7 @@ def circular_progress(circular_id: int) -> Response:
 def not_confirmed(circular_id: int) -> str:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    association_id = request.args.get("association", type=int)
+    association_id = request.args.get("association", type=id_value)
     if association_id is None and len(scope.association_ids) == 1:
         association_id = next(iter(scope.association_ids))
     # Names are for an association's own officers only.
@@ -518,7 +519,7 @@ def remove_role(role_id: int) -> Response:
 @bp.get("/audit")
 @admin_required
 def audit_log() -> str:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = max(request.args.get("page", 1, type=page_value) or 1, 1)
     entries = audit.latest(db.session, limit=100, offset=(page - 1) * 100)
     return render_template("dashboard/audit.html", entries=entries, page=page)
 

@@ -169,7 +169,11 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     if join_code is not None:
         joined = join_codes.redeem(context.session, context.clock, context.user_id, join_code)
         if isinstance(joined, join_codes.UnknownCode):
-            return join_codes.unknown_reply(joined, language)
+            # The reply must not leave them without buttons: the registration they were in the
+            # middle of, asked again, or the menu.
+            ongoing = registration.resume(context.session, resident) if resident else None
+            step = replies.registration(ongoing, language)[0] if ongoing else None
+            return join_codes.unknown_reply(joined, language, then=step)
         return replies.registration(joined, language)
     household = households_in_line.handle_text(
         context.session, context.clock, context.user_id, text, language

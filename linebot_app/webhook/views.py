@@ -3,8 +3,10 @@
 raw body → signature (400) → parse (400 on anything malformed) → for each event, one
 transaction: claim its webhookEventId and apply its effect → commit → reply. LINE gives up after
 2 s, so the request does database work and at most one reply call per event (plus the profile
-for a follow, see `_profile`). A failed effect rolls back and answers 500 so LINE redelivers;
-the events committed before it are not applied twice, their ids are claimed.
+for a follow, see `_profile`). Each event stands alone: one whose effect fails is rolled back,
+claimed and logged by id, and the others are applied. Only a database that went away answers
+500, so LINE redelivers; the events committed before it are not applied twice, their ids are
+claimed.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
+import traceback
 from typing import Any
 
 import urllib3
@@ -26,6 +29,8 @@ from linebot.v3.webhooks import (
     PostbackEvent,
     UserSource,
 )
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.orm import Session
 
 from broadcasts import composing_in_line, webhook_events
 from broadcasts.clock import SystemClock
@@ -108,14 +113,42 @@ def _process(event: Any) -> None:
         resident = context.resident()
         resident_id = resident.id if resident else None
         session.commit()
-    except Exception:
+    except (OperationalError, InterfaceError):
+        # The database went away: answer 500 so LINE redelivers the request. Events committed
+        # before this one have their ids claimed and are not applied twice.
         session.rollback()
         log.exception("webhook event %s (%s) failed; rolled back", event_id, event_type)
         raise
+    except Exception as error:
+        session.rollback()
+        _record_failure(session, clock, event_id, event_type, error)
+        return
     log.info("webhook event %s (%s) handled, resident %s", event_id, event_type, resident_id)
     reply_token = getattr(event, "reply_token", None)
     if messages and reply_token:
         _reply(event_id, reply_token, messages)
+
+
+def _record_failure(
+    session: Session, clock: SystemClock, event_id: str, event_type: str, error: Exception
+) -> None:
+    """An event whose effect failed (a bug, a value the database refused) is claimed on its own,
+    so a redelivery does not fail again, and logged by id: never the exception's text, which
+    quotes SQL parameters (message text, LINE user ids). The request goes on with the others."""
+    # Where in our code it failed: the innermost frame outside the installed libraries.
+    ours = [
+        f for f in traceback.extract_tb(error.__traceback__) if "site-packages" not in f.filename
+    ]
+    where = f"{ours[-1].filename}:{ours[-1].lineno}" if ours else "?"
+    log.error(
+        "webhook event %s (%s) failed (%s at %s); rolled back, the others go on",
+        event_id,
+        event_type,
+        type(error).__name__,
+        where,
+    )
+    webhook_events.claim(session, clock, event_id, event_type)
+    session.commit()
 
 
 def _profile(user_id: str) -> Profile | None:

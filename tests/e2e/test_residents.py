@@ -312,3 +312,38 @@ def test_line_setup_installs_the_default_rich_menu(
         "menu:help",
     ]
     assert (menus[0].size.width, menus[0].size.height) == (richmenu.WIDTH, richmenu.HEIGHT)
+
+
+def test_the_registration_prompts_lead_on_after_a_wrong_code_and_fit_groups(
+    bot: str, sim: SimulatorClient, big_district: District
+) -> None:
+    """Issue #18, item 6: nobody is left without buttons, and no prompt offers what it cannot do."""
+    user = sim.create_user()
+    sim.follow(user)
+    # A wrong join code while choosing the district: told so, and the districts are offered again.
+    sim.text(user, "ZZZZ-ZZZ9")
+    wrong = last(sim, user)
+    assert "見つかりませんでした" in wrong["text"] and "校区（小学校区）をえらんで" in wrong["text"]
+    assert set(choices(wrong)) == {"平野校区", "東校区", "やめる"}
+
+    # The 班 list is short and numbered: no invitation to search it by name.
+    tap(sim, user, "平野校区")
+    tap(sim, user, "次へ")
+    groups = tap(sim, user, "楓西町内会")
+    assert set(choices(groups)) == {"1班", "2班", "やめる"}
+    assert "名前の一部" not in groups["text"]
+    # Districts and associations still say it: their lists are long.
+    sim.text(user, "やめる")
+    sim.text(user, "設定")
+    assert "名前の一部を送ると" in last(sim, user)["text"]
+
+    # Outside a registration, a wrong code still leaves the menu to go on with.
+    sim.text(user, "やめる")
+    sim.text(user, "ZZZZ-ZZZ9")
+    assert "見つかりませんでした" in last(sim, user)["text"]
+    assert set(choices(last(sim, user))) == {"回覧を見る", "設定", "ヘルプ"}
+
+    sim.text(user, "ヘルプ")
+    help_text = last(sim, user)["text"]
+    assert "・登録解除：登録をやめます" in help_text
+    assert "：と送ると" not in help_text

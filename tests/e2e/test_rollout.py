@@ -33,6 +33,7 @@ from models import (
     District,
     DistrictStatus,
     DistrictWelcome,
+    JoinCodeFailure,
     Resident,
     Role,
     StaffMember,
@@ -202,3 +203,40 @@ def test_wrong_codes_are_counted_and_lock_code_registration_for_the_day(
     session.expire_all()
     resident = session.scalars(select(Resident).where(Resident.line_user_id == user)).one()
     assert resident.association_id is None
+
+
+def test_leaving_and_guessing_again_does_not_reset_the_count_of_wrong_codes(
+    bot: str,
+    sim: SimulatorClient,
+    session: Session,
+    make_association: Callable[..., Association],
+) -> None:
+    association = make_association(name="桜町自治会")
+    session.commit()
+    user = sim.create_user()
+    sim.follow(user)
+    tap(sim, user, association.district.name)
+    tap(sim, user, "桜町自治会")
+    assert "登録しました" in tap(sim, user, "はい")["text"]
+    for _ in range(join_codes.MAX_FAILURES - 1):
+        sim.text(user, "ZZZZ-ZZZ9")
+        assert "見つかりませんでした" in last(sim, user)["text"]
+
+    # 「登録解除」 makes them a stranger to Kairan; their wrong guesses still count (issue #18).
+    sim.text(user, "登録解除")
+    assert "登録を解除しました" in tap(sim, user, "解除する")["text"]
+    sim.text(user, "ZZZZ-ZZZ8")
+    assert "今日はコードで登録できません" in last(sim, user)["text"]
+
+    # Someone who never followed is counted as well, and kept as nothing but a hash.
+    stranger = sim.create_user()
+    for _ in range(join_codes.MAX_FAILURES):
+        sim.text(stranger, "ZZZZ-ZZZ7")
+    assert "今日はコードで登録できません" in last(sim, stranger)["text"]
+    assert resident_of(session, stranger) is None
+    stored = " ".join(
+        str(value)
+        for row in session.execute(select(JoinCodeFailure.__table__)).all()
+        for value in row
+    )
+    assert user not in stored and stranger not in stored

@@ -64,3 +64,32 @@ def test_a_promoter_starts_a_circular_from_a_template_and_reads_the_adoption_cur
     page.click("nav >> text=登録の推移")
     expect(page.locator("h3", has_text="緑ヶ丘校区")).to_contain_text("1 / 100")
     expect(page.locator("svg.chart polyline")).to_have_count(2)  # the total and the district
+
+
+def test_the_first_join_code_is_made_without_talk_of_an_earlier_one(
+    browser_page: object,
+    served: str,
+    session: Session,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    """Issue #18, item 6: 「コードを作る」 spoke of an earlier code that never was."""
+    from playwright.sync_api import Page, expect
+
+    page: Page = browser_page  # type: ignore[assignment]
+    association = make_association(name="桜町自治会")
+    officer = make_staff(Role.officer, association=association)
+    issued = logins.issue(session, SystemClock(), officer)
+    session.commit()
+
+    public = TEST_SETTINGS["KAIRAN_PUBLIC_URL"]
+    page.goto(login_url(public, issued.token).replace(public, served))
+    page.click("#login")
+    page.wait_for_url(f"{served}/dashboard/")
+    page.goto(f"{served}/dashboard/associations/{association.id}/join")
+
+    page.click("button:has-text('コードを作る')")
+    flash = page.locator(".flash")
+    expect(flash).to_have_text("参加コードを作りました。")
+    page.click("button:has-text('コードを新しくする')")
+    expect(flash).to_have_text("新しい参加コードにしました。前のコードはもう使えません。")

@@ -293,12 +293,13 @@ def test_the_clock_forgets_wrong_join_codes_once_their_day_is_over(
     make_association: Callable[..., Association],
     make_line_residents: Callable[..., list[str]],
 ) -> None:
-    make_line_residents(1, make_association())
-    resident = session.scalars(select(Resident)).one()
+    (user,) = make_line_residents(1, make_association())
     now = clock.now()
     for hours in (30, 2):
         session.add(
-            JoinCodeFailure(resident_id=resident.id, attempted_at=now - timedelta(hours=hours))
+            JoinCodeFailure(
+                line_user_hash=join_codes.user_hash(user), attempted_at=now - timedelta(hours=hours)
+            )
         )
     session.commit()
     clockwork = clockwork_of(clock, "clock-sweep")

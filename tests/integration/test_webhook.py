@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models import (
@@ -17,6 +20,7 @@ from models import (
     Base,
     Conversation,
     ConversationStep,
+    Delivery,
     FollowStatus,
     ProcessedWebhookEvent,
     Resident,
@@ -256,3 +260,101 @@ def test_answer_after_the_deadline_is_refused_politely(
     session.commit()
     assert post_webhook([postback_event(USER, f"ans:{closed.id}:1")]).status_code == 200
     assert session.scalar(select(func.count()).select_from(Acknowledgement)) == 0
+
+
+# --- one request, several events: each stands alone (issue #18, item 13) -----------------------
+
+
+def _confirmed(session: Session) -> set[int]:
+    session.expire_all()
+    return set(session.scalars(select(Acknowledgement.circular_id)))
+
+
+def test_a_postback_with_an_id_beyond_the_column_does_not_cost_the_rest_of_the_request(
+    post_webhook: Post,
+    session: Session,
+    make_resident: Callable[..., Resident],
+    make_circular: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    someone = make_resident(line_user_id=USER)
+    circular = make_circular()
+    session.add(Delivery(circular=circular, resident=someone))
+    session.commit()
+    bad = postback_event(USER, "ack:2147483648")  # one past PostgreSQL's integer
+    good = postback_event(USER, f"ack:{circular.id}")
+
+    with caplog.at_level(logging.INFO):
+        response = post_webhook([bad, good])
+
+    assert response.status_code == 200
+    assert _confirmed(session) == {circular.id}
+    for event in (bad, good):
+        assert session.get(ProcessedWebhookEvent, event["webhookEventId"]) is not None
+    assert bad["webhookEventId"] in caplog.text
+    assert "2147483648" not in caplog.text and USER not in caplog.text
+
+
+@contextlib.contextmanager
+def acknowledgements_refused_for(session: Session, circular_id: int) -> Iterator[None]:
+    """A trigger that makes the database refuse one circular's acknowledgements: an effect that
+    fails inside its transaction, whatever the cause (a bug, a constraint, a bad value)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            text(
+                "CREATE FUNCTION refuse_ack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+                f" IF NEW.circular_id = {circular_id} THEN RAISE EXCEPTION 'refused'; END IF;"
+                " RETURN NEW; END $$"
+            )
+        )
+        session.execute(
+            text(
+                "CREATE TRIGGER refuse_ack BEFORE INSERT ON acknowledgements"
+                " FOR EACH ROW EXECUTE FUNCTION refuse_ack()"
+            )
+        )
+        drop = ["DROP TRIGGER refuse_ack ON acknowledgements", "DROP FUNCTION refuse_ack()"]
+    else:
+        session.execute(
+            text(
+                "CREATE TRIGGER refuse_ack BEFORE INSERT ON acknowledgements"
+                f" WHEN NEW.circular_id = {circular_id} BEGIN SELECT RAISE(ABORT, 'refused'); END"
+            )
+        )
+        drop = ["DROP TRIGGER refuse_ack"]
+    session.commit()
+    try:
+        yield
+    finally:
+        session.rollback()
+        for statement in drop:
+            session.execute(text(statement))
+        session.commit()
+
+
+def test_an_event_whose_effect_fails_is_rolled_back_and_the_others_are_applied(
+    post_webhook: Post,
+    session: Session,
+    make_resident: Callable[..., Resident],
+    make_circular: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    someone = make_resident(line_user_id=USER)
+    refused, first, last = make_circular(), make_circular(), make_circular()
+    for circular in (refused, first, last):
+        session.add(Delivery(circular=circular, resident=someone))
+    session.commit()
+    events = [postback_event(USER, f"ack:{c.id}") for c in (first, refused, last)]
+
+    with acknowledgements_refused_for(session, refused.id), caplog.at_level(logging.INFO):
+        response = post_webhook(events)
+        assert response.status_code == 200
+        assert _confirmed(session) == {first.id, last.id}
+        # Recorded as handled: a redelivery of it is not tried again.
+        failed = events[1]["webhookEventId"]
+        assert session.get(ProcessedWebhookEvent, failed) is not None
+        assert post_webhook([events[1]]).status_code == 200
+    failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failures) == 1 and failed in failures[0].getMessage()
+    assert USER not in caplog.text and "INSERT" not in caplog.text
+    assert _confirmed(session) == {first.id, last.id}

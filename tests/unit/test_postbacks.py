@@ -8,16 +8,21 @@ from broadcasts.postbacks import (
     AssociationPage,
     ChooseGroup,
     ChooseLanguage,
+    ComposeBrowse,
+    ComposeToggle,
     Confirm,
     Details,
     DistrictPage,
     Menu,
     Postback,
+    ProxyCircular,
+    ProxyHousehold,
     RegistrationControl,
     Unregister,
     decode,
     encode,
 )
+from models import MAX_ID
 
 
 @pytest.mark.parametrize(
@@ -80,7 +85,51 @@ def test_decoding_arbitrary_text_is_none_or_reencodes_identically(data: str) -> 
     assert decoded is None or encode(decoded) == data
 
 
-@given(st.integers(min_value=1, max_value=10**17), st.integers(min_value=1, max_value=4))
+@given(st.integers(min_value=1, max_value=MAX_ID), st.integers(min_value=1, max_value=4))
 def test_every_encoded_postback_fits_lines_limit(circular_id: int, position: int) -> None:
     for postback in (Confirm(circular_id), Answer(circular_id, position), Details(circular_id)):
         assert len(encode(postback)) <= MAX_LENGTH
+
+
+# Every format that carries an id, with {} where the id goes (the other ids in range).
+ID_FORMATS = [
+    "ack:{}",
+    "ans:{}:1",
+    "more:{}",
+    "reg:d:{}",
+    "reg:ap:{}:0",
+    "reg:a:{}",
+    "reg:gp:{}:0",
+    "reg:g:{}",
+    "cmp:b:a:{}:0",
+    "cmp:b:g:{}:0",
+    "cmp:t:d:{}",
+    "cmp:t:g:{}",
+    "pxy:c:{}:1",
+    "pxy:c:1:{}",
+    "pxy:h:{}:1",
+    "pxy:h:1:{}",
+]
+
+
+@given(st.sampled_from(ID_FORMATS), st.integers(min_value=MAX_ID + 1, max_value=10**40))
+def test_an_id_beyond_the_id_columns_is_refused(template: str, number: int) -> None:
+    # PostgreSQL's integer columns end at MAX_ID: a larger id names no row and must never
+    # reach a query, where PostgreSQL answers "integer out of range".
+    assert decode(template.format(number)) is None
+
+
+@given(st.sampled_from(ID_FORMATS), st.integers(min_value=1, max_value=MAX_ID))
+def test_every_id_up_to_the_columns_limit_is_read(template: str, number: int) -> None:
+    decoded = decode(template.format(number))
+    assert decoded is not None and encode(decoded) == template.format(number)
+
+
+def test_the_largest_ids_are_read_and_written() -> None:
+    assert decode(f"ack:{MAX_ID}") == Confirm(MAX_ID)
+    assert decode(f"pxy:h:{MAX_ID}:{MAX_ID}") == ProxyHousehold(MAX_ID, MAX_ID)
+    assert decode(f"cmp:b:g:{MAX_ID}:0") == ComposeBrowse("g", MAX_ID, 0)
+    assert decode(f"cmp:t:a:{MAX_ID}") == ComposeToggle("a", MAX_ID)
+    assert decode(f"pxy:c:1:{MAX_ID}") == ProxyCircular(1, MAX_ID)
+    with pytest.raises(ValueError, match="cannot encode"):
+        encode(Confirm(MAX_ID + 1))

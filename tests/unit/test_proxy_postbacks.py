@@ -7,8 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcasts.postbacks import MAX_LENGTH, ProxyCircular, ProxyHousehold, decode, encode
+from models import MAX_ID
 
-ids = st.integers(min_value=1, max_value=10**17)
+ids = st.integers(min_value=1, max_value=MAX_ID)
 
 
 @given(ids, ids)
