@@ -23,7 +23,7 @@ from linebot.v3.messaging import ApiException
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from broadcasts import compose
+from broadcasts import compose, delivery
 from broadcasts.compose import CircularDraft, CompositionError
 from broadcasts.line import remaining_quota
 from broadcasts.targeting import Target
@@ -431,3 +431,28 @@ def compose_cancel(circular_id: int) -> Response:
     db.session.commit()
     flash(_("回覧を取り消しました。"), "info")
     return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/circulars/<int:circular_id>/resume")
+@login_required
+def circular_resume(circular_id: int) -> Response:
+    """「再開」: lift a pause (the monthly limit met by the card or a reminder) once the quota
+    covers what the circular still has to send."""
+    _managed(circular_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    back = redirect(url_for("dashboard.circular_stats", circular_id=circular_id))
+    try:
+        quota = _quota()
+    except QuotaUnknown:
+        flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
+        return back
+    circular = _managed(circular_id)
+    reason = delivery.resume(db.session, circular, quota)
+    if reason is not None:
+        db.session.rollback()
+        flash(localized(reason), "error")
+        return back
+    db.session.commit()
+    flash(_("送信を再開しました。"), "info")
+    return back
