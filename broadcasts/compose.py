@@ -50,6 +50,7 @@ from broadcasts.delivery import short_of_quota
 from broadcasts.i18n import Refused, StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
+from broadcasts.schedule import QuietHours, allowed_at
 from broadcasts.targeting import Target, reach
 from broadcasts.translations import OPTION_LIMIT, TranslationError, Version
 from broadcasts.translations import clean as clean_translations
@@ -806,6 +807,15 @@ def preview(
         problem=problem,
         paper=paper_copies(session, circular),
     )
+
+
+def quiet_until(clock: Clock, quiet: QuietHours, circular: Circular) -> datetime | None:
+    """None when `circular`, sent now, may reach residents at once; else the end of the quiet
+    hours it would arrive in (KAIRAN_QUIET_HOURS), the time the author is offered instead. An
+    urgent circular has no quiet hours."""
+    now = clock.now()
+    later = allowed_at(now, quiet, circular.urgent)
+    return later if later > now else None
 
 
 def send_now(
