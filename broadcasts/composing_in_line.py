@@ -46,6 +46,7 @@ from broadcasts.i18n import locale_for, translations
 from broadcasts.messages import area_label
 from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
 from broadcasts.registration import normalise
+from broadcasts.schedule import QuietHours
 from broadcasts.targeting import Target, reach
 from models import (
     AnswerOption,
@@ -77,6 +78,8 @@ class Edge:
 
     public_url: str
     storage_dir: Path
+    # KAIRAN_QUIET_HOURS: a send in them offers their end, or 「今すぐ送る」 as a choice.
+    quiet: QuietHours
     # The content of the image message being handled, if it was fetched.
     photo: bytes | None = None
     # Whether LINE's remaining quota was read; `remaining_quota` None then means no limit.
@@ -460,27 +463,62 @@ def _on_postback(
             compose.save_draft(session, clock, member, compose.draft_of(circular), circular)
             return go(ComposeStep.preview)
         case ComposeControl("send") if step is ComposeStep.preview:
+            later = compose.quiet_until(clock, edge.quiet, circular)
+            if later is not None:
+                # A chip from before the quiet hours began: the author chooses now.
+                return [_text(_quiet_notice(later, edge, _), _preview_chips(_, later))]
             return _send(session, clock, member, state, edge, _)
+        case ComposeControl("now") if step is ComposeStep.preview:
+            return _send(session, clock, member, state, edge, _)
+        case ComposeControl("later") if step is ComposeStep.preview:
+            later = compose.quiet_until(clock, edge.quiet, circular)
+            if later is None:
+                return _send(session, clock, member, state, edge, _)
+            return _schedule(session, clock, member, state, later, _)
         case ComposeControl("schedule") if step is ComposeStep.preview:
             return go(ComposeStep.schedule)
         case ComposeControl("at") if step is ComposeStep.schedule:
             when = _picked_datetime(params, clock, "scheduled_at", _)
-            compose.schedule(session, clock, member, circular, when)
-            session.delete(state)
-            session.flush()
-            log.info("LINE draft %s scheduled", circular.id)
-            shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-            return [
-                _text(
-                    _("{when}（日本時間）に送るよう予約しました。").format(when=shown)
-                    + "\n"
-                    + _("やめるときは管理画面で取り消せます。")
-                )
-            ]
+            return _schedule(session, clock, member, state, when, _)
     return [
         _text(_("このボタンは今は使えません。")),
         *_prompt(session, clock, member, state, edge, _),
     ]
+
+
+def _schedule(
+    session: Session,
+    clock: Clock,
+    member: StaffMember,
+    state: ComposeSession,
+    when: datetime,
+    _: Gettext,
+) -> list[Message]:
+    circular = state.circular
+    compose.schedule(session, clock, member, circular, when)
+    session.delete(state)
+    session.flush()
+    log.info("LINE draft %s scheduled", circular.id)
+    shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return [
+        _text(
+            _("{when}（日本時間）に送るよう予約しました。").format(when=shown)
+            + "\n"
+            + _("やめるときは管理画面で取り消せます。")
+        )
+    ]
+
+
+def _quiet_notice(later: datetime, edge: Edge, _: Gettext) -> str:
+    hours = f"{edge.quiet.start:%H:%M}〜{edge.quiet.end:%H:%M}"
+    return _("いまは住民に送らない時間帯です（{hours}）。至急でなければ {at} に届けます。").format(
+        hours=hours, at=_clock_time(later)
+    )
+
+
+def _clock_time(moment: datetime) -> str:
+    local = moment.astimezone(TOKYO)
+    return f"{local.hour}:{local:%M}"
 
 
 def _send(
@@ -498,7 +536,7 @@ def _send(
                 _(
                     "LINEのメッセージ残数を確かめられませんでした。少しおいて、もう一度「送信」を押してください。"
                 ),
-                _preview_chips(_),
+                _preview_chips(_, compose.quiet_until(clock, edge.quiet, state.circular)),
             )
         ]
     circular = state.circular
@@ -507,7 +545,7 @@ def _send(
         return [
             _text(
                 _("送信できませんでした：{reason}").format(reason=result.reason or ""),
-                _preview_chips(_),
+                _preview_chips(_, compose.quiet_until(clock, edge.quiet, circular)),
             )
         ]
     session.delete(state)
@@ -635,7 +673,7 @@ def _prompt(
                 )
             ]
         case ComposeStep.preview:
-            return _preview(session, member, state, edge, _)
+            return _preview(session, clock, member, state, edge, _)
         case ComposeStep.schedule:
             return [
                 _text(
@@ -645,9 +683,18 @@ def _prompt(
             ]
 
 
-def _preview_chips(_: Gettext) -> list[QuickReplyItem]:
+def _preview_chips(_: Gettext, later: datetime | None = None) -> list[QuickReplyItem]:
+    """送信, or in quiet hours 「8:00 に送る」 (their end) first and 「今すぐ送る」 as a choice."""
+    sends = (
+        [
+            _chip(_("{at} に送る").format(at=_clock_time(later)), ComposeControl("later")),
+            _chip(_("今すぐ送る"), ComposeControl("now")),
+        ]
+        if later is not None
+        else [_chip(_("送信"), ComposeControl("send"))]
+    )
     return [
-        _chip(_("送信"), ComposeControl("send")),
+        *sends,
         _chip(_("予約"), ComposeControl("schedule")),
         _chip(_("取消"), ComposeControl("cancel")),
     ]
@@ -655,6 +702,7 @@ def _preview_chips(_: Gettext) -> list[QuickReplyItem]:
 
 def _preview(
     session: Session,
+    clock: Clock,
     member: StaffMember,
     state: ComposeSession,
     edge: Edge,
@@ -678,13 +726,17 @@ def _preview(
         lines.append(_("紙で配る分：{count}部").format(count=shown.paper.total))
     if shown.problem:
         lines.append(_("このままでは送れません：{reason}").format(reason=shown.problem))
+    later = compose.quiet_until(clock, edge.quiet, state.circular)
+    if later is not None:
+        lines.append(_quiet_notice(later, edge, _))
     summary = _text("\n".join(lines))
+    chips = _preview_chips(_, later)
     if shown.card is None:
-        return [summary, _text(_("送信・予約・取消をえらんでください。"), _preview_chips(_))]
+        return [summary, _text(_("送信・予約・取消をえらんでください。"), chips)]
     card = FlexMessage(
         alt_text=shown.card.alt_text,
         contents=shown.card.contents,
-        quick_reply=QuickReply(items=_preview_chips(_)),
+        quick_reply=QuickReply(items=chips),
     )
     return [summary, card]
 
