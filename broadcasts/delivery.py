@@ -376,6 +376,19 @@ def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Any constant of our own; pg_advisory_xact_lock takes a bigint.
+RELEASE_LOCK = 0x6B6169_72616E  # "kai" "ran"
+
+
+def one_release_at_a_time(session: Session) -> None:
+    """Hold the release lock until the caller's transaction ends: a release (or a resume) and its
+    quota check then see every release committed before them, so two at once can neither
+    both spend the same quota nor snapshot one circular twice. On PostgreSQL a transaction-level
+    advisory lock; SQLite lets one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(RELEASE_LOCK)))
+
+
 def resume(session: Session, circular: Circular, remaining_quota: int | None) -> str | None:
     """Lift a pause (quota, token) once its cause is gone; None when resumed, else why not.
 
@@ -383,6 +396,8 @@ def resume(session: Session, circular: Circular, remaining_quota: int | None) ->
     nothing, as at release: the quota must cover everything the circular still has to send,
     besides what circulars not paused have been promised.
     """
+    one_release_at_a_time(session)
+    session.refresh(circular)
     paused = circular.status in (CircularStatus.sending, CircularStatus.sent)
     if not paused or circular.hold_reason is None:
         return StaffText("この回覧は一時停止していません")

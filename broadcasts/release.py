@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from broadcasts.delivery import QUOTA_PAUSE, short_of_quota
+from broadcasts.delivery import QUOTA_PAUSE, one_release_at_a_time, short_of_quota
 from broadcasts.i18n import StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.reminders import DueReminder, recipients, release_reminder
@@ -50,11 +50,17 @@ def release(
     promised to other circulars still sending are counted against it, so two releases cannot
     both spend the same quota.
     """
-    if circular.status not in RELEASABLE:
+    one_release_at_a_time(session)
+    # As it is now: another release may have committed while this one waited for the lock.
+    status = session.scalar(select(Circular.status).where(Circular.id == circular.id))
+    if status in (CircularStatus.sending, CircularStatus.sent):
+        return Release(False, reason=StaffText("この回覧はすでに送信を始めています"))
+    if status not in RELEASABLE:
         return Release(
             False,
             reason=StaffText(
-                "この回覧は送信できる状態ではありません（%(status)s）", status=circular.status.value
+                "この回覧は送信できる状態ではありません（%(status)s）",
+                status=status.value if status else "",
             ),
         )
     target = Target.of_circular(circular)
@@ -126,6 +132,7 @@ def release_follow_up(
     is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
     """
     if remaining_quota is not None:
+        one_release_at_a_time(session)
         circular = session.get_one(Circular, due.circular_id)
         needed = session.scalar(
             select(func.count()).select_from(recipients(circular, due.slot).subquery())

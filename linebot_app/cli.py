@@ -199,9 +199,10 @@ def circulars_send(circular_id: int) -> None:
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    # Sending, or sent with a reminder paused: resume. Anything else is released.
-    paused_after_sending = circular.status == CircularStatus.sent and circular.hold_reason
-    if circular.status == CircularStatus.sending or paused_after_sending:
+    # Paused (its card, or a reminder after it was sent): resume. Anything else is released;
+    # release says so if it has been already, by this command run twice or by the clock.
+    started = circular.status in (CircularStatus.sending, CircularStatus.sent)
+    if started and circular.hold_reason is not None:
         reason = delivery.resume(db.session, circular, remaining)
         db.session.commit()
         if reason:
