@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import compose, postbacks
 from broadcasts.clock import Clock
-from broadcasts.compose import CompositionError
+from broadcasts.compose import CompositionError, NotPermitted
 from broadcasts.i18n import locale_for, translations
 from broadcasts.messages import area_label
 from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
@@ -230,6 +230,8 @@ def handle_text(
     state.updated_at = clock.now()
     try:
         return _on_text(session, clock, member, state, text, edge, _)
+    except NotPermitted as error:
+        return _end_unpermitted(session, state, error)
     except CompositionError as error:
         return [_text(error.message), *_prompt(session, clock, member, state, edge, _)]
 
@@ -287,6 +289,8 @@ def handle_postback(
     state.updated_at = clock.now()
     try:
         return _on_postback(session, clock, member, state, postback, params or {}, edge, _)
+    except NotPermitted as error:
+        return _end_unpermitted(session, state, error)
     except CompositionError as error:
         return [_text(error.message), *_prompt(session, clock, member, state, edge, _)]
 
@@ -336,6 +340,15 @@ def _start(
             + _("やめるときは「取消」と送ってください。")
         )
     ]
+
+
+def _end_unpermitted(session: Session, state: ComposeSession, error: NotPermitted) -> list[Message]:
+    """The author's scope no longer covers the draft (a role taken away): the conversation ends,
+    and the draft stays for staff whose scope does."""
+    log.info("LINE draft %s: its author may no longer manage it", state.circular_id)
+    session.delete(state)
+    session.flush()
+    return [_text(error.message)]
 
 
 def _cancel(session: Session, state: ComposeSession, _: Gettext) -> list[Message]:

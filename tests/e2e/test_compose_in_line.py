@@ -358,3 +358,42 @@ def test_in_quiet_hours_line_compose_offers_their_end_and_sends_now_only_when_as
     assert second.status is CircularStatus.sending
     counts = sim.inbox_counts()
     assert [counts.get(user, 0) for user in residents] == [0, 0], "the worker sends, not compose"
+
+
+def test_a_draft_whose_authors_role_was_removed_is_refused_in_japanese(
+    bot: str,
+    app: Flask,
+    sim: SimulatorClient,
+    session: Session,
+    town: dict[str, Any],
+    make_line_residents: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every write checks the author's current scope (issue #18, item 12)."""
+    quiet_now(app, monkeypatch, on=False)
+    residents = make_line_residents(2, town["momo"])
+    session.commit()
+    officer = staff_user(session, sim, "役員さん", Role.officer, association_id=town["momo"].id)
+    say(sim, officer, "回覧作成")
+    say(sim, officer, "草刈りのお知らせ")
+    say(sim, officer, "日曜の朝8時に集合してください。")
+    tap(sim, officer, "次へ")
+    tap(sim, officer, "次へ")
+    tap(sim, officer, "桃町内会")
+    tap(sim, officer, "決定")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "はい")
+    assert "送信" in chips(last(sim, officer))
+    # The admin moves the officer from 桃 to 楓 while the draft waits.
+    role = session.scalars(
+        select(StaffRole).join(StaffMember).where(StaffMember.line_user_id == officer)
+    ).one()
+    role.association_id = town["kaede"].id
+    session.commit()
+    refused = tap(sim, officer, "送信")
+    assert "担当の範囲外" in refused["text"]
+    session.expire_all()
+    assert session.scalars(select(Circular)).one().status is CircularStatus.draft
+    counts = sim.inbox_counts()
+    assert [counts.get(user, 0) for user in residents] == [0, 0]
