@@ -376,8 +376,8 @@ def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-# Any constant of our own; pg_advisory_xact_lock takes a bigint.
-RELEASE_LOCK = 0x6B6169_72616E  # "kai" "ran"
+# Any constant of our own (pg_advisory_xact_lock takes a bigint): "kairan" in ASCII.
+RELEASE_LOCK = 0x6B6169_72616E
 
 
 def one_release_at_a_time(session: Session) -> None:
