@@ -50,6 +50,7 @@ from broadcasts.delivery import short_of_quota
 from broadcasts.i18n import Refused, StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
 from broadcasts.release import Release, promised_elsewhere, release
+from broadcasts.schedule import QuietHours, allowed_at
 from broadcasts.targeting import Target, reach
 from broadcasts.translations import OPTION_LIMIT, TranslationError, Version
 from broadcasts.translations import clean as clean_translations
@@ -235,17 +236,33 @@ def check_urgent(session: Session, author: StaffMember | None, urgent: bool) -> 
 
 
 def may_manage(session: Session, author: StaffMember | None, circular: Circular) -> bool:
-    """Whether `author` may change, send, schedule, cancel or correct `circular`."""
+    """Whether `author` may change, send, schedule, cancel or correct `circular`: its areas (a
+    correction's are its original's) must lie in the author's scope as it is now. Authorship
+    grants nothing by itself, since roles are taken away; only the author's own draft with no
+    area picked yet (LINE compose starts one so) is theirs without one."""
     scope = composing_scope(session, author)
     if author is None or not scope.can_compose:
         return False
-    if scope.whole_city or circular.author_id == author.id:
+    if scope.whole_city:
         return True
-    try:
-        check_target(session, author, Target.of_circular(_original(circular)))
-    except CompositionError:
+    target = Target.of_circular(_original(circular))
+    if target.is_empty():
+        return circular.author_id == author.id
+    return _covers(session, scope, target)
+
+
+def _covers(session: Session, scope: Scope, target: Target) -> bool:
+    """Whether every area of `target` lies in `scope` (unknown ids count as outside)."""
+    if not target.district_ids <= scope.district_ids:
         return False
-    return True
+    if not target.association_ids <= scope.association_ids:
+        return False
+    owners = dict(
+        session.execute(
+            select(Group.id, Group.association_id).where(Group.id.in_(target.group_ids))
+        ).all()
+    )
+    return set(owners) == set(target.group_ids) and set(owners.values()) <= scope.association_ids
 
 
 def _original(circular: Circular) -> Circular:
@@ -790,6 +807,15 @@ def preview(
         problem=problem,
         paper=paper_copies(session, circular),
     )
+
+
+def quiet_until(clock: Clock, quiet: QuietHours, circular: Circular) -> datetime | None:
+    """None when `circular`, sent now, may reach residents at once; else the end of the quiet
+    hours it would arrive in (KAIRAN_QUIET_HOURS), the time the author is offered instead. An
+    urgent circular has no quiet hours."""
+    now = clock.now()
+    later = allowed_at(now, quiet, circular.urgent)
+    return later if later > now else None
 
 
 def send_now(

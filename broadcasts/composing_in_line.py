@@ -41,11 +41,12 @@ from sqlalchemy.orm import Session
 
 from broadcasts import compose, postbacks
 from broadcasts.clock import Clock
-from broadcasts.compose import CompositionError
+from broadcasts.compose import CompositionError, NotPermitted
 from broadcasts.i18n import locale_for, translations
 from broadcasts.messages import area_label
 from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
 from broadcasts.registration import normalise
+from broadcasts.schedule import QuietHours
 from broadcasts.targeting import Target, reach
 from models import (
     AnswerOption,
@@ -77,6 +78,8 @@ class Edge:
 
     public_url: str
     storage_dir: Path
+    # KAIRAN_QUIET_HOURS: a send in them offers their end, or 「今すぐ送る」 as a choice.
+    quiet: QuietHours
     # The content of the image message being handled, if it was fetched.
     photo: bytes | None = None
     # Whether LINE's remaining quota was read; `remaining_quota` None then means no limit.
@@ -227,6 +230,8 @@ def handle_text(
     state.updated_at = clock.now()
     try:
         return _on_text(session, clock, member, state, text, edge, _)
+    except NotPermitted as error:
+        return _end_unpermitted(session, state, error)
     except CompositionError as error:
         return [_text(error.message), *_prompt(session, clock, member, state, edge, _)]
 
@@ -284,6 +289,8 @@ def handle_postback(
     state.updated_at = clock.now()
     try:
         return _on_postback(session, clock, member, state, postback, params or {}, edge, _)
+    except NotPermitted as error:
+        return _end_unpermitted(session, state, error)
     except CompositionError as error:
         return [_text(error.message), *_prompt(session, clock, member, state, edge, _)]
 
@@ -333,6 +340,15 @@ def _start(
             + _("やめるときは「取消」と送ってください。")
         )
     ]
+
+
+def _end_unpermitted(session: Session, state: ComposeSession, error: NotPermitted) -> list[Message]:
+    """The author's scope no longer covers the draft (a role taken away): the conversation ends,
+    and the draft stays for staff whose scope does."""
+    log.info("LINE draft %s: its author may no longer manage it", state.circular_id)
+    session.delete(state)
+    session.flush()
+    return [_text(error.message)]
 
 
 def _cancel(session: Session, state: ComposeSession, _: Gettext) -> list[Message]:
@@ -460,27 +476,62 @@ def _on_postback(
             compose.save_draft(session, clock, member, compose.draft_of(circular), circular)
             return go(ComposeStep.preview)
         case ComposeControl("send") if step is ComposeStep.preview:
+            later = compose.quiet_until(clock, edge.quiet, circular)
+            if later is not None:
+                # A chip from before the quiet hours began: the author chooses now.
+                return [_text(_quiet_notice(later, edge, _), _preview_chips(_, later))]
             return _send(session, clock, member, state, edge, _)
+        case ComposeControl("now") if step is ComposeStep.preview:
+            return _send(session, clock, member, state, edge, _)
+        case ComposeControl("later") if step is ComposeStep.preview:
+            later = compose.quiet_until(clock, edge.quiet, circular)
+            if later is None:
+                return _send(session, clock, member, state, edge, _)
+            return _schedule(session, clock, member, state, later, _)
         case ComposeControl("schedule") if step is ComposeStep.preview:
             return go(ComposeStep.schedule)
         case ComposeControl("at") if step is ComposeStep.schedule:
             when = _picked_datetime(params, clock, "scheduled_at", _)
-            compose.schedule(session, clock, member, circular, when)
-            session.delete(state)
-            session.flush()
-            log.info("LINE draft %s scheduled", circular.id)
-            shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
-            return [
-                _text(
-                    _("{when}（日本時間）に送るよう予約しました。").format(when=shown)
-                    + "\n"
-                    + _("やめるときは管理画面で取り消せます。")
-                )
-            ]
+            return _schedule(session, clock, member, state, when, _)
     return [
         _text(_("このボタンは今は使えません。")),
         *_prompt(session, clock, member, state, edge, _),
     ]
+
+
+def _schedule(
+    session: Session,
+    clock: Clock,
+    member: StaffMember,
+    state: ComposeSession,
+    when: datetime,
+    _: Gettext,
+) -> list[Message]:
+    circular = state.circular
+    compose.schedule(session, clock, member, circular, when)
+    session.delete(state)
+    session.flush()
+    log.info("LINE draft %s scheduled", circular.id)
+    shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
+    return [
+        _text(
+            _("{when}（日本時間）に送るよう予約しました。").format(when=shown)
+            + "\n"
+            + _("やめるときは管理画面で取り消せます。")
+        )
+    ]
+
+
+def _quiet_notice(later: datetime, edge: Edge, _: Gettext) -> str:
+    hours = f"{edge.quiet.start:%H:%M}〜{edge.quiet.end:%H:%M}"
+    return _("いまは住民に送らない時間帯です（{hours}）。至急でなければ {at} に届けます。").format(
+        hours=hours, at=_clock_time(later)
+    )
+
+
+def _clock_time(moment: datetime) -> str:
+    local = moment.astimezone(TOKYO)
+    return f"{local.hour}:{local:%M}"
 
 
 def _send(
@@ -498,7 +549,7 @@ def _send(
                 _(
                     "LINEのメッセージ残数を確かめられませんでした。少しおいて、もう一度「送信」を押してください。"
                 ),
-                _preview_chips(_),
+                _preview_chips(_, compose.quiet_until(clock, edge.quiet, state.circular)),
             )
         ]
     circular = state.circular
@@ -507,7 +558,7 @@ def _send(
         return [
             _text(
                 _("送信できませんでした：{reason}").format(reason=result.reason or ""),
-                _preview_chips(_),
+                _preview_chips(_, compose.quiet_until(clock, edge.quiet, circular)),
             )
         ]
     session.delete(state)
@@ -635,7 +686,7 @@ def _prompt(
                 )
             ]
         case ComposeStep.preview:
-            return _preview(session, member, state, edge, _)
+            return _preview(session, clock, member, state, edge, _)
         case ComposeStep.schedule:
             return [
                 _text(
@@ -645,9 +696,18 @@ def _prompt(
             ]
 
 
-def _preview_chips(_: Gettext) -> list[QuickReplyItem]:
+def _preview_chips(_: Gettext, later: datetime | None = None) -> list[QuickReplyItem]:
+    """送信, or in quiet hours 「8:00 に送る」 (their end) first and 「今すぐ送る」 as a choice."""
+    sends = (
+        [
+            _chip(_("{at} に送る").format(at=_clock_time(later)), ComposeControl("later")),
+            _chip(_("今すぐ送る"), ComposeControl("now")),
+        ]
+        if later is not None
+        else [_chip(_("送信"), ComposeControl("send"))]
+    )
     return [
-        _chip(_("送信"), ComposeControl("send")),
+        *sends,
         _chip(_("予約"), ComposeControl("schedule")),
         _chip(_("取消"), ComposeControl("cancel")),
     ]
@@ -655,6 +715,7 @@ def _preview_chips(_: Gettext) -> list[QuickReplyItem]:
 
 def _preview(
     session: Session,
+    clock: Clock,
     member: StaffMember,
     state: ComposeSession,
     edge: Edge,
@@ -678,13 +739,17 @@ def _preview(
         lines.append(_("紙で配る分：{count}部").format(count=shown.paper.total))
     if shown.problem:
         lines.append(_("このままでは送れません：{reason}").format(reason=shown.problem))
+    later = compose.quiet_until(clock, edge.quiet, state.circular)
+    if later is not None:
+        lines.append(_quiet_notice(later, edge, _))
     summary = _text("\n".join(lines))
+    chips = _preview_chips(_, later)
     if shown.card is None:
-        return [summary, _text(_("送信・予約・取消をえらんでください。"), _preview_chips(_))]
+        return [summary, _text(_("送信・予約・取消をえらんでください。"), chips)]
     card = FlexMessage(
         alt_text=shown.card.alt_text,
         contents=shown.card.contents,
-        quick_reply=QuickReply(items=_preview_chips(_)),
+        quick_reply=QuickReply(items=chips),
     )
     return [summary, card]
 

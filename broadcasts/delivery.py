@@ -314,9 +314,14 @@ def record(
     return decision
 
 
+# The pause the monthly limit causes; the clock lifts it by itself once the quota covers what
+# the circular still has to send (`resume`). Other pauses (a refused token) wait for a person.
+QUOTA_PAUSE = StaffText("今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）")
+
+
 def _pause_reason(outcome: SendOutcome) -> str:
     if outcome.detail and "monthly limit" in outcome.detail:
-        return StaffText("今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）")
+        return QUOTA_PAUSE
     detail = outcome.detail or outcome.result.value
     return StaffText(
         "LINE が送信を受け付けませんでした（%(detail)s）。設定を確認してください", detail=detail
@@ -371,21 +376,59 @@ def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+# Any constant of our own (pg_advisory_xact_lock takes a bigint): "kairan" in ASCII.
+RELEASE_LOCK = 0x6B6169_72616E
+
+
+def one_release_at_a_time(session: Session) -> None:
+    """Hold the release lock until the caller's transaction ends: a release (or a resume) and its
+    quota check then see every release committed before them, so two at once can neither
+    both spend the same quota nor snapshot one circular twice. On PostgreSQL a transaction-level
+    advisory lock; SQLite lets one writer at a time anyway."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(RELEASE_LOCK)))
+
+
 def resume(session: Session, circular: Circular, remaining_quota: int | None) -> str | None:
-    """Lift a pause (quota, token) once a person has fixed its cause; None when resumed, else why
-    not."""
-    if circular.status != CircularStatus.sending or circular.hold_reason is None:
+    """Lift a pause (quota, token) once its cause is gone; None when resumed, else why not.
+
+    A sent circular is paused too when one of its reminders meets the monthly limit. Whole or
+    nothing, as at release: the quota must cover everything the circular still has to send,
+    besides what circulars not paused have been promised.
+    """
+    one_release_at_a_time(session)
+    session.refresh(circular)
+    paused = circular.status in (CircularStatus.sending, CircularStatus.sent)
+    if not paused or circular.hold_reason is None:
         return StaffText("この回覧は一時停止していません")
-    still_to_send = session.scalar(
-        select(func.count())
-        .select_from(Delivery)
-        .where(Delivery.circular_id == circular.id, Delivery.status == DeliveryStatus.pending)
-    )
-    if remaining_quota is not None and remaining_quota < int(still_to_send or 0):
-        return short_of_quota(int(still_to_send or 0), remaining_quota)
+    if remaining_quota is not None:
+        still_to_send = _pending_deliveries(session, Circular.id == circular.id)
+        others = _pending_deliveries(
+            session, Circular.id != circular.id, Circular.hold_reason.is_(None)
+        )
+        if remaining_quota - others < still_to_send:
+            return short_of_quota(still_to_send, remaining_quota - others)
     circular.hold_reason = None
     session.flush()
     return None
+
+
+def _pending_deliveries(session: Session, *which: ColumnElement[bool]) -> int:
+    """Deliveries still to send in the open batches of the circulars `which` selects."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(DeliveryBatch)
+        .join(Delivery, Delivery.batch_id == DeliveryBatch.id)
+        .join(Circular, Circular.id == DeliveryBatch.circular_id)
+        .where(
+            DeliveryBatch.status.in_(
+                [BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held]
+            ),
+            Delivery.status == DeliveryStatus.pending,
+            *which,
+        )
+    )
+    return int(count or 0)
 
 
 def short_of_quota(needed: int, available: int) -> str:

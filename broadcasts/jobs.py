@@ -21,14 +21,14 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import activation, join_codes, pushes, stats
+from broadcasts import activation, delivery, join_codes, pushes, stats
 from broadcasts import line as line_api
 from broadcasts.clock import Clock
 from broadcasts.compose import unreferenced_files
 from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.line import Line
-from broadcasts.release import promised_elsewhere, release
-from broadcasts.reminders import DueReminder, due_reminders, release_reminder
+from broadcasts.release import quota_paused, release, release_follow_up
+from broadcasts.reminders import DueReminder, due_reminders
 from broadcasts.retry import Verdict
 from broadcasts.schedule import TOKYO, QuietHours, allowed_at, digest_due
 from broadcasts.scope import Scope
@@ -70,6 +70,7 @@ class ClockSettings:
 @dataclass
 class TickReport:
     ticked: bool = True
+    resumed: list[int] = field(default_factory=list)
     released: list[int] = field(default_factory=list)
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
@@ -102,6 +103,7 @@ class Clockwork:
         if not leader:
             return TickReport(ticked=False)
         report = TickReport()
+        report.resumed = self.resume_quota_pauses()
         report.released = self.release_scheduled()
         report.reminders = self.release_reminders()
         report.digests = self.send_digests()
@@ -157,6 +159,27 @@ class Clockwork:
                 log.warning("circular %d not released: held", circular_id)
         return released
 
+    def resume_quota_pauses(self) -> list[int]:
+        """Lift the monthly limit's pauses that the quota now covers (next month, a raised
+        plan), so no card or reminder waits for a person who need not decide anything."""
+        with self.sessions() as session:
+            paused = quota_paused(session)
+        resumed = []
+        for circular_id in paused:
+            try:
+                remaining = line_api.remaining_quota(self.line)
+            except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+                # Unknown is not enough: the pause stays until LINE says the quota allows.
+                log.warning("quota unavailable (%s)", type(error).__name__)
+                break
+            with self.sessions() as session:
+                circular = session.get_one(Circular, circular_id)
+                if delivery.resume(session, circular, remaining) is None:
+                    resumed.append(circular_id)
+                    log.info("circular %d resumed: the quota covers it again", circular_id)
+                session.commit()
+        return resumed
+
     def release_reminders(self) -> list[DueReminder]:
         now = self.clock.now()
         with self.sessions() as session:
@@ -165,20 +188,20 @@ class Clockwork:
         for reminder in due:
             remaining = self._remaining_quota()
             with self.sessions() as session:
-                if remaining is not None and remaining - promised_elsewhere(session) <= 0:
-                    log.warning(
-                        "reminder %s of circular %d waits for quota",
-                        reminder.slot,
-                        reminder.circular_id,
-                    )
-                    continue
                 try:
-                    release_reminder(session, self.clock, reminder)
+                    released = release_follow_up(session, self.clock, reminder, remaining)
                     session.commit()
                 except IntegrityError:
                     # Another clock released it at the same moment: the unique rows held.
                     session.rollback()
                     continue
+            if released is None:
+                log.warning(
+                    "reminder %s of circular %d waits for quota",
+                    reminder.slot,
+                    reminder.circular_id,
+                )
+                continue
             done.append(reminder)
         return done
 

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.clock import Clock
-from broadcasts.delivery import short_of_quota
+from broadcasts.delivery import QUOTA_PAUSE, one_release_at_a_time, short_of_quota
 from broadcasts.i18n import StaffText
 from broadcasts.messages import UnsendableCircular, circular_card
+from broadcasts.reminders import DueReminder, recipients, release_reminder
 from broadcasts.snapshots import snapshot
 from broadcasts.targeting import Target, reach, recipient_ids
 from models import (
@@ -49,11 +50,17 @@ def release(
     promised to other circulars still sending are counted against it, so two releases cannot
     both spend the same quota.
     """
-    if circular.status not in RELEASABLE:
+    one_release_at_a_time(session)
+    # As it is now: another release may have committed while this one waited for the lock.
+    status = session.scalar(select(Circular.status).where(Circular.id == circular.id))
+    if status in (CircularStatus.sending, CircularStatus.sent):
+        return Release(False, reason=StaffText("この回覧はすでに送信を始めています"))
+    if status not in RELEASABLE:
         return Release(
             False,
             reason=StaffText(
-                "この回覧は送信できる状態ではありません（%(status)s）", status=circular.status.value
+                "この回覧は送信できる状態ではありません（%(status)s）",
+                status=status.value if status else "",
             ),
         )
     target = Target.of_circular(circular)
@@ -115,3 +122,36 @@ def promised_elsewhere(session: Session) -> int:
         .where(DeliveryBatch.status.in_(OPEN_BATCHES), Delivery.status == DeliveryStatus.pending)
     )
     return int(count or 0)
+
+
+def release_follow_up(
+    session: Session, clock: Clock, due: DueReminder, remaining_quota: int | None
+) -> int | None:
+    """Release a reminder (a deadline notice, a safety check's follow-up) like the card: whole
+    or nothing. Returns how many residents it goes to, or None when the quota left after what
+    is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
+    """
+    if remaining_quota is not None:
+        one_release_at_a_time(session)
+        circular = session.get_one(Circular, due.circular_id)
+        needed = session.scalar(
+            select(func.count()).select_from(recipients(circular, due.slot).subquery())
+        )
+        if remaining_quota - promised_elsewhere(session) < int(needed or 0):
+            return None
+    return release_reminder(session, clock, due)
+
+
+def quota_paused(session: Session) -> list[int]:
+    """Circulars (their card, or a reminder of a sent one) paused by LINE's monthly limit, which
+    the clock resumes by itself once the quota allows."""
+    return list(
+        session.scalars(
+            select(Circular.id)
+            .where(
+                Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
+                Circular.hold_reason == QUOTA_PAUSE,
+            )
+            .order_by(Circular.id)
+        )
+    )

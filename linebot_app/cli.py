@@ -192,13 +192,17 @@ def _remaining_quota() -> int | None:
 @circulars_group.command("send")
 @click.argument("circular_id", type=int)
 def circulars_send(circular_id: int) -> None:
-    """Release a circular now (or resume one paused for quota); the worker sends it."""
+    """Release a circular now (or resume one paused, its card or a reminder, for quota); the
+    worker sends it."""
     require_current_schema()
     remaining = _remaining_quota()
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    if circular.status == CircularStatus.sending:
+    # Paused (its card, or a reminder after it was sent): resume. Anything else is released;
+    # release says so if it has been already, by this command run twice or by the clock.
+    started = circular.status in (CircularStatus.sending, CircularStatus.sent)
+    if started and circular.hold_reason is not None:
         reason = delivery.resume(db.session, circular, remaining)
         db.session.commit()
         if reason:

@@ -23,9 +23,10 @@ from linebot.v3.messaging import ApiException
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from broadcasts import compose
+from broadcasts import compose, delivery
 from broadcasts.compose import CircularDraft, CompositionError
 from broadcasts.line import remaining_quota
+from broadcasts.schedule import QuietHours
 from broadcasts.targeting import Target
 from broadcasts.translations import Version
 from linebot_app.circulars.views import upload_dir
@@ -344,6 +345,7 @@ def compose_preview(circular_id: int) -> str:
     circular = _managed(circular_id)
     public_url = settings().KAIRAN_PUBLIC_URL
     shown = compose.preview(db.session, current().member, circular, quota, public_url)
+    later = compose.quiet_until(clock, _quiet_hours(), circular)
     card = shown.card.contents.to_dict() if shown.card is not None else None
     photo = compose.first_photo(circular)
     return render_template(
@@ -356,10 +358,16 @@ def compose_preview(circular_id: int) -> str:
         # The hero as this site serves it (the card carries the public address).
         hero_src=url_for("circulars.files", storage_name=photo.storage_name) if photo else None,
         editable=circular.status in compose.EDITABLE,
+        quiet_until=later.astimezone(compose.TOKYO) if later else None,
+        quiet_hours=settings().KAIRAN_QUIET_HOURS.replace("-", "〜"),
         form=ConfirmForm(),
         schedule_form=ScheduleForm(formdata=None, scheduled_at=_tokyo_naive(circular)),
         errors={},
     )
+
+
+def _quiet_hours() -> QuietHours:
+    return QuietHours.parse(settings().KAIRAN_QUIET_HOURS)
 
 
 def _tokyo_naive(circular: Circular) -> datetime | None:
@@ -379,6 +387,16 @@ def compose_send(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     circular = _managed(circular_id)
+    # In quiet hours the preview offers their end (the default) or 「今すぐ送る」; the plain
+    # 「送信」 of a page opened before they began sends nothing, and the author chooses.
+    later = compose.quiet_until(clock, _quiet_hours(), circular)
+    choice = request.form.get("when")
+    if later is not None and choice == "later":
+        return _schedule(circular, later)
+    if later is not None and choice == "daytime":
+        db.session.rollback()
+        flash(_("いまは住民に送らない時間帯です。送る時刻をえらんでください。"), "error")
+        return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     try:
         result = compose.send_now(db.session, clock, current().member, circular, quota)
     except CompositionError as error:
@@ -404,15 +422,19 @@ def compose_schedule(circular_id: int) -> Response:
             abort(400)
         flash(_("予約の日時を入れてください。"), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
-    when = form.scheduled_at.data.replace(tzinfo=compose.TOKYO)
+    return _schedule(circular, form.scheduled_at.data.replace(tzinfo=compose.TOKYO))
+
+
+def _schedule(circular: Circular, when: datetime) -> Response:
     try:
         compose.schedule(db.session, clock, current().member, circular, when)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
-        return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
+        return redirect(url_for("dashboard.compose_preview", circular_id=circular.id))
     db.session.commit()
-    flash(_("予約しました（%(when)s）。", when=when.strftime("%Y-%m-%d %H:%M")), "info")
+    shown = when.astimezone(compose.TOKYO).strftime("%Y-%m-%d %H:%M")
+    flash(_("予約しました（%(when)s）。", when=shown), "info")
     return redirect(url_for("dashboard.index"))
 
 
@@ -431,3 +453,28 @@ def compose_cancel(circular_id: int) -> Response:
     db.session.commit()
     flash(_("回覧を取り消しました。"), "info")
     return redirect(url_for("dashboard.index"))
+
+
+@bp.post("/circulars/<int:circular_id>/resume")
+@login_required
+def circular_resume(circular_id: int) -> Response:
+    """「再開」: lift a pause (the monthly limit met by the card or a reminder) once the quota
+    covers what the circular still has to send."""
+    _managed(circular_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    back = redirect(url_for("dashboard.circular_stats", circular_id=circular_id))
+    try:
+        quota = _quota()
+    except QuotaUnknown:
+        flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
+        return back
+    circular = _managed(circular_id)
+    reason = delivery.resume(db.session, circular, quota)
+    if reason is not None:
+        db.session.rollback()
+        flash(localized(reason), "error")
+        return back
+    db.session.commit()
+    flash(_("送信を再開しました。"), "info")
+    return back

@@ -172,6 +172,8 @@ def circular_stats(circular_id: int) -> str:
     manages = compose.may_manage(db.session, current().member, circular)
     can_edit = manages and status in compose.EDITABLE
     can_correct = manages and status in compose.CORRECTABLE
+    # Paused (the card or a reminder met the monthly limit, or LINE refused the token).
+    can_resume = manages and status in compose.CORRECTABLE and hold_reason is not None
     # The read transaction ends before LINE is asked: no connection waits on the network.
     db.session.rollback()
     line_stats = None
@@ -202,6 +204,8 @@ def circular_stats(circular_id: int) -> str:
         officer_of=officer_of,
         can_edit=can_edit,
         can_correct=can_correct,
+        can_resume=can_resume,
+        resume_form=ConfirmForm(),
         household_counts=household_counts,
         coverage=coverage,
         leads=leads,

@@ -37,6 +37,7 @@ from broadcasts.clock import SystemClock
 from broadcasts.line import remaining_quota
 from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
 from broadcasts.registration import Profile
+from broadcasts.schedule import QuietHours
 from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
 from linebot_app.extensions import db, line
@@ -172,7 +173,11 @@ def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
     quota, on the steps that show or spend it. A failed fetch leaves it out: the conversation
     then asks again rather than guessing."""
     configured: Settings = current_app.config["KAIRAN_SETTINGS"]
-    edge = composing_in_line.Edge(public_url=configured.KAIRAN_PUBLIC_URL, storage_dir=upload_dir())
+    edge = composing_in_line.Edge(
+        public_url=configured.KAIRAN_PUBLIC_URL,
+        storage_dir=upload_dir(),
+        quiet=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
+    )
     is_photo = isinstance(event, MessageEvent) and isinstance(event.message, ImageMessageContent)
     is_compose_tap = isinstance(event, PostbackEvent) and isinstance(
         decode(event.postback.data), ComposeControl | ComposeBrowse | ComposeToggle

@@ -123,7 +123,9 @@ def test_a_promoter_composes_previews_and_sends_in_line(
     session: Session,
     town: dict[str, Any],
     make_line_residents: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    quiet_now(app, monkeypatch, on=False)  # whatever the time of day: 「送信」 sends at once
     sakura, momo = town["sakura"], town["momo"]
     group1, group2 = sakura.groups
     in_group1 = make_line_residents(2, sakura, group1)
@@ -292,3 +294,106 @@ def test_a_resident_cannot_compose(
     assert session.scalar(select(func.count()).select_from(Circular)) == 0
     resident = session.scalars(select(Resident).where(Resident.line_user_id == user)).one()
     assert resident.follow_status is FollowStatus.following
+
+
+def quiet_now(app: Flask, monkeypatch: pytest.MonkeyPatch, on: bool) -> datetime:
+    """KAIRAN_QUIET_HOURS set so that now is inside them (or none at all); their end."""
+    now = datetime.now(TOKYO).replace(second=0, microsecond=0)
+    span = (
+        f"{now - timedelta(hours=1):%H:%M}-{now + timedelta(hours=2):%H:%M}"
+        if on
+        else "00:00-00:00"
+    )
+    configured = app.config["KAIRAN_SETTINGS"]
+    monkeypatch.setitem(
+        app.config, "KAIRAN_SETTINGS", configured.model_copy(update={"KAIRAN_QUIET_HOURS": span})
+    )
+    return now + timedelta(hours=2)
+
+
+def test_in_quiet_hours_line_compose_offers_their_end_and_sends_now_only_when_asked(
+    bot: str,
+    app: Flask,
+    sim: SimulatorClient,
+    session: Session,
+    town: dict[str, Any],
+    make_line_residents: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A manual send in quiet hours (issue #18, item 11), in LINE as on the dashboard."""
+    end = quiet_now(app, monkeypatch, on=True)
+    at = f"{end.hour}:{end:%M}"
+    residents = make_line_residents(2, town["momo"])
+    session.commit()
+    promoter = staff_user(session, sim, "推進員さん", Role.promoter, district_id=town["hirano"].id)
+
+    def draft(title: str) -> dict[str, Any]:
+        say(sim, promoter, "回覧作成")
+        say(sim, promoter, title)
+        say(sim, promoter, "集会所の前に集合してください。")
+        tap(sim, promoter, "次へ")
+        tap(sim, promoter, "次へ")
+        tap(sim, promoter, "桃町内会")
+        tap(sim, promoter, "決定")
+        tap(sim, promoter, "なし")
+        tap(sim, promoter, "なし")
+        tap(sim, promoter, "はい")
+        summary, card = (m["message"] for m in sim.inbox(promoter)[-2:])
+        assert "住民に送らない時間帯" in summary["text"] and f"{at} に届けます" in summary["text"]
+        assert set(chips(card)) == {f"{at} に送る", "今すぐ送る", "予約", "取消"}
+        return card
+
+    draft("防犯パトロールのお知らせ")
+    scheduled = tap(sim, promoter, f"{at} に送る")["text"]
+    assert "予約しました" in scheduled
+    session.expire_all()
+    first = session.scalars(select(Circular)).one()
+    assert first.status is CircularStatus.scheduled
+    assert first.scheduled_at == end
+
+    draft("断水のお知らせ")
+    assert "2人に届けます" in tap(sim, promoter, "今すぐ送る")["text"]
+    session.expire_all()
+    second = session.scalars(select(Circular).where(Circular.id != first.id)).one()
+    assert second.status is CircularStatus.sending
+    counts = sim.inbox_counts()
+    assert [counts.get(user, 0) for user in residents] == [0, 0], "the worker sends, not compose"
+
+
+def test_a_draft_whose_authors_role_was_removed_is_refused_in_japanese(
+    bot: str,
+    app: Flask,
+    sim: SimulatorClient,
+    session: Session,
+    town: dict[str, Any],
+    make_line_residents: Callable[..., list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every write checks the author's current scope (issue #18, item 12)."""
+    quiet_now(app, monkeypatch, on=False)
+    residents = make_line_residents(2, town["momo"])
+    session.commit()
+    officer = staff_user(session, sim, "役員さん", Role.officer, association_id=town["momo"].id)
+    say(sim, officer, "回覧作成")
+    say(sim, officer, "草刈りのお知らせ")
+    say(sim, officer, "日曜の朝8時に集合してください。")
+    tap(sim, officer, "次へ")
+    tap(sim, officer, "次へ")
+    tap(sim, officer, "桃町内会")
+    tap(sim, officer, "決定")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "はい")
+    assert "送信" in chips(last(sim, officer))
+    # The admin moves the officer from 桃 to 楓 while the draft waits.
+    role = session.scalars(
+        select(StaffRole).join(StaffMember).where(StaffMember.line_user_id == officer)
+    ).one()
+    role.association_id = town["kaede"].id
+    session.commit()
+    refused = tap(sim, officer, "送信")
+    assert "担当の範囲外" in refused["text"]
+    session.expire_all()
+    assert session.scalars(select(Circular)).one().status is CircularStatus.draft
+    counts = sim.inbox_counts()
+    assert [counts.get(user, 0) for user in residents] == [0, 0]

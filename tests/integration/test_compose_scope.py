@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy.orm import Session
@@ -89,6 +91,9 @@ ALLOWED: dict[str, set[str]] = {
     "no_roles": set(),
     "resident": set(),
 }
+
+
+FORM = {"title": "清掃活動", "body": "日曜の朝9時に集合。", "confirmation_required": "y"}
 
 
 def draft(target: Target) -> CircularDraft:
@@ -188,3 +193,50 @@ def test_a_correction_keeps_its_originals_audience_whatever_targets_it_is_given(
     assert fix.corrects_id == circular.id
     assert fix.title == "【訂正】清掃活動"
     assert Target.of_circular(fix) == Target(residents_of=circular.id)
+
+
+def test_an_author_whose_role_for_the_area_was_removed_can_no_longer_correct_it(
+    session: Session,
+    clock: FakeClock,
+    city: City,
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    """Authorship grants nothing by itself: every write checks the author's current scope,
+    a correction's included (issue #18, item 12)."""
+    officer = make_staff(Role.officer, association_id=city.sakura.id)
+    mine = compose.save_draft(
+        session, clock, officer, draft(Target.of(associations=[city.sakura.id]))
+    )
+    mine.status = CircularStatus.sent  # as if released and delivered
+    fix = compose.correct(session, clock, officer, mine, draft(Target()))
+    # The admin moves the officer from 桜 to 桃: they still compose, for 桃 only.
+    (role,) = officer.roles
+    role.association_id = city.momo.id
+    session.flush()
+    session.expire(officer)
+    assert not compose.may_manage(session, officer, mine)
+    assert not compose.may_manage(session, officer, fix)
+    with pytest.raises(NotPermitted) as refused:
+        compose.correct(session, clock, officer, mine, draft(Target()))
+    assert "担当の範囲外" in refused.value.message
+    with pytest.raises(NotPermitted):
+        compose.send_now(session, clock, officer, fix, None)
+    with pytest.raises(NotPermitted):
+        compose.schedule(session, clock, officer, fix, clock.now() + timedelta(days=1))
+    assert fix.status is CircularStatus.draft
+    # The dashboard answers as for any circular outside the viewer's scope.
+    client = dashboard_client(officer)
+    for path in (f"/dashboard/circulars/{mine.id}/correct", f"/dashboard/compose/{fix.id}/preview"):
+        page = client.get(path)
+        assert page.status_code == 404 and "見つかりませんでした" in page.get_data(as_text=True)
+    assert client.post(f"/dashboard/circulars/{mine.id}/correct", data=FORM).status_code == 404
+    assert client.post(f"/dashboard/compose/{fix.id}/send").status_code == 404
+    session.expire_all()
+    assert session.get_one(Circular, fix.id).status is CircularStatus.draft
+    assert len(compose.corrections_of(session, mine)) == 0
+    # A draft of theirs with no area picked yet (as LINE compose starts one) stays theirs.
+    blank = Circular(author_id=officer.id, title="", body="")
+    session.add(blank)
+    session.flush()
+    assert compose.may_manage(session, officer, blank)

@@ -31,6 +31,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
+from tests.conftest import FakeClock
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
@@ -413,3 +414,72 @@ def test_the_english_dashboard_gives_a_services_refusals_in_english(
     client.get("/dashboard/language/ja?next=/dashboard/")
     japanese = client.get(made.headers["Location"]).get_data(as_text=True)
     assert "今月のメッセージ残数が足りません（必要 3 通、残り 1 通）" in japanese
+
+
+def test_send_in_quiet_hours_offers_eight_oclock_and_sends_at_once_only_when_asked(
+    town: Town,
+    session: Session,
+    dashboard_client: Callable[..., Any],
+    sim: SimulatorClient,
+    worker: Worker,
+    csrf_on: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """KAIRAN_QUIET_HOURS (21:00-08:00) holds for a manual send too (issue #18, item 11)."""
+    night = FakeClock(datetime(2026, 12, 1, 23, 30, tzinfo=TOKYO))
+    monkeypatch.setattr("linebot_app.dashboard.compose_views.clock", night)
+    client = dashboard_client(town.promoter)
+    token = _csrf(client.get("/dashboard/compose").get_data(as_text=True))
+
+    def compose(title: str, **fields: str) -> tuple[Circular, str]:
+        made = client.post(
+            "/dashboard/compose",
+            data=_form(token, title=title, associations=[str(town.x.id)], **fields),
+        )
+        assert made.status_code == 302, made.get_data(as_text=True)
+        circular = session.scalars(select(Circular).where(Circular.title == title)).one()
+        return circular, client.get(made.headers["Location"]).get_data(as_text=True)
+
+    calm, preview = compose("防災訓練のお知らせ")
+    assert "住民に送らない時間帯" in preview and "21:00〜08:00" in preview
+    assert re.search(
+        r'<button type="submit" class="primary" id="send-later"[^>]*>8:00 に送る<', preview
+    )
+    assert re.search(r'<button type="submit" id="send-now"[^>]*>今すぐ送る<', preview)
+    assert 'id="send"' not in preview
+    later = client.post(
+        f"/dashboard/compose/{calm.id}/send",
+        data={"csrf_token": _csrf(preview), "when": "later"},
+        follow_redirects=True,
+    )
+    assert "2026-12-02 08:00" in later.get_data(as_text=True)
+    session.expire_all()
+    calm = session.get_one(Circular, calm.id)
+    assert calm.status is CircularStatus.scheduled
+    assert calm.scheduled_at == datetime(2026, 12, 2, 8, 0, tzinfo=TOKYO)
+    assert worker.drain() == 0
+    assert {sim.inbox_counts().get(u, 0) for u in town.x_users} == {0}
+
+    # A page opened before 21:00 and pressed after: its plain 「送信」 sends nothing at night.
+    stale, preview = compose("夜回りのお知らせ")
+    stale_press = client.post(
+        f"/dashboard/compose/{stale.id}/send",
+        data={"csrf_token": _csrf(preview), "when": "daytime"},
+        follow_redirects=True,
+    )
+    assert "住民に送らない時間帯" in stale_press.get_data(as_text=True)
+    session.expire_all()
+    assert session.get_one(Circular, stale.id).status is CircularStatus.draft
+
+    # 「今すぐ送る」 is a choice the author makes.
+    now_press = client.post(
+        f"/dashboard/compose/{stale.id}/send",
+        data={"csrf_token": _csrf(preview), "when": "now"},
+    )
+    assert now_press.status_code == 302
+    assert worker.drain() == 1
+    assert {sim.inbox_counts().get(u, 0) for u in town.x_users} == {1}
+
+    # An urgent circular has no quiet hours: the plain 「送信」 button, and it goes at once.
+    _urgent, preview = compose("避難所開設", urgent="y")
+    assert 'id="send"' in preview and "住民に送らない時間帯" not in preview

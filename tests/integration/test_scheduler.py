@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -17,6 +22,7 @@ from broadcasts.line import remaining_quota
 from broadcasts.release import release
 from broadcasts.schedule import TOKYO, QuietHours
 from broadcasts.worker import Worker
+from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
@@ -375,3 +381,99 @@ def test_the_digest_counts_where_the_circular_was_sent(
     (digest,) = sim.inbox(officers[0])
     assert "清掃活動のお知らせ：届いた 5人、見た 0人、確認 1人" in digest["message"]["text"]
     assert sim.inbox(officers[1]) == []
+
+
+# --- follow-ups and the monthly quota (issue #18, item 10) --------------------------------------
+
+
+def quota_left(sim: SimulatorClient, left: int) -> None:
+    """The month's quota set so that `left` messages remain."""
+    sim.set_quota(limit=sim.quota()["used"] + left)
+
+
+def test_a_reminder_short_of_quota_waits_whole_and_goes_by_itself_once_quota_returns(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = town.released(tokyo(1, 10))
+    quota_left(town.sim, 3)  # the reminder needs 5
+    town.at(tokyo(2, 10), clockwork)
+    assert town.inbox_sizes() == [1] * 5, "nothing sent half"
+    assert reminder_rows(town.session, circular, "reminder-1") == 0, "waiting, not released"
+    town.at(tokyo(2, 11), clockwork)
+    assert town.inbox_sizes() == [1] * 5
+    town.sim.set_quota(limit=1000)  # a raised plan
+    town.at(tokyo(2, 11, 1), clockwork)
+    assert town.inbox_sizes() == [2] * 5
+    assert reminder_rows(town.session, circular, "reminder-1") == 5
+
+
+def paused_by_the_monthly_limit(town: Town, clockwork: Clockwork, **fields: object) -> Circular:
+    """A sent circular whose first reminder was released, then met LINE's monthly limit
+    because other messages used the quota before the worker sent it."""
+    circular = town.released(tokyo(1, 10), **fields)
+    town.clock.moment = tokyo(2, 10)
+    clockwork.tick()
+    assert reminder_rows(town.session, circular, "reminder-1") == 5
+    quota_left(town.sim, 2)
+    town.worker.drain()
+    town.session.expire_all()
+    assert circular.status is CircularStatus.sent
+    assert circular.hold_reason is not None and "上限" in circular.hold_reason
+    assert town.inbox_sizes() == [1] * 5
+    return circular
+
+
+def test_a_follow_up_paused_by_the_monthly_limit_resumes_by_itself_when_quota_returns(
+    town: Town, clockwork: Clockwork
+) -> None:
+    circular = paused_by_the_monthly_limit(town, clockwork, event_date=date(2026, 12, 5))
+    town.at(tokyo(2, 10, 1), clockwork)
+    assert town.inbox_sizes() == [1] * 5, "still short: still waiting"
+    town.sim.set_quota(limit=1000)
+    town.at(tokyo(2, 10, 2), clockwork)
+    assert town.inbox_sizes() == [2] * 5
+    town.session.expire_all()
+    assert circular.hold_reason is None
+    # Later follow-ups of the same circular are not stuck behind the pause either.
+    town.at(tokyo(4, 18), clockwork)
+    assert reminder_rows(town.session, circular, "reminder-2") == 5
+    assert reminder_rows(town.session, circular, "event") == 5
+    assert town.inbox_sizes() == [4] * 5
+
+
+def test_a_paused_follow_up_resumes_from_the_command(
+    town: Town, clockwork: Clockwork, app: Flask
+) -> None:
+    circular = paused_by_the_monthly_limit(town, clockwork)
+    runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
+    short = runner.invoke(cli, ["circulars", "send", str(circular.id)], obj=info)
+    assert short.exit_code != 0 and "必要 5 通、残り 2 通" in short.output
+    town.sim.set_quota(limit=1000)
+    resumed = runner.invoke(cli, ["circulars", "send", str(circular.id)], obj=info)
+    assert resumed.exit_code == 0, resumed.output
+    assert "resumed" in resumed.output
+    town.worker.drain()
+    assert town.inbox_sizes() == [2] * 5
+
+
+def test_a_paused_follow_up_resumes_from_the_dashboard_button(
+    town: Town, clockwork: Clockwork, dashboard_client: Callable[..., Any]
+) -> None:
+    circular = paused_by_the_monthly_limit(town, clockwork)
+    client = dashboard_client(circular.author)
+    page = client.get(f"/dashboard/circulars/{circular.id}").get_data(as_text=True)
+    assert "今月のメッセージ上限" in page and "再開" in page
+    action = f"/dashboard/circulars/{circular.id}/resume"
+    assert f'action="{action}"' in page
+    token = re.search(r'id="resume-csrf" name="csrf_token" type="hidden" value="([^"]+)"', page)
+    assert token is not None
+    form = {"csrf_token": token.group(1)}
+    short = client.post(action, data=form, follow_redirects=True).get_data(as_text=True)
+    assert "必要 5 通、残り 2 通" in short
+    town.worker.drain()
+    assert town.inbox_sizes() == [1] * 5
+    town.sim.set_quota(limit=1000)
+    done = client.post(action, data=form, follow_redirects=True).get_data(as_text=True)
+    assert "送信を再開しました" in done
+    town.worker.drain()
+    assert town.inbox_sizes() == [2] * 5
