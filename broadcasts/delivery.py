@@ -18,16 +18,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linebot.v3.messaging import Message
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, true, update
 from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
 from broadcasts.clock import Clock
 from broadcasts.i18n import StaffText
-from broadcasts.line import SendOutcome
+from broadcasts.line import Result, SendOutcome
 from broadcasts.messages import circular_card, unit_name
 from broadcasts.reminders import reminder_message
-from broadcasts.retry import Decision, Verdict, decide, key_still_safe
+from broadcasts.retry import Decision, Verdict, decide, key_still_safe, refused
 from models import (
     CARD,
     BatchStatus,
@@ -45,6 +45,9 @@ from models import (
 # a live worker records long before; were it still sending, a resend is safe (same retry key).
 STALE_AFTER = timedelta(seconds=60)
 
+# The failure reason of a delivery skipped because its resident had unfollowed the bot.
+BLOCKED = "blocked"
+
 
 @dataclass(frozen=True)
 class Claim:
@@ -56,6 +59,8 @@ class Claim:
     retry_key: uuid.UUID
     # The batch's, as this claim left them.
     attempts: int
+    line_failures: int
+    maybe_accepted_since: datetime
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -150,6 +155,7 @@ def claim_next(
         batch.heartbeat_at = now
         batch.attempts += 1
         batch.first_attempt_at = batch.first_attempt_at or now
+        batch.maybe_accepted_since = batch.maybe_accepted_since or now
         message = messages.message(session, batch)
         session.flush()
         return Claim(
@@ -158,6 +164,8 @@ def claim_next(
             worker_id=worker_id,
             retry_key=batch.retry_key,
             attempts=batch.attempts,
+            line_failures=batch.line_failures,
+            maybe_accepted_since=batch.maybe_accepted_since,
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -223,7 +231,9 @@ def _recipients(session: Session, batch: DeliveryBatch) -> list[str]:
             blocked.append(blocked_delivery)
     if blocked:
         session.execute(
-            update(Delivery).where(Delivery.id.in_(blocked)).values(status=DeliveryStatus.skipped)
+            update(Delivery)
+            .where(Delivery.id.in_(blocked))
+            .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
         )
     return user_ids
 
@@ -254,7 +264,7 @@ def record(
     now = clock.now()
     # While the batch is in flight under this claim nobody else changes it, so the claim's
     # attempts are the batch's: the batch is updated only if it is still this claim's.
-    decision = decide(outcome, claim.attempts, claim.first_attempt_at, now, random)
+    decision = decide(outcome, claim.line_failures, claim.first_attempt_at, now, random)
     changes: dict[str, object] = {
         "worker_id": None,
         "heartbeat_at": None,
@@ -262,6 +272,10 @@ def record(
     }
     if outcome.request_id:
         changes["line_request_id"] = outcome.request_id
+    if decision.verdict in (Verdict.retry, Verdict.held):
+        changes["line_failures"] = claim.line_failures + 1
+    if refused(outcome.result):
+        changes["maybe_accepted_since"] = None
     match decision.verdict:
         case Verdict.accepted:
             changes.update(status=BatchStatus.accepted, completed_at=now)
@@ -292,6 +306,15 @@ def record(
     )
     match decision.verdict:
         case Verdict.accepted:
+            # LINE delivers nothing to a resident who blocked the bot before it accepted the
+            # request: their unfollow, recorded before, makes them skipped, not sent.
+            accepted_at = now if outcome.result is Result.accepted else claim.maybe_accepted_since
+            session.execute(
+                update(Delivery)
+                .where(pending_in_batch, _unfollowed_before(accepted_at))
+                .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
+                .execution_options(synchronize_session=False)
+            )
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch)
@@ -312,6 +335,15 @@ def record(
             pass
     session.flush()
     return decision
+
+
+def _unfollowed_before(moment: datetime) -> ColumnElement[bool]:
+    """The delivery's resident is blocked, by an unfollow recorded before `moment`."""
+    return exists().where(
+        Resident.id == Delivery.resident_id,
+        Resident.follow_status == FollowStatus.blocked,
+        Resident.blocked_at < moment,
+    )
 
 
 def _pause_reason(outcome: SendOutcome) -> str:
