@@ -18,7 +18,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linebot.v3.messaging import Message
-from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
@@ -37,13 +48,21 @@ from models import (
     Delivery,
     DeliveryBatch,
     DeliveryStatus,
+    DeliveryWorker,
     FollowStatus,
     Resident,
 )
 
-# A claim older than this belongs to a dead worker. A send is bounded by its timeout (13 s), so
-# a live worker records long before; were it still sending, a resend is safe (same retry key).
-STALE_AFTER = timedelta(seconds=60)
+# A claim whose heartbeat is older than this belongs to a dead worker. A live worker refreshes
+# its senders' claims every second while they wait on LINE (`heartbeat`); were it still sending
+# after all, a resend is safe (same retry key).
+STALE_AFTER = timedelta(seconds=10)
+# A batch a worker failed on through a fault of its own (not LINE's) waits this long before it
+# is claimed again, so that one that always fails does not keep a sender busy.
+GIVEN_BACK_WAIT = timedelta(seconds=30)
+# A worker whose heartbeat is older than this is left out of `/healthz`; after a day, forgotten.
+WORKER_GONE_AFTER = timedelta(seconds=10)
+FORGET_WORKER_AFTER = timedelta(days=1)
 
 # The failure reason of a delivery skipped because its resident had unfollowed the bot.
 BLOCKED = "blocked"
@@ -401,6 +420,86 @@ def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE
         .values(status=BatchStatus.pending, worker_id=None, heartbeat_at=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def give_back(session: Session, clock: Clock, batch_id: int, worker_id: str, reason: str) -> bool:
+    """Put back a batch `worker_id` claimed and failed on through a fault of its own, to be tried
+    again after `GIVEN_BACK_WAIT`; False when the claim was no longer its."""
+    result = session.execute(
+        update(DeliveryBatch)
+        .where(
+            DeliveryBatch.id == batch_id,
+            DeliveryBatch.status == BatchStatus.in_flight,
+            DeliveryBatch.worker_id == worker_id,
+        )
+        .values(
+            status=BatchStatus.pending,
+            worker_id=None,
+            heartbeat_at=None,
+            next_attempt_at=clock.now() + GIVEN_BACK_WAIT,
+            last_error=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def heartbeat(
+    session: Session,
+    clock: Clock,
+    worker: str,
+    senders: int,
+    alive: int,
+    claims: dict[str, int],
+) -> None:
+    """A worker is alive with `alive` of its `senders`, which hold `claims` (sender → batch id):
+    those stay fresh however long LINE takes to answer."""
+    now = clock.now()
+    row = session.get(DeliveryWorker, worker)
+    if row is None:
+        row = DeliveryWorker(name=worker, started_at=now)
+        session.add(row)
+    row.heartbeat_at, row.senders, row.senders_alive = now, senders, alive
+    if claims:
+        session.execute(
+            update(DeliveryBatch)
+            .where(
+                DeliveryBatch.id.in_(claims.values()),
+                DeliveryBatch.status == BatchStatus.in_flight,
+                DeliveryBatch.worker_id.in_(claims.keys()),
+            )
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        delete(DeliveryWorker).where(DeliveryWorker.heartbeat_at < now - FORGET_WORKER_AFTER)
+    )
+    session.flush()
+
+
+def leave(session: Session, worker: str) -> None:
+    """A worker that stops cleanly leaves `/healthz` at once."""
+    session.execute(delete(DeliveryWorker).where(DeliveryWorker.name == worker))
+
+
+@dataclass(frozen=True)
+class Senders:
+    """The delivery workers whose heartbeat is fresh, and their senders."""
+
+    workers: int
+    alive: int
+    wanted: int
+
+
+def senders(session: Session, clock: Clock) -> Senders:
+    workers, alive, wanted = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(DeliveryWorker.senders_alive), 0),
+            func.coalesce(func.sum(DeliveryWorker.senders), 0),
+        ).where(DeliveryWorker.heartbeat_at >= clock.now() - WORKER_GONE_AFTER)
+    ).one()
+    return Senders(int(workers), int(alive), int(wanted))
 
 
 def resume(session: Session, circular: Circular, remaining_quota: int | None) -> str | None:

@@ -51,9 +51,11 @@ def chaos_simulator() -> Iterator[RunningSimulator]:
     running.stop()
 
 
-def prepare(url: str, simulator: RunningSimulator) -> tuple[int, list[str], list[str]]:
+def prepare(
+    url: str, simulator: RunningSimulator, residents: int = RESIDENTS
+) -> tuple[int, list[str], list[str]]:
     """Residents (who are simulated LINE users), a circular to some of them, released."""
-    targeted = simulator.client.create_users(RESIDENTS)
+    targeted = simulator.client.create_users(residents)
     outsiders = simulator.client.create_users(OUTSIDERS)
     app = create_app(make_settings(DATABASE_URL=url, LINE_API_BASE_URL=simulator.base_url))
     with app.app_context():
@@ -86,7 +88,7 @@ def prepare(url: str, simulator: RunningSimulator) -> tuple[int, list[str], list
         session.flush()
         result = release(session, SystemClock(), circular, remaining_quota(line()))
         assert result.released, result.reason
-        assert result.batches == RESIDENTS // 500
+        assert result.batches == -(-residents // 500)
         session.commit()
         circular_id = circular.id
         session.close()
@@ -111,7 +113,8 @@ class Workers:
                 ["kairan", "worker"], env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
         self.running.append(process)
-        deadline = time.monotonic() + 30
+        # Generous: on a busy machine a Python process can take long to import everything.
+        deadline = time.monotonic() + 120
         while b" started" not in log.read_bytes():
             assert process.poll() is None, log.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "worker did not start"
