@@ -106,7 +106,9 @@ class Worker:
         belongs to a dead worker and is taken back at once instead of after `stale_after`; and
         claims are taken one at a time, since SQLite has no row locks to keep senders apart.
         `senders`: threads sending at once. A multicast waits on the network far longer than on
-        the database, so a few senders reach LINE's rate limit where one cannot.
+        the database, so a few senders reach LINE's rate limit where one cannot. Once a second
+        the loop restarts any sender that died, beats (`delivery.heartbeat`), takes back stale
+        claims and finishes circulars.
         """
         log.info("worker %s started with %d sender(s)", self.name, senders)
         if sole:

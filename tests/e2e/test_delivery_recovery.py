@@ -69,7 +69,7 @@ def circular_status(connection: Connection, circular_id: int) -> CircularStatus:
 def test_batches_left_by_killed_workers_go_out_within_seconds_once_all_is_well(
     own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
 ) -> None:
-    circular_id, targeted, _ = prepare(own_database, chaos_simulator, residents=RESIDENTS)
+    (circular_id,), targeted, _ = prepare(own_database, chaos_simulator, residents=RESIDENTS)
     sim = chaos_simulator.client
     # Slow answers, so that each kill lands while a worker waits on LINE; and failures, each
     # of which used to wait longer the more often its batch had been claimed.
