@@ -278,8 +278,10 @@ def record(
     claim: Claim,
     outcome: SendOutcome,
     random: Callable[[], float] = random_module.random,
+    answered_at: datetime | None = None,
 ) -> Decision | None:
-    """Apply LINE's answer to the batch and its deliveries; None when the claim was lost."""
+    """Apply LINE's answer to the batch and its deliveries; None when the claim was lost.
+    `answered_at`: when the answer came (by default now), before any wait for the database."""
     now = clock.now()
     # While the batch is in flight under this claim nobody else changes it, so the claim's
     # attempts are the batch's: the batch is updated only if it is still this claim's.
@@ -327,7 +329,11 @@ def record(
         case Verdict.accepted:
             # LINE delivers nothing to a resident who blocked the bot before it accepted the
             # request: their unfollow, recorded before, makes them skipped, not sent.
-            accepted_at = now if outcome.result is Result.accepted else claim.maybe_accepted_since
+            accepted_at = (
+                (answered_at or now)
+                if outcome.result is Result.accepted
+                else claim.maybe_accepted_since
+            )
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch, _unfollowed_before(accepted_at))

@@ -44,13 +44,15 @@ def backoff(failures: int, random: Callable[[], float]) -> timedelta:
 
 
 def refused(result: Result) -> bool:
-    """Whether LINE's answer says it took nothing from the request. A 5xx or no answer at all
-    may hide a request LINE accepted (a resend then gets 409)."""
+    """Whether LINE answered that it did not take the request, an error it answered with (5xx
+    included) taken at its word. Only no answer at all (a timeout, a dropped connection, a
+    worker killed while it waited) may hide a request LINE accepted: a resend then gets 409."""
     return result in (
         Result.rejected,
         Result.rate_limited,
         Result.quota_exhausted,
         Result.unauthorized,
+        Result.server_error,
     )
 
 

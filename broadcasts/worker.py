@@ -249,10 +249,11 @@ class Worker:
         outcome = line_api.multicast(
             self.line, claim.user_ids, claim.messages, claim.retry_key, claim.unit
         )
+        answered_at = self.clock.now()
         # SQLite: one write at a time in this process, or a sender whose read snapshot went stale
         # would be refused the write (SQLITE_BUSY_SNAPSHOT) and leave its batch to recovery.
         with self._write_lock, self.sessions() as session:
-            decision = delivery.record(session, self.clock, claim, outcome)
+            decision = delivery.record(session, self.clock, claim, outcome, answered_at=answered_at)
             session.commit()
         del self._holding[claim.worker_id]
         if decision is not None and decision.verdict in (Verdict.accepted, Verdict.failed):

@@ -532,7 +532,7 @@ def test_a_workers_message_cache_keeps_at_most_its_size(
         pytest.param({"error500": 1.0}, {}, id="500, then accepted"),
         # The retry's request reaches LINE but its answer is lost; the next one gets 409.
         pytest.param(
-            {"error429": 1.0}, {"acceptThenDrop": 1.0}, id="429, then accepted unheard, 409"
+            {"error500": 1.0}, {"acceptThenDrop": 1.0}, id="500, then accepted unheard, 409"
         ),
     ],
 )

@@ -86,9 +86,9 @@ def test_the_wait_grows_with_lines_failed_answers(failures: int, longest: timede
     [
         (Result.accepted, False),
         (Result.already_accepted, False),
-        # LINE may have accepted a request it answered with 5xx, or whose answer never came.
-        (Result.server_error, False),
+        # LINE may have accepted a request whose answer never came.
         (Result.unreachable, False),
+        (Result.server_error, True),
         (Result.rate_limited, True),
         (Result.quota_exhausted, True),
         (Result.unauthorized, True),
