@@ -80,6 +80,8 @@ class Claim:
     attempts: int
     line_failures: int
     maybe_accepted_since: datetime
+    # No earlier request under the key may have been accepted: this claim set the above.
+    first_unanswered: bool
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -174,6 +176,7 @@ def claim_next(
         batch.heartbeat_at = now
         batch.attempts += 1
         batch.first_attempt_at = batch.first_attempt_at or now
+        first_unanswered = batch.maybe_accepted_since is None
         batch.maybe_accepted_since = batch.maybe_accepted_since or now
         message = messages.message(session, batch)
         session.flush()
@@ -185,6 +188,7 @@ def claim_next(
             attempts=batch.attempts,
             line_failures=batch.line_failures,
             maybe_accepted_since=batch.maybe_accepted_since,
+            first_unanswered=first_unanswered,
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -295,7 +299,8 @@ def record(
         changes["line_request_id"] = outcome.request_id
     if decision.verdict in (Verdict.retry, Verdict.held):
         changes["line_failures"] = claim.line_failures + 1
-    if refused(outcome.result):
+    if refused(outcome.result) and claim.first_unanswered:
+        # LINE took nothing from this request, and no earlier one went unanswered.
         changes["maybe_accepted_since"] = None
     match decision.verdict:
         case Verdict.accepted:

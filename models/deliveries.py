@@ -52,8 +52,8 @@ class DeliveryBatch(Base):
     # these, not with claims, so a batch whose workers were killed is not made to wait longer.
     line_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the earliest request LINE may have accepted under this key began: set by a claim,
-    # cleared by an error LINE answered (5xx, 429, 4xx). A resident whose unfollow was recorded
-    # before it got nothing from a request LINE later confirms with 409.
+    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request. A resident whose
+    # unfollow was recorded before it got nothing from a request LINE later confirms with 409.
     maybe_accepted_since: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]

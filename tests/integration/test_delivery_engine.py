@@ -579,6 +579,14 @@ def test_a_resident_who_unfollows_before_a_retry_is_accepted_is_skipped_not_sent
     assert skipped.sent_at is None
 
 
+@pytest.mark.parametrize(
+    "refusals",
+    [
+        pytest.param(0, id="then 409"),
+        # An error LINE answers for a later request says nothing of the one it accepted.
+        pytest.param(2, id="then 500, 429, 409"),
+    ],
+)
 def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     session: Session,
     clock: FakeClock,
@@ -588,6 +596,7 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     sim: SimulatorClient,
     worker: Worker,
     post_webhook: Callable[..., Any],
+    refusals: int,
 ) -> None:
     clock.moment = datetime.now(UTC) - timedelta(minutes=1)
     user_ids = make_line_residents(3, association)
@@ -599,6 +608,11 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     sim.block(user_ids[0])
     unfollow = line_event("unfollow", user_ids[0], timestamp=int(time.time() * 1000))
     assert post_webhook([unfollow]).status_code == 200
+    for fault in ("error500", "error429")[:refusals]:
+        sim.set_faults(**{fault: 1.0}, paths=["/v2/bot/message/multicast"])
+        clock.advance(minutes=10)
+        assert worker.drain() == 1
+    sim.clear_faults()
     clock.advance(minutes=10)
     assert worker.drain() == 1  # 409: the key was accepted before the unfollow
     session.expire_all()
