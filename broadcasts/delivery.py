@@ -18,16 +18,27 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from linebot.v3.messaging import Message
-from sqlalchemy import ColumnElement, Select, case, func, or_, select, true, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    case,
+    delete,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload
 
 from broadcasts import translations
 from broadcasts.clock import Clock
 from broadcasts.i18n import StaffText
-from broadcasts.line import SendOutcome
+from broadcasts.line import Result, SendOutcome
 from broadcasts.messages import circular_card, unit_name
 from broadcasts.reminders import reminder_message
-from broadcasts.retry import Decision, Verdict, decide, key_still_safe
+from broadcasts.retry import Decision, Verdict, decide, key_still_safe, refused
 from models import (
     CARD,
     BatchStatus,
@@ -37,13 +48,24 @@ from models import (
     Delivery,
     DeliveryBatch,
     DeliveryStatus,
+    DeliveryWorker,
     FollowStatus,
     Resident,
 )
 
-# A claim older than this belongs to a dead worker. A send is bounded by its timeout (13 s), so
-# a live worker records long before; were it still sending, a resend is safe (same retry key).
-STALE_AFTER = timedelta(seconds=60)
+# A claim whose heartbeat is older than this belongs to a dead worker. A live worker refreshes
+# its senders' claims every second while they wait on LINE (`heartbeat`); were it still sending
+# after all, a resend is safe (same retry key).
+STALE_AFTER = timedelta(seconds=10)
+# A batch a worker failed on through a fault of its own (not LINE's) waits this long before it
+# is claimed again, so that one that always fails does not keep a sender busy.
+GIVEN_BACK_WAIT = timedelta(seconds=30)
+# A worker whose heartbeat is older than this is left out of `/healthz`; after a day, forgotten.
+WORKER_GONE_AFTER = timedelta(seconds=10)
+FORGET_WORKER_AFTER = timedelta(days=1)
+
+# The failure reason of a delivery skipped because its resident had unfollowed the bot.
+BLOCKED = "blocked"
 
 
 @dataclass(frozen=True)
@@ -56,6 +78,10 @@ class Claim:
     retry_key: uuid.UUID
     # The batch's, as this claim left them.
     attempts: int
+    line_failures: int
+    maybe_accepted_since: datetime
+    # No earlier request under the key may have been accepted: this claim set the above.
+    first_unanswered: bool
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -150,6 +176,8 @@ def claim_next(
         batch.heartbeat_at = now
         batch.attempts += 1
         batch.first_attempt_at = batch.first_attempt_at or now
+        first_unanswered = batch.maybe_accepted_since is None
+        batch.maybe_accepted_since = batch.maybe_accepted_since or now
         message = messages.message(session, batch)
         session.flush()
         return Claim(
@@ -158,6 +186,9 @@ def claim_next(
             worker_id=worker_id,
             retry_key=batch.retry_key,
             attempts=batch.attempts,
+            line_failures=batch.line_failures,
+            maybe_accepted_since=batch.maybe_accepted_since,
+            first_unanswered=first_unanswered,
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -223,7 +254,9 @@ def _recipients(session: Session, batch: DeliveryBatch) -> list[str]:
             blocked.append(blocked_delivery)
     if blocked:
         session.execute(
-            update(Delivery).where(Delivery.id.in_(blocked)).values(status=DeliveryStatus.skipped)
+            update(Delivery)
+            .where(Delivery.id.in_(blocked))
+            .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
         )
     return user_ids
 
@@ -249,12 +282,14 @@ def record(
     claim: Claim,
     outcome: SendOutcome,
     random: Callable[[], float] = random_module.random,
+    answered_at: datetime | None = None,
 ) -> Decision | None:
-    """Apply LINE's answer to the batch and its deliveries; None when the claim was lost."""
+    """Apply LINE's answer to the batch and its deliveries; None when the claim was lost.
+    `answered_at`: when the answer came (by default now), before any wait for the database."""
     now = clock.now()
     # While the batch is in flight under this claim nobody else changes it, so the claim's
     # attempts are the batch's: the batch is updated only if it is still this claim's.
-    decision = decide(outcome, claim.attempts, claim.first_attempt_at, now, random)
+    decision = decide(outcome, claim.line_failures, claim.first_attempt_at, now, random)
     changes: dict[str, object] = {
         "worker_id": None,
         "heartbeat_at": None,
@@ -262,6 +297,11 @@ def record(
     }
     if outcome.request_id:
         changes["line_request_id"] = outcome.request_id
+    if decision.verdict in (Verdict.retry, Verdict.held):
+        changes["line_failures"] = claim.line_failures + 1
+    if refused(outcome.result) and claim.first_unanswered:
+        # LINE took nothing from this request, and no earlier one went unanswered.
+        changes["maybe_accepted_since"] = None
     match decision.verdict:
         case Verdict.accepted:
             changes.update(status=BatchStatus.accepted, completed_at=now)
@@ -292,6 +332,19 @@ def record(
     )
     match decision.verdict:
         case Verdict.accepted:
+            # LINE delivers nothing to a resident who blocked the bot before it accepted the
+            # request: their unfollow, recorded before, makes them skipped, not sent.
+            accepted_at = (
+                (answered_at or now)
+                if outcome.result is Result.accepted
+                else claim.maybe_accepted_since
+            )
+            session.execute(
+                update(Delivery)
+                .where(pending_in_batch, _unfollowed_before(accepted_at))
+                .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
+                .execution_options(synchronize_session=False)
+            )
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch)
@@ -317,6 +370,15 @@ def record(
 # The pause the monthly limit causes; the clock lifts it by itself once the quota covers what
 # the circular still has to send (`resume`). Other pauses (a refused token) wait for a person.
 QUOTA_PAUSE = StaffText("今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）")
+
+
+def _unfollowed_before(moment: datetime) -> ColumnElement[bool]:
+    """The delivery's resident is blocked, by an unfollow recorded before `moment`."""
+    return exists().where(
+        Resident.id == Delivery.resident_id,
+        Resident.follow_status == FollowStatus.blocked,
+        Resident.blocked_at < moment,
+    )
 
 
 def _pause_reason(outcome: SendOutcome) -> str:
@@ -387,6 +449,86 @@ def one_release_at_a_time(session: Session) -> None:
     advisory lock; SQLite lets one writer at a time anyway."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(select(func.pg_advisory_xact_lock(RELEASE_LOCK)))
+
+
+def give_back(session: Session, clock: Clock, batch_id: int, worker_id: str, reason: str) -> bool:
+    """Put back a batch `worker_id` claimed and failed on through a fault of its own, to be tried
+    again after `GIVEN_BACK_WAIT`; False when the claim was no longer its."""
+    result = session.execute(
+        update(DeliveryBatch)
+        .where(
+            DeliveryBatch.id == batch_id,
+            DeliveryBatch.status == BatchStatus.in_flight,
+            DeliveryBatch.worker_id == worker_id,
+        )
+        .values(
+            status=BatchStatus.pending,
+            worker_id=None,
+            heartbeat_at=None,
+            next_attempt_at=clock.now() + GIVEN_BACK_WAIT,
+            last_error=reason,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount) == 1  # type: ignore[attr-defined]
+
+
+def heartbeat(
+    session: Session,
+    clock: Clock,
+    worker: str,
+    senders: int,
+    alive: int,
+    claims: dict[str, int],
+) -> None:
+    """A worker is alive with `alive` of its `senders`, which hold `claims` (sender → batch id):
+    those stay fresh however long LINE takes to answer."""
+    now = clock.now()
+    row = session.get(DeliveryWorker, worker)
+    if row is None:
+        row = DeliveryWorker(name=worker, started_at=now)
+        session.add(row)
+    row.heartbeat_at, row.senders, row.senders_alive = now, senders, alive
+    if claims:
+        session.execute(
+            update(DeliveryBatch)
+            .where(
+                DeliveryBatch.id.in_(claims.values()),
+                DeliveryBatch.status == BatchStatus.in_flight,
+                DeliveryBatch.worker_id.in_(claims.keys()),
+            )
+            .values(heartbeat_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        delete(DeliveryWorker).where(DeliveryWorker.heartbeat_at < now - FORGET_WORKER_AFTER)
+    )
+    session.flush()
+
+
+def leave(session: Session, worker: str) -> None:
+    """A worker that stops cleanly leaves `/healthz` at once."""
+    session.execute(delete(DeliveryWorker).where(DeliveryWorker.name == worker))
+
+
+@dataclass(frozen=True)
+class Senders:
+    """The delivery workers whose heartbeat is fresh, and their senders."""
+
+    workers: int
+    alive: int
+    wanted: int
+
+
+def senders(session: Session, clock: Clock) -> Senders:
+    workers, alive, wanted = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(DeliveryWorker.senders_alive), 0),
+            func.coalesce(func.sum(DeliveryWorker.senders), 0),
+        ).where(DeliveryWorker.heartbeat_at >= clock.now() - WORKER_GONE_AFTER)
+    ).one()
+    return Senders(int(workers), int(alive), int(wanted))
 
 
 def resume(session: Session, circular: Circular, remaining_quota: int | None) -> str | None:

@@ -36,19 +36,35 @@ def key_still_safe(first_attempt_at: datetime | None, now: datetime) -> bool:
     return first_attempt_at is None or now - first_attempt_at < KEY_LIFETIME - KEY_MARGIN
 
 
-def backoff(attempts: int, random: Callable[[], float]) -> timedelta:
-    """Exponential, capped, with half of it random so that workers do not retry in step."""
-    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (1 << min(max(0, attempts - 1), 16)))
+def backoff(failures: int, random: Callable[[], float]) -> timedelta:
+    """Exponential in LINE's failed answers, capped, with half of it random so that workers do
+    not retry in step."""
+    ceiling = min(BACKOFF_CAP, BACKOFF_BASE * (1 << min(max(0, failures - 1), 16)))
     return ceiling / 2 + ceiling / 2 * random()
+
+
+def refused(result: Result) -> bool:
+    """Whether LINE answered that it did not take the request, an error it answered with (5xx
+    included) taken at its word. Only no answer at all (a timeout, a dropped connection, a
+    worker killed while it waited) may hide a request LINE accepted: a resend then gets 409."""
+    return result in (
+        Result.rejected,
+        Result.rate_limited,
+        Result.quota_exhausted,
+        Result.unauthorized,
+        Result.server_error,
+    )
 
 
 def decide(
     outcome: SendOutcome,
-    attempts: int,
+    failures: int,
     first_attempt_at: datetime,
     now: datetime,
     random: Callable[[], float],
 ) -> Decision:
+    """`failures`: LINE's earlier answers to this batch that asked for a retry. Claims that died
+    with their worker are not answers: a crash of ours says nothing about LINE's load."""
     match outcome.result:
         case Result.accepted | Result.already_accepted:
             return Decision(Verdict.accepted)
@@ -57,7 +73,7 @@ def decide(
         case Result.quota_exhausted | Result.unauthorized:
             return Decision(Verdict.paused)
         case Result.rate_limited | Result.server_error | Result.unreachable:
-            retry_at = now + backoff(attempts, random)
+            retry_at = now + backoff(failures + 1, random)
             if not key_still_safe(first_attempt_at, retry_at):
                 return Decision(Verdict.held)
             return Decision(Verdict.retry, retry_at=retry_at)

@@ -12,6 +12,8 @@ import logging
 import os
 import socket
 import threading
+import time
+import traceback
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
@@ -19,7 +21,7 @@ from pathlib import Path
 from typing import IO
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts import delivery
@@ -30,9 +32,12 @@ from broadcasts.retry import Verdict
 
 log = logging.getLogger(__name__)
 
-IDLE_WAIT = 1.0  # seconds between looks for work when there is none
-RECOVER_EVERY = timedelta(seconds=15)
+IDLE_WAIT = 1.0  # seconds between looks for work when there is none, and between heartbeats
+RECOVER_EVERY = timedelta(seconds=2)
 DATABASE_RETRY_WAIT = 2.0
+# A claim is kept fresh by the heartbeat for at most this long: a send is bounded by its
+# timeout, so a sender still holding one after this is stuck, and its batch goes to another.
+LONGEST_HOLD = 120.0
 
 
 class WorkerAlreadyRunning(Exception):
@@ -51,7 +56,7 @@ def single_worker_on_sqlite(engine: Engine) -> Iterator[bool]:
     if engine.dialect.name != "sqlite" or not engine.url.database:
         yield False
         return
-    lock_path = Path(engine.url.database).with_suffix(".worker.lock")
+    lock_path = database_file(engine.url.database).with_suffix(".worker.lock")
     handle: IO[str] = lock_path.open("a")
     try:
         try:
@@ -61,6 +66,14 @@ def single_worker_on_sqlite(engine: Engine) -> Iterator[bool]:
         yield True
     finally:
         handle.close()
+
+
+def database_file(database: str) -> Path:
+    """The file a SQLite URL's database names, however it is written: relative, through a link,
+    or as SQLite's `file:` URI (`sqlite:///file:…?uri=true`)."""
+    if database.startswith("file:"):
+        database = database.removeprefix("file:").split("?", 1)[0]
+    return Path(database).resolve()
 
 
 class Worker:
@@ -82,6 +95,9 @@ class Worker:
         self.stale_after = stale_after
         self._last_recovery: datetime | None = None
         self._write_lock: contextlib.AbstractContextManager[object] = contextlib.nullcontext()
+        # The sender threads by name, and the batch each holds (with when it took it).
+        self._senders: dict[str, threading.Thread] = {}
+        self._holding: dict[str, tuple[int, float]] = {}
 
     def run(self, stop: threading.Event, sole: bool = False, senders: int = 1) -> None:
         """Until `stop` is set; each batch in hand is finished first (SIGTERM sets `stop`).
@@ -90,30 +106,82 @@ class Worker:
         belongs to a dead worker and is taken back at once instead of after `stale_after`; and
         claims are taken one at a time, since SQLite has no row locks to keep senders apart.
         `senders`: threads sending at once. A multicast waits on the network far longer than on
-        the database, so a few senders reach LINE's rate limit where one cannot.
+        the database, so a few senders reach LINE's rate limit where one cannot. Once a second
+        the loop restarts any sender that died, beats (`delivery.heartbeat`), takes back stale
+        claims and finishes circulars.
         """
         log.info("worker %s started with %d sender(s)", self.name, senders)
         if sole:
-            self.recover(timedelta(0))
             self._write_lock = threading.Lock()
-        threads = [
-            threading.Thread(target=self._send_until, args=(stop, f"{self.name}/{n}"))
-            for n in range(senders)
-        ]
-        for thread in threads:
-            thread.start()
-        while not stop.wait(IDLE_WAIT):
+            while not stop.is_set() and self._survive(stop, self.recover_all) is not True:
+                pass
+        for n in range(senders):
+            self._start_sender(stop, f"{self.name}/{n}")
+        while not stop.is_set():
+            self._restart_dead_senders(stop)
+            self._survive(stop, self.beat)
             self._survive(stop, self.recover_if_due)
             self._survive(stop, self.finish_all_done)
-        for thread in threads:
+            stop.wait(IDLE_WAIT)
+        for thread in self._senders.values():
             thread.join()
+        self._survive(stop, self.leave)
         log.info("worker %s stopped", self.name)
 
+    def _start_sender(self, stop: threading.Event, sender: str) -> None:
+        thread = threading.Thread(target=self._send_until, args=(stop, sender), name=sender)
+        self._senders[sender] = thread
+        thread.start()
+
+    def _restart_dead_senders(self, stop: threading.Event) -> None:
+        for sender, thread in list(self._senders.items()):
+            if not thread.is_alive() and not stop.is_set():
+                log.warning("worker %s: sender %s restarted", self.name, sender)
+                self._start_sender(stop, sender)
+
     def _send_until(self, stop: threading.Event, sender: str) -> None:
+        """Send until `stop`; a sender that meets anything but a lost database gives its batch
+        back and ends, and the worker's loop starts another in its place."""
         while not stop.is_set():
-            worked = self._survive(stop, lambda: self.run_once(sender))
+            try:
+                worked = self._survive(stop, lambda: self.run_once(sender))
+            except Exception as error:  # any fault: a sender must not stop silently
+                self._give_back(sender, error)
+                return
+            # After a lost database the claim, if any, stays in flight until it goes stale.
+            self._holding.pop(sender, None)
             if not worked:
                 stop.wait(IDLE_WAIT)
+
+    def _give_back(self, sender: str, error: Exception) -> None:
+        held = self._holding.pop(sender, None)
+        # The exception's type and where it was raised, not its text: a database error quotes
+        # the statement's parameters, LINE user ids among them.
+        frame = traceback.extract_tb(error.__traceback__)[-1]
+        where = f"{Path(frame.filename).name}:{frame.lineno}"
+        reason = f"{type(error).__name__} at {where}"
+        if held is None:
+            log.error("worker %s: sender %s failed (%s)", self.name, sender, reason)
+            return
+        batch_id = held[0]
+        log.error(
+            "worker %s: sender %s failed on batch %d (%s); it goes back to pending",
+            self.name,
+            sender,
+            batch_id,
+            reason,
+        )
+        try:
+            with self._write_lock, self.sessions() as session:
+                delivery.give_back(session, self.clock, batch_id, sender, reason)
+                session.commit()
+        except SQLAlchemyError as failure:
+            log.warning(
+                "worker %s: batch %d left to recovery (%s)",
+                self.name,
+                batch_id,
+                type(failure).__name__,
+            )
 
     def _survive(self, stop: threading.Event, step: Callable[[], bool | None]) -> bool | None:
         try:
@@ -123,6 +191,28 @@ class Worker:
             log.warning("worker %s: database unavailable (%s)", self.name, type(error).__name__)
             stop.wait(DATABASE_RETRY_WAIT)
             return False
+
+    def beat(self) -> None:
+        """Say this worker and its senders are alive, and keep their claims fresh."""
+        soon_enough = time.monotonic() - LONGEST_HOLD
+        claims = {
+            sender: batch_id
+            for sender, (batch_id, since) in list(self._holding.items())
+            if since > soon_enough
+        }
+        alive = sum(thread.is_alive() for thread in self._senders.values())
+        with self._write_lock, self.sessions() as session:
+            delivery.heartbeat(session, self.clock, self.name, len(self._senders), alive, claims)
+            session.commit()
+
+    def leave(self) -> None:
+        with self._write_lock, self.sessions() as session:
+            delivery.leave(session, self.name)
+            session.commit()
+
+    def recover_all(self) -> bool:
+        self.recover(timedelta(0))
+        return True
 
     def recover_if_due(self) -> None:
         now = self.clock.now()
@@ -155,14 +245,17 @@ class Worker:
             session.commit()
         if claim is None:
             return False
+        self._holding[claim.worker_id] = (claim.batch_id, time.monotonic())
         outcome = line_api.multicast(
             self.line, claim.user_ids, claim.messages, claim.retry_key, claim.unit
         )
+        answered_at = self.clock.now()
         # SQLite: one write at a time in this process, or a sender whose read snapshot went stale
         # would be refused the write (SQLITE_BUSY_SNAPSHOT) and leave its batch to recovery.
         with self._write_lock, self.sessions() as session:
-            decision = delivery.record(session, self.clock, claim, outcome)
+            decision = delivery.record(session, self.clock, claim, outcome, answered_at=answered_at)
             session.commit()
+        del self._holding[claim.worker_id]
         if decision is not None and decision.verdict in (Verdict.accepted, Verdict.failed):
             # The batch closed: after the record's commit, see delivery.finish_if_done.
             with self._write_lock, self.sessions() as session:

@@ -33,7 +33,7 @@ from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db, line, settings
 from linebot_app.schema import new_revision, upgrade
-from linebot_app.startup import StartupError, check_schema
+from linebot_app.startup import StartupError, check_schema, wait_for_schema
 from models import Circular, CircularStatus, Role
 
 
@@ -135,10 +135,15 @@ def worker_command() -> None:
 
     Several may run on PostgreSQL; on SQLite a second one refuses to start.
     """
-    require_current_schema()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        # A database away at start-up is waited for, as the worker waits for it later.
+        if not wait_for_schema(stop):
+            return
+    except StartupError as error:
+        raise CommandError(str(error)) from None
     try:
         with single_worker_on_sqlite(db.engine) as sole:
             stale_after = timedelta(seconds=settings().KAIRAN_WORKER_STALE_SECONDS)

@@ -64,9 +64,10 @@ class Settings(BaseSettings):
     KAIRAN_PUBLIC_URL: str
     SECRET_KEY: SecretStr
     KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # After how long a delivery worker's unfinished claim counts as abandoned (PostgreSQL, where
-    # several workers run). Shorter recovers faster and only costs a resend LINE answers with 409.
-    KAIRAN_WORKER_STALE_SECONDS: int = Field(default=60, ge=5, le=3600)
+    # After how long without a heartbeat a delivery worker's claim counts as abandoned
+    # (PostgreSQL, where several workers run). A live worker beats every second while it waits
+    # on LINE; shorter recovers faster and only costs a resend LINE answers with 409.
+    KAIRAN_WORKER_STALE_SECONDS: int = Field(default=10, ge=5, le=3600)
     # Threads of one worker sending at once (see broadcasts/worker.py). Each multicast waits for
     # LINE across the internet: with a 50 ms round trip 4 senders took 6.1 s for 100k residents
     # and 8 took 4.2 s on the benchmark host, where the CPU then bound (docs/BENCHMARKS.md).

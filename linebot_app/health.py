@@ -7,6 +7,8 @@ import logging
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
+from broadcasts import delivery
+from broadcasts.clock import SystemClock
 from linebot_app.extensions import db
 from linebot_app.schema import schema_problem
 
@@ -15,12 +17,16 @@ log = logging.getLogger(__name__)
 
 
 @bp.get("/healthz")
-def healthz() -> tuple[dict[str, str], int]:
+def healthz() -> tuple[dict[str, object], int]:
+    """`senders`: the delivery workers seen in the last seconds, their senders alive and the
+    senders they run when healthy (fewer alive than wanted: a sender is being restarted)."""
     try:
         problem = schema_problem(db.engine)
+        if problem:
+            return {"status": "unavailable", "reason": problem}, 503
+        senders = delivery.senders(db.session, SystemClock())
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable (%s)", type(error).__name__)
         return {"status": "unavailable", "reason": "database unreachable"}, 503
-    if problem:
-        return {"status": "unavailable", "reason": problem}, 503
-    return {"status": "ok"}, 200
+    detail = {"workers": senders.workers, "alive": senders.alive, "wanted": senders.wanted}
+    return {"status": "ok", "senders": detail}, 200

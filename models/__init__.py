@@ -13,7 +13,14 @@ from models.circulars import (
 )
 from models.composing import ComposeSession, ComposeStep
 from models.conversations import Conversation, ConversationStep
-from models.deliveries import CARD, BatchStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models.deliveries import (
+    CARD,
+    BatchStatus,
+    Delivery,
+    DeliveryBatch,
+    DeliveryStatus,
+    DeliveryWorker,
+)
 from models.households import (
     Household,
     HouseholdInvite,
@@ -59,6 +66,7 @@ __all__ = [
     "Delivery",
     "DeliveryBatch",
     "DeliveryStatus",
+    "DeliveryWorker",
     "District",
     "DistrictStatus",
     "DistrictWelcome",

@@ -46,7 +46,15 @@ class DeliveryBatch(Base):
     status: Mapped[BatchStatus] = mapped_column(
         enum_type(BatchStatus, "batch_status"), default=BatchStatus.pending
     )
+    # Claims by a worker, those that died with their worker included.
     attempts: Mapped[int] = mapped_column(default=0)
+    # LINE's answers asking for a retry (5xx, 429, no answer in time): the back-off grows with
+    # these, not with claims, so a batch whose workers were killed is not made to wait longer.
+    line_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    # When the earliest request LINE may have accepted under this key began: set by a claim,
+    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request. A resident whose
+    # unfollow was recorded before it got nothing from a request LINE later confirms with 409.
+    maybe_accepted_since: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]
     next_attempt_at: Mapped[datetime | None]
     worker_id: Mapped[str | None] = mapped_column(String(100))
@@ -62,7 +70,7 @@ class DeliveryBatch(Base):
 class DeliveryStatus(enum.Enum):
     pending = "pending"  # snapshotted, its batch not yet accepted
     sent = "sent"  # LINE accepted the batch it was in
-    skipped = "skipped"  # the resident blocked the bot after the snapshot
+    skipped = "skipped"  # the resident blocked the bot before LINE accepted the batch
     failed = "failed"  # its batch failed; the reason is on the delivery
 
 
@@ -153,3 +161,17 @@ class Delivery(Base):
     resident: Mapped[Resident] = relationship(
         primaryjoin="foreign(Delivery.resident_id) == Resident.id"
     )
+
+
+class DeliveryWorker(Base):
+    """A `kairan worker` process as its last heartbeat (every second) left it: for `/healthz`,
+    and to keep the claims of its senders fresh while they wait on LINE."""
+
+    __tablename__ = "delivery_workers"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime] = mapped_column(index=True)
+    # Sender threads it runs when healthy, and how many were alive at the heartbeat.
+    senders: Mapped[int]
+    senders_alive: Mapped[int]

@@ -1,5 +1,8 @@
-"""The chaos test: workers killed with SIGKILL at random moments while LINE fails often; in the
-end every targeted resident holds exactly one copy and nobody else holds any."""
+"""The chaos test: two circulars released at once; workers killed with SIGKILL at random
+moments while LINE fails often (and, on PostgreSQL, their database connections are killed every
+second) and residents unfollow mid-send. In the end, counted from the simulator's inboxes, every
+resident who stayed holds exactly one copy of each, nobody else holds any, and Kairan's records
+agree with what LINE delivered."""
 
 from __future__ import annotations
 
@@ -8,38 +11,48 @@ import os
 import random
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, insert, select
+from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from broadcasts import registration
 from broadcasts.clock import SystemClock
 from broadcasts.delivery import progress
 from broadcasts.line import remaining_quota
 from broadcasts.release import release
-from broadcasts.retry import BACKOFF_CAP
 from linebot_app import create_app
 from linebot_app.extensions import db, line
 from models import (
+    CARD,
     Association,
     Circular,
     CircularStatus,
     CircularTarget,
+    Delivery,
+    DeliveryStatus,
     District,
     Resident,
     StaffMember,
 )
-from simulator.testing import RunningSimulator, start_simulator
+from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
 from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment
 
 RESIDENTS = 5000
 OUTSIDERS = 50
 ROUNDS = 20
+CIRCULARS = 2  # released at once
+UNFOLLOWERS = 20  # unfollow while their circulars are sent
+SPARED = "chaos-unfollow"  # the application_name of a connection the killer leaves alone
 
 
 @pytest.fixture
@@ -51,9 +64,12 @@ def chaos_simulator() -> Iterator[RunningSimulator]:
     running.stop()
 
 
-def prepare(url: str, simulator: RunningSimulator) -> tuple[int, list[str], list[str]]:
-    """Residents (who are simulated LINE users), a circular to some of them, released."""
-    targeted = simulator.client.create_users(RESIDENTS)
+def prepare(
+    url: str, simulator: RunningSimulator, residents: int = RESIDENTS, circulars: int = 1
+) -> tuple[list[int], list[str], list[str]]:
+    """Residents (who are simulated LINE users), `circulars` circulars to some of them, released
+    (at once from as many threads on PostgreSQL)."""
+    targeted = simulator.client.create_users(residents)
     outsiders = simulator.client.create_users(OUTSIDERS)
     app = create_app(make_settings(DATABASE_URL=url, LINE_API_BASE_URL=simulator.base_url))
     with app.app_context():
@@ -76,22 +92,38 @@ def prepare(url: str, simulator: RunningSimulator) -> tuple[int, list[str], list
                 for u in outsiders
             ],
         )
-        circular = Circular(
-            author=author,
-            title="防災訓練のお知らせ",
-            body="12月7日（日）9時に公園へ。",
-            targets=[CircularTarget(association=inside)],
-        )
-        session.add(circular)
-        session.flush()
-        result = release(session, SystemClock(), circular, remaining_quota(line()))
-        assert result.released, result.reason
-        assert result.batches == RESIDENTS // 500
+        drafts = [
+            Circular(
+                author=author,
+                title=f"防災訓練のお知らせ {n + 1}",
+                body="12月7日（日）9時に公園へ。",
+                targets=[CircularTarget(association=inside)],
+            )
+            for n in range(circulars)
+        ]
+        session.add_all(drafts)
         session.commit()
-        circular_id = circular.id
+        circular_ids = [circular.id for circular in drafts]
+        concurrent = url.startswith("postgresql")
         session.close()
+
+    def release_one(circular_id: int) -> None:
+        with app.app_context():
+            circular = db.session.get_one(Circular, circular_id)
+            result = release(db.session, SystemClock(), circular, remaining_quota(line()))
+            assert result.released, result.reason
+            assert result.batches == -(-residents // 500)
+            db.session.commit()
+
+    if concurrent:
+        with ThreadPoolExecutor(max_workers=circulars) as pool:
+            list(pool.map(release_one, circular_ids))
+    else:  # SQLite takes one writer at a time: releasing at once would only queue
+        for circular_id in circular_ids:
+            release_one(circular_id)
+    with app.app_context():
         db.engine.dispose()
-        return circular_id, targeted, outsiders
+    return circular_ids, targeted, outsiders
 
 
 class Workers:
@@ -111,7 +143,8 @@ class Workers:
                 ["kairan", "worker"], env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
         self.running.append(process)
-        deadline = time.monotonic() + 30
+        # Generous: on a busy machine a Python process can take long to import everything.
+        deadline = time.monotonic() + 120
         while b" started" not in log.read_bytes():
             assert process.poll() is None, log.read_text(encoding="utf-8")
             assert time.monotonic() < deadline, "worker did not start"
@@ -128,15 +161,90 @@ class Workers:
         codes = []
         for process in list(self.running):
             process.send_signal(signal.SIGTERM)
-            codes.append(process.wait(timeout=30))
+            codes.append(process.wait(timeout=120))
             self.running.remove(process)
         return codes
 
 
+def kill_connections(url: str, stop: threading.Event, kills: list[int]) -> None:
+    """`pg_terminate_backend` on the workers' connections every second until `stop`: claims,
+    records and start-up checks die wherever they are."""
+    engine = create_engine(url, poolclass=NullPool)
+    while not stop.wait(1.0):
+        with contextlib.suppress(OperationalError), engine.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    " AND backend_type = 'client backend' AND application_name <> :spared"
+                ),
+                {"spared": SPARED},
+            ).scalar_one()
+            connection.commit()
+            kills.append(int(killed))
+    engine.dispose()
+
+
+def unfollow_some(
+    url: str,
+    sim: SimulatorClient,
+    user_ids: list[str],
+    stop: threading.Event,
+    rng: random.Random,
+    unfollowed: list[str],
+) -> None:
+    """Residents who unfollow while their circulars are being sent: LINE stops delivering to
+    each at once, and Kairan records it as the webhook's unfollow does. (Its connection is
+    spared by the killer: an unfollow recorded late is one Kairan could not know of.)"""
+    engine = create_engine(
+        url,
+        poolclass=NullPool,
+        **({"connect_args": {"application_name": SPARED}} if url.startswith("postgresql") else {}),
+    )
+    with Session(engine) as session:
+        for user_id in user_ids:
+            if stop.wait(rng.uniform(0.2, 1.5)):
+                break
+            sim.block(user_id)
+            registration.unfollow(session, SystemClock(), user_id, datetime.now(UTC))
+            session.commit()
+            unfollowed.append(user_id)
+    engine.dispose()
+
+
+def sent_cards(url: str) -> dict[str, int]:
+    """Per LINE user, how many cards Kairan recorded sent."""
+    engine = create_engine(url, poolclass=NullPool)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Resident.line_user_id, func.count())
+            .join(Delivery, Delivery.resident_id == Resident.id)
+            .where(Delivery.slot == CARD, Delivery.status == DeliveryStatus.sent)
+            .group_by(Resident.line_user_id)
+        ).all()
+    engine.dispose()
+    return {user_id: int(count) for user_id, count in rows}
+
+
+def all_sent(url: str, circular_ids: list[int]) -> bool:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            statuses = connection.execute(
+                select(Circular.status).where(Circular.id.in_(circular_ids))
+            ).scalars()
+            return all(status is CircularStatus.sent for status in statuses)
+    finally:
+        engine.dispose()
+
+
+# Twenty rounds of starting and killing workers, then the rest sent: minutes on a busy machine.
+@pytest.mark.timeout(900)
 def test_workers_killed_at_random_deliver_each_card_exactly_once(
     own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
 ) -> None:
-    circular_id, targeted, outsiders = prepare(own_database, chaos_simulator)
+    postgresql = own_database.startswith("postgresql")
+    circular_ids, targeted, outsiders = prepare(own_database, chaos_simulator, circulars=CIRCULARS)
     sim = chaos_simulator.client
     seed = int(os.environ.get("CHAOS_SEED", time.time()))
     print(f"chaos seed: {seed} (set CHAOS_SEED to replay)")  # noqa: T201
@@ -145,6 +253,10 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
         error500=0.10,
         error429=0.10,
         acceptThenDrop=0.05,
+        # Answered after the client gave up (its read timeout is 10 s): LINE sent, Kairan
+        # never heard.
+        slow=0.03,
+        slowSeconds=11,
         seed=seed,
         paths=["/v2/bot/message/multicast"],
     )
@@ -154,51 +266,82 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
             **TEST_SETTINGS,
             "DATABASE_URL": own_database,
             "LINE_API_BASE_URL": chaos_simulator.base_url,
-            "KAIRAN_WORKER_STALE_SECONDS": "5",
         },
     )
     workers = Workers(env, tmp_path)
     # Two at once where that is allowed; SQLite runs one.
-    concurrency = 2 if own_database.startswith("postgresql") else 1
+    concurrency = 2 if postgresql else 1
+    stop, kills, unfollowed = threading.Event(), list[int](), list[str]()
+    leaving = rng.sample(targeted, UNFOLLOWERS)
+    helpers = [
+        threading.Thread(
+            target=unfollow_some,
+            args=(own_database, sim, leaving, stop, random.Random(seed + 1), unfollowed),  # noqa: S311
+        )
+    ]
+    if postgresql:
+        helpers.append(threading.Thread(target=kill_connections, args=(own_database, stop, kills)))
+    for helper in helpers:
+        helper.start()
     try:
         for _ in range(ROUNDS):
             while len(workers.running) < concurrency:
                 workers.start()
-            time.sleep(rng.uniform(0.0, 0.3))
+            time.sleep(rng.uniform(0.0, 0.5))
             workers.kill(rng.choice(workers.running))
-        # LINE recovers, as bench/chaos.py has it: what the faults scheduled still waits its
-        # back-off, which a batch claimed by many killed workers has doubled many times, up to
-        # the 5-minute cap (broadcasts/retry.py).
+        stop.set()
+        for helper in helpers:
+            helper.join()
+        # LINE and the database recover: what is left goes out.
         sim.clear_faults()
         while len(workers.running) < concurrency:
             workers.start()
-        engine = create_engine(own_database, poolclass=NullPool)
-        deadline = time.monotonic() + BACKOFF_CAP.total_seconds() + 60
-        with contextlib.closing(engine.connect()) as connection:
-            while True:
-                status = connection.execute(
-                    select(Circular.status).where(Circular.id == circular_id)
-                ).scalar_one()
-                connection.rollback()
-                if status is CircularStatus.sent:
-                    break
-                assert time.monotonic() < deadline, f"not finished: {status}"
-                time.sleep(0.2)
+        deadline = time.monotonic() + 600  # generous: a busy machine; typically seconds
+        while not all_sent(own_database, circular_ids):
+            assert time.monotonic() < deadline, "circulars not sent after 10 minutes"
+            time.sleep(0.5)
         assert workers.stop_all() == [0] * concurrency
     finally:
+        stop.set()
+        for helper in helpers:
+            helper.join()
         for process in workers.running:
             process.kill()
             process.wait()
 
+    # Counted from the simulator's inboxes.
     counts = sim.inbox_counts()
-    wrong = {u: counts.get(u, 0) for u in targeted if counts.get(u, 0) != 1}
-    assert not wrong, f"{len(wrong)} residents without exactly one copy (seed {seed})"
+    recorded = sent_cards(own_database)
+    staying = set(targeted) - set(unfollowed)
+    wrong = {u: counts.get(u, 0) for u in staying if counts.get(u, 0) != CIRCULARS}
+    assert not wrong, f"{len(wrong)} residents without exactly one copy of each (seed {seed})"
+    assert all(recorded.get(u, 0) == CIRCULARS for u in staying)
     assert all(counts.get(u, 0) == 0 for u in outsiders)
+    assert all(counts.get(u, 0) <= CIRCULARS for u in unfollowed)
+    # Kairan's records agree with what LINE delivered to those who left mid-send (the outside
+    # run found up to 15 of 20 recorded sent who got nothing). Not all of them always: an
+    # unfollow between a request LINE may have accepted (a 5xx, a lost answer) and its 409 is
+    # counted sent, as LINE may have delivered it.
+    disagree = [
+        (counts.get(u, 0), recorded.get(u, 0))
+        for u in unfollowed
+        if counts.get(u, 0) != recorded.get(u, 0)
+    ]
+    print(  # noqa: T201
+        f"unfollowed {len(unfollowed)}, records disagreeing with inboxes {len(disagree)}"
+        f" (received, recorded sent: {disagree});"
+        f" connection kill rounds {len(kills)}, connections killed {sum(kills)}"
+    )
+    assert len(disagree) <= len(unfollowed) // 4, f"{len(disagree)} disagree (seed {seed})"
+    assert len(unfollowed) == UNFOLLOWERS
     app = create_app(make_settings(DATABASE_URL=own_database))
     with app.app_context():
-        shown = progress(db.session, circular_id)
+        for circular_id in circular_ids:
+            shown = progress(db.session, circular_id)
+            assert shown.deliveries["pending"] == 0
+            assert shown.deliveries["failed"] == 0
+            assert shown.deliveries["sent"] + shown.deliveries["skipped"] == RESIDENTS
+            assert shown.deliveries["skipped"] <= UNFOLLOWERS
         db.session.close()
         db.engine.dispose()
-    assert shown.deliveries == {"pending": 0, "sent": RESIDENTS, "skipped": 0, "failed": 0}
-    engine.dispose()
     assert workers.started >= ROUNDS

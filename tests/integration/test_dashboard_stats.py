@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import stats
+from broadcasts import delivery, stats
 from broadcasts.release import release
 from broadcasts.scope import Scope
 from broadcasts.worker import Worker
@@ -372,3 +372,21 @@ def test_the_breakdown_counts_a_resident_where_the_circular_was_sent(
     assert after == before
     officer = Scope(sent.officer_x.id, association_ids=frozenset({sent.x.id}))
     assert stats.summary(session, sent.circular.id, officer).delivered == 6
+
+
+def test_a_delivery_skipped_because_its_resident_blocked_is_shown_in_the_sites_words(
+    session: Session, sent: Sent, dashboard_client: Callable[..., Any]
+) -> None:
+    skipped = session.scalars(
+        select(Delivery).where(
+            Delivery.circular_id == sent.circular.id, Delivery.status == DeliveryStatus.skipped
+        )
+    ).one()
+    skipped.failure_reason = delivery.BLOCKED  # as the engine records it
+    session.commit()
+    page = dashboard_client(sent.admin).get(f"/dashboard/circulars/{sent.circular.id}")
+    html = page.get_data(as_text=True)
+    failures = html[html.index('id="failures"') :]
+    failures = failures[: failures.index("</table>")]
+    assert "送信前にブロック" in failures
+    assert delivery.BLOCKED not in failures  # the engine's code, not words for people

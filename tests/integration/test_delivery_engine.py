@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import delivery, reminders
+from broadcasts import delivery, reminders, retry
 from broadcasts.line import SendOutcome, multicast, remaining_quota
 from broadcasts.release import release
 from broadcasts.retry import Verdict
@@ -30,7 +32,7 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.conftest import FakeClock, line_event
 
 LineResidents = Callable[..., list[str]]
 
@@ -522,3 +524,126 @@ def test_a_workers_message_cache_keeps_at_most_its_size(
     assert len(worker.messages) == 2
     titles = [card["message"]["altText"].split("】")[1][:3] for card in sim.inbox(user_ids[0])]
     assert titles == ["一つ目", "二つ目", "三つ目"]
+
+
+@pytest.mark.parametrize(
+    ("first", "retried"),
+    [
+        pytest.param({"error500": 1.0}, {}, id="500, then accepted"),
+        # The retry's request reaches LINE but its answer is lost; the next one gets 409.
+        pytest.param(
+            {"error500": 1.0}, {"acceptThenDrop": 1.0}, id="500, then accepted unheard, 409"
+        ),
+    ],
+)
+def test_a_resident_who_unfollows_before_a_retry_is_accepted_is_skipped_not_sent(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+    post_webhook: Callable[..., Any],
+    first: dict[str, float],
+    retried: dict[str, float],
+) -> None:
+    # The webhook records an unfollow on the system clock; the worker's runs from the same moment.
+    clock.moment = datetime.now(UTC)
+    user_ids = make_line_residents(3, association)
+    release_now(session, clock, circular)
+    sim.set_faults(**first, paths=["/v2/bot/message/multicast"])
+    assert worker.drain() == 1  # the first try: nobody got anything
+    sim.block(user_ids[0])
+    unfollow = line_event("unfollow", user_ids[0], timestamp=int(time.time() * 1000))
+    assert post_webhook([unfollow]).status_code == 200
+    sim.set_faults(**retried, paths=["/v2/bot/message/multicast"])
+    clock.advance(minutes=10)
+    worker.drain()
+    sim.clear_faults()
+    for _ in range(3):
+        clock.advance(minutes=10)
+        worker.drain()
+    session.expire_all()
+    assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
+    assert delivery.progress(session, circular.id).deliveries == {
+        "pending": 0,
+        "sent": 2,
+        "skipped": 1,
+        "failed": 0,
+    }
+    skipped = session.scalars(
+        select(Delivery).where(Delivery.status == DeliveryStatus.skipped)
+    ).one()
+    assert skipped.failure_reason == "blocked"
+    assert skipped.sent_at is None
+
+
+@pytest.mark.parametrize(
+    "refusals",
+    [
+        pytest.param(0, id="then 409"),
+        # An error LINE answers for a later request says nothing of the one it accepted.
+        pytest.param(2, id="then 500, 429, 409"),
+    ],
+)
+def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+    post_webhook: Callable[..., Any],
+    refusals: int,
+) -> None:
+    clock.moment = datetime.now(UTC) - timedelta(minutes=1)
+    user_ids = make_line_residents(3, association)
+    release_now(session, clock, circular)
+    # LINE takes the request and the answer is lost: everyone got the card.
+    sim.set_faults(acceptThenDrop=1.0, paths=["/v2/bot/message/multicast"])
+    assert worker.drain() == 1
+    sim.clear_faults()
+    sim.block(user_ids[0])
+    unfollow = line_event("unfollow", user_ids[0], timestamp=int(time.time() * 1000))
+    assert post_webhook([unfollow]).status_code == 200
+    for fault in ("error500", "error429")[:refusals]:
+        sim.set_faults(**{fault: 1.0}, paths=["/v2/bot/message/multicast"])
+        clock.advance(minutes=10)
+        assert worker.drain() == 1
+    sim.clear_faults()
+    clock.advance(minutes=10)
+    assert worker.drain() == 1  # 409: the key was accepted before the unfollow
+    session.expire_all()
+    assert set(copies(sim, user_ids).values()) == {1}
+    assert delivery.progress(session, circular.id).deliveries["sent"] == 3
+
+
+def test_claims_that_died_with_their_workers_do_not_lengthen_the_back_off(
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    worker: Worker,
+) -> None:
+    make_line_residents(3, association)
+    release_now(session, clock, circular)
+    for n in range(5):
+        claimed(session, clock, f"worker-killed-{n}")  # killed before it called LINE
+        clock.advance(minutes=2)
+        assert delivery.recover_stale(session, clock) == 1
+        session.commit()
+    sim.set_faults(error500=1.0, paths=["/v2/bot/message/multicast"])
+    assert worker.drain() == 1
+    sim.clear_faults()
+    session.expire_all()
+    (batch,) = session.scalars(
+        select(DeliveryBatch).where(DeliveryBatch.circular_id == circular.id)
+    ).all()
+    assert batch.status is BatchStatus.pending
+    # LINE's first failed answer: the first step of the back-off, whatever the claims before.
+    assert batch.next_attempt_at is not None
+    assert batch.next_attempt_at - clock.now() <= retry.BACKOFF_BASE

@@ -39,7 +39,9 @@ def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
 def test_healthz_answers_200_on_a_current_schema(app: Flask) -> None:
     response = app.test_client().get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok"}
+    assert response.json["status"] == "ok"
+    # The delivery workers seen lately and their senders (none in this test).
+    assert set(response.json["senders"]) == {"workers", "alive", "wanted"}
 
 
 def test_healthz_answers_503_with_the_command_to_run_on_an_empty_database(tmp_path: Path) -> None:

@@ -1,0 +1,158 @@
+"""After a crash: workers killed while they wait on LINE, and LINE failing meanwhile; once both
+are healthy again, the batches left behind go out within seconds, not minutes."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, func, make_url, select, text
+from sqlalchemy.pool import NullPool
+
+from models import BatchStatus, Circular, CircularStatus, DeliveryBatch
+from simulator.testing import RunningSimulator
+from tests.conftest import TEST_SETTINGS, fresh_schema, postgres_url
+from tests.e2e.test_delivery_chaos import Workers, chaos_simulator, prepare
+from tests.e2e.test_processes import environment
+
+__all__ = ["chaos_simulator"]  # the fixture, shared with the chaos test
+
+RESIDENTS = 2000  # four batches
+KILLS = 8
+# Once LINE answers again and a worker runs: a dead worker's claim is taken back and sent
+# (KAIRAN_WORKER_STALE_SECONDS' default, 10 s, plus a few seconds), every batch at once.
+TAIL = 30.0
+
+
+def wait_until(what: str, seconds: float, done: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"still waiting after {seconds} s: {what}"
+        time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def database(url: str) -> Iterator[Connection]:
+    engine = create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def in_flight(connection: Connection, pid: int) -> int:
+    """Batches the worker process `pid` holds (its ids are host:pid:…)."""
+    count = connection.scalar(
+        select(func.count())
+        .select_from(DeliveryBatch)
+        .where(
+            DeliveryBatch.status == BatchStatus.in_flight,
+            DeliveryBatch.worker_id.like(f"%:{pid}:%"),
+        )
+    )
+    connection.rollback()
+    return int(count or 0)
+
+
+def circular_status(connection: Connection, circular_id: int) -> CircularStatus:
+    status = connection.scalar(select(Circular.status).where(Circular.id == circular_id))
+    connection.rollback()
+    assert status is not None
+    return status
+
+
+def test_batches_left_by_killed_workers_go_out_within_seconds_once_all_is_well(
+    own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    (circular_id,), targeted, _ = prepare(own_database, chaos_simulator, residents=RESIDENTS)
+    sim = chaos_simulator.client
+    # Slow answers, so that each kill lands while a worker waits on LINE; and failures, each
+    # of which used to wait longer the more often its batch had been claimed.
+    sim.set_faults(slow=0.5, slowSeconds=4, error500=0.3, paths=["/v2/bot/message/multicast"])
+    env = environment(
+        tmp_path,
+        **{
+            **TEST_SETTINGS,
+            "DATABASE_URL": own_database,
+            "LINE_API_BASE_URL": chaos_simulator.base_url,
+        },
+    )
+    workers = Workers(env, tmp_path)
+    try:
+        with database(own_database) as connection:
+            for _ in range(KILLS):
+                worker = workers.start()
+                wait_until(
+                    "its batch in flight",
+                    60,
+                    lambda pid=worker.pid: in_flight(connection, pid) > 0,
+                )
+                workers.kill(worker)
+            sim.clear_faults()
+            workers.start()
+            healthy = time.monotonic()
+            wait_until(
+                "the circular sent",
+                300,
+                lambda: circular_status(connection, circular_id) is CircularStatus.sent,
+            )
+            tail = time.monotonic() - healthy
+        assert workers.stop_all() == [0]
+    finally:
+        for process in workers.running:
+            process.kill()
+            process.wait()
+    assert tail < TAIL, f"the last batches went out {tail:.0f} s after LINE and workers recovered"
+    counts = sim.inbox_counts()
+    assert all(counts.get(user_id, 0) == 1 for user_id in targeted)
+
+
+def test_a_worker_whose_database_does_not_answer_at_start_waits_for_it(
+    chaos_simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    shared = make_url(postgres_url())
+    template, name = f"{shared.database}_ready", f"{shared.database}_late"
+    admin = create_engine(shared, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+
+    def run(statement: str) -> None:
+        with admin.connect() as connection:
+            connection.execute(text(statement))
+
+    for database_name in (name, template):
+        run(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+    run(f'CREATE DATABASE "{template}"')
+    fresh_schema(shared.set(database=template).render_as_string(hide_password=False))
+    url = shared.set(database=name).render_as_string(hide_password=False)
+    env = environment(
+        tmp_path,
+        **{**TEST_SETTINGS, "DATABASE_URL": url, "LINE_API_BASE_URL": chaos_simulator.base_url},
+    )
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            ["kairan", "worker"], env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        # Its database is not there yet (a restart, a failover): it says so and keeps trying.
+        wait_until(
+            "the worker trying again",
+            60,
+            lambda: log.read_text(encoding="utf-8").count("trying again") >= 2,
+        )
+        assert worker.poll() is None, log.read_text(encoding="utf-8")
+        run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        wait_until("the worker started", 60, lambda: " started" in log.read_text("utf-8"))
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+        for database_name in (name, template):
+            run(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
+        admin.dispose()
