@@ -33,6 +33,7 @@ from simulator.validation import (
     MAX_BODY_BYTES,
     Detail,
     check_messages,
+    check_rich_menu,
     check_units,
     check_user_ids,
     error_body,
@@ -50,7 +51,7 @@ _RATE_KIND: dict[str, str] = {}
 _RETRY_KEY_VIEWS: set[str] = set()
 
 MAX_RICH_MENU_IMAGE_BYTES = 1024 * 1024
-MAX_RICH_MENU_AREAS = 20
+MAX_FOLLOWER_IDS_LIMIT = 1000
 
 
 def _endpoint(kind: str, *, retry_key: bool = False) -> Callable[[F], F]:
@@ -392,7 +393,19 @@ def profile(user_id: str) -> Response:
 @bp.get("/v2/bot/followers/ids")
 @_endpoint("default")
 def follower_ids() -> Response:
-    return jsonify({"userIds": _followers()})
+    """A page of `limit` ids (1–1000, default 300, as LINE) and `next` while more remain."""
+    limit_arg, start_arg = request.args.get("limit", "300"), request.args.get("start", "0")
+    if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_FOLLOWER_IDS_LIMIT:
+        return _error(400, f"The limit must be between 1 and {MAX_FOLLOWER_IDS_LIMIT}")
+    # The continuation token is opaque to the bot; here it is the position of the next page.
+    if not start_arg.isdigit() or len(start_arg) > 9:
+        return _error(400, "Invalid start")
+    limit, start = int(limit_arg), int(start_arg)
+    followers = _followers()
+    page: dict[str, Any] = {"userIds": followers[start : start + limit]}
+    if start + limit < len(followers):
+        page["next"] = str(start + limit)
+    return jsonify(page)
 
 
 @bp.get("/v2/bot/info")
@@ -459,14 +472,9 @@ def get_webhook_endpoint() -> Response:
 
 
 def _rich_menu_details(body: Any) -> list[Detail]:
-    details = sdk_validate(RichMenuRequest, body)
-    if details:
-        return details
-    if not isinstance(body.get("size"), dict):
-        details.append({"message": "must be specified", "property": "size"})
-    if len(body.get("areas") or []) > MAX_RICH_MENU_AREAS:
-        details.append({"message": "Size must be between 0 and 20", "property": "areas"})
-    return details
+    """LINE's documented rules first (the SDK's model makes every field optional and any size
+    fine), then the model, which checks each area's action."""
+    return check_rich_menu(body) or sdk_validate(RichMenuRequest, body)
 
 
 @bp.post("/v2/bot/richmenu")
