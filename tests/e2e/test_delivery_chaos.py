@@ -36,6 +36,7 @@ from models import (
 from simulator.testing import RunningSimulator, start_simulator
 from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment
+from tests.waiting import PATIENCE, deadline, wait_until
 
 RESIDENTS = 5000
 OUTSIDERS = 50
@@ -111,11 +112,11 @@ class Workers:
                 ["kairan", "worker"], env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
         self.running.append(process)
-        deadline = time.monotonic() + 30
-        while b" started" not in log.read_bytes():
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.02)
+        wait_until(
+            lambda: b" started" in log.read_bytes() or process.poll() is not None,
+            "the worker to start",
+        )
+        assert process.poll() is None, log.read_text(encoding="utf-8")
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
@@ -128,7 +129,7 @@ class Workers:
         codes = []
         for process in list(self.running):
             process.send_signal(signal.SIGTERM)
-            codes.append(process.wait(timeout=30))
+            codes.append(process.wait(timeout=PATIENCE))
             self.running.remove(process)
         return codes
 
@@ -173,7 +174,8 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
         while len(workers.running) < concurrency:
             workers.start()
         engine = create_engine(own_database, poolclass=NullPool)
-        deadline = time.monotonic() + BACKOFF_CAP.total_seconds() + 60
+        # The back-off cap comes on top of the patience any wait gets.
+        give_up = deadline() + BACKOFF_CAP.total_seconds()
         with contextlib.closing(engine.connect()) as connection:
             while True:
                 status = connection.execute(
@@ -182,7 +184,7 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
                 connection.rollback()
                 if status is CircularStatus.sent:
                     break
-                assert time.monotonic() < deadline, f"not finished: {status}"
+                assert time.monotonic() < give_up, f"not finished: {status}"
                 time.sleep(0.2)
         assert workers.stop_all() == [0] * concurrency
     finally:
