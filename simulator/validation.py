@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from linebot.v3.messaging.models import (
     Message,
@@ -303,7 +303,7 @@ RICH_MENU_MAX_CHAT_BAR_TEXT = 14
 INT64_MAX = 2**63 - 1
 
 
-def _integer(value: Any) -> bool:
+def _integer(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value <= INT64_MAX
 
 
@@ -318,18 +318,21 @@ def check_rich_menu(body: Any) -> list[Detail]:
         details.append({"message": message, "property": prop})
 
     size = body.get("size")
-    width = height = None
+    width: int | None = None
+    height: int | None = None
     if not isinstance(size, dict):
         refuse("must be specified", "size")
     else:
-        width, height = size.get("width"), size.get("height")
+        given_width, given_height = size.get("width"), size.get("height")
         low, high = RICH_MENU_WIDTH
-        if not _integer(width) or not low <= width <= high:
+        if _integer(given_width) and low <= given_width <= high:
+            width = given_width
+        else:
             refuse(f"must be an integer between {low} and {high}", "size.width")
-            width = None
-        if not _integer(height) or height < RICH_MENU_MIN_HEIGHT:
+        if _integer(given_height) and given_height >= RICH_MENU_MIN_HEIGHT:
+            height = given_height
+        else:
             refuse(f"must be an integer of at least {RICH_MENU_MIN_HEIGHT}", "size.height")
-            height = None
         if width is not None and height is not None and width / height < RICH_MENU_MIN_ASPECT:
             refuse(f"width / height must be at least {RICH_MENU_MIN_ASPECT}", "size")
     if not isinstance(body.get("selected"), bool):
