@@ -6,7 +6,8 @@ For each database and each size N (associations; about three 班 each on average
 2. Baseline: `kairan districts list` on the same empty database, as a subprocess — what any
    `kairan` command costs before it does anything (the interpreter, the app, the schema check).
 3. `kairan import areas FILE` as a subprocess: wall time, and its peak RSS (`ru_maxrss` from
-   wait4, the kernel's own high-water mark). Checks: it exits 0 and the database then holds
+   wait4, the kernel's own high-water mark; it starts from the parent's RSS at fork, so this
+   script never holds the file). Checks: it exits 0 and the database then holds
    exactly N associations.
 4. The same file again (everything exists: the idempotent re-import), timed the same way; it
    must report no change.
@@ -87,13 +88,18 @@ def run_one(database: str, size: int, postgres: str, work: Path, logs: Path | No
             stdout=output,
             check=True,
         )
-    lines = path.read_bytes().split(b"\r\n")
+    # Streamed, never read whole: a child's ru_maxrss starts from this process's RSS when it
+    # forks, so this process must stay smaller than what it measures.
+    with path.open("rb") as source:
+        last = sum(1 for _ in source)  # the header is line 1
     broken = work / f"areas-{size}-broken.csv"
-    last = len([line for line in lines if line])  # the header is line 1
-    cells = lines[last - 1].split(b",")
-    cells[6] = "たくさん".encode()
-    broken.write_bytes(b"\r\n".join([*lines[: last - 1], b",".join(cells), *lines[last:]]))
-    del lines
+    with path.open("rb") as source, broken.open("wb") as output:
+        for number, line in enumerate(source, start=1):
+            if number == last:
+                cells = line.split(b",")
+                cells[6] = "たくさん".encode()
+                line = b",".join(cells)
+            output.write(line)
 
     figures: list[Figure] = []
     with scratch_database(database, "areas", postgres) as url:
