@@ -35,7 +35,7 @@ from sqlalchemy.pool import NullPool
 from bench._common import DEFAULT_POSTGRES, REPO, scratch_database
 from models.session import normalise_database_url
 
-BENCHES = ("fanout", "webhook", "stats_page")
+BENCHES = ("fanout", "webhook", "stats_page", "area_import")
 REPORT = REPO / "docs" / "BENCHMARKS.md"
 FINDINGS = ("<!-- findings -->", "<!-- /findings -->")
 
@@ -186,6 +186,13 @@ METHOD = """\
   measured the same way in the same app (the Flask stack plus one database round trip).
   *Growth* is p95 at one size over p95 at the size before, given against the residents'
   growth (the ratio column: ≤ 1 is no faster than linear).
+- **Area import** (`bench/area_import.py`): `bench/make_sample_areas.py --associations N`
+  writes a city of N associations in 45 districts (about three 班 each on average); on a new,
+  migrated database `kairan import areas FILE` runs as a subprocess, timed from spawn to exit,
+  and its peak RSS is the kernel's `ru_maxrss` (wait4). Then the same file again (must report
+  no change), then the file with its last row broken (must exit non-zero naming that line and
+  leave the N associations as they were). Baseline: `kairan districts list` on the same empty
+  database, measured the same way: what any command pays before it works.
 - Every figure here was measured in the run described at the top; nothing is rounded up or
   carried over from another run. p50 is the median; p95 in the stats page is its own
   nearest-index rule (see the script).
@@ -222,7 +229,7 @@ def write_report(
         *[f"- {item}" for item in ran],
         *([""] + ["Not run:", ""] + [f"- {item}" for item in not_run] if not_run else []),
         "",
-        "## Targets (issue #9)",
+        "## Targets (issues #9 and #18)",
         "",
         "| benchmark | database | figure | target | measured | met |",
         "| --- | --- | --- | --- | --- | --- |",
@@ -234,7 +241,12 @@ def write_report(
                     f"| {bench} | {f['database']} | {f['name']} | {f['target']}"
                     f" | {fmt(f['value'], f['unit'])} | {'yes' if f['met'] else '**no**'} |"
                 )
-    titles = {"fanout": "Fan-out", "webhook": "Webhook", "stats_page": "Stats page"}
+    titles = {
+        "fanout": "Fan-out",
+        "webhook": "Webhook",
+        "stats_page": "Stats page",
+        "area_import": "Area import",
+    }
     for bench in BENCHES:
         if figures.get(bench):
             lines += ["", f"## {titles[bench]}", "", *table(figures[bench])]
@@ -251,6 +263,7 @@ def main() -> None:
     parser.add_argument(
         "--stats-sizes", help="Stats page resident counts (default 10000,100000,300000)."
     )
+    parser.add_argument("--area-sizes", help="Area import association counts (default 300000).")
     parser.add_argument("--postgres", default=DEFAULT_POSTGRES, help="Server URL, no database.")
     parser.add_argument("--output", type=Path, help="Report (default docs/BENCHMARKS.md).")
     parser.add_argument("--logs", type=Path, help="Keep the processes' logs here.")
@@ -259,13 +272,14 @@ def main() -> None:
     REPORT = args.output or REPORT
 
     # Fan-out last: its 300k run is the longest, and a run cut short keeps the others.
-    only = args.only.split(",") if args.only else ["webhook", "stats_page", "fanout"]
+    only = args.only.split(",") if args.only else ["webhook", "stats_page", "area_import", "fanout"]
     unknown = set(only) - set(BENCHES)
     if unknown:
         raise SystemExit(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     databases = args.databases.split(",")
     sizes = args.sizes or ("10000" if args.quick else "10000,100000,300000")
     stats_sizes = args.stats_sizes or ("10000" if args.quick else "10000,100000,300000")
+    area_sizes = args.area_sizes or ("30000" if args.quick else "300000")
     python = sys.executable
     here = Path(__file__).resolve().parent
     plans: dict[str, tuple[list[str], str]] = {
@@ -290,6 +304,18 @@ def main() -> None:
             f"stats page and CSV export: {stats_sizes} residents"
             + (", 10 requests" if args.quick else ", 30 requests")
             + f" on {args.databases}",
+        ),
+        "area_import": (
+            [
+                python,
+                str(here / "area_import.py"),
+                "--databases",
+                args.databases,
+                "--sizes",
+                area_sizes,
+            ],
+            f"area import: {area_sizes} associations on {args.databases}"
+            " (new, again unchanged, refused for a bad last row)",
         ),
     }
     command = shlex.join(["python", "bench/run.py", *sys.argv[1:]])

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import qrcode
 import qrcode.constants
-from fpdf import FPDF
 
 from broadcasts.join_codes import printed
 from broadcasts.richmenu import find_font
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT = "kairan"
 INK = (33, 33, 33)
@@ -35,6 +38,9 @@ class Flyer:
 
 def render(flyer: Flyer, font_path: Path | None = None) -> bytes:
     """The flyer as PDF bytes; FontMissingError (bilingual) without a Japanese font."""
+    # Imported here: fpdf2 and its fontTools cost every process ~0.2 s of CPU at start-up.
+    from fpdf import FPDF
+
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_title(f"{flyer.association} LINE回覧 参加のご案内")
     pdf.set_creator("Kairan")

@@ -112,16 +112,20 @@ def import_areas_command(csv_file: Path) -> None:
     """
     require_current_schema()
     try:
-        rows = areas.parse(csv_file.read_bytes())
+        # On a terminal the bar moves; in a log (not a terminal) click prints its label once.
+        with click.progressbar(
+            length=csv_file.stat().st_size, label="取り込み中 / Importing"
+        ) as bar:
+            report = areas.import_areas(db.session, areas.read(csv_file, progress=bar.update))
     except areas.AreaFileError as error:
+        # Rows before the first problem were written: the rollback is what changes nothing.
+        db.session.rollback()
         for problem in error.problems:
             click.echo(problem, err=True)
         raise CommandError(
             f"取り込みを中止しました（{len(error.problems)}件の問題、変更なし）"
             f" / Import aborted: {len(error.problems)} problem(s), nothing was changed"
         ) from None
-    with click.progressbar(length=len(rows), label="取り込み中 / Importing") as bar:
-        report = areas.import_areas(db.session, rows, on_row=lambda _row: bar.update(1))
     db.session.commit()
     for kind in areas.KINDS:
         click.echo(

@@ -96,7 +96,7 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
     with app.app_context():
         upgrade(db.engine)
         if db.session.scalar(select(District.id).limit(1)) is None and SAMPLE_AREAS.exists():
-            areas.import_areas(db.session, areas.parse(SAMPLE_AREAS.read_bytes()))
+            areas.import_areas(db.session, areas.read(SAMPLE_AREAS))
             # The demo shows a city already on LINE: its districts start active, not preparing.
             for district in db.session.scalars(select(District)):
                 activation.activate(db.session, SystemClock(), None, district)

@@ -7,7 +7,9 @@ through ``/_sim/``; people use it through the phone pages at ``/``.
 from __future__ import annotations
 
 import os
+import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -33,12 +35,14 @@ def create_app(
     rate_limits_enabled: bool = True,
     webhook_url: str | None = None,
     allow_http_media: bool = False,
+    clock: Callable[[], float] = time.time,
 ) -> Flask:
     """Builds the simulator app.
 
     Secret and token default to ``LINE_CHANNEL_SECRET`` and ``LINE_CHANNEL_ACCESS_TOKEN``, read
     from the environment or a ``.env`` in the working directory, so one file drives both the bot
-    and the simulator. ``quota_limit=None`` means unlimited (as LINE's municipal plan).
+    and the simulator. ``quota_limit=None`` means unlimited (as LINE's municipal plan). ``clock``
+    (epoch seconds) lets a test share one clock between the bot and the simulator.
     """
     if channel_secret is None or access_token is None:
         load_dotenv(Path.cwd() / ".env", override=False)
@@ -59,7 +63,7 @@ def create_app(
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    state = SimState(quota_limit=quota_limit, rate_limits_enabled=rate_limits_enabled)
+    state = SimState(quota_limit=quota_limit, rate_limits_enabled=rate_limits_enabled, clock=clock)
     state.webhook.url = webhook_url
     app.extensions[EXTENSION_KEY] = Simulator(secret, token, state, allow_http_media)
     app.register_blueprint(api.bp)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import logging
 import secrets
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -27,12 +28,14 @@ from linebot.v3.messaging.models import (
     ValidateMessageRequest,
 )
 
-from simulator.context import drop_connection, sim
+from simulator import webhooks
+from simulator.context import drop_connection, reset_connection, sim
 from simulator.state import JST, STATISTICS_PRIVACY_THRESHOLD, RichMenu, SimUser
 from simulator.validation import (
     MAX_BODY_BYTES,
     Detail,
     check_messages,
+    check_rich_menu,
     check_units,
     check_user_ids,
     error_body,
@@ -50,7 +53,7 @@ _RATE_KIND: dict[str, str] = {}
 _RETRY_KEY_VIEWS: set[str] = set()
 
 MAX_RICH_MENU_IMAGE_BYTES = 1024 * 1024
-MAX_RICH_MENU_AREAS = 20
+MAX_FOLLOWER_IDS_LIMIT = 1000
 
 
 def _endpoint(kind: str, *, retry_key: bool = False) -> Callable[[F], F]:
@@ -84,6 +87,7 @@ def _before() -> Response | None:
     g.request_id = str(uuid.uuid4())
     g.drop_after = False
     g.fault = None
+    g.latency = 0.0
 
     auth = request.headers.get("Authorization", "")
     if not auth.startswith("Bearer "):
@@ -108,24 +112,30 @@ def _before() -> Response | None:
         except ValueError:
             return _error(400, "The retry key must be a UUID")
 
-    kind = _RATE_KIND.get(request.endpoint or "", "default")
-    if state.hit_rate_limit(kind):
-        return _error(429, "Too many requests")
-
-    fault = state.draw_fault(request.path)
-    g.fault = fault
+    # Drawn for every request before the rate limiter, so a tight limit cannot hide a fault.
+    fault, latency = state.draw_fault(request.path)
+    g.fault, g.latency = fault, latency
     if fault is not None:
         log.info("fault %s injected into %s %s", fault, request.method, request.url_rule)
+    if latency:
+        time.sleep(latency)
+    if fault == "refuse":
+        reset_connection()
+        return _error(500, "connection refused")
+    if fault == "drop":
+        request.get_data()
+        drop_connection()
+        return _error(500, "connection dropped")
     if fault == "error500":
         return _error(500, "Internal server error")
     if fault == "error429":
         return _error(429, "Too many requests")
+
+    kind = _RATE_KIND.get(request.endpoint or "", "default")
+    if state.hit_rate_limit(kind):
+        return _error(429, "Too many requests")
     if fault == "slow":
         time.sleep(state.faults.slow_seconds)
-    elif fault == "drop":
-        request.get_data()
-        drop_connection()
-        return _error(500, "connection dropped")
     elif fault == "acceptThenDrop":
         g.drop_after = True
 
@@ -137,6 +147,9 @@ def _before() -> Response | None:
 @bp.after_request
 def _after(response: Response) -> Response:
     state = sim().state
+    if g.get("fault") == "acceptThenError500" and 200 <= response.status_code < 300:
+        # LINE did the work (delivered, remembered the retry key) but its answer is an error.
+        response = _error(500, "Internal server error")
     response.headers["x-line-request-id"] = g.request_id
     body: Any = None
     if request.mimetype == "application/json":
@@ -152,6 +165,7 @@ def _after(response: Response) -> Response:
                 "timestamp": state.now_ms(),
                 "retryKey": request.headers.get("X-Line-Retry-Key"),
                 "fault": g.fault,
+                "latencySeconds": g.latency,
                 "body": body,
             }
         )
@@ -235,6 +249,9 @@ def _send(
             user = state.users.get(uid)
             if user is not None and user.reachable:
                 reachable.append(user)
+        blocking = state.block_some_before_delivery(request.path, reachable)
+        if blocking:
+            reachable = [user for user in reachable if user.reachable]
         if not state.try_consume_quota(len(reachable)):
             return _quota_exceeded()
         message_ids = state.deliver(reachable, body["messages"], g.request_id, source, units)
@@ -246,9 +263,21 @@ def _send(
         retry_key = request.headers.get("X-Line-Retry-Key")
         if retry_key is not None:
             state.remember_retry_key(retry_key, g.request_id, answer)
+    if blocking:
+        _tell_the_bot_they_blocked(blocking)
     response = jsonify(answer)
     response.status_code = ok_status
     return response
+
+
+def _tell_the_bot_they_blocked(users: list[SimUser]) -> None:
+    """Unfollow webhooks for recipients who blocked before delivery, sent from a thread: the
+    bot's sender is still waiting for this answer, and its web app answers the webhook."""
+    simulator = sim()
+    events = [webhooks.make_event(simulator, user, "unfollow") for user in users]
+    threading.Thread(
+        target=webhooks.deliver, args=(simulator, events), name="sim-unfollow", daemon=True
+    ).start()
 
 
 # -- sending -----------------------------------------------------------------------------------
@@ -392,7 +421,19 @@ def profile(user_id: str) -> Response:
 @bp.get("/v2/bot/followers/ids")
 @_endpoint("default")
 def follower_ids() -> Response:
-    return jsonify({"userIds": _followers()})
+    """A page of `limit` ids (1–1000, default 300, as LINE) and `next` while more remain."""
+    limit_arg, start_arg = request.args.get("limit", "300"), request.args.get("start", "0")
+    if not limit_arg.isdigit() or not 1 <= int(limit_arg) <= MAX_FOLLOWER_IDS_LIMIT:
+        return _error(400, f"The limit must be between 1 and {MAX_FOLLOWER_IDS_LIMIT}")
+    # The continuation token is opaque to the bot; here it is the position of the next page.
+    if not start_arg.isdigit() or len(start_arg) > 9:
+        return _error(400, "Invalid start")
+    limit, start = int(limit_arg), int(start_arg)
+    followers = _followers()
+    page: dict[str, Any] = {"userIds": followers[start : start + limit]}
+    if start + limit < len(followers):
+        page["next"] = str(start + limit)
+    return jsonify(page)
 
 
 @bp.get("/v2/bot/info")
@@ -459,14 +500,9 @@ def get_webhook_endpoint() -> Response:
 
 
 def _rich_menu_details(body: Any) -> list[Detail]:
-    details = sdk_validate(RichMenuRequest, body)
-    if details:
-        return details
-    if not isinstance(body.get("size"), dict):
-        details.append({"message": "must be specified", "property": "size"})
-    if len(body.get("areas") or []) > MAX_RICH_MENU_AREAS:
-        details.append({"message": "Size must be between 0 and 20", "property": "areas"})
-    return details
+    """LINE's documented rules first (the SDK's model makes every field optional and any size
+    fine), then the model, which checks each area's action."""
+    return check_rich_menu(body) or sdk_validate(RichMenuRequest, body)
 
 
 @bp.post("/v2/bot/richmenu")

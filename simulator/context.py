@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import struct
 from dataclasses import dataclass
 
 from flask import current_app, request
@@ -39,4 +40,16 @@ def drop_connection() -> None:
     if not isinstance(sock, socket.socket):
         raise RuntimeError("dropping connections needs the werkzeug server (simulator.serve)")
     with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+def reset_connection() -> None:
+    """Resets the client's connection before its request is read, as a refused connection
+    would leave it: the client sees ECONNRESET or the connection end with no response (urllib3
+    ProtocolError), never an HTTP status. Linger 0 makes the close that follows send a reset."""
+    sock = request.environ.get("werkzeug.socket")
+    if not isinstance(sock, socket.socket):
+        raise RuntimeError("resetting connections needs the werkzeug server (simulator.serve)")
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         sock.shutdown(socket.SHUT_RDWR)

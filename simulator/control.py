@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify, request
 
 from simulator import webhooks
 from simulator.context import Simulator, sim
-from simulator.state import FAULT_KINDS, RateLimit, SimUser
+from simulator.state import FAULT_KINDS, LATENCY_DISTRIBUTIONS, Faults, Latency, RateLimit, SimUser
 
 bp = Blueprint("sim_control", __name__, url_prefix="/_sim")
 
@@ -420,31 +420,74 @@ def webhook_url() -> Response:
 
 @bp.route("/faults", methods=["GET", "POST"])
 def faults() -> Response:
-    """Shares of requests that fail on purpose; the RNG is re-seeded on every change."""
+    """Shares of requests that fail on purpose, latency, recipients who block before delivery;
+    a POST replaces them all (what it leaves out is off) and re-seeds the RNG."""
     state = sim().state
     if request.method == "POST":
         body = _body()
         shares = {kind: body.get(kind, 0.0) for kind in FAULT_KINDS}
-        if any(not isinstance(v, int | float) or not 0 <= v <= 1 for v in shares.values()):
+        if any(not _share(v) for v in shares.values()):
             raise ControlError(400, "fault shares must be numbers between 0 and 1")
         if sum(shares.values()) > 1:
             raise ControlError(400, "fault shares must add up to at most 1")
         seed = body.get("seed", 0)
         slow_seconds = body.get("slowSeconds", 1.0)
         paths = body.get("paths", [])
+        block = body.get("blockBeforeDelivery", 0.0)
         if not isinstance(seed, int) or not isinstance(slow_seconds, int | float):
             raise ControlError(400, "'seed' must be an integer and 'slowSeconds' a number")
         if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
             raise ControlError(400, "'paths' must be a list of path prefixes")
+        if not _share(block):
+            raise ControlError(400, "'blockBeforeDelivery' must be a number between 0 and 1")
+        latency = _latency(body.get("latency"))
         with state.lock:
-            faults = state.faults
-            faults.error500, faults.error429 = shares["error500"], shares["error429"]
-            faults.slow, faults.drop = shares["slow"], shares["drop"]
-            faults.accept_then_drop = shares["acceptThenDrop"]
-            faults.slow_seconds, faults.seed, faults.paths = slow_seconds, seed, tuple(paths)
-            faults.rng = random.Random(seed)  # noqa: S311 - repeatable test faults, not security
+            state.faults = Faults(
+                shares={kind: float(share) for kind, share in shares.items()},
+                slow_seconds=slow_seconds,
+                latency=latency,
+                block_before_delivery=float(block),
+                seed=seed,
+                paths=tuple(paths),
+                rng=random.Random(seed),  # noqa: S311 - repeatable test faults, not security
+            )
     with state.lock:
         return jsonify(state.faults.to_json())
+
+
+def _share(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value <= 1
+
+
+def _latency(spec: Any) -> Latency | None:
+    """``{"distribution": "uniform", "min": s, "max": s}`` or ``{"distribution":
+    "exponential", "mean": s, "max": s}`` (seconds; the cap defaults to ten means)."""
+    if spec is None:
+        return None
+    numbers = (
+        {key: spec.get(key) for key in ("min", "max", "mean")} if isinstance(spec, dict) else {}
+    )
+    if (
+        not isinstance(spec, dict)
+        or spec.get("distribution") not in LATENCY_DISTRIBUTIONS
+        or any(
+            value is not None and (not isinstance(value, int | float) or value < 0)
+            for value in numbers.values()
+        )
+    ):
+        raise ControlError(
+            400,
+            '\'latency\' must be {"distribution": "uniform", "min": s, "max": s} or'
+            ' {"distribution": "exponential", "mean": s, "max": s}',
+        )
+    if spec["distribution"] == "uniform":
+        low, high = float(numbers["min"] or 0.0), float(numbers["max"] or 0.0)
+        if high < low:
+            raise ControlError(400, "latency 'max' must be at least its 'min'")
+        return Latency("uniform", low=low, high=high)
+    mean = float(numbers["mean"] or 0.0)
+    high = float(numbers["max"]) if numbers["max"] is not None else 10 * mean
+    return Latency("exponential", high=high, mean=mean)
 
 
 @bp.route("/quota", methods=["GET", "POST"])

@@ -12,6 +12,7 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
@@ -28,7 +29,17 @@ JST = timezone(timedelta(hours=9))
 STATISTICS_PRIVACY_THRESHOLD = 20
 
 FollowState = Literal["new", "following", "blocked"]
-FAULT_KINDS = ("error500", "error429", "slow", "drop", "acceptThenDrop")
+# Shares of requests (each drawn once per request, whatever the rate limiter says):
+FAULT_KINDS = (
+    "error500",  # 500 before LINE looked at the request: nothing happened
+    "error429",  # 429 before LINE looked at the request: nothing happened
+    "slow",  # answered after slowSeconds
+    "drop",  # the request is read, then the connection closed unanswered: nothing happened
+    "acceptThenDrop",  # LINE did the work, then the connection closed unanswered
+    "acceptThenError500",  # LINE did the work, then answered 500
+    "refuse",  # the connection is reset before the request is read: nothing happened
+)
+LATENCY_DISTRIBUTIONS = ("uniform", "exponential")
 
 
 @dataclass(frozen=True)
@@ -105,27 +116,48 @@ class AcceptedRequest:
     response_body: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Latency:
+    """Extra time before every affected request is handled, drawn anew for each: uniform
+    between `low` and `high` seconds, or exponential with mean `mean` capped at `high`."""
+
+    distribution: str
+    low: float = 0.0
+    high: float = 0.0
+    mean: float = 0.0
+
+    def draw(self, rng: random.Random) -> float:
+        if self.distribution == "uniform":
+            return rng.uniform(self.low, self.high)
+        return min(self.high, rng.expovariate(1 / self.mean)) if self.mean > 0 else 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        if self.distribution == "uniform":
+            return {"distribution": "uniform", "min": self.low, "max": self.high}
+        return {"distribution": "exponential", "mean": self.mean, "max": self.high}
+
+
 @dataclass
 class Faults:
-    error500: float = 0.0
-    error429: float = 0.0
-    slow: float = 0.0
-    drop: float = 0.0
-    accept_then_drop: float = 0.0
+    shares: dict[str, float] = field(default_factory=lambda: dict.fromkeys(FAULT_KINDS, 0.0))
     slow_seconds: float = 1.0
+    latency: Latency | None = None
+    # Each recipient of an accepted send blocks the bot, with this chance, before delivery.
+    block_before_delivery: float = 0.0
     seed: int = 0
     # Only paths starting with one of these prefixes are affected; empty means every /v2 path.
     paths: tuple[str, ...] = ()
     rng: random.Random = field(default_factory=lambda: random.Random(0))  # noqa: S311
 
+    def affects(self, path: str) -> bool:
+        return not self.paths or any(path.startswith(p) for p in self.paths)
+
     def to_json(self) -> dict[str, Any]:
         return {
-            "error500": self.error500,
-            "error429": self.error429,
-            "slow": self.slow,
-            "drop": self.drop,
-            "acceptThenDrop": self.accept_then_drop,
+            **self.shares,
             "slowSeconds": self.slow_seconds,
+            "latency": self.latency.to_json() if self.latency else None,
+            "blockBeforeDelivery": self.block_before_delivery,
             "seed": self.seed,
             "paths": list(self.paths),
         }
@@ -150,8 +182,17 @@ class WebhookSettings:
 class SimState:
     """All mutable simulator state. Use ``with state.lock:`` around reads and writes."""
 
-    def __init__(self, *, quota_limit: int | None, rate_limits_enabled: bool) -> None:
+    def __init__(
+        self,
+        *,
+        quota_limit: int | None,
+        rate_limits_enabled: bool,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.lock = threading.RLock()
+        # Epoch seconds. Tests may pass the bot's own clock, so that both sides agree on time
+        # (a retry key's 24 hours, a reply token's minute) while the test moves it.
+        self._clock = clock
         self.bot_user_id = "U" + secrets.token_hex(16)
         self._default_quota = quota_limit
         self._default_rate_limits_enabled = rate_limits_enabled
@@ -185,8 +226,9 @@ class SimState:
     # -- clock ---------------------------------------------------------------------------------
 
     def now(self) -> float:
-        """Simulated time in epoch seconds: real time plus the offset moved by the control API."""
-        return time.time() + self.clock_offset
+        """Simulated time in epoch seconds: the clock (real time unless one was given) plus the
+        offset moved by the control API."""
+        return self._clock() + self.clock_offset
 
     def now_ms(self) -> int:
         return int(self.now() * 1000)
@@ -348,28 +390,36 @@ class SimState:
 
     # -- faults --------------------------------------------------------------------------------
 
-    def draw_fault(self, path: str) -> str | None:
-        """One seeded draw per request decides which fault, if any, hits it."""
+    def draw_fault(self, path: str) -> tuple[str | None, float]:
+        """Which fault, if any, hits this request, and the latency added to it: drawn once per
+        request, before the rate limiter, so a tight limit does not hide the faults."""
         with self.lock:
             faults = self.faults
-            if faults.paths and not any(path.startswith(p) for p in faults.paths):
-                return None
-            shares = (
-                ("error500", faults.error500),
-                ("error429", faults.error429),
-                ("slow", faults.slow),
-                ("drop", faults.drop),
-                ("acceptThenDrop", faults.accept_then_drop),
-            )
-            if not any(share > 0 for _, share in shares):
-                return None
+            if not faults.affects(path):
+                return None, 0.0
+            latency = faults.latency.draw(faults.rng) if faults.latency else 0.0
+            if not any(share > 0 for share in faults.shares.values()):
+                return None, latency
             draw = faults.rng.random()
             threshold = 0.0
-            for kind, share in shares:
-                threshold += share
+            for kind in FAULT_KINDS:
+                threshold += faults.shares[kind]
                 if draw < threshold:
-                    return kind
-            return None
+                    return kind, latency
+            return None, latency
+
+    def block_some_before_delivery(self, path: str, users: list[SimUser]) -> list[SimUser]:
+        """Recipients who block the bot between LINE's accepting a send and its delivery (each
+        with the configured chance); they get nothing and cost nothing, as any blocked user."""
+        with self.lock:
+            faults = self.faults
+            if faults.block_before_delivery <= 0 or not faults.affects(path):
+                return []
+            blocking = [u for u in users if faults.rng.random() < faults.block_before_delivery]
+            for user in blocking:
+                user.state = "blocked"
+                self.record_user_action(user, "block")
+            return blocking
 
     # -- statistics ----------------------------------------------------------------------------
 

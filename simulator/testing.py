@@ -155,8 +155,10 @@ class SimulatorClient:
         return result
 
     def set_faults(self, **shares: Any) -> dict[str, Any]:
-        """E.g. ``set_faults(error500=0.5, seed=7)``; keys: error500, error429, slow, drop,
-        acceptThenDrop, slowSeconds, seed, paths."""
+        """E.g. ``set_faults(error500=0.5, seed=7)``; shares: error500, error429, slow, drop,
+        acceptThenDrop, acceptThenError500, refuse; and slowSeconds, latency (``{"distribution":
+        "uniform", "min", "max"}`` or ``{"distribution": "exponential", "mean", "max"}``),
+        blockBeforeDelivery, seed, paths. Replaces every earlier setting."""
         result: dict[str, Any] = self.call("POST", "/faults", shares)
         return result
 
@@ -211,7 +213,8 @@ def start_simulator(
 ) -> RunningSimulator:
     """Starts a simulator on a free port in a background thread: ``(base_url, client, stop)``.
 
-    ``app_options`` go to :func:`simulator.create_app` (quota_limit, rate_limits_enabled, ...).
+    ``app_options`` go to :func:`simulator.create_app` (quota_limit, rate_limits_enabled, clock
+    — epoch seconds, to share the test's clock with the bot —, ...).
     """
     app = create_app(channel_secret, access_token, **app_options)
     server = make_simulator_server(host, port, app)

@@ -11,7 +11,7 @@ import functools
 import json
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 from linebot.v3.messaging.models import (
     Message,
@@ -291,3 +291,99 @@ def check_user_ids(ids: list[Any], prop: str, *, indexed: bool) -> list[Detail]:
         for index, uid in enumerate(ids)
         if not isinstance(uid, str) or not USER_ID_RE.match(uid)
     ]
+
+
+# Rich menus: LINE's documented rules, which the generated RichMenuRequest model leaves out.
+RICH_MENU_WIDTH = (800, 2500)
+RICH_MENU_MIN_HEIGHT = 250
+RICH_MENU_MIN_ASPECT = 1.45
+RICH_MENU_MAX_AREAS = 20
+RICH_MENU_MAX_NAME = 300
+RICH_MENU_MAX_CHAT_BAR_TEXT = 14
+INT64_MAX = 2**63 - 1
+
+
+def _integer(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and value <= INT64_MAX
+
+
+def check_rich_menu(body: Any) -> list[Detail]:
+    """Size 800–2500 × ≥ 250 and at least 1.45 : 1; selected, name (≤ 300), chatBarText (1–14)
+    and areas (≤ 20) required; each area has an action and bounds inside the image."""
+    if not isinstance(body, dict):
+        return [{"message": "must be a JSON object", "property": ""}]
+    details: list[Detail] = []
+
+    def refuse(message: str, prop: str) -> None:
+        details.append({"message": message, "property": prop})
+
+    size = body.get("size")
+    width: int | None = None
+    height: int | None = None
+    if not isinstance(size, dict):
+        refuse("must be specified", "size")
+    else:
+        given_width, given_height = size.get("width"), size.get("height")
+        low, high = RICH_MENU_WIDTH
+        if _integer(given_width) and low <= given_width <= high:
+            width = given_width
+        else:
+            refuse(f"must be an integer between {low} and {high}", "size.width")
+        if _integer(given_height) and given_height >= RICH_MENU_MIN_HEIGHT:
+            height = given_height
+        else:
+            refuse(f"must be an integer of at least {RICH_MENU_MIN_HEIGHT}", "size.height")
+        if width is not None and height is not None and width / height < RICH_MENU_MIN_ASPECT:
+            refuse(f"width / height must be at least {RICH_MENU_MIN_ASPECT}", "size")
+    if not isinstance(body.get("selected"), bool):
+        refuse("must be specified as true or false", "selected")
+    name = body.get("name")
+    if not isinstance(name, str) or not 1 <= len(name) <= RICH_MENU_MAX_NAME:
+        refuse(f"Length must be between 1 and {RICH_MENU_MAX_NAME}", "name")
+    chat_bar_text = body.get("chatBarText")
+    if not isinstance(chat_bar_text, str) or not (
+        1 <= utf16_len(chat_bar_text) <= RICH_MENU_MAX_CHAT_BAR_TEXT
+    ):
+        refuse(f"Length must be between 1 and {RICH_MENU_MAX_CHAT_BAR_TEXT}", "chatBarText")
+    areas = body.get("areas")
+    if not isinstance(areas, list):
+        refuse("must be specified", "areas")
+        return details
+    if len(areas) > RICH_MENU_MAX_AREAS:
+        refuse(f"Size must be between 0 and {RICH_MENU_MAX_AREAS}", "areas")
+    for index, area in enumerate(areas):
+        details.extend(_check_area(f"areas[{index}]", area, width, height))
+    return details
+
+
+def _check_area(prefix: str, area: Any, width: int | None, height: int | None) -> list[Detail]:
+    if not isinstance(area, dict):
+        return [{"message": "must be an area object", "property": prefix}]
+    details: list[Detail] = []
+    if not isinstance(area.get("action"), dict):
+        details.append({"message": "must be specified", "property": f"{prefix}.action"})
+    bounds = area.get("bounds")
+    if not isinstance(bounds, dict):
+        details.append({"message": "must be specified", "property": f"{prefix}.bounds"})
+        return details
+    fine = True
+    for key, least in (("x", 0), ("y", 0), ("width", 1), ("height", 1)):
+        value = bounds.get(key)
+        if not _integer(value) or value < least:
+            details.append(
+                {
+                    "message": f"must be an integer of at least {least}",
+                    "property": f"{prefix}.bounds.{key}",
+                }
+            )
+            fine = False
+    if (
+        fine
+        and width is not None
+        and height is not None
+        and (bounds["x"] + bounds["width"] > width or bounds["y"] + bounds["height"] > height)
+    ):
+        details.append(
+            {"message": "must lie inside the rich menu's size", "property": f"{prefix}.bounds"}
+        )
+    return details

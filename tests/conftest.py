@@ -14,7 +14,6 @@ import os
 import secrets
 import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -49,6 +48,7 @@ from models import (
 )
 from models.session import normalise_database_url
 from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
+from tests.waiting import PATIENCE, wait_until
 
 TEST_SETTINGS: dict[str, Any] = {
     "LINE_CHANNEL_SECRET": "test-channel-secret",
@@ -350,16 +350,20 @@ def race(app: Flask, step: Callable[[Session], object]) -> object:
         step(first)
         racing = threading.Thread(target=late)
         racing.start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not first.scalar(
-            text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-            )
-        ):
-            time.sleep(0.05)
+        wait_until(
+            lambda: (
+                not racing.is_alive()
+                or first.scalar(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity"
+                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                    )
+                )
+            ),
+            "the second transaction to wait on the first one's lock, or to finish",
+        )
         first.commit()
-        racing.join(timeout=10)
+        racing.join(timeout=PATIENCE)
     (result,) = outcome
     return result
 

@@ -24,6 +24,7 @@ from models import Association, Circular, CircularTarget, District, Resident, St
 from simulator.testing import RunningSimulator, start_simulator
 from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment, procfile
+from tests.waiting import PATIENCE, wait_until
 
 
 @pytest.fixture
@@ -58,16 +59,16 @@ class Clocks:
         codes = []
         for process in self.running:
             process.send_signal(signal.SIGTERM)
-            codes.append(process.wait(timeout=30))
+            codes.append(process.wait(timeout=PATIENCE))
         self.running = []
         return codes
 
 
-def wait_for(log: Path, text: str, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while text not in log.read_text(encoding="utf-8", errors="replace"):
-        assert time.monotonic() < deadline, log.read_text(encoding="utf-8", errors="replace")
-        time.sleep(0.1)
+def wait_for(log: Path, text: str) -> None:
+    def said() -> str:
+        return log.read_text(encoding="utf-8", errors="replace")
+
+    wait_until(lambda: text in said(), said)
 
 
 def test_a_restarted_clock_sends_each_missed_reminder_once(
@@ -144,11 +145,11 @@ def test_a_restarted_clock_sends_each_missed_reminder_once(
             first, second = clocks.start(), clocks.start()
             wait_for(first, "started")
             wait_for(second, "started")
-            deadline = time.monotonic() + 30
             reminded = "tick: 0 released, 1 reminder(s)"
-            while reminded not in first.read_text() + second.read_text():
-                assert time.monotonic() < deadline, "no clock released the reminder"
-                time.sleep(0.1)
+            wait_until(
+                lambda: reminded in first.read_text() + second.read_text(),
+                "a clock to send the reminder",
+            )
             time.sleep(1)
             assert (reminded in first.read_text()) != (reminded in second.read_text())
             worker.drain()

@@ -42,6 +42,7 @@ from models import (
 )
 from simulator.testing import SimulatorClient
 from tests.conftest import FakeClock, line_signature, postback_event
+from tests.waiting import deadline
 
 
 @pytest.fixture
@@ -55,12 +56,12 @@ def locker(database_url: str) -> Iterator[Connection]:
     engine.dispose()
 
 
-def terminate_backend_waiting_on(locker: Connection, seconds: float = 30) -> int:
+def terminate_backend_waiting_on(locker: Connection) -> int:
     """Find the backend waiting on a lock `locker` holds, terminate it, and return its pid."""
     holder = locker.execute(text("SELECT pg_backend_pid()")).scalar_one()
     # pg_stat_activity is read once per transaction: look from a separate autocommit connection.
     watcher = create_engine(locker.engine.url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
-    deadline = time.monotonic() + seconds
+    give_up = deadline()
     try:
         with watcher.connect() as connection:
             while True:
@@ -77,7 +78,7 @@ def terminate_backend_waiting_on(locker: Connection, seconds: float = 30) -> int
                     ).scalar_one()
                     assert killed
                     return int(waiting)
-                assert time.monotonic() < deadline, "nothing came to wait on the held lock"
+                assert time.monotonic() < give_up, "nothing came to wait on the held lock"
                 time.sleep(0.05)
     finally:
         watcher.dispose()

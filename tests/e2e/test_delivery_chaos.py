@@ -46,6 +46,7 @@ from models import (
 from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
 from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment
+from tests.waiting import PATIENCE, deadline, wait_until
 
 RESIDENTS = 5000
 OUTSIDERS = 50
@@ -143,12 +144,11 @@ class Workers:
                 ["kairan", "worker"], env=self.env, stdout=output, stderr=subprocess.STDOUT
             )
         self.running.append(process)
-        # Generous: on a busy machine a Python process can take long to import everything.
-        deadline = time.monotonic() + 120
-        while b" started" not in log.read_bytes():
-            assert process.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.02)
+        wait_until(
+            lambda: b" started" in log.read_bytes() or process.poll() is not None,
+            "the worker to start",
+        )
+        assert process.poll() is None, log.read_text(encoding="utf-8")
         return process
 
     def kill(self, process: subprocess.Popen[bytes]) -> None:
@@ -161,7 +161,7 @@ class Workers:
         codes = []
         for process in list(self.running):
             process.send_signal(signal.SIGTERM)
-            codes.append(process.wait(timeout=120))
+            codes.append(process.wait(timeout=PATIENCE))
             self.running.remove(process)
         return codes
 
@@ -296,9 +296,10 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
         sim.clear_faults()
         while len(workers.running) < concurrency:
             workers.start()
-        deadline = time.monotonic() + 600  # generous: a busy machine; typically seconds
+        # Two circulars under faults on a busy machine: twice the usual patience.
+        give_up = deadline() + PATIENCE
         while not all_sent(own_database, circular_ids):
-            assert time.monotonic() < deadline, "circulars not sent after 10 minutes"
+            assert time.monotonic() < give_up, "circulars not all sent"
             time.sleep(0.5)
         assert workers.stop_all() == [0] * concurrency
     finally:

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO, TEST_SETTINGS
+from tests.waiting import PATIENCE, deadline, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -46,8 +47,8 @@ def settings_for(tmp_path: Path) -> dict[str, str]:
     return {**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path / 'kairan.sqlite3'}"}
 
 
-def wait_for(url: str, seconds: float = 30) -> int:
-    deadline = time.monotonic() + seconds
+def wait_for(url: str) -> int:
+    give_up = deadline()
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
@@ -55,7 +56,7 @@ def wait_for(url: str, seconds: float = 30) -> int:
         except urllib.error.HTTPError as error:
             return error.code
         except OSError:
-            if time.monotonic() > deadline:
+            if time.monotonic() > give_up:
                 raise
             time.sleep(0.2)
 
@@ -91,7 +92,7 @@ def test_cli_without_settings_prints_one_line_and_fails(tmp_path: Path) -> None:
         env=environment(tmp_path),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=False,
     )
     line = one_line_failure(result)
@@ -108,7 +109,7 @@ def test_web_without_channel_secret_prints_one_line_and_fails(tmp_path: Path) ->
         env=environment(tmp_path, PORT=str(free_port()), **settings),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=False,
     )
     assert result.returncode != 0
@@ -124,7 +125,7 @@ def test_web_refuses_an_unmigrated_database_and_says_what_to_run(tmp_path: Path)
         env=environment(tmp_path, PORT=str(free_port()), **settings_for(tmp_path)),
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=PATIENCE,
         check=False,
     )
     assert result.returncode != 0
@@ -137,7 +138,7 @@ def test_web_serves_healthz_after_migration(
 ) -> None:
     port = free_port()
     env = environment(tmp_path, PORT=str(port), **settings_for(tmp_path))
-    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=60)
+    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=PATIENCE)
     started.append(
         subprocess.Popen(
             procfile()["web"],
@@ -175,9 +176,9 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
     )
     started.append(demo)
     assert demo.stdout is not None
-    deadline = time.monotonic() + 60
+    give_up = deadline()
     seen = []
-    while time.monotonic() < deadline:
+    while time.monotonic() < give_up:
         line = demo.stdout.readline()
         seen.append(line)
         if f"http://127.0.0.1:{port}/healthz" in line or not line:
@@ -189,7 +190,7 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
     # The worker and the clock run beside them, and the banner ends with a login link.
     login = re.compile(rf"http://127\.0\.0\.1:{port}/dashboard/login/\S+")
     output = "".join(seen)
-    while time.monotonic() < deadline and not (
+    while time.monotonic() < give_up and not (
         "started, ticking" in output
         and re.search(r"worker \S+ started", output)
         and login.search(output)
@@ -206,7 +207,7 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
     assert wait_for(link.group()) == 200
     assert (tmp_path / "state" / "demo.env").stat().st_mode & 0o077 == 0
     demo.send_signal(signal.SIGINT)
-    demo.wait(timeout=20)
+    demo.wait(timeout=PATIENCE)
     demo.stdout.close()
     with contextlib.closing(sqlite3.connect(tmp_path / "state" / "demo.sqlite3")) as database:
         assert database.execute("SELECT count(*) FROM districts").fetchone() == (45,)
@@ -214,30 +215,30 @@ def test_demo_migrates_loads_samples_and_prints_its_urls(
 
 def test_a_second_worker_on_sqlite_refuses_and_the_first_stops_cleanly(tmp_path: Path) -> None:
     env = environment(tmp_path, **settings_for(tmp_path))
-    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=60)
+    subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=PATIENCE)
     log = tmp_path / "worker.log"
     with log.open("wb") as output:
         first = subprocess.Popen(
             ["kairan", "worker"], cwd=tmp_path, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     try:
-        deadline = time.monotonic() + 30
-        while b" started" not in log.read_bytes():
-            assert first.poll() is None, log.read_text(encoding="utf-8")
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_until(
+            lambda: b" started" in log.read_bytes() or first.poll() is not None,
+            lambda: log.read_text(encoding="utf-8"),
+        )
+        assert first.poll() is None, log.read_text(encoding="utf-8")
         second = subprocess.run(
             ["kairan", "worker"],
             cwd=tmp_path,
             env=env,
             capture_output=True,
             text=True,
-            timeout=60,
+            timeout=PATIENCE,
             check=False,
         )
         assert "SQLite" in one_line_failure(second)
         first.send_signal(signal.SIGTERM)
-        assert first.wait(timeout=30) == 0
+        assert first.wait(timeout=PATIENCE) == 0
         assert b"stopped" in log.read_bytes()
     finally:
         if first.poll() is None:

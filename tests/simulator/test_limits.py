@@ -265,3 +265,128 @@ def test_remembered_validation_answers_as_the_sdk_does_each_time(
     expected = _validate(MulticastRequest, json.loads(json.dumps(body)))
     assert sdk_validate(MulticastRequest, body) == expected
     assert sdk_validate(MulticastRequest, body) == expected
+
+
+# --- rich menus and follower ids: LINE's documented rules (issue #18, item 21) -----------------
+
+
+def rich_menu(**changes: Any) -> dict[str, Any]:
+    """Kairan's own shape of menu (2500×843, three columns), with `changes` applied; a change
+    to None removes the field."""
+    menu: dict[str, Any] = {
+        "size": {"width": 2500, "height": 843},
+        "selected": True,
+        "name": "kairan",
+        "chatBarText": "メニュー",
+        "areas": [
+            {
+                "bounds": {"x": x, "y": 0, "width": 833, "height": 843},
+                "action": {"type": "postback", "label": "回覧", "data": f"menu={x}"},
+            }
+            for x in (0, 833, 1666)
+        ],
+    }
+    for key, value in changes.items():
+        if value is None:
+            menu.pop(key)
+        else:
+            menu[key] = value
+    return menu
+
+
+def refused_properties(raw: RawLine, menu: dict[str, Any]) -> set[str]:
+    answer = raw.call("POST", "/v2/bot/richmenu/validate", menu)
+    assert answer.status == 400, answer.data
+    created = raw.call("POST", "/v2/bot/richmenu", menu)
+    assert created.status == 400
+    return {detail["property"] for detail in json.loads(created.data)["details"]}
+
+
+def test_kairans_menu_shape_is_accepted(raw: RawLine, sim: SimulatorClient) -> None:
+    assert raw.call("POST", "/v2/bot/richmenu/validate", rich_menu()).status == 200
+    assert raw.call("POST", "/v2/bot/richmenu", rich_menu()).status == 200
+
+
+@pytest.mark.parametrize(
+    ("size", "property_"),
+    [
+        ({"width": 10102116, "height": 10102116}, "size.width"),
+        ({"width": 799, "height": 540}, "size.width"),
+        ({"width": 2501, "height": 843}, "size.width"),
+        ({"width": 2500, "height": 249}, "size.height"),
+        ({"width": 1200, "height": 1200}, "size"),  # narrower than 1.45 : 1
+        ({"width": 2500}, "size.height"),
+        ({"width": "2500", "height": 843}, "size.width"),
+    ],
+)
+def test_rich_menu_sizes_outside_lines_rules_are_refused(
+    raw: RawLine, sim: SimulatorClient, size: dict[str, Any], property_: str
+) -> None:
+    menu = rich_menu(size=size, areas=[])
+    assert property_ in refused_properties(raw, menu)
+
+
+@pytest.mark.parametrize("field", ["size", "selected", "name", "chatBarText", "areas"])
+def test_rich_menus_missing_a_required_field_are_refused(
+    raw: RawLine, sim: SimulatorClient, field: str
+) -> None:
+    assert field in refused_properties(raw, rich_menu(**{field: None}))
+
+
+@pytest.mark.parametrize(
+    ("changes", "property_"),
+    [
+        ({"chatBarText": "十五文字のチャットバーのテキストです"}, "chatBarText"),
+        ({"chatBarText": ""}, "chatBarText"),
+        ({"name": "x" * 301}, "name"),
+        ({"selected": "yes"}, "selected"),
+    ],
+)
+def test_rich_menu_texts_and_flags_follow_lines_rules(
+    raw: RawLine, sim: SimulatorClient, changes: dict[str, Any], property_: str
+) -> None:
+    assert property_ in refused_properties(raw, rich_menu(**changes))
+
+
+@pytest.mark.parametrize(
+    ("bounds", "property_"),
+    [
+        ({"x": 2000, "y": 0, "width": 833, "height": 843}, "areas[0].bounds"),
+        ({"x": 0, "y": 10, "width": 833, "height": 843}, "areas[0].bounds"),
+        ({"x": -1, "y": 0, "width": 833, "height": 843}, "areas[0].bounds.x"),
+        ({"x": 0, "y": 0, "width": 0, "height": 843}, "areas[0].bounds.width"),
+        ({"x": 0, "y": 0, "width": 833}, "areas[0].bounds.height"),
+    ],
+)
+def test_rich_menu_areas_must_lie_inside_the_image(
+    raw: RawLine, sim: SimulatorClient, bounds: dict[str, Any], property_: str
+) -> None:
+    area = {"bounds": bounds, "action": {"type": "postback", "label": "x", "data": "x"}}
+    assert property_ in refused_properties(raw, rich_menu(areas=[area]))
+
+
+def test_rich_menu_areas_need_an_action(raw: RawLine, sim: SimulatorClient) -> None:
+    area = {"bounds": {"x": 0, "y": 0, "width": 833, "height": 843}}
+    assert "areas[0].action" in refused_properties(raw, rich_menu(areas=[area]))
+
+
+@pytest.mark.parametrize("limit", ["-2147483649", "-2", "0", "1001", "5000", "many"])
+def test_follower_ids_refuse_a_limit_outside_1_to_1000(
+    raw: RawLine, sim: SimulatorClient, limit: str
+) -> None:
+    assert raw.call("GET", f"/v2/bot/followers/ids?limit={limit}").status == 400
+
+
+def test_follower_ids_come_in_pages_of_the_limit(raw: RawLine, sim: SimulatorClient) -> None:
+    followers = set(sim.create_users(5))
+    first = json.loads(raw.call("GET", "/v2/bot/followers/ids?limit=2").data)
+    assert len(first["userIds"]) == 2 and first["next"]
+    seen = list(first["userIds"])
+    page = first
+    while "next" in page:
+        page = json.loads(
+            raw.call("GET", f"/v2/bot/followers/ids?limit=2&start={page['next']}").data
+        )
+        seen += page["userIds"]
+    assert sorted(seen) == sorted(followers)
+    assert raw.call("GET", "/v2/bot/followers/ids?start=not-a-token").status == 400

@@ -101,3 +101,17 @@ def test_any_row_under_the_right_header_gives_a_row_or_its_line(cells: list[str]
         parse(csv_bytes(line))
     except AreaFileError as error:
         assert all("line" in p or "no data rows" in p for p in error.problems)  # noqa: PT017
+
+
+def test_an_unclosed_quote_is_refused_with_its_line() -> None:
+    # The rest of the file becomes one cell; csv stops it at its field limit, with a reason.
+    runaway = (
+        'D1,桜校区,さくら,A2,"梅町内会,うめ,50,0,\r\n' + "D1,桜校区,さくら,A3,x,x,1,0,\r\n" * 9000
+    )
+    with pytest.raises(AreaFileError, match="3行目 / line"):
+        parse(csv_bytes("D1,桜校区,さくら,A1,桜町内会,さくら,120,10,", runaway))
+
+
+def test_a_file_that_is_neither_utf8_nor_shift_jis_is_refused() -> None:
+    with pytest.raises(AreaFileError, match="unknown encoding"):
+        parse(csv_bytes("D1,桜校区,さくら,A1,桜町内会,さくら,120,10,") + b"\x80\xff\xfe")
