@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import secrets
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from tests.e2e.test_processes import environment, free_port, procfile, settings_for, wait_for
+from tests.waiting import wait_until
 
 PATHS = {
     "/dashboard/login/{}": "/dashboard/login/<redacted>",
@@ -65,12 +65,10 @@ def test_the_access_log_shows_routes_with_their_tokens_redacted(
     request(f"{base}/c/{confirm_token}/confirm", method="POST")
 
     # Every request has its line (gunicorn writes it as the response goes out).
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        written = log.read_text()
-        if written.count('"GET ') > len(PATHS) and '"POST ' in written:
-            break
-        time.sleep(0.2)
+    wait_until(
+        lambda: log.read_text().count('"GET ') > len(PATHS) and '"POST ' in log.read_text(),
+        lambda: f"every request in the access log:\n{log.read_text()}",
+    )
     text = log.read_text()
     for route in [*PATHS.values(), "/c/<redacted>/confirm"]:
         assert route in text, f"{route} missing from the access log:\n{text}"

@@ -7,7 +7,7 @@ import contextlib
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, create_engine, func, make_url, select, text
@@ -18,6 +18,7 @@ from simulator.testing import RunningSimulator
 from tests.conftest import TEST_SETTINGS, fresh_schema, postgres_url
 from tests.e2e.test_delivery_chaos import Workers, chaos_simulator, prepare
 from tests.e2e.test_processes import environment
+from tests.waiting import wait_until
 
 __all__ = ["chaos_simulator"]  # the fixture, shared with the chaos test
 
@@ -26,13 +27,6 @@ KILLS = 8
 # Once LINE answers again and a worker runs: a dead worker's claim is taken back and sent
 # (KAIRAN_WORKER_STALE_SECONDS' default, 10 s, plus a few seconds), every batch at once.
 TAIL = 30.0
-
-
-def wait_until(what: str, seconds: float, done: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, f"still waiting after {seconds} s: {what}"
-        time.sleep(0.1)
 
 
 @contextlib.contextmanager
@@ -88,18 +82,15 @@ def test_batches_left_by_killed_workers_go_out_within_seconds_once_all_is_well(
             for _ in range(KILLS):
                 worker = workers.start()
                 wait_until(
-                    "its batch in flight",
-                    60,
-                    lambda pid=worker.pid: in_flight(connection, pid) > 0,
+                    lambda pid=worker.pid: in_flight(connection, pid) > 0, "its batch in flight"
                 )
                 workers.kill(worker)
             sim.clear_faults()
             workers.start()
             healthy = time.monotonic()
             wait_until(
-                "the circular sent",
-                300,
                 lambda: circular_status(connection, circular_id) is CircularStatus.sent,
+                "the circular sent",
             )
             tail = time.monotonic() - healthy
         assert workers.stop_all() == [0]
@@ -140,13 +131,12 @@ def test_a_worker_whose_database_does_not_answer_at_start_waits_for_it(
     try:
         # Its database is not there yet (a restart, a failover): it says so and keeps trying.
         wait_until(
-            "the worker trying again",
-            60,
             lambda: log.read_text(encoding="utf-8").count("trying again") >= 2,
+            "the worker trying again",
         )
         assert worker.poll() is None, log.read_text(encoding="utf-8")
         run(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-        wait_until("the worker started", 60, lambda: " started" in log.read_text("utf-8"))
+        wait_until(lambda: " started" in log.read_text("utf-8"), "the worker started")
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
     finally:

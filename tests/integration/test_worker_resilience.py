@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +21,7 @@ from linebot_app.extensions import db, line
 from models import Association, BatchStatus, Circular, CircularStatus, CircularTarget, DeliveryBatch
 from simulator.testing import SimulatorClient
 from tests.conftest import FakeClock, db_dialect
+from tests.waiting import wait_until
 
 REFUSE_ACCEPT = {
     "sqlite": [
@@ -42,13 +42,6 @@ ALLOW_ACCEPT = {
         "DROP FUNCTION IF EXISTS refuse_accept()",
     ],
 }
-
-
-def wait_until(what: str, done: Callable[[], bool], seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while not done():
-        assert time.monotonic() < deadline, f"still waiting after {seconds} s: {what}"
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -95,18 +88,18 @@ def test_a_sender_that_meets_an_unexpected_error_gives_its_batch_back_and_is_rep
     running.start()
     try:
         wait_until(
-            "the failure logged with its batch",
             lambda: any(
                 r.levelno >= logging.ERROR and f"batch {batch_id} " in r.getMessage()
                 for r in caplog.records
             ),
+            "the failure logged with its batch",
         )
 
         def batch_status() -> BatchStatus:
             session.expire_all()
             return session.get_one(DeliveryBatch, batch_id).status
 
-        wait_until("the batch back to pending", lambda: batch_status() is BatchStatus.pending)
+        wait_until(lambda: batch_status() is BatchStatus.pending, "the batch back to pending")
         refused_records()
         clock.advance(minutes=5)
 
@@ -114,14 +107,14 @@ def test_a_sender_that_meets_an_unexpected_error_gives_its_batch_back_and_is_rep
             session.expire_all()
             return session.get_one(Circular, circular.id).status is CircularStatus.sent
 
-        wait_until("the circular sent by the sender that replaced it", circular_sent)
+        wait_until(circular_sent, "the circular sent by the sender that replaced it")
         client = app.test_client()
         wait_until(
-            "/healthz reporting the live sender",
             lambda: (
                 client.get("/healthz").get_json().get("senders")
                 == {"workers": 1, "alive": 1, "wanted": 1}
             ),
+            "/healthz reporting the live sender",
         )
     finally:
         stop.set()
