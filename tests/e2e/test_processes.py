@@ -75,6 +75,10 @@ def started() -> Iterator[list[subprocess.Popen[str]]]:
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
+        # A piped output left unread would be closed only by the garbage collector, warning.
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
