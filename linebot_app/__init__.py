@@ -45,7 +45,16 @@ def configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         KAIRAN_SETTINGS=settings,
         SECRET_KEY=settings.SECRET_KEY.get_secret_value(),
-        SQLALCHEMY_ENGINES={"default": {"url": database_url, "pool_pre_ping": True, **POOL}},
+        SQLALCHEMY_ENGINES={
+            "default": {
+                "url": database_url,
+                "pool_pre_ping": True,
+                # A database error's text would quote the values bound to its statement (LINE
+                # user ids, message text) into tracebacks and logs.
+                "hide_parameters": True,
+                **POOL,
+            }
+        },
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.KAIRAN_DEMO,

@@ -114,11 +114,17 @@ def _process(event: Any) -> None:
         resident = context.resident()
         resident_id = resident.id if resident else None
         session.commit()
-    except (OperationalError, InterfaceError):
+    except (OperationalError, InterfaceError) as error:
         # The database went away: answer 500 so LINE redelivers the request. Events committed
-        # before this one have their ids claimed and are not applied twice.
+        # before this one have their ids claimed and are not applied twice. The error's text
+        # quotes SQL parameters (LINE user ids, message text): only its type is logged.
         session.rollback()
-        log.exception("webhook event %s (%s) failed; rolled back", event_id, event_type)
+        log.error(
+            "webhook event %s (%s) failed (%s: the database went away); rolled back",
+            event_id,
+            event_type,
+            type(error).__name__,
+        )
         raise
     except Exception as error:
         session.rollback()

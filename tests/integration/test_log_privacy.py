@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from broadcasts.line import remaining_quota
@@ -80,3 +82,13 @@ def test_a_residents_whole_journey_leaves_no_personal_data_in_the_logs(
     assert "webhook event" in text, "the journey should have been logged by id"
     for secret in (user, *recipients, "山田", "花子", SECRET_TEXT, TITLE, BODY):
         assert secret not in text
+
+
+def test_a_failed_statement_does_not_quote_its_parameters(session: Session) -> None:
+    """A database error's text names its statement; the values bound to it (LINE user ids,
+    message text) stay out of it, and so out of every log line and traceback that prints it."""
+    with pytest.raises(DBAPIError) as failed:
+        session.execute(text("INSERT INTO no_such_table VALUES (:x)"), {"x": SECRET_TEXT})
+    session.rollback()
+    assert SECRET_TEXT not in str(failed.value)
+    assert "hidden" in str(failed.value)
