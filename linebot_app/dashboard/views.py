@@ -674,6 +674,13 @@ def not_found(_error_: Exception) -> tuple[str, int]:
     return _error(404, _("見つかりませんでした。"))
 
 
+@bp.get("/<path:_address>")
+def unknown_address(_address: str) -> Response:
+    """An address no route knows (cut off in a mail, mistyped): only a rule of the blueprint's
+    own brings the 404 to its handler and headers; the app's default page is English."""
+    abort(404)
+
+
 # The resident pages' headers (circulars.views.PAGE_SECURITY_HEADERS), widened only by what the
 # dashboard's own files need: its scripts, their fetches of progress, and the style attributes
 # that draw its bars.
