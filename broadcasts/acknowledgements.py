@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import households, reading, translations
 from broadcasts.clock import Clock
+from broadcasts.messages import paragraph_lines
 from models import (
     Acknowledgement,
     AnswerOption,
@@ -151,7 +152,9 @@ def full_text(circular: Circular, locale: str | None = None) -> str:
     """Title and body as one text message, in the version a resident with `locale` reads, cut to
     LINE's limit with an ellipsis."""
     version = translations.for_reader(circular, locale)
-    return truncate_utf16(f"{version.title}\n\n{version.body}", TEXT_LIMIT)
+    # LINE ends a line with "\n"; a browser's form posted "\r\n", which counts twice to the limit.
+    body = "\n".join(paragraph_lines(version.body))
+    return truncate_utf16(f"{version.title}\n\n{body}", TEXT_LIMIT)
 
 
 def truncate_utf16(text: str, limit: int) -> str:

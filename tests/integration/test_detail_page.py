@@ -15,7 +15,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, messages, replies
+from broadcasts import acknowledgements, compose, links, messages, replies
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import (
@@ -360,6 +360,9 @@ def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
     page = app.test_client().get(link_for(draft, resident)).get_data(as_text=True)
     assert "<p>12月6日 9時、公園に集合。<br>持ち物：タオル</p>" in page
     assert "<p>雨の日は  中止です。</p>" in page
+    # 「詳しく見る」 in the chat: the whole text, its lines ended as LINE's "\n", not "\r\n".
+    whole = acknowledgements.read_whole(session, clock, resident, draft.id)
+    assert whole == "防災訓練\n\n12月6日 9時、公園に集合。\n持ち物：タオル\n\n雨の日は  中止です。"
 
 
 def test_an_address_a_resident_may_meet_never_gets_a_framework_page(
