@@ -40,6 +40,8 @@ class AnswerResult:
     label: str | None = None
     # The answer was to a safety check (安否確認): the reply says what to do in an emergency.
     safety_check: bool = False
+    # The question has a deadline: the reply says the answer may change until then.
+    deadline: bool = False
 
 
 def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
@@ -122,7 +124,9 @@ def answer(
     households.confirm_for_household(session, clock, resident, circular)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult("recorded", label, circular.safety_check)
+    return AnswerResult(
+        "recorded", label, circular.safety_check, circular.answer_deadline is not None
+    )
 
 
 def answers_open(circular: Circular, now: datetime) -> bool:

@@ -415,3 +415,31 @@ def test_the_card_and_the_deadline_reminder_name_the_deadlines_hour(
     session.commit()
     page = app.test_client().get(link_for(circular, resident)).get_data(as_text=True)
     assert "回答のしめきり：12月10日（木） 18:00" in page
+
+
+def test_an_answer_without_a_deadline_is_not_told_about_one(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    resident: Resident,
+) -> None:
+    """「しめきりまでは変えられます」 sent a resident looking for a deadline the circular does not
+    have: without one, the page and the LINE reply say the answer can be changed later."""
+    circular.question = "参加しますか"
+    circular.options = [
+        AnswerOption(position=1, label="はい"),
+        AnswerOption(position=2, label="いいえ"),
+    ]
+    session.commit()
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    answered = client.post(f"{url}/answer", data={"form_token": token, "option": "1"})
+    page = client.get(answered.headers["Location"]).get_data(as_text=True)
+    assert "「はい」で受け付けました。答えは、あとから変えられます。" in page
+    assert "しめきり" not in page
+
+    result = acknowledgements.answer(session, clock, resident, circular.id, 2)
+    reply = replies.answer(result, "ja")[0].to_dict()["text"]
+    assert reply == "「いいえ」で受け付けました。答えは、あとから変えられます。"
