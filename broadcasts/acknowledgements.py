@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import households, reading, translations
 from broadcasts.clock import Clock
+from broadcasts.messages import paragraph_lines
 from models import (
     Acknowledgement,
     AnswerOption,
@@ -39,6 +40,8 @@ class AnswerResult:
     label: str | None = None
     # The answer was to a safety check (安否確認): the reply says what to do in an emergency.
     safety_check: bool = False
+    # The question has a deadline: the reply says the answer may change until then.
+    deadline: bool = False
 
 
 def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
@@ -121,7 +124,9 @@ def answer(
     households.confirm_for_household(session, clock, resident, circular)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult("recorded", label, circular.safety_check)
+    return AnswerResult(
+        "recorded", label, circular.safety_check, circular.answer_deadline is not None
+    )
 
 
 def answers_open(circular: Circular, now: datetime) -> bool:
@@ -151,7 +156,9 @@ def full_text(circular: Circular, locale: str | None = None) -> str:
     """Title and body as one text message, in the version a resident with `locale` reads, cut to
     LINE's limit with an ellipsis."""
     version = translations.for_reader(circular, locale)
-    return truncate_utf16(f"{version.title}\n\n{version.body}", TEXT_LIMIT)
+    # LINE ends a line with "\n"; a browser's form posted "\r\n", which counts twice to the limit.
+    body = "\n".join(paragraph_lines(version.body))
+    return truncate_utf16(f"{version.title}\n\n{body}", TEXT_LIMIT)
 
 
 def truncate_utf16(text: str, limit: int) -> str:

@@ -176,6 +176,11 @@ def tokyo_date(moment: datetime, locale: str = SOURCE_LOCALE) -> str:
     return day_label(moment.astimezone(TOKYO).date(), locale)
 
 
+def tokyo_moment(moment: datetime, locale: str = SOURCE_LOCALE) -> str:
+    """「12月10日（木） 18:00」: a deadline needs its hour, or it reads as the whole day."""
+    return f"{tokyo_date(moment, locale)} {moment.astimezone(TOKYO):%H:%M}"
+
+
 def day_label(day: date, locale: str = SOURCE_LOCALE) -> str:
     """「3月5日（水）」 in Japanese (plain and やさしい), Babel's short form in other languages."""
     if locale.split("-")[0] == SOURCE_LOCALE:
@@ -196,7 +201,7 @@ def _body(circular: Circular, version: Version, _: Gettext) -> list[FlexText]:
         question = question_in(circular, version)
         contents.append(FlexText(text=question or " ", size="md", weight="bold", wrap=True))
         if circular.answer_deadline is not None:
-            deadline = tokyo_date(circular.answer_deadline, locale)
+            deadline = tokyo_moment(circular.answer_deadline, locale)
             contents.append(
                 FlexText(text=_("回答のしめきり：{day}").format(day=deadline), size="sm", wrap=True)
             )

@@ -31,7 +31,7 @@ from broadcasts.messages import (
     details_button,
     gettext_for,
     original,
-    tokyo_date,
+    tokyo_moment,
 )
 from broadcasts.schedule import TOKYO, QuietHours, allowed_at, reminder_slots, safety_slots
 from broadcasts.snapshots import snapshot
@@ -185,7 +185,7 @@ def reminder_message(circular: Circular, slot: str, version: Version | None = No
     title = version.title
     buttons: list[FlexButton] = []
     if slot == "deadline":
-        deadline = tokyo_date(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
+        deadline = tokyo_moment(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
         lead = _("回答のしめきりは {day} です").format(day=deadline)
         alt = _("【回覧】回答のお願い：{title}").format(title=title)
         buttons = answer_buttons(circular, version)

@@ -304,8 +304,12 @@ def answer(result: AnswerResult, language: str | None) -> list[Message]:
             "「{label}」で受け付けました。ようすが変わったら、もう一度ボタンを押してください。"
             "命にかかわるときは、すぐに119番に電話してください。"
         ).format(label=result.label)
-    elif result.status == "recorded":
+    elif result.status == "recorded" and result.deadline:
         text = _("「{label}」で受け付けました。しめきりまでは変えられます。").format(
+            label=result.label
+        )
+    elif result.status == "recorded":
+        text = _("「{label}」で受け付けました。答えは、あとから変えられます。").format(
             label=result.label
         )
     elif result.status == "closed":

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from broadcasts import logins
 from broadcasts.clock import Clock
+from broadcasts.i18n import Refused, StaffText
 from broadcasts.invite_codes import InviteCode, code_hash
 from models import Association, District, Group, Role, StaffInvite, StaffMember, StaffRole
 
@@ -174,7 +175,18 @@ def redeem(
 
 def remove_role(session: Session, role: StaffRole) -> None:
     """Take a role away. The member's dashboard sessions end with it: what they may see was
-    granted with that role, and they log in again with whatever roles they still hold."""
+    granted with that role, and they log in again with whatever roles they still hold.
+    The city's last admin role stays: without it nobody could appoint staff from the dashboard."""
+    if role.role is Role.admin:
+        admins = session.scalar(
+            select(func.count()).select_from(StaffRole).where(StaffRole.role == Role.admin)
+        )
+        if admins == 1:
+            raise Refused(
+                StaffText(
+                    "最後の管理者の役割は外せません。先にほかの人を管理者に招待してください。"
+                )
+            )
     logins.end_sessions_of(session, role.staff_member_id)
     session.delete(role)
     session.flush()

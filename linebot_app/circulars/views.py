@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -48,7 +47,7 @@ from broadcasts.clock import SystemClock
 from broadcasts.compose import paper_copies
 from broadcasts.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.i18n import translations as translations_for
-from broadcasts.messages import TOKYO, area_label, day_label, paragraphs, tokyo_date
+from broadcasts.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import db, settings
 from models import (
@@ -315,13 +314,10 @@ def _dates_in(locale: str) -> dict[str, object]:
     """Dates as the card writes them (「12月13日（日）」), in Tokyo time: `day` for a date,
     `moment` for a date and time."""
 
-    def moment(at: datetime) -> str:
-        return f"{tokyo_date(at, locale)} {at.astimezone(TOKYO):%H:%M}"
-
     return {
         "day": lambda when: day_label(when, locale),
         "tokyo_day": lambda at: tokyo_date(at, locale),
-        "moment": moment,
+        "moment": lambda at: tokyo_moment(at, locale),
     }
 
 

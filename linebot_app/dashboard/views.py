@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from broadcasts import audit, compose, households, logins, paper, stats
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
+from broadcasts.i18n import Refused
 from broadcasts.reminders import scheduled
 from broadcasts.schedule import SAFETY_REMINDERS, QuietHours
 from broadcasts.scope import Scope
@@ -514,7 +515,13 @@ def remove_role(role_id: int) -> Response:
         district_id=role.district_id,
         association_id=role.association_id,
     )
-    staff_invites.remove_role(db.session, role)
+    try:
+        staff_invites.remove_role(db.session, role)
+    except Refused as refusal:
+        # The audit entry goes with it: nothing was removed.
+        db.session.rollback()
+        flash(localized(refusal.message), "error")
+        return redirect(url_for("dashboard.staff"))
     db.session.commit()
     flash(_("役割を外しました。"), "info")
     return redirect(url_for("dashboard.staff"))
@@ -672,6 +679,13 @@ def forbidden(_error_: Exception) -> tuple[str, int]:
 @bp.errorhandler(404)
 def not_found(_error_: Exception) -> tuple[str, int]:
     return _error(404, _("見つかりませんでした。"))
+
+
+@bp.get("/<path:_address>")
+def unknown_address(_address: str) -> Response:
+    """An address no route knows (cut off in a mail, mistyped): only a rule of the blueprint's
+    own brings the 404 to its handler and headers; the app's default page is English."""
+    abort(404)
 
 
 # The resident pages' headers (circulars.views.PAGE_SECURITY_HEADERS), widened only by what the

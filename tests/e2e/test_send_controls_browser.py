@@ -173,3 +173,47 @@ def test_a_reminder_paused_by_the_monthly_limit_resumes_from_the_button(
     worker.drain()
     counts = sim.inbox_counts()
     assert [counts.get(user, 0) for user in residents] == [2, 2, 2, 2]
+
+
+def test_the_english_previews_counts_stay_inside_their_tiles(
+    browser_page: object,
+    served: str,
+    sim: SimulatorClient,
+    session: Session,
+    clock: FakeClock,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    """A six-figure monthly allowance and its English unit ("199999 messages") on one line ran
+    out of the tile on a desktop screen: the number and its unit may wrap apart."""
+    from playwright.sync_api import Page, expect
+
+    page = browser_page
+    assert isinstance(page, Page)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sim.set_quota(200_000)
+    association = make_association(name="桜町内会")
+    make_line_residents(1, association)
+    session.commit()
+    member = promoter(session, sim, association)
+    circular = compose.save_draft(
+        session,
+        clock,
+        member,
+        CircularDraft(
+            title="ごみ出しの変更",
+            body="来週から火曜日です。",
+            targets=Target.of(associations=[association.id]),
+        ),
+    )
+    session.commit()
+    log_in(page, served, sim, member.line_user_id)
+
+    preview = f"/dashboard/compose/{circular.id}/preview"
+    page.goto(f"{served}/dashboard/language/en?next={preview}")
+    expect(page.locator("#quota-after")).to_have_text("199999")
+    overflowing = page.eval_on_selector_all(
+        "#cost .tile",
+        "tiles => tiles.filter(t => t.scrollWidth > t.clientWidth).map(t => t.innerText)",
+    )
+    assert overflowing == []

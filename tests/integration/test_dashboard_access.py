@@ -332,6 +332,37 @@ def test_staff_page_invites_removes_roles_and_audits(
     assert "役割を外す" in audit_page and "招待コードを作成" in audit_page
 
 
+def test_the_citys_last_admin_role_cannot_be_removed(
+    world: World,
+    session: Session,
+    dashboard_client: Callable[..., Any],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    """The staff page lists the admin's own role with a 「外す」 button: pressed when no one else
+    is an admin, nobody could appoint staff or see the city any more (only the server's CLI
+    could). Refused, in Japanese; with a second admin it may go."""
+    client = dashboard_client(world.admin)
+    token = _csrf(client.get("/dashboard/staff").get_data(as_text=True))
+    own = session.scalars(select(StaffRole.id).where(StaffRole.role == Role.admin)).one()
+    refused = client.post(
+        f"/dashboard/staff/roles/{own}/remove",
+        data={"csrf_token": token},
+        follow_redirects=True,
+    )
+    assert refused.status_code == 200
+    assert "最後の管理者" in refused.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(StaffRole, own) is not None
+    assert client.get("/dashboard/staff").status_code == 200
+
+    make_staff(Role.admin)
+    session.commit()
+    removed = client.post(f"/dashboard/staff/roles/{own}/remove", data={"csrf_token": token})
+    assert removed.status_code == 302
+    session.expire_all()
+    assert session.get(StaffRole, own) is None
+
+
 def test_officer_records_paper_households_for_their_association_only(
     world: World, session: Session, dashboard_client: Callable[..., Any]
 ) -> None:

@@ -97,3 +97,23 @@ def test_the_dashboards_stylesheet_may_still_be_cached(
         assert response.status_code == 200
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert "no-store" not in response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("language", ["ja", "en"])
+def test_a_mistyped_dashboard_address_gets_the_dashboards_own_page(
+    language: str,
+    pages: tuple[StaffMember, StaffMember, dict[str, str]],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    """An address cut off in a mail or mistyped is no route at all: the dashboard's own page, in
+    the dashboard's language and with its headers, not the framework's English "Not Found"."""
+    officer, _admin, _urls = pages
+    client = dashboard_client(officer)
+    client.get(f"/dashboard/language/{language}")
+    response = client.get("/dashboard/circluars/1")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Not Found" not in page
+    assert ("見つかりませんでした。" if language == "ja" else "Not found.") in page
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Cache-Control"] == "no-store"

@@ -3,8 +3,10 @@ the public page of the QR code, attachments under unguessable names, the print v
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,7 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, messages, replies
+from broadcasts import acknowledgements, compose, links, messages, reminders, replies
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import (
@@ -360,6 +362,9 @@ def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
     page = app.test_client().get(link_for(draft, resident)).get_data(as_text=True)
     assert "<p>12月6日 9時、公園に集合。<br>持ち物：タオル</p>" in page
     assert "<p>雨の日は  中止です。</p>" in page
+    # 「詳しく見る」 in the chat: the whole text, its lines ended as LINE's "\n", not "\r\n".
+    whole = acknowledgements.read_whole(session, clock, resident, draft.id)
+    assert whole == "防災訓練\n\n12月6日 9時、公園に集合。\n持ち物：タオル\n\n雨の日は  中止です。"
 
 
 def test_an_address_a_resident_may_meet_never_gets_a_framework_page(
@@ -379,3 +384,62 @@ def test_an_address_a_resident_may_meet_never_gets_a_framework_page(
         assert back.status_code == 303 and back.headers["Location"] == url
     # Elsewhere, the app's own answers stay as they were.
     assert "回覧が見つかりません" not in client.get("/nowhere").get_data(as_text=True)
+
+
+def test_the_card_and_the_deadline_reminder_name_the_deadlines_hour(
+    app: Flask,
+    session: Session,
+    make_circular: Callable[..., Circular],
+    make_resident: Callable[..., Resident],
+    sakura: Association,
+) -> None:
+    """A deadline at 18:00 written 「12月10日（木）」 on the card reads as the whole day: a resident
+    answering that evening was refused. The card and the reminder give the hour, as the page."""
+    circular = make_circular(
+        question="出席しますか？",
+        answer_deadline=datetime(2026, 12, 10, 18, 0, tzinfo=messages.TOKYO),
+        options=[AnswerOption(position=1, label="出席"), AnswerOption(position=2, label="欠席")],
+        status=CircularStatus.sent,
+    )
+    card = json.dumps(messages.circular_card(circular).to_dict(), ensure_ascii=False)
+    assert "回答のしめきり：12月10日（木） 18:00" in card
+    reminder = json.dumps(
+        reminders.reminder_message(circular, "deadline").to_dict(), ensure_ascii=False
+    )
+    assert "回答のしめきりは 12月10日（木） 18:00 です" in reminder
+
+    resident = make_resident(association=sakura)
+    session.add(
+        Delivery(circular_id=circular.id, resident_id=resident.id, status=DeliveryStatus.sent)
+    )
+    session.commit()
+    page = app.test_client().get(link_for(circular, resident)).get_data(as_text=True)
+    assert "回答のしめきり：12月10日（木） 18:00" in page
+
+
+def test_an_answer_without_a_deadline_is_not_told_about_one(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    resident: Resident,
+) -> None:
+    """「しめきりまでは変えられます」 sent a resident looking for a deadline the circular does not
+    have: without one, the page and the LINE reply say the answer can be changed later."""
+    circular.question = "参加しますか"
+    circular.options = [
+        AnswerOption(position=1, label="はい"),
+        AnswerOption(position=2, label="いいえ"),
+    ]
+    session.commit()
+    client = app.test_client()
+    url = link_for(circular, resident)
+    token = form_token(client.get(url).get_data(as_text=True))
+    answered = client.post(f"{url}/answer", data={"form_token": token, "option": "1"})
+    page = client.get(answered.headers["Location"]).get_data(as_text=True)
+    assert "「はい」で受け付けました。答えは、あとから変えられます。" in page
+    assert "しめきり" not in page
+
+    result = acknowledgements.answer(session, clock, resident, circular.id, 2)
+    reply = replies.answer(result, "ja")[0].to_dict()["text"]
+    assert reply == "「いいえ」で受け付けました。答えは、あとから変えられます。"

@@ -69,6 +69,38 @@ def test_the_english_preview_says_send_and_schedule(
     assert (_button(japanese, "send"), _button(japanese, "schedule")) == ("送信", "予約")
 
 
+def test_a_circulars_status_and_its_time_do_not_say_the_same_word_twice(
+    session: Session,
+    clock: FakeClock,
+    dashboard_client: Callable[..., Any],
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    make_circular: Callable[..., Circular],
+) -> None:
+    """The list read "Sent Sent 2026-12-02 15:18" in English and 「予約 予約 …」 in Japanese: the
+    status already says what the time is."""
+    association = make_association()
+    promoter = make_staff(Role.promoter, district_id=association.district_id)
+    sent = make_circular(author=promoter, status=CircularStatus.sent, released_at=clock.now())
+    scheduled = make_circular(
+        author=promoter,
+        status=CircularStatus.scheduled,
+        scheduled_at=clock.now() + timedelta(days=2),
+    )
+    client = dashboard_client(promoter)
+    for language, doubled in (("en", ("Sent Sent", "Scheduled Scheduled")), ("ja", ("予約 予約",))):
+        client.get(f"/dashboard/language/{language}?next=/dashboard/")
+        for path in (
+            "/dashboard/",
+            f"/dashboard/circulars/{sent.id}",
+            f"/dashboard/compose/{scheduled.id}/preview",
+        ):
+            html = client.get(path).get_data(as_text=True)
+            shown = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+            for words in doubled:
+                assert words not in shown, (language, path)
+
+
 def test_the_audit_log_names_areas_circulars_and_people(
     session: Session,
     clock: FakeClock,
