@@ -16,7 +16,6 @@ import click
 import urllib3
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
-from linebot.v3.messaging import ApiException
 
 from broadcasts import areas, compose, delivery, links, logins, richmenu, safety, scheduler
 from broadcasts import staff as staff_invites
@@ -190,6 +189,8 @@ def circulars_show(circular_id: int) -> None:
 def _remaining_quota() -> int | None:
     """This month's messages left, asked before any transaction: no LINE call while the
     database is being written."""
+    from linebot.v3.messaging import ApiException
+
     try:
         return remaining_quota(line())
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
@@ -364,6 +365,8 @@ def line_setup() -> None:
 
     Running it again replaces Kairan's menu; followers keep a working menu throughout.
     """
+    from linebot.v3.messaging import ApiException
+
     try:
         image = richmenu.render(richmenu.find_font())
     except richmenu.FontMissingError as error:
