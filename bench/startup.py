@@ -225,7 +225,7 @@ def ready_figures(
                 baseline=baseline,
                 baseline_name=BASELINE_NAME,
                 ratio=cpu / baseline,
-                note="what the machine's load does not change; starts (s): "
+                note="less sensitive than wall time to the machine's load; starts (s): "
                 + ", ".join(f"{v:.2f}" for v in cpus),
             )
         )
