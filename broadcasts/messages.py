@@ -232,9 +232,9 @@ def details_button(circular: Circular, _: Gettext) -> FlexButton:
 
 
 def _postback_button(label: str, data: str, style: str) -> FlexButton:
-    # The label is echoed into the chat as the resident's own words, as a paper stamp would be.
     from linebot.v3.messaging import FlexButton, PostbackAction
 
+    # The label is echoed into the chat as the resident's own words, as a paper stamp would be.
     return FlexButton(
         style=style, action=PostbackAction(label=label, data=data, display_text=label)
     )
