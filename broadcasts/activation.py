@@ -12,8 +12,8 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import Message, TextMessage
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,6 +36,11 @@ from models import (
     Group,
     Resident,
 )
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message, TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +154,8 @@ def is_preparing(session: Session, resident: Resident) -> str | None:
 
 def preparing_note(district_name: str, language: str | None) -> TextMessage:
     """Told at registration in a preparing district."""
+    from linebot.v3.messaging import TextMessage
+
     _ = translations(locale_for(language)).gettext
     return TextMessage(
         text=_(
@@ -191,6 +198,8 @@ def send_welcomes(
     Like every send: the attempt is committed before the call, the outcome recorded after it in
     a new transaction, and a retry reuses the key, so a crash in between never sends twice.
     Welcomes wait outside quiet hours like any message to residents."""
+    from linebot.v3.messaging import TextMessage
+
     now = clock.now()
     if allowed_at(now, quiet_hours, urgent=False) > now:
         return 0

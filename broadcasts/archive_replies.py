@@ -8,20 +8,7 @@ models only.
 from __future__ import annotations
 
 from collections.abc import Callable
-
-from linebot.v3.messaging import (
-    FlexBox,
-    FlexBubble,
-    FlexButton,
-    FlexCarousel,
-    FlexMessage,
-    FlexText,
-    Message,
-    PostbackAction,
-    QuickReply,
-    QuickReplyItem,
-    URIAction,
-)
+from typing import TYPE_CHECKING
 
 from broadcasts import postbacks, translations
 from broadcasts.archive import AskWord, Entry, Page
@@ -38,6 +25,11 @@ from broadcasts.replies import (
     text_message,
 )
 
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import FlexBubble, Message, QuickReplyItem
+
 # The resident's own link to a circular's detail page, by circular id.
 DetailLink = Callable[[int], str]
 
@@ -45,6 +37,8 @@ DetailLink = Callable[[int], str]
 def archive(found: Page | AskWord | None, language: str | None, link: DetailLink) -> list[Message]:
     """What the bot answers to 「回覧を見る」, 「検索」 and their 「次へ」; None: a page of a
     search that is no longer there."""
+    from linebot.v3.messaging import FlexCarousel, FlexMessage, QuickReply
+
     _ = gettext_in(language)
     if found is None:
         return stale(language)
@@ -99,6 +93,15 @@ def _navigation(found: Page, _: Gettext) -> list[QuickReplyItem]:
 def _bubble(entry: Entry, link: DetailLink, language: str | None, _: Gettext) -> FlexBubble:
     """Large type for older eyes: the title at xl, the rest at md; the title in the version the
     resident's card and detail page show them."""
+    from linebot.v3.messaging import (
+        FlexBox,
+        FlexBubble,
+        FlexButton,
+        FlexText,
+        PostbackAction,
+        URIAction,
+    )
+
     circular = entry.circular
     title = translations.for_reader(circular, language).title
     status = (

@@ -25,17 +25,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from linebot.v3.messaging import (
-    DatetimePickerAction,
-    FlexMessage,
-    Message,
-    PostbackAction,
-    QuickReply,
-    QuickReplyItem,
-    TextMessage,
-)
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -57,6 +49,11 @@ from models import (
     ComposeStep,
     StaffMember,
 )
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message, QuickReplyItem, TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +102,8 @@ def _label(text: str) -> str:
 
 
 def _chip(label: str, postback: Postback) -> QuickReplyItem:
+    from linebot.v3.messaging import PostbackAction, QuickReplyItem
+
     return QuickReplyItem(
         action=PostbackAction(
             label=_label(label), data=postbacks.encode(postback), display_text=label[:300]
@@ -113,6 +112,8 @@ def _chip(label: str, postback: Postback) -> QuickReplyItem:
 
 
 def _picker(label: str, word: postbacks.ComposeWord, mode: str, clock: Clock) -> QuickReplyItem:
+    from linebot.v3.messaging import DatetimePickerAction, QuickReplyItem
+
     now = clock.now().astimezone(TOKYO)
     if mode == "date":
         initial, earliest = now.strftime("%Y-%m-%d"), now.strftime("%Y-%m-%d")
@@ -131,6 +132,8 @@ def _picker(label: str, word: postbacks.ComposeWord, mode: str, clock: Clock) ->
 
 
 def _text(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
+    from linebot.v3.messaging import QuickReply, TextMessage
+
     return TextMessage(text=text, quick_reply=QuickReply(items=list(items)) if items else None)
 
 
@@ -721,6 +724,8 @@ def _preview(
     edge: Edge,
     _: Gettext,
 ) -> list[Message]:
+    from linebot.v3.messaging import FlexMessage, QuickReply
+
     shown = compose.preview(
         session, member, state.circular, edge.remaining_quota, public_url=edge.public_url
     )

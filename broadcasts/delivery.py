@@ -16,8 +16,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import Message
 from sqlalchemy import (
     ColumnElement,
     Select,
@@ -52,6 +52,11 @@ from models import (
     FollowStatus,
     Resident,
 )
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message
 
 # A claim whose heartbeat is older than this belongs to a dead worker. A live worker refreshes
 # its senders' claims every second while they wait on LINE (`heartbeat`); were it still sending

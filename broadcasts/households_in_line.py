@@ -10,7 +10,8 @@ their 班, then its paper households still to confirm; one tap confirms one.
 
 from __future__ import annotations
 
-from linebot.v3.messaging import Message, PostbackAction, QuickReplyItem
+from typing import TYPE_CHECKING
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -21,6 +22,11 @@ from broadcasts.registration import ensure_resident, find_resident, normalise
 from broadcasts.replies import Gettext, gettext_in, quick_label, text_message, watch_over_notice
 from broadcasts.scope import Scope, load
 from models import Circular, Group, PaperHousehold, Resident, Role, StaffMember, StaffRole
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message, QuickReplyItem
 
 # LINE shows at most 13 quick-reply items.
 QUICK_REPLY_LIMIT = 13
@@ -196,6 +202,8 @@ def _households(
 
 
 def _item(text: str, data: str) -> QuickReplyItem:
+    from linebot.v3.messaging import PostbackAction, QuickReplyItem
+
     return QuickReplyItem(
         action=PostbackAction(label=quick_label(text), data=data, display_text=text[:300])
     )

@@ -15,7 +15,6 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import urllib3
-from linebot.v3.messaging import ApiException, TextMessage
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
@@ -126,6 +125,8 @@ class Clockwork:
     def _remaining_quota(self) -> int | None:
         """LINE's quota, asked outside any transaction; None also when LINE cannot say (the
         engine's own 429 handling then pauses whatever meets the limit)."""
+        from linebot.v3.messaging import ApiException
+
         try:
             return line_api.remaining_quota(self.line)
         except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
@@ -162,6 +163,8 @@ class Clockwork:
     def resume_quota_pauses(self) -> list[int]:
         """Lift the monthly limit's pauses that the quota now covers (next month, a raised
         plan), so no card or reminder waits for a person who need not decide anything."""
+        from linebot.v3.messaging import ApiException
+
         with self.sessions() as session:
             paused = quota_paused(session)
         resumed = []
@@ -206,6 +209,8 @@ class Clockwork:
         return done
 
     def send_digests(self) -> int:
+        from linebot.v3.messaging import TextMessage
+
         now = self.clock.now()
         today = now.astimezone(TOKYO).date()
         if now >= digest_due(today):

@@ -16,8 +16,8 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import Message, TextMessage
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -39,6 +39,11 @@ from models import (
     JoinCode,
     JoinCodeFailure,
 )
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message, TextMessage
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
@@ -181,6 +186,8 @@ def unknown_reply(
 ) -> list[Message]:
     """The answer to a wrong code, in one message that leaves the sender their buttons: those of
     `then` (the registration step they are in the middle of, asked again) or the menu's."""
+    from linebot.v3.messaging import TextMessage
+
     _ = translations(locale_for(language)).gettext
     if outcome.locked:
         text = _(

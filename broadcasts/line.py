@@ -11,18 +11,20 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import urllib3
-from linebot.v3.messaging import (
-    ApiClient,
-    ApiException,
-    Configuration,
-    Message,
-    MessagingApi,
-    MessagingApiBlob,
-    MulticastRequest,
-    PushMessageRequest,
-)
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import (
+        ApiException,
+        Configuration,
+        Message,
+        MessagingApi,
+        MessagingApiBlob,
+    )
 
 # Recipients per multicast call.
 MULTICAST_LIMIT = 500
@@ -44,12 +46,16 @@ MAX_CONCURRENT_CALLS = 16
 
 def connect(base_url: str, access_token: str, data_base_url: str | None = None) -> Line:
     """Build the clients; nothing is sent until a call is made."""
+    from linebot.v3.messaging import ApiClient, MessagingApi, MessagingApiBlob
+
     api = ApiClient(_configuration(base_url, access_token))
     blob = ApiClient(_configuration(data_base_url or base_url, access_token))
     return Line(api=MessagingApi(api), blob=MessagingApiBlob(blob))
 
 
 def _configuration(host: str, access_token: str) -> Configuration:
+    from linebot.v3.messaging import Configuration
+
     configuration = Configuration(host=host, access_token=access_token)
     # Kairan's delivery engine decides about retries (same retry key, back-off); urllib3 must
     # not resend a request on its own.
@@ -90,6 +96,8 @@ def multicast(
 ) -> SendOutcome:
     """One multicast with its retry key, its outcome classified. Never raises for LINE's or the
     network's failures: the engine records every outcome."""
+    from linebot.v3.messaging import ApiException, MulticastRequest
+
     # Built without pydantic's validation, which re-checked the 500 ids one by one and was about
     # 40% of the worker's CPU per call (bench/fanout.py measures it). Nothing goes unchecked:
     # `messages` are SDK models, validated when they were built; the ids are LINE's, from the
@@ -163,6 +171,8 @@ def _error_message(error: ApiException) -> str | None:
 
 def push(line: Line, user_id: str, messages: list[Message], retry_key: uuid.UUID) -> SendOutcome:
     """One push with its retry key, classified like `multicast`."""
+    from linebot.v3.messaging import ApiException, PushMessageRequest
+
     try:
         response = line.api.push_message_with_http_info(
             PushMessageRequest(to=user_id, messages=messages),

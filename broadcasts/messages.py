@@ -10,23 +10,20 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from linebot.v3.messaging import (
-    FlexBox,
-    FlexBubble,
-    FlexButton,
-    FlexImage,
-    FlexMessage,
-    FlexText,
-    PostbackAction,
-)
 
 from broadcasts.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
 from broadcasts.postbacks import Answer, Confirm, Details, encode
 from broadcasts.translations import ORIGINAL, Version, answer_labels, question_in
 from models import AttachmentKind, Circular
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import FlexButton, FlexImage, FlexMessage, FlexText
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 ALT_TEXT_LIMIT = 400  # LINE shows altText in notifications; it must stay short
@@ -58,6 +55,8 @@ def circular_card(
     With `version` the card carries that version's text, and its own words are in that
     version's language (English for a language Kairan has no catalogue for).
     """
+    from linebot.v3.messaging import FlexBox, FlexBubble, FlexMessage, FlexText
+
     version = version or original(circular)
     _ = gettext_for(version)
     alt_text = _alt_text(circular, version, _)
@@ -110,6 +109,8 @@ def _alt_text(circular: Circular, version: Version, _: Gettext) -> str:
 
 
 def _hero(circular: Circular, public_url: str | None) -> FlexImage | None:
+    from linebot.v3.messaging import FlexImage
+
     photo = next((a for a in circular.attachments if a.kind is AttachmentKind.image), None)
     if photo is None or public_url is None:
         return None
@@ -189,6 +190,8 @@ def day_label(day: date, locale: str = SOURCE_LOCALE) -> str:
 
 
 def _body(circular: Circular, version: Version, _: Gettext) -> list[FlexText]:
+    from linebot.v3.messaging import FlexText
+
     locale = locale_for(version.language)
     contents = [
         FlexText(text=version.title, weight="bold", size="lg", wrap=True),
@@ -234,6 +237,8 @@ def details_button(circular: Circular, _: Gettext) -> FlexButton:
 
 
 def _postback_button(label: str, data: str, style: str) -> FlexButton:
+    from linebot.v3.messaging import FlexButton, PostbackAction
+
     # The label is echoed into the chat as the resident's own words, as a paper stamp would be.
     return FlexButton(
         style=style, action=PostbackAction(label=label, data=data, display_text=label)

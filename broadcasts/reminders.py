@@ -12,14 +12,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import (
-    FlexBox,
-    FlexBubble,
-    FlexButton,
-    FlexMessage,
-    FlexText,
-)
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
@@ -46,6 +40,11 @@ from models import (
     FollowStatus,
     Resident,
 )
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import FlexButton, FlexMessage
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +179,8 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
 def reminder_message(circular: Circular, slot: str, version: Version | None = None) -> FlexMessage:
     """A short bubble with the same actions as the card, in the language of `version` (the
     batch's, as for the card)."""
+    from linebot.v3.messaging import FlexBox, FlexBubble, FlexMessage, FlexText
+
     version = version or original(circular)
     _ = gettext_for(version)
     title = version.title

@@ -10,22 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from linebot.v3.messaging import (
-    FlexBox,
-    FlexBubble,
-    FlexButton,
-    FlexMessage,
-    FlexText,
-    Message,
-    MessageAction,
-    PostbackAction,
-    QuickReply,
-    QuickReplyItem,
-    TextMessage,
-    URIAction,
-)
 
 from broadcasts import postbacks
 from broadcasts.acknowledgements import AnswerResult, ConfirmResult
@@ -59,6 +45,11 @@ from broadcasts.registration import (
 from broadcasts.staff import Redeemed
 from models import Role
 
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import FlexMessage, Message, QuickReplyItem, TextMessage
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 # LINE's limits: quick-reply and action labels 20 characters; altText kept under 400.
 LABEL_LIMIT = 20
@@ -76,6 +67,8 @@ def quick_label(text: str) -> str:
 
 
 def quick_button(label: str, postback: Postback) -> QuickReplyItem:
+    from linebot.v3.messaging import PostbackAction, QuickReplyItem
+
     return QuickReplyItem(
         action=PostbackAction(
             label=quick_label(label), data=postbacks.encode(postback), display_text=label[:300]
@@ -92,6 +85,8 @@ def menu_items(_: Gettext) -> list[QuickReplyItem]:
 
 
 def text_message(text: str, items: Sequence[QuickReplyItem] = ()) -> TextMessage:
+    from linebot.v3.messaging import QuickReply, TextMessage
+
     quick_reply = QuickReply(items=list(items)) if items else None
     return TextMessage(text=text, quick_reply=quick_reply)
 
@@ -212,6 +207,8 @@ def registration(outcome: Outcome, language: str | None) -> list[Message]:
 
 def _family_item(_: Gettext) -> QuickReplyItem:
     """Sends 「家族を招待」 as the resident's own words (broadcasts.households_in_line)."""
+    from linebot.v3.messaging import MessageAction, QuickReplyItem
+
     label = quick_label(_("家族を招待"))
     return QuickReplyItem(action=MessageAction(label=label, text="家族を招待"))
 
@@ -322,6 +319,15 @@ def answer(result: AnswerResult, language: str | None) -> list[Message]:
 def details(text: str | None, language: str | None, link: str | None = None) -> list[Message]:
     """「詳しく見る」: the resident's own link to the detail page (photos, PDFs, the confirm
     button; opening it counts as read), then the text itself, cut to LINE's limit if need be."""
+    from linebot.v3.messaging import (
+        FlexBox,
+        FlexBubble,
+        FlexButton,
+        FlexMessage,
+        FlexText,
+        URIAction,
+    )
+
     if text is None:
         return confirmation("unknown", language)
     if link is None:
@@ -350,6 +356,8 @@ def details(text: str | None, language: str | None, link: str | None = None) -> 
 
 
 def staff(result: Redeemed, language: str | None) -> list[Message]:
+    from linebot.v3.messaging import MessageAction, QuickReplyItem
+
     _ = gettext_in(language)
     roles = {
         Role.admin: _("管理者"),
@@ -385,6 +393,15 @@ def staff(result: Redeemed, language: str | None) -> list[Message]:
 
 def login_link(url: str, expires_at: datetime, language: str | None) -> list[Message]:
     """A staff member's single-use dashboard link, as a button."""
+    from linebot.v3.messaging import (
+        FlexBox,
+        FlexBubble,
+        FlexButton,
+        FlexMessage,
+        FlexText,
+        URIAction,
+    )
+
     _ = gettext_in(language)
     until = expires_at.astimezone(TOKYO).strftime("%H:%M")
     text = _(
@@ -417,6 +434,15 @@ LANGUAGE_NAMES: dict[postbacks.LanguageChoice, str] = {
 
 def language_choice(language: str | None) -> FlexMessage:
     """The language chooser 「設定」 shows before the registration steps."""
+    from linebot.v3.messaging import (
+        FlexBox,
+        FlexBubble,
+        FlexButton,
+        FlexMessage,
+        FlexText,
+        PostbackAction,
+    )
+
     _ = gettext_in(language)
     text = _("ことばをえらべます。")
     bubble = FlexBubble(

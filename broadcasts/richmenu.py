@@ -12,19 +12,18 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from linebot.v3.messaging import (
-    PostbackAction,
-    RichMenuArea,
-    RichMenuBounds,
-    RichMenuRequest,
-    RichMenuSize,
-)
 from PIL import Image, ImageDraw, ImageFont
 
 from broadcasts import postbacks
 from broadcasts.line import Line
 from broadcasts.postbacks import Menu, MenuItem
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import RichMenuRequest
 
 WIDTH, HEIGHT = 2500, 843
 NAME = "Kairan"
@@ -96,6 +95,14 @@ def render(font_path: Path, tiles: Sequence[Tile] = TILES) -> bytes:
 
 
 def menu_request(tiles: Sequence[Tile] = TILES) -> RichMenuRequest:
+    from linebot.v3.messaging import (
+        PostbackAction,
+        RichMenuArea,
+        RichMenuBounds,
+        RichMenuRequest,
+        RichMenuSize,
+    )
+
     areas = [
         RichMenuArea(
             bounds=RichMenuBounds(x=left, y=0, width=right - left, height=HEIGHT),

@@ -22,10 +22,6 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import urllib3
-from linebot.v3.insight import ApiClient as InsightApiClient
-from linebot.v3.insight import Configuration as InsightConfiguration
-from linebot.v3.insight import Insight
-from linebot.v3.insight.exceptions import OpenApiException as InsightError
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
@@ -605,6 +601,11 @@ def line_statistics(
 
     A network call: make it outside any write transaction.
     """
+    from linebot.v3.insight import ApiClient as InsightApiClient
+    from linebot.v3.insight import Configuration as InsightConfiguration
+    from linebot.v3.insight import Insight
+    from linebot.v3.insight.exceptions import OpenApiException as InsightError
+
     start = released_at.astimezone(TOKYO).date()
     end = min(today, start + timedelta(days=30))
     messaging = line.api.api_client.configuration

@@ -8,9 +8,8 @@ from pathlib import Path
 
 from flask import Flask
 
-from broadcasts.line import connect
 from linebot_app.config import Settings, load_settings
-from linebot_app.extensions import LINE_EXTENSION, db
+from linebot_app.extensions import db
 from linebot_app.ids import IdConverter
 from linebot_app.logs import configure_logging
 
@@ -30,11 +29,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     configure_logging(settings.KAIRAN_LOG_LEVEL)
     db.init_app(app)
     drop_async_teardowns(app)
-    app.extensions[LINE_EXTENSION] = connect(
-        settings.LINE_API_BASE_URL,
-        settings.LINE_CHANNEL_ACCESS_TOKEN.get_secret_value(),
-        settings.line_data_base_url,
-    )
     init_dashboard(app)
     register_blueprints(app)
     return app

@@ -3,6 +3,10 @@ same services as the web and LINE, and commit once.
 
 Flask's AppGroup runs every command inside an app context unless it says `with_appcontext=False`
 (the commands that start processes of their own).
+
+What only some commands need (the scheduler, the worker, the demo, the services behind one
+command) is imported inside them: `kairan --help` and every other command pay only for what
+they use.
 """
 
 from __future__ import annotations
@@ -16,19 +20,13 @@ import click
 import urllib3
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
-from linebot.v3.messaging import ApiException
 
-from broadcasts import areas, compose, delivery, links, logins, richmenu, safety, scheduler
+from broadcasts import links, logins
 from broadcasts import staff as staff_invites
 from broadcasts.clock import SystemClock
-from broadcasts.jobs import ClockSettings, Clockwork
 from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.replies import TOKYO
-from broadcasts.schedule import QuietHours
-from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
-from linebot_app import create_app, demo
-from linebot_app.circulars.views import upload_dir
+from broadcasts.schedule import TOKYO
+from linebot_app import create_app
 from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db, line, settings
@@ -110,6 +108,8 @@ def import_areas_command(csv_file: Path) -> None:
     Re-importing updates what changed and never duplicates. A file with any bad row changes
     nothing; every bad row is listed with its line number.
     """
+    from broadcasts import areas
+
     require_current_schema()
     try:
         # On a terminal the bar moves; in a log (not a terminal) click prints its label once.
@@ -139,6 +139,8 @@ def worker_command() -> None:
 
     Several may run on PostgreSQL; on SQLite a second one refuses to start.
     """
+    from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
+
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda _signum, _frame: stop.set())
@@ -176,6 +178,8 @@ def circulars_group() -> None:
 @click.argument("circular_id", type=int)
 def circulars_show(circular_id: int) -> None:
     """Print a circular's status and delivery counts."""
+    from broadcasts import delivery
+
     require_current_schema()
     if db.session.get(Circular, circular_id) is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
@@ -190,6 +194,8 @@ def circulars_show(circular_id: int) -> None:
 def _remaining_quota() -> int | None:
     """This month's messages left, asked before any transaction: no LINE call while the
     database is being written."""
+    from linebot.v3.messaging import ApiException
+
     try:
         return remaining_quota(line())
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
@@ -203,6 +209,9 @@ def _remaining_quota() -> int | None:
 def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused, its card or a reminder, for quota); the
     worker sends it."""
+    from broadcasts import delivery
+    from broadcasts.release import release
+
     require_current_schema()
     remaining = _remaining_quota()
     circular = db.session.get(Circular, circular_id)
@@ -237,6 +246,8 @@ def circulars_send(circular_id: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 def circulars_list(status: str | None, limit: int) -> None:
     """List the newest circulars: id, status, dates (Japan time), deliveries sent, title."""
+    from broadcasts import compose
+
     require_current_schema()
     wanted = CircularStatus(status) if status else None
     for row in compose.list_circulars(db.session, wanted, limit):
@@ -254,6 +265,8 @@ def circulars_list(status: str | None, limit: int) -> None:
 @click.argument("circular_id", type=int)
 def circulars_cancel(circular_id: int) -> None:
     """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
+    from broadcasts import compose
+
     require_current_schema()
     circular = db.session.get(Circular, circular_id)
     if circular is None:
@@ -285,6 +298,12 @@ def circulars_print_link(circular_id: int) -> None:
 def scheduler_command() -> None:
     """Release scheduled circulars, send reminders and officers' digests (the Procfile's
     `clock`). A second one started by mistake waits: a database lease decides who ticks."""
+    from broadcasts import scheduler
+    from broadcasts.jobs import ClockSettings, Clockwork
+    from broadcasts.schedule import QuietHours
+    from broadcasts.worker import worker_id
+    from linebot_app.circulars.views import upload_dir
+
     require_current_schema()
     configured = settings()
     clockwork = Clockwork(
@@ -350,6 +369,8 @@ def simulator_command(
 def demo_command(port: int, simulator_port: int, state_dir: Path) -> None:
     """Run everything offline on this machine: SQLite, sample areas, the web app, the LINE
     simulator, the delivery worker and the clock."""
+    from linebot_app import demo
+
     demo.run(state_dir.resolve(), port, simulator_port)
 
 
@@ -364,6 +385,10 @@ def line_setup() -> None:
 
     Running it again replaces Kairan's menu; followers keep a working menu throughout.
     """
+    from linebot.v3.messaging import ApiException
+
+    from broadcasts import richmenu
+
     try:
         image = richmenu.render(richmenu.find_font())
     except richmenu.FontMissingError as error:
@@ -447,6 +472,8 @@ def safety_start(
     district_code: str | None, association_code: str | None, author: str, message: str | None
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
+    from broadcasts import compose, safety
+
     require_current_schema()
     remaining = _remaining_quota()
     try:

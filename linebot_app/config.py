@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from broadcasts.line import MAX_CONCURRENT_CALLS
 from broadcasts.schedule import QuietHours
-from broadcasts.translations import is_language_tag
 from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -122,6 +121,10 @@ class Settings(BaseSettings):
     @field_validator("KAIRAN_LANGUAGES")
     @classmethod
     def _languages(cls, value: str) -> str:
+        # Imported here: broadcasts.translations loads the models and Babel's catalogues,
+        # which `kairan --help` need not pay for.
+        from broadcasts.translations import is_language_tag
+
         tags = [tag.strip() for tag in value.split(",") if tag.strip()]
         for tag in tags:
             if not is_language_tag(tag) or tag.split("-")[0].lower() == "ja":

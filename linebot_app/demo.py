@@ -16,7 +16,6 @@ from pathlib import Path
 import urllib3
 from dotenv import dotenv_values, set_key
 from honcho.manager import Manager
-from linebot.v3.messaging import ApiException
 from sqlalchemy import select
 
 from broadcasts import activation, areas, logins, richmenu, templates
@@ -144,6 +143,8 @@ def set_up_simulator(simulator_url: str, access_token: str) -> list[str]:
     """What a real channel has once set up: Kairan's rich menu (as `kairan line setup` makes
     it), and the demo administrator's phone, following the bot. The simulator keeps nothing
     between runs, so every start does this again. Returns notes for the banner."""
+    from linebot.v3.messaging import ApiException
+
     notes = []
     try:
         image = richmenu.render(richmenu.find_font())

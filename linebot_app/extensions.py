@@ -1,14 +1,19 @@
 """Flask extensions and shared clients, created in the factory and reached through the app."""
 
+from __future__ import annotations
+
+import threading
+
 from flask import current_app
 from flask_sqlalchemy_lite import SQLAlchemy
 
-from broadcasts.line import Line
+from broadcasts.line import Line, connect
 from linebot_app.config import Settings
 
 db = SQLAlchemy()
 
 LINE_EXTENSION = "kairan.line"
+_CONNECTING = threading.Lock()
 
 
 def settings() -> Settings:
@@ -18,6 +23,16 @@ def settings() -> Settings:
 
 
 def line() -> Line:
-    """The app's LINE clients (built from configuration in the factory)."""
-    client: Line = current_app.extensions[LINE_EXTENSION]
+    """The app's LINE clients, built from its settings on first use: building them loads
+    line-bot-sdk (about 1.5 s of CPU), which a command that never calls LINE need not pay."""
+    extensions = current_app.extensions
+    with _CONNECTING:  # the web's threads and the worker's senders may ask at once
+        if LINE_EXTENSION not in extensions:
+            configured = settings()
+            extensions[LINE_EXTENSION] = connect(
+                configured.LINE_API_BASE_URL,
+                configured.LINE_CHANNEL_ACCESS_TOKEN.get_secret_value(),
+                configured.line_data_base_url,
+            )
+        client: Line = extensions[LINE_EXTENSION]
     return client

@@ -1,6 +1,7 @@
 """`kairan districts …` and `kairan templates …`: rolling Kairan out district by district.
 
-The groups add themselves to `kairan`; linebot_app.cli imports this module at its end.
+The groups add themselves to `kairan`; linebot_app.cli imports this module at its end. The
+services are imported inside the commands, as in linebot_app.cli.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from broadcasts import activation, templates
 from broadcasts.clock import SystemClock
 from linebot_app.cli import CommandError, cli, require_current_schema
 from linebot_app.extensions import db
@@ -34,6 +34,8 @@ def districts_list() -> None:
 
 
 def _set(code: str, active: bool) -> None:
+    from broadcasts import activation
+
     require_current_schema()
     try:
         district = activation.find(db.session, code)
@@ -73,6 +75,8 @@ def districts_prepare(code: str) -> None:
 @templates_group.command("load")
 def templates_load() -> None:
     """Load the city's starter templates (again: only the missing ones are added)."""
+    from broadcasts import templates
+
     require_current_schema()
     added = templates.load_starter_set(db.session)
     db.session.commit()

@@ -19,7 +19,6 @@ from datetime import datetime
 import urllib3
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from linebot.v3.messaging import ApiException
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
@@ -79,6 +78,8 @@ def _managed(circular_id: int) -> Circular:
 
 def _quota() -> int | None:
     """LINE's remaining quota, after ending the read transaction (None: no monthly limit)."""
+    from linebot.v3.messaging import ApiException
+
     db.session.rollback()
     try:
         return remaining_quota(line())

@@ -15,20 +15,10 @@ import dataclasses
 import logging
 import re
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import urllib3
 from flask import Blueprint, current_app, request
-from linebot.v3.exceptions import InvalidSignatureError
-from linebot.v3.messaging import ApiException, Message, ReplyMessageRequest
-from linebot.v3.webhook import WebhookParser
-from linebot.v3.webhooks import (
-    FollowEvent,
-    ImageMessageContent,
-    MessageEvent,
-    PostbackEvent,
-    UserSource,
-)
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -41,8 +31,12 @@ from broadcasts.schedule import QuietHours
 from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
 from linebot_app.extensions import db, line
-from linebot_app.webhook.handlers import HANDLERS, EventContext
 from models import ComposeStep
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message
 
 bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
@@ -56,6 +50,9 @@ CONTENT_TIMEOUT = (0.5, 1.2)
 
 @bp.post("/callback")
 def callback() -> tuple[str, int]:
+    from linebot.v3.exceptions import InvalidSignatureError
+    from linebot.v3.webhook import WebhookParser
+
     signature = request.headers.get("X-Line-Signature")
     if not signature:
         return "missing signature", 400
@@ -81,6 +78,10 @@ def callback() -> tuple[str, int]:
 
 
 def _process(event: Any) -> None:
+    from linebot.v3.webhooks import FollowEvent, UserSource
+
+    from linebot_app.webhook.handlers import HANDLERS, EventContext
+
     event_id = getattr(event, "webhook_event_id", None)
     event_type = str(getattr(event, "type", "?"))[:40]
     handler = HANDLERS.get(type(event))
@@ -164,6 +165,8 @@ def _profile(user_id: str) -> Profile | None:
     Done only for follows that are not yet handled. Without it the resident gets Japanese and no
     name, which is fine: the follow itself must not fail because LINE was slow.
     """
+    from linebot.v3.messaging import ApiException
+
     client = line()
     try:
         profile = client.api.get_profile(user_id, _request_timeout=PROFILE_TIMEOUT)
@@ -178,6 +181,9 @@ def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
     transaction (never inside it) — the photo just sent, at the photos step; the remaining
     quota, on the steps that show or spend it. A failed fetch leaves it out: the conversation
     then asks again rather than guessing."""
+    from linebot.v3.messaging import ApiException
+    from linebot.v3.webhooks import ImageMessageContent, MessageEvent, PostbackEvent
+
     configured: Settings = current_app.config["KAIRAN_SETTINGS"]
     edge = composing_in_line.Edge(
         public_url=configured.KAIRAN_PUBLIC_URL,
@@ -212,6 +218,8 @@ def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
 
 def _reply(event_id: str, reply_token: str, messages: list[Message]) -> None:
     """After the commit: a failed reply is logged; the effect stands and LINE gets its 200."""
+    from linebot.v3.messaging import ApiException, ReplyMessageRequest
+
     client = line()
     try:
         client.api.reply_message(
