@@ -17,7 +17,6 @@ from sqlalchemy.pool import NullPool
 
 from linebot_app.extensions import db
 from simulator.testing import RunningSimulator
-from tests.conftest import fresh_schema, postgres_url
 
 # `started` is a fixture: imported here, every process test may use it.
 from tests.e2e.test_processes import (  # noqa: F401
@@ -27,6 +26,7 @@ from tests.e2e.test_processes import (  # noqa: F401
     started,
     wait_for,
 )
+from tests.helpers.databases import fresh_schema, postgres_url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,7 +11,7 @@ import urllib.request
 from pathlib import Path
 
 from tests.e2e.test_processes import environment, free_port, procfile, settings_for, wait_for
-from tests.waiting import wait_until
+from tests.helpers.waiting import wait_until
 
 PATHS = {
     "/dashboard/login/{}": "/dashboard/login/<redacted>",

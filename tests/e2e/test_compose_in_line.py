@@ -39,7 +39,7 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

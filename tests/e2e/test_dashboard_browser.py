@@ -32,7 +32,9 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock, chromium
+from tests.helpers.browser import chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 SCREENSHOT = OUTPUT / "dashboard-stats.png"

@@ -44,9 +44,9 @@ from models import (
     StaffMember,
 )
 from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
-from tests.conftest import TEST_SETTINGS, make_settings
 from tests.e2e.test_processes import environment
-from tests.waiting import PATIENCE, deadline, wait_until
+from tests.helpers.settings import TEST_SETTINGS, make_settings
+from tests.helpers.waiting import PATIENCE, deadline, wait_until
 
 RESIDENTS = 5000
 OUTSIDERS = 50

@@ -29,7 +29,8 @@ from models import (
     Open,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, chromium
+from tests.helpers.browser import chromium
+from tests.helpers.clock import FakeClock
 
 pytestmark = pytest.mark.browser
 

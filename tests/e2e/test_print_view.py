@@ -18,8 +18,9 @@ from broadcasts.clock import SystemClock
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
-from tests.conftest import TEST_SETTINGS, FakeClock
-from tests.conftest import chromium as launch_chromium
+from tests.helpers.browser import chromium as launch_chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TEST_SETTINGS
-from tests.waiting import PATIENCE, deadline, wait_until
+from tests.helpers.settings import REPO, TEST_SETTINGS
+from tests.helpers.waiting import PATIENCE, deadline, wait_until
 
 BIN = Path(sys.executable).parent
 
@@ -257,7 +257,7 @@ def test_the_demo_sets_up_its_line_and_the_readmes_commands_work_against_it(
 
     from linebot_app.demo import DEMO_ADMIN
     from simulator.testing import SimulatorClient
-    from tests.conftest import chromium
+    from tests.helpers.browser import chromium
 
     port, simulator_port = free_port(), free_port()
     web, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{simulator_port}"

@@ -14,8 +14,8 @@ from broadcasts.clock import SystemClock
 from broadcasts.release import release
 from broadcasts.worker import Worker
 from models import Association, Circular, CircularTarget, Resident, Role, StaffMember
-from tests.conftest import FakeClock
 from tests.e2e.test_dashboard_browser import browser_page, served  # noqa: F401 - fixtures
+from tests.helpers.clock import FakeClock
 
 pytestmark = pytest.mark.browser
 

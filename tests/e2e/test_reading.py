@@ -30,8 +30,9 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock
-from tests.conftest import chromium as launch_chromium
+from tests.helpers.browser import chromium as launch_chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 SECRET = TEST_SETTINGS["SECRET_KEY"]
 BODY = "明日の午前9時から公民館で防災訓練を行います。\n食べ物を持ってきてください。<b>太字</b>"

@@ -19,7 +19,7 @@ from broadcasts.clock import SystemClock
 from broadcasts.worker import Worker
 from models import Association, Circular, District, Resident, Role, StaffMember
 from simulator.testing import SimulatorClient
-from tests.conftest import chromium
+from tests.helpers.browser import chromium
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 SCREENSHOT = OUTPUT / "dashboard-safety.png"

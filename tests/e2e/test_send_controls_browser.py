@@ -27,7 +27,9 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock, chromium
+from tests.helpers.browser import chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 pytestmark = pytest.mark.browser
 

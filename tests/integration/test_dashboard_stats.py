@@ -37,7 +37,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 @dataclass

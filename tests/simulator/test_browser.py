@@ -11,7 +11,7 @@ import pytest
 import urllib3
 
 from simulator.testing import SimulatorClient
-from tests.conftest import chromium
+from tests.helpers.browser import chromium
 from tests.simulator.conftest import GREETING, TOKEN, TinyBot
 from tests.simulator.test_limits import bubble
 
