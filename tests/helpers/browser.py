@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from simulator.testing import SimulatorClient
+from tests.helpers.settings import TEST_SETTINGS
+
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless Debian Chromium without the calls home a closed network would refuse.
 CHROMIUM_ARGS = [
@@ -38,3 +41,12 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+def log_in(page: Any, served: str, sim: SimulatorClient, user: str) -> None:
+    """As staff do: 「ログイン」 in LINE, then the link the bot answers with, on the app at
+    `served`."""
+    sim.text(user, "ログイン")
+    link = sim.inbox(user)[-1]["message"]["contents"]["footer"]["contents"][0]["action"]["uri"]
+    page.goto(link.replace(TEST_SETTINGS["KAIRAN_PUBLIC_URL"], served))
+    page.click("#login")

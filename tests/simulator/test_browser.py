@@ -12,8 +12,7 @@ import urllib3
 
 from simulator.testing import SimulatorClient
 from tests.helpers.browser import chromium
-from tests.simulator.conftest import GREETING, TOKEN, TinyBot
-from tests.simulator.test_limits import bubble
+from tests.helpers.simulated_line import GREETING, TOKEN, TinyBot, bubble
 
 SCREENSHOT = Path(
     os.environ.get(

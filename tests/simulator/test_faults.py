@@ -18,8 +18,8 @@ from linebot.v3.messaging import (
 )
 
 from simulator.testing import ControlAPIError, SimulatorClient, start_simulator
+from tests.helpers.simulated_line import SECRET, TOKEN
 from tests.helpers.waiting import wait_until
-from tests.simulator.conftest import SECRET, TOKEN
 
 TIMEOUT = 5
 

@@ -112,3 +112,38 @@ def test_the_tree_keeps_its_layers(layer: str) -> None:
         for problem in violations(layer, path.read_text(encoding="utf-8"), module_name(path))
     ]
     assert found == []
+
+
+def imports_of_tests(source: str, module: str) -> list[str]:
+    """Imports of a test module or a conftest: what tests share lives in tests/helpers (plain
+    code) or in a conftest's fixtures, which pytest hands out without an import."""
+    return [
+        f"{module}:{line} imports {name}"
+        for line, name in imported_modules(source, module)
+        if name.startswith("tests.")
+        and any(part.startswith("test_") or part == "conftest" for part in name.split(".")[1:])
+    ]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from tests.conftest import FakeClock",
+        "from tests.e2e.test_processes import environment",
+        "from tests.e2e.conftest import started",
+        "from ..simulator.conftest import TOKEN",
+        "from tests.integration import test_dashboard_stats",
+    ],
+)
+def test_a_test_importing_another_test_module_is_found(source: str) -> None:
+    assert imports_of_tests(source, "tests.e2e.test_x") != []
+
+
+def test_tests_share_code_through_helpers_only() -> None:
+    tests = REPO / "tests"
+    found = [
+        problem
+        for path in sorted(tests.rglob("*.py"))
+        for problem in imports_of_tests(path.read_text(encoding="utf-8"), module_name(path))
+    ]
+    assert found == []
