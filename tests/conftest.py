@@ -3,29 +3,22 @@ TEST_DATABASE_URL is set), the app, and factories for the model."""
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import hashlib
-import hmac
 import ipaddress
 import itertools
 import json
 import os
-import secrets
 import socket
-import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
-from ulid import ULID
 
 from broadcasts import logins
 from broadcasts.clock import SystemClock
@@ -34,7 +27,6 @@ from linebot_app import create_app
 from linebot_app.config import Settings
 from linebot_app.dashboard.auth import SESSION_KEY
 from linebot_app.extensions import db, line
-from linebot_app.schema import upgrade
 from models import (
     Association,
     Base,
@@ -48,26 +40,10 @@ from models import (
 )
 from models.session import normalise_database_url
 from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
-from tests.waiting import PATIENCE, wait_until
-
-TEST_SETTINGS: dict[str, Any] = {
-    "LINE_CHANNEL_SECRET": "test-channel-secret",
-    "LINE_CHANNEL_ACCESS_TOKEN": "test-access-token",
-    "SECRET_KEY": "test-secret-key-that-is-long-enough-0123456789",
-    "KAIRAN_PUBLIC_URL": "https://kairan.test",
-    "KAIRAN_ADD_FRIEND_URL": "https://line.me/R/ti/p/@kairan-test",
-    # Port 9 (discard) on loopback: nothing answers, and nothing leaves the machine. Apps that
-    # talk to LINE get the simulator's URL instead (see `_session_app`).
-    "LINE_API_BASE_URL": "http://127.0.0.1:9",
-}
-REPO = Path(__file__).resolve().parents[1]
-SAMPLE_AREAS = REPO / "docs" / "sample-areas.csv"
-
-
-def make_settings(**overrides: Any) -> Settings:
-    """Settings for tests: never read from a developer's `.env`."""
-    return Settings(_env_file=None, **{**TEST_SETTINGS, **overrides})
-
+from tests.helpers.clock import FakeClock
+from tests.helpers.databases import fresh_schema, postgres_url
+from tests.helpers.settings import TEST_SETTINGS, make_settings
+from tests.helpers.webhooks import line_signature
 
 # --- no network ---------------------------------------------------------------------------------
 
@@ -96,31 +72,6 @@ def pytest_report_header() -> str:
     postgres = os.environ.get("TEST_DATABASE_URL")
     where = make_url(normalise_database_url(postgres)).render_as_string() if postgres else None
     return "databases: sqlite" + (f", postgresql ({where})" if where else " (PostgreSQL: not set)")
-
-
-def postgres_url() -> str:
-    """The PostgreSQL test database; skipped when not configured, failed in CI."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests would vanish")
-        pytest.skip("PostgreSQL not configured: set TEST_DATABASE_URL to run these tests")
-    return normalise_database_url(url)
-
-
-def fresh_schema(url: str) -> None:
-    """Drop everything and migrate from nothing: every test session starts clean."""
-    engine = create_engine(url)
-    try:
-        if engine.dialect.name == "postgresql":
-            with engine.begin() as connection:
-                connection.execute(text("DROP SCHEMA public CASCADE"))
-                connection.execute(text("CREATE SCHEMA public"))
-        upgrade(engine)
-    except Exception as error:
-        pytest.fail(f"test database {engine.url.render_as_string()} unusable: {error}")
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -276,19 +227,6 @@ def make_circular(
 # --- delivery -----------------------------------------------------------------------------------
 
 
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, start: datetime) -> None:
-        self.moment = start
-
-    def now(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
-
-
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock(datetime(2026, 12, 1, 0, 0, tzinfo=UTC))
@@ -326,83 +264,6 @@ def worker(app: Flask, session: Session, clock: FakeClock, sim: SimulatorClient)
 
 
 # --- LINE webhooks ------------------------------------------------------------------------------
-
-
-def race(app: Flask, step: Callable[[Session], object]) -> object:
-    """`step` twice at once on PostgreSQL: in a first session, then in a second (another thread)
-    that must wait behind the first's locks; the first commits once the second waits. Returns
-    what the second `step` returned after its commit, or the exception it raised."""
-    if db_dialect(app) != "postgresql":
-        pytest.skip("SQLite runs one writer at a time: there is no race to lose")
-    with app.app_context():
-        first, second = db.sessionmaker(), db.sessionmaker()
-    outcome: list[object] = []
-
-    def late() -> None:
-        try:
-            result = step(second)
-            second.commit()
-            outcome.append(result)
-        except Exception as error:
-            outcome.append(error)
-
-    with first, second:
-        step(first)
-        racing = threading.Thread(target=late)
-        racing.start()
-        wait_until(
-            lambda: (
-                not racing.is_alive()
-                or first.scalar(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity"
-                        " WHERE wait_event_type = 'Lock' AND datname = current_database()"
-                    )
-                )
-            ),
-            "the second transaction to wait on the first one's lock, or to finish",
-        )
-        first.commit()
-        racing.join(timeout=PATIENCE)
-    (result,) = outcome
-    return result
-
-
-def db_dialect(app: Flask) -> str:
-    with app.app_context():
-        return db.engine.dialect.name
-
-
-def line_signature(body: bytes) -> str:
-    """X-Line-Signature for `body`, as LINE computes it with the test channel secret."""
-    secret = TEST_SETTINGS["LINE_CHANNEL_SECRET"].encode("utf-8")
-    return base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode("ascii")
-
-
-def line_event(kind: str, user_id: str, **fields: Any) -> dict[str, Any]:
-    """One webhook event shaped as LINE sends it; `fields` add to or replace its keys."""
-    event: dict[str, Any] = {
-        "type": kind,
-        "mode": "active",
-        "timestamp": 1_700_000_000_000,
-        "source": {"type": "user", "userId": user_id},
-        "webhookEventId": str(ULID()),
-        "deliveryContext": {"isRedelivery": False},
-    }
-    if kind in ("follow", "message", "postback"):
-        event["replyToken"] = secrets.token_hex(16)
-    if kind == "follow":
-        event["follow"] = {"isUnblocked": False}
-    return {**event, **fields}
-
-
-def text_event(user_id: str, text: str, **fields: Any) -> dict[str, Any]:
-    message = {"type": "text", "id": str(next(_numbers)), "quoteToken": "q", "text": text}
-    return line_event("message", user_id, message=message, **fields)
-
-
-def postback_event(user_id: str, data: str, **fields: Any) -> dict[str, Any]:
-    return line_event("postback", user_id, postback={"data": data}, **fields)
 
 
 @pytest.fixture
@@ -464,35 +325,3 @@ def upload_dir(app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
         settings.model_copy(update={"KAIRAN_UPLOAD_DIR": str(directory)}),
     )
     return directory
-
-
-# --- the browser ---------------------------------------------------------------------------------
-
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless Debian Chromium without the calls home a closed network would refuse.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
-@contextlib.contextmanager
-def chromium() -> Iterator[Any]:
-    """A real headless Chromium driven by Playwright; skipped when it is not installed, except
-    in CI, where a missing browser fails so its tests can never silently vanish."""
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {CHROMIUM} is missing: the browser test would vanish")
-        pytest.skip(f"{CHROMIUM} not installed (make browser) - browser test skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()

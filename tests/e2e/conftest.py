@@ -1,32 +1,37 @@
-"""Fixtures for tests that run Kairan's processes."""
+"""Fixtures for end-to-end tests: Kairan's processes, databases of a test's own, and the app
+served to the simulator's phones and to a real browser."""
 
 from __future__ import annotations
 
-import contextlib
-import os
-import signal
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
+from broadcasts.worker import Worker
 from linebot_app.extensions import db
-from simulator.testing import RunningSimulator
-from tests.conftest import fresh_schema, postgres_url
+from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
+from tests.helpers.browser import chromium
+from tests.helpers.databases import fresh_schema, postgres_url
+from tests.helpers.processes import environment, free_port, start_web, stop, wait_for
+from tests.helpers.servers import serving_line
+from tests.helpers.settings import TEST_SETTINGS
 
-# `started` is a fixture: imported here, every process test may use it.
-from tests.e2e.test_processes import (  # noqa: F401
-    environment,
-    free_port,
-    procfile,
-    started,
-    wait_for,
-)
+
+@pytest.fixture
+def started() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test starts; stopped at the end whatever happens."""
+    processes: list[subprocess.Popen[str]] = []
+    yield processes
+    for process in processes:
+        stop(process)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -76,26 +81,58 @@ def serve_web(
             LINE_API_BASE_URL=line_simulator.base_url,
             DATABASE_URL=url.render_as_string(hide_password=False),
         )
-        processes.append(
-            subprocess.Popen(
-                procfile()["web"], shell=True, cwd=tmp_path, env=env, start_new_session=True
-            )
-        )
+        processes.append(start_web(tmp_path, env))
         assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
         return f"http://127.0.0.1:{port}/callback"
 
     yield serve
     for process in processes:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        stop(process)
 
 
 @pytest.fixture
 def web(serve_web: Callable[[int], str]) -> str:
     """The Procfile's web line, two workers, on the test's PostgreSQL database."""
     return serve_web(2)
+
+
+@pytest.fixture
+def chaos_simulator() -> Iterator[RunningSimulator]:
+    running = start_simulator(
+        TEST_SETTINGS["LINE_CHANNEL_SECRET"], TEST_SETTINGS["LINE_CHANNEL_ACCESS_TOKEN"]
+    )
+    yield running
+    running.stop()
+
+
+# --- the app in a thread, for phones and browsers ------------------------------------------------
+
+
+@pytest.fixture
+def served(app: Flask, sim: SimulatorClient) -> Iterator[str]:
+    """The app over HTTP in a thread; the simulator's webhook points at it. Its base URL."""
+    with serving_line(app, sim) as base:
+        yield base
+
+
+@pytest.fixture
+def bot(app: Flask, sim: SimulatorClient) -> Iterator[str]:
+    """The app over HTTP in a thread, and the simulator's webhook pointed at it: its /callback
+    URL."""
+    with serving_line(app, sim) as base:
+        yield f"{base}/callback"
+
+
+@pytest.fixture
+def browser_page(served: str, session: Session, worker: Worker) -> Iterator[Any]:
+    """Set up after (and closed before) the server and the database fixtures: Playwright's
+    sync API runs an event loop in this thread while it is open, and closing an app context
+    (flask-sqlalchemy-lite's teardown) must not happen inside it."""
+    with chromium() as browser:
+        # A phone-sized window: many officers use the dashboard on their phones.
+        context = browser.new_context(
+            viewport={"width": 430, "height": 900}, accept_downloads=True, locale="ja-JP"
+        )
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page

@@ -10,8 +10,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.e2e.test_processes import environment, free_port, procfile, settings_for, wait_for
-from tests.waiting import wait_until
+from tests.helpers.processes import environment, free_port, settings_for, start_web, wait_for
+from tests.helpers.waiting import wait_until
 
 PATHS = {
     "/dashboard/login/{}": "/dashboard/login/<redacted>",
@@ -41,18 +41,7 @@ def test_the_access_log_shows_routes_with_their_tokens_redacted(
     subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=60)
     log = tmp_path / "web.log"
     with log.open("w") as output:
-        started.append(
-            subprocess.Popen(
-                procfile()["web"],
-                shell=True,
-                cwd=tmp_path,
-                env=env,
-                text=True,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        )
+        started.append(start_web(tmp_path, env, text=True, stdout=output, stderr=subprocess.STDOUT))
     base = f"http://127.0.0.1:{port}"
     assert wait_for(f"{base}/healthz") == 200
     tokens = []

@@ -4,8 +4,7 @@ word in the title or body, each opens the detail page; forged postbacks change n
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -14,7 +13,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from models import (
     ArchiveSearch,
@@ -26,42 +24,14 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
+from tests.helpers.conversation import choices, last, tap
 
 START = datetime(2026, 10, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def bot(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/callback"
-    sim.set_webhook_url(url, timeout_seconds=10)
-    yield url
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-def last(sim: SimulatorClient, user: str) -> dict[str, Any]:
-    message: dict[str, Any] = sim.inbox(user)[-1]["message"]
-    return message
-
-
-def choices(message: dict[str, Any]) -> dict[str, str]:
-    items = message.get("quickReply", {}).get("items", [])
-    return {item["action"]["label"]: item["action"]["data"] for item in items}
 
 
 def titles(message: dict[str, Any]) -> list[str]:
     assert message["type"] == "flex", message.get("text")
     return [bubble["body"]["contents"][1]["text"] for bubble in message["contents"]["contents"]]
-
-
-def tap(sim: SimulatorClient, user: str, label: str) -> dict[str, Any]:
-    sim.postback(user, choices(last(sim, user))[label], display_text=label)
-    return last(sim, user)
 
 
 @pytest.fixture

@@ -22,9 +22,9 @@ from linebot_app import create_app
 from linebot_app.extensions import db, line
 from models import Association, Circular, CircularTarget, District, Resident, StaffMember
 from simulator.testing import RunningSimulator, start_simulator
-from tests.conftest import TEST_SETTINGS, make_settings
-from tests.e2e.test_processes import environment, procfile
-from tests.waiting import PATIENCE, wait_until
+from tests.helpers.processes import environment, procfile
+from tests.helpers.settings import TEST_SETTINGS, make_settings
+from tests.helpers.waiting import PATIENCE, wait_until
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ detail link are each recorded once."""
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +17,6 @@ from flask import Flask
 from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import composing_in_line
 from broadcasts.clock import SystemClock
@@ -39,28 +37,17 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
+from tests.helpers.conversation import last
+from tests.helpers.servers import serving_line
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture
 def bot(app: Flask, sim: SimulatorClient, upload_dir: object) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    # Generous: a loaded CI machine must not turn a slow answer into a redelivery.
-    sim.set_webhook_url(f"http://127.0.0.1:{server.server_port}/callback", timeout_seconds=10)
-    yield f"http://127.0.0.1:{server.server_port}"
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-def last(sim: SimulatorClient, user: str) -> dict[str, Any]:
-    message: dict[str, Any] = sim.inbox(user)[-1]["message"]
-    return message
+    with serving_line(app, sim) as base:
+        yield base
 
 
 def chips(message: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 import csv
 import io
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts.release import release
 from broadcasts.worker import Worker
@@ -32,43 +29,14 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock, chromium
+from tests.helpers.browser import log_in
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 SCREENSHOT = OUTPUT / "dashboard-stats.png"
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    """The app over HTTP in a thread; the simulator's webhook points at it. Its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    # Generous: a loaded CI machine must not turn a slow answer into a redelivery.
-    sim.set_webhook_url(f"{base}/callback", timeout_seconds=10)
-    yield base
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser_page(served: str, session: Session, worker: Worker) -> Iterator[object]:
-    """Set up after (and closed before) the server and the database fixtures: Playwright's
-    sync API runs an event loop in this thread while it is open, and closing an app context
-    (flask-sqlalchemy-lite's teardown) must not happen inside it."""
-    with chromium() as browser:
-        # A phone-sized window: many officers use the dashboard on their phones.
-        context = browser.new_context(
-            viewport={"width": 430, "height": 900}, accept_downloads=True, locale="ja-JP"
-        )
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
 
 
 def test_officer_logs_in_from_line_and_reads_a_circulars_statistics(
@@ -221,11 +189,7 @@ def test_logging_out_ends_the_session_for_every_copy_of_the_cookie(
     session.commit()
     names = f"{served}/dashboard/circulars/{circular.id}/not-confirmed"
 
-    sim.text(officer_user, "ログイン")
-    link = sim.inbox(officer_user)[-1]["message"]["contents"]["footer"]["contents"][0]
-    public = TEST_SETTINGS["KAIRAN_PUBLIC_URL"]
-    page.goto(link["action"]["uri"].replace(public, served))
-    page.click("#login")
+    log_in(page, served, sim, officer_user)
     page.wait_for_url(f"{served}/dashboard/")
     expect(page.locator(".card h2", has_text="ごみ当番のお知らせ")).to_be_visible()
     page.goto(f"{served}/dashboard/circulars/{circular.id}")

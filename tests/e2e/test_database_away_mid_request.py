@@ -41,8 +41,9 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, line_signature, postback_event
-from tests.waiting import deadline
+from tests.helpers.clock import FakeClock
+from tests.helpers.waiting import deadline
+from tests.helpers.webhooks import line_signature, postback_event
 
 
 @pytest.fixture

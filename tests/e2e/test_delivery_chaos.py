@@ -9,17 +9,13 @@ from __future__ import annotations
 import contextlib
 import os
 import random
-import signal
-import subprocess
 import threading
 import time
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, insert, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
@@ -27,143 +23,27 @@ from sqlalchemy.pool import NullPool
 from broadcasts import registration
 from broadcasts.clock import SystemClock
 from broadcasts.delivery import progress
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
 from linebot_app import create_app
-from linebot_app.extensions import db, line
+from linebot_app.extensions import db
 from models import (
     CARD,
-    Association,
     Circular,
     CircularStatus,
-    CircularTarget,
     Delivery,
     DeliveryStatus,
-    District,
     Resident,
-    StaffMember,
 )
-from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
-from tests.conftest import TEST_SETTINGS, make_settings
-from tests.e2e.test_processes import environment
-from tests.waiting import PATIENCE, deadline, wait_until
+from simulator.testing import RunningSimulator, SimulatorClient
+from tests.helpers.chaos import Workers, prepare
+from tests.helpers.processes import environment
+from tests.helpers.settings import TEST_SETTINGS, make_settings
+from tests.helpers.waiting import PATIENCE, deadline
 
 RESIDENTS = 5000
-OUTSIDERS = 50
 ROUNDS = 20
 CIRCULARS = 2  # released at once
 UNFOLLOWERS = 20  # unfollow while their circulars are sent
 SPARED = "chaos-unfollow"  # the application_name of a connection the killer leaves alone
-
-
-@pytest.fixture
-def chaos_simulator() -> Iterator[RunningSimulator]:
-    running = start_simulator(
-        TEST_SETTINGS["LINE_CHANNEL_SECRET"], TEST_SETTINGS["LINE_CHANNEL_ACCESS_TOKEN"]
-    )
-    yield running
-    running.stop()
-
-
-def prepare(
-    url: str, simulator: RunningSimulator, residents: int = RESIDENTS, circulars: int = 1
-) -> tuple[list[int], list[str], list[str]]:
-    """Residents (who are simulated LINE users), `circulars` circulars to some of them, released
-    (at once from as many threads on PostgreSQL)."""
-    targeted = simulator.client.create_users(residents)
-    outsiders = simulator.client.create_users(OUTSIDERS)
-    app = create_app(make_settings(DATABASE_URL=url, LINE_API_BASE_URL=simulator.base_url))
-    with app.app_context():
-        session = db.session
-        district = District(code="C1", name="混沌校区", kana="こんとんこうく")
-        inside = Association(district=district, code="C1A", name="内町内会", kana="うち")
-        outside = Association(district=district, code="C1B", name="外町内会", kana="そと")
-        author = StaffMember(line_user_id="U" + "c" * 32)
-        session.add_all([district, inside, outside, author])
-        session.flush()
-        registered = datetime(2026, 11, 1, tzinfo=UTC)
-        session.execute(
-            insert(Resident),
-            [
-                {"line_user_id": u, "association_id": inside.id, "registered_at": registered}
-                for u in targeted
-            ]
-            + [
-                {"line_user_id": u, "association_id": outside.id, "registered_at": registered}
-                for u in outsiders
-            ],
-        )
-        drafts = [
-            Circular(
-                author=author,
-                title=f"防災訓練のお知らせ {n + 1}",
-                body="12月7日（日）9時に公園へ。",
-                targets=[CircularTarget(association=inside)],
-            )
-            for n in range(circulars)
-        ]
-        session.add_all(drafts)
-        session.commit()
-        circular_ids = [circular.id for circular in drafts]
-        concurrent = url.startswith("postgresql")
-        session.close()
-
-    def release_one(circular_id: int) -> None:
-        with app.app_context():
-            circular = db.session.get_one(Circular, circular_id)
-            result = release(db.session, SystemClock(), circular, remaining_quota(line()))
-            assert result.released, result.reason
-            assert result.batches == -(-residents // 500)
-            db.session.commit()
-
-    if concurrent:
-        with ThreadPoolExecutor(max_workers=circulars) as pool:
-            list(pool.map(release_one, circular_ids))
-    else:  # SQLite takes one writer at a time: releasing at once would only queue
-        for circular_id in circular_ids:
-            release_one(circular_id)
-    with app.app_context():
-        db.engine.dispose()
-    return circular_ids, targeted, outsiders
-
-
-class Workers:
-    """`kairan worker` processes, started and killed as the test says."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env = env
-        self.logs = logs
-        self.running: list[subprocess.Popen[bytes]] = []
-        self.started = 0
-
-    def start(self) -> subprocess.Popen[bytes]:
-        self.started += 1
-        log = self.logs / f"worker-{self.started}.log"
-        with log.open("wb") as output:
-            process = subprocess.Popen(
-                ["kairan", "worker"], env=self.env, stdout=output, stderr=subprocess.STDOUT
-            )
-        self.running.append(process)
-        wait_until(
-            lambda: b" started" in log.read_bytes() or process.poll() is not None,
-            "the worker to start",
-        )
-        assert process.poll() is None, log.read_text(encoding="utf-8")
-        return process
-
-    def kill(self, process: subprocess.Popen[bytes]) -> None:
-        process.send_signal(signal.SIGKILL)
-        process.wait()
-        self.running.remove(process)
-
-    def stop_all(self) -> list[int]:
-        """SIGTERM, as a deployment would: each finishes its batch and exits 0."""
-        codes = []
-        for process in list(self.running):
-            process.send_signal(signal.SIGTERM)
-            codes.append(process.wait(timeout=PATIENCE))
-            self.running.remove(process)
-        return codes
 
 
 def kill_connections(url: str, stop: threading.Event, kills: list[int]) -> None:
@@ -244,7 +124,9 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
     own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
 ) -> None:
     postgresql = own_database.startswith("postgresql")
-    circular_ids, targeted, outsiders = prepare(own_database, chaos_simulator, circulars=CIRCULARS)
+    circular_ids, targeted, outsiders = prepare(
+        own_database, chaos_simulator, residents=RESIDENTS, circulars=CIRCULARS
+    )
     sim = chaos_simulator.client
     seed = int(os.environ.get("CHAOS_SEED", time.time()))
     print(f"chaos seed: {seed} (set CHAOS_SEED to replay)")  # noqa: T201

@@ -15,12 +15,11 @@ from sqlalchemy.pool import NullPool
 
 from models import BatchStatus, Circular, CircularStatus, DeliveryBatch
 from simulator.testing import RunningSimulator
-from tests.conftest import TEST_SETTINGS, fresh_schema, postgres_url
-from tests.e2e.test_delivery_chaos import Workers, chaos_simulator, prepare
-from tests.e2e.test_processes import environment
-from tests.waiting import wait_until
-
-__all__ = ["chaos_simulator"]  # the fixture, shared with the chaos test
+from tests.helpers.chaos import Workers, prepare
+from tests.helpers.databases import fresh_schema, postgres_url
+from tests.helpers.processes import environment
+from tests.helpers.settings import TEST_SETTINGS
+from tests.helpers.waiting import wait_until
 
 RESIDENTS = 2000  # four batches
 KILLS = 8

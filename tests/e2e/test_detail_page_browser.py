@@ -5,7 +5,6 @@ with `Origin: null`, as the phones' browsers do."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts.release import release
 from broadcasts.worker import Worker
@@ -29,7 +27,9 @@ from models import (
     Open,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, chromium
+from tests.helpers.browser import chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.servers import serving_line
 
 pytestmark = pytest.mark.browser
 
@@ -38,20 +38,12 @@ pytestmark = pytest.mark.browser
 def served(app: Flask, sim: SimulatorClient, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """The app over HTTP, its public URL set to where it is served (so the bot's links open as
     they are), and the simulator's webhook pointed at it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    settings: Settings = app.config["KAIRAN_SETTINGS"]
-    monkeypatch.setitem(
-        app.config, "KAIRAN_SETTINGS", settings.model_copy(update={"KAIRAN_PUBLIC_URL": base})
-    )
-    sim.set_webhook_url(f"{base}/callback", timeout_seconds=10)
-    yield base
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving_line(app, sim) as base:
+        settings: Settings = app.config["KAIRAN_SETTINGS"]
+        monkeypatch.setitem(
+            app.config, "KAIRAN_SETTINGS", settings.model_copy(update={"KAIRAN_PUBLIC_URL": base})
+        )
+        yield base
 
 
 @pytest.fixture

@@ -4,22 +4,22 @@ circular's title (Japanese font: fonts-noto-cjk), its QR code and the paper-run 
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import compose, links, logins
 from broadcasts.clock import SystemClock
 from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
-from tests.conftest import TEST_SETTINGS, FakeClock
-from tests.conftest import chromium as launch_chromium
+from tests.helpers.browser import chromium as launch_chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.servers import serving
+from tests.helpers.settings import TEST_SETTINGS
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 
@@ -28,13 +28,8 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

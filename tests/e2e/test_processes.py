@@ -3,82 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, TEST_SETTINGS
-from tests.waiting import PATIENCE, deadline, wait_until
-
-BIN = Path(sys.executable).parent
-
-
-def procfile() -> dict[str, str]:
-    lines = (REPO / "Procfile").read_text(encoding="utf-8").splitlines()
-    return dict(line.split(": ", 1) for line in lines if line.strip())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def environment(tmp_path: Path, **settings: str) -> dict[str, str]:
-    """The machine's environment without any Kairan setting, plus the given ones."""
-    env = {k: v for k, v in os.environ.items() if k not in TEST_SETTINGS and k != "DATABASE_URL"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["HOST"] = "127.0.0.1"
-    return {**env, **settings}
-
-
-def settings_for(tmp_path: Path) -> dict[str, str]:
-    return {**TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{tmp_path / 'kairan.sqlite3'}"}
-
-
-def wait_for(url: str) -> int:
-    give_up = deadline()
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
-                return int(response.status)
-        except urllib.error.HTTPError as error:
-            return error.code
-        except OSError:
-            if time.monotonic() > give_up:
-                raise
-            time.sleep(0.2)
-
-
-@pytest.fixture
-def started() -> Iterator[list[subprocess.Popen[str]]]:
-    """Processes a test starts; stopped at the end whatever happens."""
-    processes: list[subprocess.Popen[str]] = []
-    yield processes
-    for process in processes:
-        # Each runs in a session of its own: signal the whole group, children included.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        # A piped output left unread would be closed only by the garbage collector, warning.
-        for stream in (process.stdout, process.stderr):
-            if stream is not None:
-                stream.close()
+from tests.helpers.processes import (
+    environment,
+    free_port,
+    procfile,
+    settings_for,
+    start_web,
+    wait_for,
+)
+from tests.helpers.settings import REPO
+from tests.helpers.waiting import PATIENCE, deadline, wait_until
 
 
 def one_line_failure(result: subprocess.CompletedProcess[str]) -> str:
@@ -143,16 +86,7 @@ def test_web_serves_healthz_after_migration(
     port = free_port()
     env = environment(tmp_path, PORT=str(port), **settings_for(tmp_path))
     subprocess.run(["kairan", "db", "upgrade"], cwd=tmp_path, env=env, check=True, timeout=PATIENCE)
-    started.append(
-        subprocess.Popen(
-            procfile()["web"],
-            shell=True,
-            cwd=tmp_path,
-            env=env,
-            text=True,
-            start_new_session=True,
-        )
-    )
+    started.append(start_web(tmp_path, env, text=True))
     assert wait_for(f"http://127.0.0.1:{port}/healthz") == 200
 
 
@@ -261,7 +195,7 @@ def test_the_demo_sets_up_its_line_and_the_readmes_commands_work_against_it(
 
     from linebot_app.demo import DEMO_ADMIN
     from simulator.testing import SimulatorClient
-    from tests.conftest import chromium
+    from tests.helpers.browser import chromium
 
     port, simulator_port = free_port(), free_port()
     web, simulator = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{simulator_port}"

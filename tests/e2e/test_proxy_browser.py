@@ -14,15 +14,14 @@ from broadcasts.clock import SystemClock
 from broadcasts.release import release
 from broadcasts.worker import Worker
 from models import Association, Circular, CircularTarget, Resident, Role, StaffMember
-from tests.conftest import FakeClock
-from tests.e2e.test_dashboard_browser import browser_page, served  # noqa: F401 - fixtures
+from tests.helpers.clock import FakeClock
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_group_leader_proxy_confirms_paper_households_to_full_coverage(
-    browser_page: object,  # noqa: F811 - the fixture imported above
-    served: str,  # noqa: F811
+    browser_page: object,
+    served: str,
     session: Session,
     clock: FakeClock,
     worker: Worker,
@@ -78,8 +77,8 @@ def test_a_group_leader_proxy_confirms_paper_households_to_full_coverage(
 
 
 def test_a_group_leader_reaches_the_proxy_page_in_two_taps_from_the_menu(
-    browser_page: object,  # noqa: F811 - the fixture imported above
-    served: str,  # noqa: F811
+    browser_page: object,
+    served: str,
     session: Session,
     clock: FakeClock,
     make_association: Callable[..., Association],

@@ -4,7 +4,6 @@ chooses やさしい日本語 for the bot's own words."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,7 +11,6 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import compose, links
 from broadcasts.compose import CircularDraft
@@ -30,8 +28,10 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock
-from tests.conftest import chromium as launch_chromium
+from tests.helpers.browser import chromium as launch_chromium
+from tests.helpers.clock import FakeClock
+from tests.helpers.servers import serving
+from tests.helpers.settings import TEST_SETTINGS
 
 SECRET = TEST_SETTINGS["SECRET_KEY"]
 BODY = "明日の午前9時から公民館で防災訓練を行います。\n食べ物を持ってきてください。<b>太字</b>"
@@ -39,13 +39,8 @@ BODY = "明日の午前9時から公民館で防災訓練を行います。\n食
 
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture
@@ -159,21 +154,6 @@ def test_the_furigana_toggle_puts_ruby_on_kanji_and_every_mode_passes_axe(
 
 
 # --- the bot's language --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def bot(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    """The app served over HTTP in this process, and the simulator's webhook pointed at it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/callback"
-    sim.set_webhook_url(url, timeout_seconds=10)
-    yield url
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
 
 
 def buttons(message: dict[str, Any]) -> dict[str, str]:

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -13,7 +11,6 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import richmenu
 from linebot_app.cli import cli
@@ -32,44 +29,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-
-
-@pytest.fixture
-def bot(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    """The app served over HTTP in this process, and the simulator's webhook pointed at it."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{server.server_port}/callback"
-    # Generous: a loaded CI machine must not turn a slow answer into a redelivery.
-    sim.set_webhook_url(url, timeout_seconds=10)
-    yield url
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-def last(sim: SimulatorClient, user: str) -> dict[str, Any]:
-    message: dict[str, Any] = sim.inbox(user)[-1]["message"]
-    return message
-
-
-def choices(message: dict[str, Any]) -> dict[str, str]:
-    """Quick-reply label → postback data."""
-    items = message.get("quickReply", {}).get("items", [])
-    return {item["action"]["label"]: item["action"]["data"] for item in items}
-
-
-def tap(sim: SimulatorClient, user: str, label: str) -> dict[str, Any]:
-    data = choices(last(sim, user))[label]
-    sim.postback(user, data, display_text=label)
-    return last(sim, user)
-
-
-def resident_of(session: Session, user: str) -> Resident | None:
-    session.expire_all()
-    return session.scalars(select(Resident).where(Resident.line_user_id == user)).first()
+from tests.helpers.conversation import choices, last, resident_of, tap
 
 
 @pytest.fixture

@@ -39,10 +39,8 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
-from tests.e2e.test_residents import bot, choices, last, resident_of, tap
-
-__all__ = ["bot"]  # the fixture, shared with the residents' tests
+from tests.helpers.clock import FakeClock
+from tests.helpers.conversation import choices, last, resident_of, tap
 
 WELCOME = "今日から"
 

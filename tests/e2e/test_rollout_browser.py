@@ -14,10 +14,7 @@ from broadcasts import logins, templates
 from broadcasts.clock import SystemClock
 from linebot_app.dashboard.links import login_url
 from models import Association, Circular, District, Resident, Role, StaffMember
-from tests.conftest import TEST_SETTINGS
-from tests.e2e.test_dashboard_browser import browser_page, served
-
-__all__ = ["browser_page", "served"]  # the fixtures, shared with the dashboard's browser test
+from tests.helpers.settings import TEST_SETTINGS
 
 pytestmark = pytest.mark.browser
 

@@ -4,22 +4,19 @@ association's officer sees who it is, first and highlighted."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import logins
 from broadcasts.clock import SystemClock
 from broadcasts.worker import Worker
 from models import Association, Circular, District, Resident, Role, StaffMember
 from simulator.testing import SimulatorClient
-from tests.conftest import chromium
+from tests.helpers.browser import chromium
 
 OUTPUT = Path(__file__).resolve().parents[1] / "_output"
 SCREENSHOT = OUTPUT / "dashboard-safety.png"
@@ -28,24 +25,9 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def served(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    """The app over HTTP in a thread; the simulator's webhook points at it. Its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    sim.set_webhook_url(f"{base}/callback", timeout_seconds=10)
-    yield base
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
 def browser(served: str, session: Session, worker: Worker) -> Iterator[object]:
     """Opened after (and closed before) the server and database fixtures, as in
-    test_dashboard_browser.py."""
+    `browser_page` in tests/e2e/conftest.py."""
     with chromium() as running:
         yield running
 

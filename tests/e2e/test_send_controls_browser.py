@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from flask import Flask
 from sqlalchemy.orm import Session
-from werkzeug.serving import make_server
 
 from broadcasts import compose, reminders
 from broadcasts.compose import TOKYO, CircularDraft
@@ -27,48 +24,10 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock, chromium
+from tests.helpers.browser import log_in
+from tests.helpers.clock import FakeClock
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def served(app: Flask, sim: SimulatorClient) -> Iterator[str]:
-    """The app over HTTP in a thread, LINE's webhooks aimed at it (as in
-    test_dashboard_browser); its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    sim.set_webhook_url(f"{base}/callback", timeout_seconds=10)
-    yield base
-    sim.set_webhook_url(None)
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-
-
-@pytest.fixture
-def browser_page(served: str, session: Session, worker: Worker) -> Iterator[object]:
-    """Opened after (and closed before) the server and database fixtures (see
-    test_dashboard_browser.browser_page)."""
-    with chromium() as browser:
-        context = browser.new_context(viewport={"width": 430, "height": 900}, locale="ja-JP")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-
-
-def log_in(page: object, served: str, sim: SimulatorClient, user: str) -> None:
-    """As staff do: 「ログイン」 in LINE, then the link the bot answers with."""
-    from playwright.sync_api import Page
-
-    assert isinstance(page, Page)
-    sim.text(user, "ログイン")
-    link = sim.inbox(user)[-1]["message"]["contents"]["footer"]["contents"][0]["action"]["uri"]
-    page.goto(link.replace(TEST_SETTINGS["KAIRAN_PUBLIC_URL"], served))
-    page.click("#login")
-    page.wait_for_url(f"{served}/dashboard/")
 
 
 def promoter(session: Session, sim: SimulatorClient, association: Association) -> StaffMember:

@@ -26,7 +26,7 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import line_event, line_signature, postback_event
+from tests.helpers.webhooks import line_event, line_signature, postback_event
 
 
 def post(url: str, event: dict[str, Any]) -> int:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from models import Acknowledgement, Circular, Delivery, ProcessedWebhookEvent, Resident
 from simulator.testing import SimulatorClient
-from tests.conftest import line_signature, postback_event
+from tests.helpers.webhooks import line_signature, postback_event
 
 
 def post_at_once(url: str, body: bytes, copies: int) -> list[int]:

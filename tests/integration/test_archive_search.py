@@ -17,7 +17,7 @@ from models import (
     DeliveryStatus,
     Resident,
 )
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 def test_a_resident_finds_a_circular_by_a_word_of_its_translation(

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from linebot_app.cli import cli
 from models import Association, District, Group
-from tests.conftest import SAMPLE_AREAS
+from tests.helpers.settings import SAMPLE_AREAS
 
 
 def counts(session: Session) -> tuple[int, int, int]:

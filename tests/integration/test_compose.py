@@ -31,7 +31,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 @pytest.fixture

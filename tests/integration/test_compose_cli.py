@@ -15,7 +15,7 @@ from broadcasts.compose import CircularDraft
 from broadcasts.targeting import Target
 from linebot_app.cli import cli
 from models import Association, Circular, CircularStatus, Role, StaffMember
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 def test_list_cancel_and_print_link(

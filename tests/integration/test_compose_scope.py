@@ -14,7 +14,7 @@ from broadcasts import compose
 from broadcasts.compose import CircularDraft, CompositionError, NotPermitted
 from broadcasts.targeting import Target
 from models import Association, Circular, CircularStatus, District, Role, StaffMember
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 @dataclass

@@ -30,7 +30,7 @@ from models import (
     StaffMember,
     StaffRole,
 )
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 @dataclass

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from broadcasts import replies
 from linebot_app.cli import cli
 from models import LoginLink, Resident, Role, StaffMember
-from tests.conftest import text_event
+from tests.helpers.webhooks import text_event
 
 
 def links(session: Session) -> int:

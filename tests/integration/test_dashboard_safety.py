@@ -16,7 +16,7 @@ from broadcasts import acknowledgements, safety
 from broadcasts.worker import Worker
 from models import Association, Circular, District, Resident, Role, StaffMember
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 @dataclass

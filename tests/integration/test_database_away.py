@@ -17,7 +17,8 @@ from broadcasts.worker import Worker
 from linebot_app.extensions import db, line
 from models import Acknowledgement, Association, Circular, CircularTarget, ProcessedWebhookEvent
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, postback_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.webhooks import postback_event
 
 
 def kill_connections(url: str) -> int:

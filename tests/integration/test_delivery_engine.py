@@ -32,8 +32,9 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, line_event
-from tests.waiting import deadline
+from tests.helpers.clock import FakeClock
+from tests.helpers.waiting import deadline
+from tests.helpers.webhooks import line_event
 
 LineResidents = Callable[..., list[str]]
 

@@ -42,7 +42,7 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 RESIDENTS = 6
 

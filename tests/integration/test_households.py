@@ -37,7 +37,8 @@ from models import (
     Resident,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, postback_event, text_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.webhooks import postback_event, text_event
 
 CITY = Scope(0, city=True)
 

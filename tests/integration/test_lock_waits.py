@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import webhook_events
 from models import ProcessedWebhookEvent
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 EVENT_ID = "01LOCKWAIT0000000000000000"
 # Between two of SQLite's late tries (it slept 50 ms, then 50 ms, then 100 ms each time).

@@ -17,7 +17,8 @@ from broadcasts.worker import Worker
 from linebot_app.extensions import line
 from models import Association, Circular, CircularTarget
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, line_event, postback_event, text_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.webhooks import line_event, postback_event, text_event
 
 SECRET_TEXT = "私の電話番号は090-1234-5678です"
 TITLE = "町内会長からの大切なお知らせ"

@@ -33,7 +33,8 @@ from models import (
     StaffMember,
     StaffRole,
 )
-from tests.conftest import FakeClock, postback_event, text_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.webhooks import postback_event, text_event
 
 
 @dataclass

@@ -16,7 +16,8 @@ from broadcasts.worker import Worker
 from linebot_app.cli import cli
 from models import Association, BatchStatus, Circular, CircularTarget, Delivery, DeliveryBatch
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, race
+from tests.helpers.clock import FakeClock
+from tests.helpers.databases import race
 
 
 def test_pending_deliveries_count_until_line_accepts_them(

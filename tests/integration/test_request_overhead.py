@@ -11,7 +11,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from models import Acknowledgement, Circular, Delivery, Resident
-from tests.conftest import postback_event
+from tests.helpers.webhooks import postback_event
 
 
 def test_no_async_teardown_starts_a_thread_per_request(app: Flask) -> None:

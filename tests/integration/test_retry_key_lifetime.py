@@ -31,7 +31,8 @@ from models import (
     Resident,
 )
 from simulator.testing import RunningSimulator, start_simulator
-from tests.conftest import TEST_SETTINGS, FakeClock
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 MULTICAST = "/v2/bot/message/multicast"
 

@@ -38,7 +38,9 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import SAMPLE_AREAS, FakeClock, race
+from tests.helpers.clock import FakeClock
+from tests.helpers.databases import race
+from tests.helpers.settings import SAMPLE_AREAS
 
 
 def clockwork_of(

@@ -17,7 +17,7 @@ from broadcasts.compose import TOKYO, CompositionError, NotPermitted
 from broadcasts.targeting import Target
 from broadcasts.translations import Version
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 def csrf(html: str) -> str:

@@ -38,7 +38,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 QUIET = QuietHours.parse("21:00-08:00")
 SAFE, HELP = safety.SAFE_POSITION, safety.HELP_POSITION

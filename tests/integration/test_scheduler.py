@@ -40,7 +40,7 @@ from models import (
     StaffRole,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 QUIET = QuietHours.parse("21:00-08:00")
 

@@ -10,7 +10,7 @@ from linebot_app import create_app
 from linebot_app.extensions import db
 from linebot_app.schema import alembic_config, schema_problem, upgrade
 from models import Base
-from tests.conftest import make_settings
+from tests.helpers.settings import make_settings
 
 
 def test_models_and_migrations_agree(app: Flask) -> None:

@@ -21,7 +21,7 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock
+from tests.helpers.clock import FakeClock
 
 
 def _button(html: str, element_id: str) -> str:

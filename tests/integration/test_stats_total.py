@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from broadcasts import stats
 from broadcasts.scope import Scope
 from models import Delivery, DeliveryStatus, Resident
-from tests.integration.test_dashboard_stats import Sent, sent  # noqa: F401 - the fixture
+from tests.helpers.stats import Sent
 
 
 def test_the_breakdown_adds_up_to_the_summary_in_every_scope(
     session: Session,
-    sent: Sent,  # noqa: F811 - the fixture imported above
+    sent: Sent,
     make_resident: Callable[..., Resident],
 ) -> None:
     # A recipient who has since left their association counts under "（登録なし）".

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from broadcasts import areas
 from broadcasts.targeting import Target, reach, recipient_ids
 from models import Association, District, FollowStatus, Group, Resident
-from tests.conftest import SAMPLE_AREAS
+from tests.helpers.settings import SAMPLE_AREAS
 
 SERIAL = itertools.count(1)
 

@@ -34,7 +34,9 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock, postback_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
+from tests.helpers.webhooks import postback_event
 
 SECRET = TEST_SETTINGS["SECRET_KEY"]
 ENGLISH = Version(

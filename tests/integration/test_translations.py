@@ -36,7 +36,8 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import TEST_SETTINGS, FakeClock
+from tests.helpers.clock import FakeClock
+from tests.helpers.settings import TEST_SETTINGS
 
 SECRET = TEST_SETTINGS["SECRET_KEY"]
 ENGLISH = Version("en", "Disaster drill", "Meet at the park at 9:00 on Sunday.")

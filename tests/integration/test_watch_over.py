@@ -25,7 +25,9 @@ from models import (
     StaffMember,
 )
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, race, text_event
+from tests.helpers.clock import FakeClock
+from tests.helpers.databases import race
+from tests.helpers.webhooks import text_event
 
 
 @pytest.fixture

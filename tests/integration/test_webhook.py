@@ -25,7 +25,7 @@ from models import (
     ProcessedWebhookEvent,
     Resident,
 )
-from tests.conftest import line_event, postback_event, text_event
+from tests.helpers.webhooks import line_event, postback_event, text_event
 
 USER = "U" + "a" * 32
 Post = Callable[..., Any]

@@ -20,8 +20,9 @@ from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sql
 from linebot_app.extensions import db, line
 from models import Association, BatchStatus, Circular, CircularStatus, CircularTarget, DeliveryBatch
 from simulator.testing import SimulatorClient
-from tests.conftest import FakeClock, db_dialect
-from tests.waiting import wait_until
+from tests.helpers.clock import FakeClock
+from tests.helpers.databases import db_dialect
+from tests.helpers.waiting import wait_until
 
 REFUSE_ACCEPT = {
     "sqlite": [

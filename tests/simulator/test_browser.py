@@ -11,9 +11,8 @@ import pytest
 import urllib3
 
 from simulator.testing import SimulatorClient
-from tests.conftest import chromium
-from tests.simulator.conftest import GREETING, TOKEN, TinyBot
-from tests.simulator.test_limits import bubble
+from tests.helpers.browser import chromium
+from tests.helpers.simulated_line import GREETING, TOKEN, TinyBot, bubble
 
 SCREENSHOT = Path(
     os.environ.get(

@@ -27,7 +27,7 @@ from linebot.v3.messaging import (
 )
 
 from simulator.testing import SimulatorClient
-from tests.simulator.conftest import TOKEN, RawLine
+from tests.helpers.simulated_line import TOKEN, RawLine
 
 TIMEOUT = 5
 

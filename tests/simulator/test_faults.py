@@ -18,8 +18,8 @@ from linebot.v3.messaging import (
 )
 
 from simulator.testing import ControlAPIError, SimulatorClient, start_simulator
-from tests.simulator.conftest import SECRET, TOKEN
-from tests.waiting import wait_until
+from tests.helpers.simulated_line import SECRET, TOKEN
+from tests.helpers.waiting import wait_until
 
 TIMEOUT = 5
 

@@ -12,7 +12,7 @@ from linebot.v3.messaging.models import MulticastRequest
 
 from simulator.testing import SimulatorClient
 from simulator.validation import _validate, sdk_validate, utf16_len
-from tests.simulator.conftest import RawLine
+from tests.helpers.simulated_line import RawLine, bubble
 
 
 def text(body: str) -> dict[str, Any]:
@@ -21,17 +21,6 @@ def text(body: str) -> dict[str, Any]:
 
 def postback_chip(data: str, label: str = "はい") -> dict[str, Any]:
     return {"type": "action", "action": {"type": "postback", "label": label, "data": data}}
-
-
-def bubble(body_text: str = "回覧") -> dict[str, Any]:
-    return {
-        "type": "bubble",
-        "body": {
-            "type": "box",
-            "layout": "vertical",
-            "contents": [{"type": "text", "text": body_text, "wrap": True}],
-        },
-    }
 
 
 def flex(contents: dict[str, Any], alt_text: str = "回覧が届きました") -> dict[str, Any]:

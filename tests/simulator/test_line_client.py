@@ -19,7 +19,7 @@ from linebot.v3.messaging import (
 
 from broadcasts import line as line_api
 from simulator.testing import SimulatorClient
-from tests.simulator.conftest import TOKEN
+from tests.helpers.simulated_line import TOKEN
 
 CARD = FlexMessage(
     alt_text="回覧: 防災訓練のお知らせ",

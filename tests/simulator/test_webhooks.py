@@ -9,7 +9,7 @@ import pytest
 from linebot.v3.webhooks import FollowEvent, MessageEvent, PostbackEvent
 
 from simulator.testing import ControlAPIError, SimulatorClient
-from tests.simulator.conftest import GREETING, SECRET, RawLine, TinyBot
+from tests.helpers.simulated_line import GREETING, SECRET, RawLine, TinyBot
 
 ULID_RE = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
 

@@ -3,7 +3,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broadcasts.areas import AreaFileError, parse, to_hiragana
-from tests.conftest import SAMPLE_AREAS
+from tests.helpers.settings import SAMPLE_AREAS
 
 HEADER = (
     "district_code,district_name,district_kana,association_code,association_name,"

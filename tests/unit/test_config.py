@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from linebot_app.config import ConfigError, load_settings
-from tests.conftest import TEST_SETTINGS
+from tests.helpers.settings import TEST_SETTINGS
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 
 from linebot_app import create_app
 from linebot_app.logs import RedactTokens, redact_tokens
-from tests.conftest import make_settings
+from tests.helpers.settings import make_settings
 
 # Arguments of routes that name public things, not secrets; `_address` is the dashboard's
 # answer to an address no route knows (logged as any 404 was before it).

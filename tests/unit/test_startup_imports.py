@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import REPO, TEST_SETTINGS
-from tests.waiting import PATIENCE
+from tests.helpers.settings import REPO, TEST_SETTINGS
+from tests.helpers.waiting import PATIENCE
 
 BUILD_THE_APP = (
     "import json, sys\n"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import waiting
+from tests.helpers import waiting
 
 TESTS = Path(__file__).resolve().parents[1]
 
@@ -25,7 +25,7 @@ def test_an_unmet_condition_fails_naming_what_it_waited_for(
 
 def test_no_test_sets_a_deadline_of_its_own() -> None:
     """A busy machine makes short fixed deadlines fail passing tests: all go through
-    tests/waiting.py and its one generous bound."""
+    tests/helpers/waiting.py and its one generous bound."""
     own = re.compile(r"monotonic\(\)\s*\+")
     offenders = [
         f"{path.relative_to(TESTS)}:{number}"
