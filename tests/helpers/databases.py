@@ -70,16 +70,23 @@ def race(app: Flask, step: Callable[[Session], object]) -> object:
         step(first)
         racing = threading.Thread(target=late)
         racing.start()
-        wait_until(
-            lambda: (
-                not racing.is_alive()
-                or first.scalar(
+
+        def second_waits() -> bool:
+            # PostgreSQL keeps the first read of pg_stat_activity for the rest of a transaction:
+            # without dropping it, a first look before the second session waited is seen again
+            # and again, and the race never starts.
+            first.execute(text("SELECT pg_stat_clear_snapshot()"))
+            return bool(
+                first.scalar(
                     text(
                         "SELECT count(*) FROM pg_stat_activity"
                         " WHERE wait_event_type = 'Lock' AND datname = current_database()"
                     )
                 )
-            ),
+            )
+
+        wait_until(
+            lambda: not racing.is_alive() or second_waits(),
             "the second transaction to wait on the first one's lock, or to finish",
         )
         first.commit()
