@@ -50,7 +50,9 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -73,7 +75,16 @@ from bench.fanout import neighbour_association, populate, release_circular
 from bench.webhook import gunicorn
 from broadcasts.delivery import progress
 from broadcasts.messages import unit_name
-from models import CARD, Circular, CircularStatus, Delivery, DeliveryStatus, FollowStatus, Resident
+from models import (
+    CARD,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryBatch,
+    DeliveryStatus,
+    FollowStatus,
+    Resident,
+)
 
 CIRCULARS = 2
 MULTICAST = "/v2/bot/message/multicast"
@@ -180,6 +191,57 @@ def recorded_sent(url: str) -> set[tuple[str, int]]:
         ).all()
     engine.dispose()
     return {(user_id, circular_id) for user_id, circular_id in rows}
+
+
+def clock(moment: datetime | float | None) -> str:
+    """A time of day in UTC to the millisecond (datetimes from Kairan, epoch ms from LINE)."""
+    if moment is None:
+        return "-"
+    if not isinstance(moment, datetime):
+        moment = datetime.fromtimestamp(moment / 1000, UTC)
+    return moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def diagnose(
+    url: str,
+    base: str,
+    log: list[dict[str, Any]],
+    records: set[tuple[str, int]],
+    user_id: str,
+    circular_id: int,
+) -> str:
+    """One disagreement with what both sides knew, and when: the user's block in LINE, the
+    multicasts of the circular that named them, Kairan's unfollow and the batch's record."""
+    entries = control(base, "GET", f"/users/{user_id}/chat")["entries"]
+    blocks = [e["timestamp"] for e in entries if e["from"] == "user" and e["kind"] == "block"]
+    unit = unit_name(circular_id)
+    requests = [
+        f"{clock(e['timestamp'])} {e['status']} {e['fault'] or 'no fault'}"
+        for e in log
+        if user_id in (e["body"] or {}).get("to", ())
+        and unit in (e["body"] or {}).get("customAggregationUnits", ())
+    ]
+    engine = engine_for(url)
+    with Session(engine) as session:
+        resident = session.scalars(select(Resident).where(Resident.line_user_id == user_id)).one()
+        delivery = session.scalars(
+            select(Delivery).where(
+                Delivery.resident_id == resident.id,
+                Delivery.circular_id == circular_id,
+                Delivery.slot == CARD,
+            )
+        ).one()
+        batch = session.get(DeliveryBatch, delivery.batch_id) if delivery.batch_id else None
+        facts = (
+            f"{user_id} circular {circular_id}: recorded {delivery.status.value}"
+            f" (in records {(user_id, circular_id) in records}); blocked in LINE at"
+            f" {', '.join(clock(b) for b in blocks) or '-'}; Kairan's unfollow recorded at"
+            f" {clock(resident.blocked_at)}; multicasts naming them: {'; '.join(requests)};"
+            f" batch {batch.id if batch else '-'} {batch.status.value if batch else ''}"
+            f" completed {clock(batch.completed_at if batch else None)}"
+        )
+    engine.dispose()
+    return facts
 
 
 def main() -> None:
@@ -339,26 +401,35 @@ def main() -> None:
         engine.dispose()
         log = control(base, "GET", f"/requests?path={MULTICAST}")["requests"]
         webhooks = control(base, "GET", "/webhooks")["webhooks"]
+        copies = sum(inbox[c].get(u, 0) for c in circular_ids for u in targeted)
+        lost = [
+            (u, c)
+            for c in circular_ids
+            for u in targeted
+            if states[u] == "following" and inbox[c].get(u, 0) == 0
+        ]
+        duplicated = sum(max(0, inbox[c].get(u, 0) - 1) for c in circular_ids for u in targeted_set)
+        misdelivered = sum(everything.get(u, 0) for u in outsiders)
+        sent_not_received = [
+            (u, c)
+            for c in circular_ids
+            for u in targeted
+            if (u, c) in records and not inbox[c].get(u)
+        ]
+        received_not_sent = [
+            (u, c)
+            for c in circular_ids
+            for u in targeted
+            if inbox[c].get(u) and (u, c) not in records
+        ]
+        # LINE answered 200 for them, then they blocked before delivery: Kairan's "sent" is LINE's
+        # acceptance, and nothing LINE tells the bot says otherwise.
+        after_acceptance = [(u, c) for u, c in sent_not_received if u in blocked_by_line]
+        unexplained = [
+            d for d in sent_not_received + received_not_sent if d not in after_acceptance
+        ]
+        why = [diagnose(url, base, log, records, u, c) for u, c in unexplained[:20]]
 
-    copies = sum(inbox[c].get(u, 0) for c in circular_ids for u in targeted)
-    lost = [
-        (u, c)
-        for c in circular_ids
-        for u in targeted
-        if states[u] == "following" and inbox[c].get(u, 0) == 0
-    ]
-    duplicated = sum(max(0, inbox[c].get(u, 0) - 1) for c in circular_ids for u in targeted_set)
-    misdelivered = sum(everything.get(u, 0) for u in outsiders)
-    sent_not_received = [
-        (u, c) for c in circular_ids for u in targeted if (u, c) in records and not inbox[c].get(u)
-    ]
-    received_not_sent = [
-        (u, c) for c in circular_ids for u in targeted if inbox[c].get(u) and (u, c) not in records
-    ]
-    # LINE answered 200 for them, then they blocked before delivery: Kairan's "sent" is LINE's
-    # acceptance, and nothing LINE tells the bot says otherwise.
-    after_acceptance = [(u, c) for u, c in sent_not_received if u in blocked_by_line]
-    unexplained = [d for d in sent_not_received + received_not_sent if d not in after_acceptance]
     faults = Counter(entry["fault"] or "none" for entry in log)
     statuses = Counter(entry["status"] for entry in log)
     latencies = [entry["latencySeconds"] for entry in log]
@@ -396,13 +467,8 @@ def main() -> None:
         f" {len(after_acceptance)} blocked after LINE accepted;"
         f" received, not recorded sent: {len(received_not_sent)}); unexplained: {len(unexplained)}"
     )
-    for user_id, circular_id in unexplained[:20]:
-        print(
-            f"  disagree: {user_id} circular {circular_id}:"
-            f" received {inbox[circular_id].get(user_id, 0)},"
-            f" recorded sent {(user_id, circular_id) in records},"
-            f" unfollowed mid-send {user_id in unfollowed}, state {states[user_id]}"
-        )
+    for line in why:
+        print(f"  disagree: {line}")
     unfinished = any(d["pending"] or d["failed"] for d in shown.values())
     held = not (lost or duplicated or misdelivered or unexplained or unfinished)
     print(f"exactly once and records agree: {'yes' if held else 'NO'}")
