@@ -82,6 +82,11 @@ class Claim:
     maybe_accepted_since: datetime
     # No earlier request under the key may have been accepted: this claim set the above.
     first_unanswered: bool
+    # This claim's request begins (about) now.
+    claimed_at: datetime
+    # The last request LINE answered with a 5xx, and when it began (it may have been accepted).
+    server_error_request_id: str | None
+    server_error_at: datetime | None
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -189,6 +194,9 @@ def claim_next(
             line_failures=batch.line_failures,
             maybe_accepted_since=batch.maybe_accepted_since,
             first_unanswered=first_unanswered,
+            claimed_at=now,
+            server_error_request_id=batch.line_request_id if batch.server_error_at else None,
+            server_error_at=batch.server_error_at,
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -299,6 +307,8 @@ def record(
         changes["line_request_id"] = outcome.request_id
     if decision.verdict in (Verdict.retry, Verdict.held):
         changes["line_failures"] = claim.line_failures + 1
+    if outcome.result is Result.server_error and outcome.request_id:
+        changes["server_error_at"] = claim.claimed_at
     if refused(outcome.result) and claim.first_unanswered:
         # LINE took nothing from this request, and no earlier one went unanswered.
         changes["maybe_accepted_since"] = None
@@ -334,11 +344,16 @@ def record(
         case Verdict.accepted:
             # LINE delivers nothing to a resident who blocked the bot before it accepted the
             # request: their unfollow, recorded before, makes them skipped, not sent.
-            accepted_at = (
-                (answered_at or now)
-                if outcome.result is Result.accepted
-                else claim.maybe_accepted_since
-            )
+            if outcome.result is Result.accepted:
+                accepted_at = answered_at or now
+            elif (
+                claim.server_error_at is not None
+                and outcome.request_id == claim.server_error_request_id
+            ):
+                # The 409 names a request LINE answered with a 5xx: it was accepted after all.
+                accepted_at = claim.server_error_at
+            else:
+                accepted_at = claim.maybe_accepted_since
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch, _unfollowed_before(accepted_at))

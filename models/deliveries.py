@@ -52,7 +52,8 @@ class DeliveryBatch(Base):
     # these, not with claims, so a batch whose workers were killed is not made to wait longer.
     line_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the earliest request LINE may have accepted under this key began: set by a claim,
-    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request. A resident whose
+    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request (a 5xx's own
+    # acceptance is dated by `server_error_at`). A resident whose
     # unfollow was recorded before it got nothing from a request LINE later confirms with 409.
     maybe_accepted_since: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]
@@ -60,6 +61,9 @@ class DeliveryBatch(Base):
     worker_id: Mapped[str | None] = mapped_column(String(100))
     heartbeat_at: Mapped[datetime | None]
     line_request_id: Mapped[str | None] = mapped_column(String(100))
+    # When the request LINE last answered with a 5xx began (its id is then `line_request_id`):
+    # LINE may have accepted it, and a 409 naming it dates the acceptance here.
+    server_error_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

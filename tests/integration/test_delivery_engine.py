@@ -621,10 +621,6 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     assert delivery.progress(session, circular.id).deliveries["sent"] == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="defect: retry.refused() takes a 5xx as 'LINE took nothing' (docs/reliability.md)",
-)
 def test_a_resident_who_unfollows_after_line_accepted_and_answered_500_counts_as_sent(
     session: Session,
     clock: FakeClock,
