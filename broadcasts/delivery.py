@@ -84,9 +84,9 @@ class Claim:
     first_unanswered: bool
     # This claim's request begins (about) now.
     claimed_at: datetime
-    # The last request LINE answered with a 5xx, and when it began (it may have been accepted).
-    server_error_request_id: str | None
-    server_error_at: datetime | None
+    # The requests LINE answered with a 5xx, by id, and when each began (ISO 8601): LINE may
+    # have accepted one of them.
+    server_errors: dict[str, str]
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -195,8 +195,7 @@ def claim_next(
             maybe_accepted_since=batch.maybe_accepted_since,
             first_unanswered=first_unanswered,
             claimed_at=now,
-            server_error_request_id=batch.line_request_id if batch.server_error_at else None,
-            server_error_at=batch.server_error_at,
+            server_errors=dict(batch.server_errors or {}),
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -308,7 +307,10 @@ def record(
     if decision.verdict in (Verdict.retry, Verdict.held):
         changes["line_failures"] = claim.line_failures + 1
     if outcome.result is Result.server_error and outcome.request_id:
-        changes["server_error_at"] = claim.claimed_at
+        changes["server_errors"] = {
+            **claim.server_errors,
+            outcome.request_id: claim.claimed_at.isoformat(),
+        }
     if refused(outcome.result) and claim.first_unanswered:
         # LINE took nothing from this request, and no earlier one went unanswered.
         changes["maybe_accepted_since"] = None
@@ -344,14 +346,12 @@ def record(
         case Verdict.accepted:
             # LINE delivers nothing to a resident who blocked the bot before it accepted the
             # request: their unfollow, recorded before, makes them skipped, not sent.
+            server_error_began = claim.server_errors.get(outcome.request_id or "")
             if outcome.result is Result.accepted:
                 accepted_at = answered_at or now
-            elif (
-                claim.server_error_at is not None
-                and outcome.request_id == claim.server_error_request_id
-            ):
+            elif server_error_began is not None:
                 # The 409 names a request LINE answered with a 5xx: it was accepted after all.
-                accepted_at = claim.server_error_at
+                accepted_at = datetime.fromisoformat(server_error_began)
             else:
                 accepted_at = claim.maybe_accepted_since
             session.execute(
