@@ -157,10 +157,13 @@ def engine_for(url: str) -> Engine:
     return create_engine(url, poolclass=NullPool)
 
 
-def connection_killer(url: str, stop: threading.Event, every: float, kills: list[int]) -> None:
+def connection_killer(
+    url: str, stop: threading.Event, every: float, kills: list[int], spare: str = ""
+) -> None:
     """`pg_terminate_backend` on every other client connection to the database of `url`, every
     `every` seconds until `stop`: requests, claims and records die wherever they are. Appends
-    how many it killed each round to `kills`."""
+    how many it killed each round to `kills`. Connections whose `application_name` is `spare`
+    (when given) are left alone."""
     engine = engine_for(url)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         while not stop.wait(every):
@@ -169,7 +172,9 @@ def connection_killer(url: str, stop: threading.Event, every: float, kills: list
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
                     " WHERE datname = current_database() AND pid <> pg_backend_pid()"
                     " AND backend_type = 'client backend'"
-                )
+                    " AND (:spare = '' OR application_name <> :spare)"
+                ),
+                {"spare": spare},
             ).scalar_one()
             kills.append(int(killed))
     engine.dispose()

@@ -87,6 +87,11 @@ class Claim:
     maybe_accepted_since: datetime
     # No earlier request under the key may have been accepted: this claim set the above.
     first_unanswered: bool
+    # This claim's request begins (about) now.
+    claimed_at: datetime
+    # The requests LINE answered with a 5xx, by id, and when each began (ISO 8601): LINE may
+    # have accepted one of them.
+    server_errors: dict[str, str]
     first_attempt_at: datetime
     user_ids: list[str]
     messages: list[Message]
@@ -194,6 +199,8 @@ def claim_next(
             line_failures=batch.line_failures,
             maybe_accepted_since=batch.maybe_accepted_since,
             first_unanswered=first_unanswered,
+            claimed_at=now,
+            server_errors=dict(batch.server_errors or {}),
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
             messages=[message],
@@ -304,6 +311,11 @@ def record(
         changes["line_request_id"] = outcome.request_id
     if decision.verdict in (Verdict.retry, Verdict.held):
         changes["line_failures"] = claim.line_failures + 1
+    if outcome.result is Result.server_error and outcome.request_id:
+        changes["server_errors"] = {
+            **claim.server_errors,
+            outcome.request_id: claim.claimed_at.isoformat(),
+        }
     if refused(outcome.result) and claim.first_unanswered:
         # LINE took nothing from this request, and no earlier one went unanswered.
         changes["maybe_accepted_since"] = None
@@ -339,11 +351,14 @@ def record(
         case Verdict.accepted:
             # LINE delivers nothing to a resident who blocked the bot before it accepted the
             # request: their unfollow, recorded before, makes them skipped, not sent.
-            accepted_at = (
-                (answered_at or now)
-                if outcome.result is Result.accepted
-                else claim.maybe_accepted_since
-            )
+            server_error_began = claim.server_errors.get(outcome.request_id or "")
+            if outcome.result is Result.accepted:
+                accepted_at = answered_at or now
+            elif server_error_began is not None:
+                # The 409 names a request LINE answered with a 5xx: it was accepted after all.
+                accepted_at = datetime.fromisoformat(server_error_began)
+            else:
+                accepted_at = claim.maybe_accepted_since
             session.execute(
                 update(Delivery)
                 .where(pending_in_batch, _unfollowed_before(accepted_at))

@@ -132,7 +132,12 @@ def classify(error: ApiException) -> SendOutcome:
     if status in (401, 403):
         return SendOutcome(Result.unauthorized, detail=message)
     if status >= 500:
-        return SendOutcome(Result.server_error, detail=message or f"HTTP {status}")
+        # LINE may have accepted the request all the same: a later 409 names it by this id.
+        return SendOutcome(
+            Result.server_error,
+            request_id=_header(error.headers, "x-line-request-id"),
+            detail=message or f"HTTP {status}",
+        )
     return SendOutcome(Result.rejected, detail=message or f"HTTP {status}")
 
 

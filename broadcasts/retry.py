@@ -46,7 +46,9 @@ def backoff(failures: int, random: Callable[[], float]) -> timedelta:
 def refused(result: Result) -> bool:
     """Whether LINE answered that it did not take the request, an error it answered with (5xx
     included) taken at its word. Only no answer at all (a timeout, a dropped connection, a
-    worker killed while it waited) may hide a request LINE accepted: a resend then gets 409."""
+    worker killed while it waited) may hide a request LINE accepted: a resend then gets 409.
+    (A 5xx may come after LINE accepted all the same: `delivery.record` keeps each 5xx's request
+    id, and a 409 naming one is dated at that request.)"""
     return result in (
         Result.rejected,
         Result.rate_limited,

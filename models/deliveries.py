@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, Uuid, false, text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, Uuid, false, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -52,7 +52,8 @@ class DeliveryBatch(Base):
     # these, not with claims, so a batch whose workers were killed is not made to wait longer.
     line_failures: Mapped[int] = mapped_column(default=0, server_default="0")
     # When the earliest request LINE may have accepted under this key began: set by a claim,
-    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request. A resident whose
+    # cleared by an error LINE answered (5xx, 429, 4xx) to that same request (a 5xx's own
+    # acceptance is dated by `server_errors`). A resident whose
     # unfollow was recorded before it got nothing from a request LINE later confirms with 409.
     maybe_accepted_since: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]
@@ -60,6 +61,9 @@ class DeliveryBatch(Base):
     worker_id: Mapped[str | None] = mapped_column(String(100))
     heartbeat_at: Mapped[datetime | None]
     line_request_id: Mapped[str | None] = mapped_column(String(100))
+    # Requests LINE answered with a 5xx (x-line-request-id → when it began, ISO 8601): LINE may
+    # have accepted one of them, and a 409 naming it dates the acceptance at its start.
+    server_errors: Mapped[dict[str, str] | None] = mapped_column(JSON)
     last_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None]

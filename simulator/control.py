@@ -108,12 +108,19 @@ def create_users() -> tuple[Response, int]:
 
 @bp.get("/inbox-counts")
 def inbox_counts() -> Response:
-    """How many messages from the bot each user holds, and from how many distinct requests:
-    one census instead of one inbox read per user."""
+    """How many messages from the bot each user holds: one census instead of one inbox read
+    per user. ``?unit=`` counts only those sent with that custom aggregation unit (one
+    circular's copies when several are sent at once)."""
+    unit = request.args.get("unit")
     state = sim().state
     with state.lock:
         counts = {
-            user.user_id: sum(1 for entry in user.timeline if entry["from"] == "bot")
+            user.user_id: sum(
+                1
+                for entry in user.timeline
+                if entry["from"] == "bot"
+                and (unit is None or unit in entry.get("customAggregationUnits", ()))
+            )
             for user in state.users.values()
         }
     return jsonify({"counts": counts})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -54,9 +55,11 @@ class SimulatorClient:
         )["userIds"]
         return result
 
-    def inbox_counts(self) -> dict[str, int]:
-        """Messages from the bot per user, for every user."""
-        result: dict[str, int] = self.call("GET", "/inbox-counts")["counts"]
+    def inbox_counts(self, unit: str | None = None) -> dict[str, int]:
+        """Messages from the bot per user, for every user; with `unit`, only those sent with
+        that `customAggregationUnits` name."""
+        query = "" if unit is None else "?" + urllib.parse.urlencode({"unit": unit})
+        result: dict[str, int] = self.call("GET", f"/inbox-counts{query}")["counts"]
         return result
 
     def user(self, user_id: str) -> dict[str, Any]:

@@ -378,3 +378,16 @@ def test_user_image_served_from_content_endpoint(
     with ApiClient(Configuration(host=base_url, access_token=TOKEN)) as client:
         blob = MessagingApiBlob(client)
         assert blob.get_message_content(message_id, _request_timeout=TIMEOUT) == jpeg
+
+
+def test_inbox_census_per_aggregation_unit(raw: RawLine, sim: SimulatorClient) -> None:
+    """A census of one unit's copies (one circular's), besides every message: a benchmark
+    that sends two circulars at once tells a resident holding both from one holding one twice."""
+    first, second = sim.create_users(2)
+    for unit, to in (("circular_1", [first, second]), ("circular_2", [first])):
+        body = multicast_body(to) | {"customAggregationUnits": [unit]}
+        assert raw.call("POST", "/v2/bot/message/multicast", body).status == 200
+    assert raw.call("POST", "/v2/bot/message/multicast", multicast_body([second])).status == 200
+    assert sim.inbox_counts() == {first: 2, second: 2}
+    assert sim.inbox_counts(unit="circular_1") == {first: 1, second: 1}
+    assert sim.inbox_counts(unit="circular_2") == {first: 1, second: 0}
