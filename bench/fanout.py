@@ -59,8 +59,8 @@ from bench._common import (
     wait_for_log,
     write_figures,
 )
-from broadcasts.clock import SystemClock
-from broadcasts.release import release
+from broadcasts.circulars.release import release
+from broadcasts.core.clock import SystemClock
 from models import (
     Association,
     Circular,

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broadcasts.households import household_key
+from broadcasts.households.families import household_key
 from linebot_app import create_app
 from linebot_app.config import Settings
 from linebot_app.gunicorn_conf import post_worker_init

@@ -10,9 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from broadcasts import postbacks, translations
-from broadcasts.archive import AskWord, Entry, Page
-from broadcasts.postbacks import ArchiveFind, ArchivePage, ArchiveResults, Confirm, Menu, Postback
+from broadcasts.circulars import translations
+from broadcasts.core import postbacks
+from broadcasts.core.postbacks import (
+    ArchiveFind,
+    ArchivePage,
+    ArchiveResults,
+    Confirm,
+    Menu,
+    Postback,
+)
 from broadcasts.replies import (
     ALT_TEXT_LIMIT,
     TOKYO,
@@ -24,6 +31,7 @@ from broadcasts.replies import (
     stale,
     text_message,
 )
+from broadcasts.residents.archive import AskWord, Entry, Page
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models
 # costs every process about 1.5 s of CPU, and most commands never talk to LINE.

@@ -7,8 +7,8 @@ author's own scope) → question (optional) → 2–4 options → answer deadlin
 
 The draft is an ordinary draft Circular and the conversation's place a ComposeSession row, so a
 half-finished draft survives restarts and 「回覧作成」 resumes it. Every value goes through
-`broadcasts.compose` (the same rules as the dashboard); before the preview the whole draft is
-saved again through `compose.save_draft`, which checks everything, scope included.
+`broadcasts.circulars.compose` (the same rules as the dashboard); before the preview the
+whole draft is saved again through `compose.save_draft`, which checks everything, scope included.
 
 A draft left alone for 24 hours is discarded with a notice: lazily when its author next writes,
 and by `discard_stale_drafts`, which the scheduler calls and whose notices it pushes.
@@ -31,15 +31,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, postbacks
-from broadcasts.clock import Clock
-from broadcasts.compose import CompositionError, NotPermitted
-from broadcasts.i18n import locale_for, translations
-from broadcasts.messages import area_label
-from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
-from broadcasts.registration import normalise
-from broadcasts.schedule import QuietHours
-from broadcasts.targeting import Target, reach
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CompositionError, NotPermitted
+from broadcasts.circulars.targeting import Target, reach
+from broadcasts.core import postbacks
+from broadcasts.core.clock import Clock
+from broadcasts.core.i18n import locale_for, translations
+from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
+from broadcasts.delivery.messages import area_label
+from broadcasts.residents.registration import normalise
+from broadcasts.schedule.rules import QuietHours
 from models import (
     AnswerOption,
     AttachmentKind,

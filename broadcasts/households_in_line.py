@@ -15,12 +15,13 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import activation, households, paper, watch_over
-from broadcasts.clock import Clock
-from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode
-from broadcasts.registration import ensure_resident, find_resident, normalise
+from broadcasts.core.clock import Clock
+from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
+from broadcasts.households import families, paper, watch_over
 from broadcasts.replies import Gettext, gettext_in, quick_label, text_message, watch_over_notice
-from broadcasts.scope import Scope, load
+from broadcasts.residents.registration import ensure_resident, find_resident, normalise
+from broadcasts.rollout import activation
+from broadcasts.staff.scope import Scope, load
 from models import Circular, Group, PaperHousehold, Resident, Role, StaffMember, StaffRole
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models
@@ -48,10 +49,10 @@ def handle_text(
     session: Session, clock: Clock, user_id: str, text: str, language: str | None
 ) -> list[Message] | None:
     _ = gettext_in(language)
-    code = households.typed_code(text)
+    code = families.typed_code(text)
     if code is not None:
         joining = ensure_resident(session, clock, user_id)
-        status = households.join(session, clock, joining, code)
+        status = families.join(session, clock, joining, code)
         texts = {
             "joined": _("家族の世帯に入りました。回覧の確認は世帯で数えます。"),
             "already": _("もうこの世帯に入っています。"),
@@ -72,7 +73,7 @@ def handle_text(
     if resident is None or resident.association_id is None or resident.unregistered_at:
         return [text_message(_("まだ登録されていません。登録するときは「設定」と送ってください。"))]
     if kind == "invite":
-        invited = households.invite(session, clock, resident)
+        invited = families.invite(session, clock, resident)
         return [
             text_message(
                 _(
@@ -83,7 +84,7 @@ def handle_text(
             text_message(invited.code or ""),
         ]
     if kind == "leave":
-        left = households.leave(session, resident)
+        left = families.leave(session, resident)
         return [
             text_message(
                 _("世帯からぬけました。これからはおひとりで数えます。")

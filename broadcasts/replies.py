@@ -2,7 +2,7 @@
 
 Plain, friendly Japanese first (an 80-year-old should read it without effort): short sentences,
 hiragana for harder words, one thing per message. Every text goes through gettext; the English
-catalogue is in broadcasts/locales. Messages use line-bot-sdk's typed models, so a message the
+catalogue is in broadcasts/core/locales. Messages use line-bot-sdk's typed models, so a message the
 SDK would refuse never leaves this module.
 """
 
@@ -13,10 +13,9 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from broadcasts import postbacks
-from broadcasts.acknowledgements import AnswerResult, ConfirmResult
-from broadcasts.i18n import locale_for, translations
-from broadcasts.postbacks import (
+from broadcasts.core import postbacks
+from broadcasts.core.i18n import locale_for, translations
+from broadcasts.core.postbacks import (
     AssociationPage,
     ChooseAssociation,
     ChooseDistrict,
@@ -28,7 +27,8 @@ from broadcasts.postbacks import (
     RegistrationControl,
     Unregister,
 )
-from broadcasts.registration import (
+from broadcasts.residents.acknowledgements import AnswerResult, ConfirmResult
+from broadcasts.residents.registration import (
     AskConfirmation,
     AskUnregister,
     Cancelled,
@@ -42,7 +42,7 @@ from broadcasts.registration import (
     Unregistered,
     WelcomeBack,
 )
-from broadcasts.staff import Redeemed
+from broadcasts.staff.invites import Redeemed
 from models import Role
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models

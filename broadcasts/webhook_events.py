@@ -9,7 +9,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from broadcasts.clock import Clock
+from broadcasts.core.clock import Clock
 from models import ProcessedWebhookEvent
 
 # The column's width; LINE's ids are 26-character ULIDs.

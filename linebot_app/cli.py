@@ -21,11 +21,12 @@ import urllib3
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from broadcasts import links, logins
-from broadcasts import staff as staff_invites
-from broadcasts.clock import SystemClock
-from broadcasts.line import remaining_quota
-from broadcasts.schedule import TOKYO
+from broadcasts.circulars import links
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.schedule.rules import TOKYO
+from broadcasts.staff import invites as staff_invites
+from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
@@ -108,7 +109,7 @@ def import_areas_command(csv_file: Path) -> None:
     Re-importing updates what changed and never duplicates. A file with any bad row changes
     nothing; every bad row is listed with its line number.
     """
-    from broadcasts import areas
+    from broadcasts.rollout import areas
 
     require_current_schema()
     try:
@@ -139,7 +140,12 @@ def worker_command() -> None:
 
     Several may run on PostgreSQL; on SQLite a second one refuses to start.
     """
-    from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite, worker_id
+    from broadcasts.delivery.worker import (
+        Worker,
+        WorkerAlreadyRunning,
+        single_worker_on_sqlite,
+        worker_id,
+    )
 
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -178,12 +184,12 @@ def circulars_group() -> None:
 @click.argument("circular_id", type=int)
 def circulars_show(circular_id: int) -> None:
     """Print a circular's status and delivery counts."""
-    from broadcasts import delivery
+    from broadcasts.delivery import steps
 
     require_current_schema()
     if db.session.get(Circular, circular_id) is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    shown = delivery.progress(db.session, circular_id)
+    shown = steps.progress(db.session, circular_id)
     click.echo(f"circular {circular_id}: {shown.status.value}")
     if shown.hold_reason:
         click.echo(f"  保留中 / on hold: {shown.hold_reason}")
@@ -209,8 +215,8 @@ def _remaining_quota() -> int | None:
 def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused, its card or a reminder, for quota); the
     worker sends it."""
-    from broadcasts import delivery
-    from broadcasts.release import release
+    from broadcasts.circulars.release import release
+    from broadcasts.delivery import steps
 
     require_current_schema()
     remaining = _remaining_quota()
@@ -221,7 +227,7 @@ def circulars_send(circular_id: int) -> None:
     # release says so if it has been already, by this command run twice or by the clock.
     started = circular.status in (CircularStatus.sending, CircularStatus.sent)
     if started and circular.hold_reason is not None:
-        reason = delivery.resume(db.session, circular, remaining)
+        reason = steps.resume(db.session, circular, remaining)
         db.session.commit()
         if reason:
             raise CommandError(reason)
@@ -246,7 +252,7 @@ def circulars_send(circular_id: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 def circulars_list(status: str | None, limit: int) -> None:
     """List the newest circulars: id, status, dates (Japan time), deliveries sent, title."""
-    from broadcasts import compose
+    from broadcasts.circulars import compose
 
     require_current_schema()
     wanted = CircularStatus(status) if status else None
@@ -265,7 +271,7 @@ def circulars_list(status: str | None, limit: int) -> None:
 @click.argument("circular_id", type=int)
 def circulars_cancel(circular_id: int) -> None:
     """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
-    from broadcasts import compose
+    from broadcasts.circulars import compose
 
     require_current_schema()
     circular = db.session.get(Circular, circular_id)
@@ -298,10 +304,10 @@ def circulars_print_link(circular_id: int) -> None:
 def scheduler_command() -> None:
     """Release scheduled circulars, send reminders and officers' digests (the Procfile's
     `clock`). A second one started by mistake waits: a database lease decides who ticks."""
-    from broadcasts import scheduler
-    from broadcasts.jobs import ClockSettings, Clockwork
-    from broadcasts.schedule import QuietHours
-    from broadcasts.worker import worker_id
+    from broadcasts.delivery.worker import worker_id
+    from broadcasts.schedule import process
+    from broadcasts.schedule.jobs import ClockSettings, Clockwork
+    from broadcasts.schedule.rules import QuietHours
     from linebot_app.circulars.views import upload_dir
 
     require_current_schema()
@@ -317,7 +323,7 @@ def scheduler_command() -> None:
         ),
         holder=worker_id(),
     )
-    scheduler.run(clockwork)
+    process.run(clockwork)
 
 
 @cli.command("simulator", with_appcontext=False)
@@ -387,7 +393,7 @@ def line_setup() -> None:
     """
     from linebot.v3.messaging import ApiException
 
-    from broadcasts import richmenu
+    from broadcasts.rollout import richmenu
 
     try:
         image = richmenu.render(richmenu.find_font())
@@ -472,14 +478,15 @@ def safety_start(
     district_code: str | None, association_code: str | None, author: str, message: str | None
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
-    from broadcasts import compose, safety
+    from broadcasts.circulars import compose
+    from broadcasts.safety import checks
 
     require_current_schema()
     remaining = _remaining_quota()
     try:
-        target = safety.area_target(db.session, district_code, association_code)
+        target = checks.area_target(db.session, district_code, association_code)
         member = compose.staff_member_for(db.session, author)
-        started = safety.start(db.session, SystemClock(), member, target, remaining, message)
+        started = checks.start(db.session, SystemClock(), member, target, remaining, message)
     except compose.CompositionError as error:
         raise CommandError(f"送信しませんでした / Not sent: {error.message}") from None
     if not started.release.released:

@@ -9,8 +9,8 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from broadcasts.line import MAX_CONCURRENT_CALLS
-from broadcasts.schedule import QuietHours
+from broadcasts.delivery.line import MAX_CONCURRENT_CALLS
+from broadcasts.schedule.rules import QuietHours
 from models.session import normalise_database_url
 
 LINE_API_DEFAULT = "https://api.line.me"
@@ -67,9 +67,9 @@ class Settings(BaseSettings):
     # (PostgreSQL, where several workers run). A live worker beats every second while it waits
     # on LINE; shorter recovers faster and only costs a resend LINE answers with 409.
     KAIRAN_WORKER_STALE_SECONDS: int = Field(default=10, ge=5, le=3600)
-    # Threads of one worker sending at once (see broadcasts/worker.py). Each multicast waits for
-    # LINE across the internet: with a 50 ms round trip 4 senders took 6.1 s for 100k residents
-    # and 8 took 4.2 s on the benchmark host, where the CPU then bound (docs/BENCHMARKS.md).
+    # Threads of one worker sending at once (delivery/worker.py). Each multicast waits for
+    # LINE across the internet, so several senders overlap those waits until the CPU binds
+    # (docs/BENCHMARKS.md has the measurements).
     KAIRAN_WORKER_SENDERS: int = Field(default=8, ge=1, le=MAX_CONCURRENT_CALLS)
     # Where uploaded photos and PDFs are stored; None: `uploads/` in the Flask instance folder.
     # Every web process must see the same directory (a shared volume with several machines).
@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     @field_validator("KAIRAN_LANGUAGES")
     @classmethod
     def _languages(cls, value: str) -> str:
-        # Imported here: broadcasts.translations loads the models and Babel's catalogues,
+        # Imported here: broadcasts.circulars.translations loads the models and Babel's catalogues,
         # which `kairan --help` need not pay for.
-        from broadcasts.translations import is_language_tag
+        from broadcasts.circulars.translations import is_language_tag
 
         tags = [tag.strip() for tag in value.split(",") if tag.strip()]
         for tag in tags:

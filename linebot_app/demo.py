@@ -18,9 +18,11 @@ from dotenv import dotenv_values, set_key
 from honcho.manager import Manager
 from sqlalchemy import select
 
-from broadcasts import activation, areas, logins, richmenu, templates
-from broadcasts.clock import SystemClock
-from broadcasts.line import connect
+from broadcasts.circulars import templates
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.line import connect
+from broadcasts.rollout import activation, areas, richmenu
+from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db

@@ -7,7 +7,7 @@ import threading
 from flask import current_app
 from flask_sqlalchemy_lite import SQLAlchemy
 
-from broadcasts.line import Line, connect
+from broadcasts.delivery.line import Line, connect
 from linebot_app.config import Settings
 
 db = SQLAlchemy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from broadcasts.clock import SystemClock
+from broadcasts.core.clock import SystemClock
 from linebot_app.cli import CommandError, cli, require_current_schema
 from linebot_app.extensions import db
 from models import District
@@ -34,7 +34,7 @@ def districts_list() -> None:
 
 
 def _set(code: str, active: bool) -> None:
-    from broadcasts import activation
+    from broadcasts.rollout import activation
 
     require_current_schema()
     try:
@@ -75,7 +75,7 @@ def districts_prepare(code: str) -> None:
 @templates_group.command("load")
 def templates_load() -> None:
     """Load the city's starter templates (again: only the missing ones are added)."""
-    from broadcasts import templates
+    from broadcasts.circulars import templates
 
     require_current_schema()
     added = templates.load_starter_set(db.session)

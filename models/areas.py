@@ -13,7 +13,7 @@ from models.types import enum_type
 
 
 class DistrictStatus(enum.Enum):
-    """The city moves to LINE district by district (see broadcasts.activation)."""
+    """The city moves to LINE district by district (see broadcasts.rollout.activation)."""
 
     preparing = "preparing"  # residents may register; no circulars yet
     active = "active"  # circulars are composed and sent

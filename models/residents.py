@@ -39,10 +39,10 @@ class Resident(Base):
     followed_at: Mapped[datetime] = mapped_column(default=utcnow)
     blocked_at: Mapped[datetime | None]
     # When the follow or unfollow that set follow_status happened, by LINE's event timestamp:
-    # a redelivered older event must not undo a newer one (broadcasts.registration.follow).
+    # a redelivered older event must not undo a newer one (residents.registration.follow).
     follow_changed_at: Mapped[datetime | None]
     registered_at: Mapped[datetime | None]
-    # Set by 「登録解除」: the row is then anonymous (see broadcasts.registration.unregister).
+    # Set by 「登録解除」: the row is then anonymous (residents.registration.unregister).
     unregistered_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -110,7 +110,7 @@ class CircularTemplate(Base):
     confirmation_required: Mapped[bool] = mapped_column(Boolean, default=True)
     urgent: Mapped[bool] = mapped_column(Boolean, default=False)
     one_per_household: Mapped[bool] = mapped_column(Boolean, default=False)
-    # The やさしい日本語 version and translations, as broadcasts.translations.Version fields.
+    # The やさしい日本語 version and translations, as circulars.translations.Version fields.
     translations: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -20,9 +20,9 @@ from sqlalchemy import insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from broadcasts import logins
-from broadcasts.clock import SystemClock
-from broadcasts.worker import Worker
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.worker import Worker
+from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.config import Settings
 from linebot_app.dashboard.auth import SESSION_KEY

@@ -2,7 +2,7 @@
 request (reading only), so a removed role stops working at the next click.
 
 The cookie (Flask's signed session: HttpOnly, SameSite=Lax, Secure outside demo mode) carries
-only the id of a session kept on the server (broadcasts.logins). A login lasts
+only the id of a session kept on the server (broadcasts.staff.logins). A login lasts
 PERMANENT_SESSION_LIFETIME from the moment its link was used, however active it is; logging out
 or losing a role ends it on the server, so a copy of the cookie stops working too.
 """
@@ -17,10 +17,10 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from broadcasts import logins
-from broadcasts import scope as scopes
-from broadcasts.clock import SystemClock
-from broadcasts.scope import Scope
+from broadcasts.core.clock import SystemClock
+from broadcasts.staff import logins
+from broadcasts.staff import scope as scopes
+from broadcasts.staff.scope import Scope
 from linebot_app.extensions import db
 from models import StaffMember
 

@@ -1,7 +1,7 @@
 """Composing circulars on the web (issue #6): the form, the preview, send, schedule, cancel,
 edit and correct.
 
-Every rule is broadcasts.compose's; these views parse the form, call it, commit once and
+Every rule is broadcasts.circulars.compose's; these views parse the form, call it, commit once and
 redirect. A CompositionError is shown next to the input it names (its `field`), the transaction
 rolled back, so nothing of a refused form is saved. Circulars the viewer may not manage answer
 404, like every id outside a dashboard viewer's scope.
@@ -22,12 +22,13 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from broadcasts import compose, delivery
-from broadcasts.compose import CircularDraft, CompositionError
-from broadcasts.line import remaining_quota
-from broadcasts.schedule import QuietHours
-from broadcasts.targeting import Target
-from broadcasts.translations import Version
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars.targeting import Target
+from broadcasts.circulars.translations import Version
+from broadcasts.delivery import steps
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.circulars.views import upload_dir
 from linebot_app.dashboard import translation_fields
 from linebot_app.dashboard.auth import current, login_required
@@ -471,7 +472,7 @@ def circular_resume(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return back
     circular = _managed(circular_id)
-    reason = delivery.resume(db.session, circular, quota)
+    reason = steps.resume(db.session, circular, quota)
     if reason is not None:
         db.session.rollback()
         flash(localized(reason), "error")

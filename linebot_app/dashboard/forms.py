@@ -46,7 +46,8 @@ class InviteForm(FlaskForm):  # type: ignore[misc]
 
 class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
     """What every circular has, new or a correction. The rules (lengths, 2–4 options, dates in
-    the future) are broadcasts.compose's: this form only parses, so the web and LINE agree."""
+    the future) are broadcasts.circulars.compose's: this form only parses, so the web and LINE
+    agree."""
 
     title = StringField(_l("題名"))
     body = TextAreaField(_l("本文"))

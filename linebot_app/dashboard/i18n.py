@@ -18,7 +18,7 @@ from babel.support import NullTranslations, Translations
 from flask import request, session
 from flask_babel import Babel, Domain, get_locale, gettext
 
-from broadcasts.i18n import StaffText
+from broadcasts.core.i18n import StaffText
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 LOCALES = ("ja", "en")

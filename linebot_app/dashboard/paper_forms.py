@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, TextAreaField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from broadcasts.watch_over import DEFAULT_COUNT, MAX_COUNT
+from broadcasts.households.watch_over import DEFAULT_COUNT, MAX_COUNT
 
 
 class PaperGroupForm(FlaskForm):  # type: ignore[misc]

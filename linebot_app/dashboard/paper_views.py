@@ -8,8 +8,9 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts import audit, paper, watch_over, watch_over_notice
-from broadcasts.scope import Scope
+from broadcasts.households import paper, watch_over, watch_over_notice
+from broadcasts.staff import audit
+from broadcasts.staff.scope import Scope
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.forms import ConfirmForm

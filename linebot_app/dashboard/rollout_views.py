@@ -1,8 +1,8 @@
 """Rolling out (issue #11): districts preparing or active, join codes and flyers, circular
 templates, and the adoption curve.
 
-Thin like the other dashboard pages: the rules are broadcasts.activation, join_codes, flyers,
-templates and adoption; these views check the viewer's scope, call them, commit once.
+Thin like the other dashboard pages: the rules are broadcasts.rollout (activation, flyers,
+adoption), join codes and templates; these views check the viewer's scope, call them, commit once.
 """
 
 from __future__ import annotations
@@ -12,10 +12,13 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from broadcasts import activation, adoption, audit, compose, flyers, join_codes, templates
-from broadcasts.compose import CompositionError
-from broadcasts.richmenu import FontMissingError
-from broadcasts.scope import Scope
+from broadcasts.circulars import compose, templates
+from broadcasts.circulars.compose import CompositionError
+from broadcasts.residents import join_codes
+from broadcasts.rollout import activation, adoption, flyers
+from broadcasts.rollout.richmenu import FontMissingError
+from broadcasts.staff import audit
+from broadcasts.staff.scope import Scope
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.charts import weekly
 from linebot_app.dashboard.compose_views import fill_draft, render_form

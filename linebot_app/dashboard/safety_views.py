@@ -1,6 +1,6 @@
 """安否確認 on the dashboard: the list of safety checks, starting one, and its live board.
 
-Thin like every dashboard view: the rules are broadcasts.safety's. The board's fragment is
+Thin like every dashboard view: the rules are broadcasts.safety.checks's. The board's fragment is
 fetched again every few seconds by safety.js, so answers appear without a reload; the page
 works without it.
 """
@@ -16,10 +16,11 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField, TextAreaField
 
-from broadcasts import compose, safety
-from broadcasts.compose import CompositionError
-from broadcasts.messages import area_label
-from broadcasts.targeting import Target
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars.targeting import Target
+from broadcasts.delivery.messages import area_label
+from broadcasts.safety import checks
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.i18n import localized
@@ -69,7 +70,7 @@ def safety_checks() -> str:
     form.area.choices = _area_choices() if may_start else []
     return render_template(
         "dashboard/safety_checks.html",
-        checks=[(c, area_label(c)) for c in safety.checks(db.session, current().scope)],
+        checks=[(c, area_label(c)) for c in checks.checks(db.session, current().scope)],
         form=form,
         may_start=may_start,
     )
@@ -95,7 +96,7 @@ def safety_start() -> Response:
         )
         return redirect(url_for("dashboard.safety_checks"))
     try:
-        started = safety.start(
+        started = checks.start(
             db.session, clock, current().member, target, quota, form.message.data
         )
     except CompositionError as error:
@@ -128,7 +129,7 @@ def _check(circular_id: int) -> Circular:
 @login_required
 def safety_board(circular_id: int) -> str:
     circular = _check(circular_id)
-    board = safety.board(db.session, circular_id, current().scope)
+    board = checks.board(db.session, circular_id, current().scope)
     return render_template("dashboard/safety.html", circular=circular, board=board)
 
 
@@ -137,5 +138,5 @@ def safety_board(circular_id: int) -> str:
 def safety_board_fragment(circular_id: int) -> str:
     """The board alone, for safety.js to swap in."""
     _check(circular_id)
-    board = safety.board(db.session, circular_id, current().scope)
+    board = checks.board(db.session, circular_id, current().scope)
     return render_template("dashboard/safety_board.html", board=board)

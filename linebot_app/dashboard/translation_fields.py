@@ -3,7 +3,8 @@ the question and its answer labels, one a line, per language).
 
 The languages are configuration (KAIRAN_LANGUAGES), so these inputs are not WTForms fields of
 the form class: they are read from the same POST, which the form's CSRF token protects, and
-handed to broadcasts.compose in the draft, whose rules (broadcasts.translations.clean) decide.
+handed to broadcasts.circulars.compose in the draft, whose rules
+(broadcasts.circulars.translations.clean) decide.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from flask import request
 from flask_babel import gettext as _
 
-from broadcasts.translations import Version
+from broadcasts.circulars.translations import Version
 from linebot_app.circulars.views import language_name
 from linebot_app.extensions import settings
 from models import EASY_JAPANESE

@@ -14,13 +14,16 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from broadcasts import audit, compose, households, logins, paper, stats
-from broadcasts import staff as staff_invites
-from broadcasts.clock import SystemClock
-from broadcasts.i18n import Refused
-from broadcasts.reminders import scheduled
-from broadcasts.schedule import SAFETY_REMINDERS, QuietHours
-from broadcasts.scope import Scope
+from broadcasts.circulars import compose
+from broadcasts.core.clock import SystemClock
+from broadcasts.core.i18n import Refused
+from broadcasts.households import families, paper
+from broadcasts.schedule.reminders import scheduled
+from broadcasts.schedule.rules import SAFETY_REMINDERS, QuietHours
+from broadcasts.staff import audit, logins
+from broadcasts.staff import invites as staff_invites
+from broadcasts.staff.scope import Scope
+from broadcasts.stats import figures
 from linebot_app.dashboard import charts
 from linebot_app.dashboard.auth import (
     admin_required,
@@ -102,7 +105,7 @@ def language(code: str) -> Response:
 @login_required
 def index() -> str:
     page = max(request.args.get("page", 1, type=page_value) or 1, 1)
-    rows = stats.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
+    rows = figures.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
     may_compose = compose.composing_scope(db.session, current().member).can_compose
     return render_template(
         "dashboard/circulars.html",
@@ -124,8 +127,8 @@ def _circular(circular_id: int, scope: Scope) -> Circular:
 def circular_stats(circular_id: int) -> str:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    rows = stats.breakdown(db.session, circular_id, scope)
-    counts = stats.total(rows)
+    rows = figures.breakdown(db.session, circular_id, scope)
+    counts = figures.total(rows)
     # A city-wide circular reaches ~1,500 班: nobody reads that many rows. The page lists
     # districts and associations, and the 班 (breakdown and coverage) of one association when
     # it is opened, or when there is only one; the CSV export has every row.
@@ -143,16 +146,16 @@ def circular_stats(circular_id: int) -> str:
     # Associations reached only on paper (no LINE resident yet) have no row to open them by.
     listed = {row.id for row in rows if row.level == "association"}
     paper_only = [(a, name) for a, name in reached if a not in listed]
-    points = stats.confirmations_over_time(db.session, circular_id, scope)
+    points = figures.confirmations_over_time(db.session, circular_id, scope)
     now = clock.now()
     chart = (
         charts.cumulative(points, circular.released_at, now, counts.delivered)
         if circular.released_at
         else None
     )
-    tallies = stats.answer_tallies(db.session, circular_id, scope)
-    failures = stats.failures(db.session, circular_id, scope)
-    household_counts = households.summary(db.session, circular_id, scope, stats.alone(rows))
+    tallies = figures.answer_tallies(db.session, circular_id, scope)
+    failures = figures.failures(db.session, circular_id, scope)
+    household_counts = families.summary(db.session, circular_id, scope, figures.alone(rows))
     coverage = (
         paper.coverage(db.session, circular, scope, opened)
         if circular.released_at and opened is not None
@@ -180,8 +183,8 @@ def circular_stats(circular_id: int) -> str:
     line_stats = None
     line_asked = released_at is not None
     if released_at is not None:
-        line_stats = stats.line_statistics(
-            line(), circular_id, released_at, now.astimezone(stats.TOKYO).date()
+        line_stats = figures.line_statistics(
+            line(), circular_id, released_at, now.astimezone(figures.TOKYO).date()
         )
     return render_template(
         "dashboard/stats.html",
@@ -201,7 +204,7 @@ def circular_stats(circular_id: int) -> str:
         failures=failures,
         line_stats=line_stats,
         line_asked=line_asked,
-        threshold=stats.LINE_PRIVACY_THRESHOLD,
+        threshold=figures.LINE_PRIVACY_THRESHOLD,
         officer_of=officer_of,
         can_edit=can_edit,
         can_correct=can_correct,
@@ -229,7 +232,7 @@ def circular_stats(circular_id: int) -> str:
 def circular_progress(circular_id: int) -> Response:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    counts = stats.summary(db.session, circular_id, scope)
+    counts = figures.summary(db.session, circular_id, scope)
     return jsonify(
         status=circular.status.value,
         recipients=counts.recipients,
@@ -252,7 +255,7 @@ def not_confirmed(circular_id: int) -> str:
     if association_id is None or not scope.names_residents_of(association_id):
         abort(404)
     association = db.session.get_one(Association, association_id)
-    residents = stats.not_confirmed(db.session, circular_id, association_id)
+    residents = figures.not_confirmed(db.session, circular_id, association_id)
     return render_template(
         "dashboard/not_confirmed.html",
         circular=circular,
@@ -284,8 +287,8 @@ def _circular_export(circular_id: int, kind: str) -> Scope:
 @login_required
 def export_stats(circular_id: int) -> Response:
     scope = _circular_export(circular_id, "stats")
-    rows = stats.breakdown(db.session, circular_id, scope)
-    counts = stats.total(rows)
+    rows = figures.breakdown(db.session, circular_id, scope)
+    counts = figures.total(rows)
     header = [
         "区分",
         "校区",
@@ -302,7 +305,7 @@ def export_stats(circular_id: int) -> Response:
         "回答率(%)",
     ]
 
-    def line_of(level: str, d: str, a: str, g: str, c: stats.Counts) -> list[Any]:
+    def line_of(level: str, d: str, a: str, g: str, c: figures.Counts) -> list[Any]:
         return [
             level,
             d,
@@ -336,8 +339,8 @@ def export_stats(circular_id: int) -> Response:
 @login_required
 def export_answers(circular_id: int) -> Response:
     scope = _circular_export(circular_id, "answers")
-    tallies = stats.answer_tallies(db.session, circular_id, scope)
-    counts = stats.summary(db.session, circular_id, scope)
+    tallies = figures.answer_tallies(db.session, circular_id, scope)
+    counts = figures.summary(db.session, circular_id, scope)
     body = [[t.position, t.label, t.count, _percent(counts.rate(t.count))] for t in tallies]
     return csv_response(
         f"circular-{circular_id}-answers.csv",
@@ -356,8 +359,8 @@ def associations() -> Response | str:
     if scope.groups_only:
         # A 班長 sees their own 班 only, not their association's figures.
         return redirect(url_for("dashboard.groups"))
-    reach = stats.reach_by_association(db.session, scope)
-    districts = stats.reach_by_district(db.session, scope) if not scope.association_ids else []
+    reach = figures.reach_by_association(db.session, scope)
+    districts = figures.reach_by_district(db.session, scope) if not scope.association_ids else []
     return render_template(
         "dashboard/associations.html",
         reach=reach,
@@ -384,7 +387,7 @@ def paper_households(association_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     try:
-        stats.set_paper_households(db.session, association, int(form.paper_households.data))
+        figures.set_paper_households(db.session, association, int(form.paper_households.data))
     except ValueError:
         db.session.rollback()
         flash(_("紙の世帯数は 0 から世帯数までの数にしてください。"), "error")
@@ -409,7 +412,7 @@ def export_reach() -> Response:
     who = current()
     if who.scope.groups_only:
         abort(404)  # a 班長 sees their own 班 only
-    reach = stats.reach_by_association(db.session, who.scope)
+    reach = figures.reach_by_association(db.session, who.scope)
     audit.record(db.session, clock, who.member.id, "export.reach", "association", None)
     db.session.commit()
     header = [
@@ -544,7 +547,7 @@ def tokyo(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(stats.TOKYO).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(figures.TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 bp.add_app_template_filter(localized, "localized")

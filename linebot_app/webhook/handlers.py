@@ -24,23 +24,10 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
-from broadcasts import (
-    acknowledgements,
-    activation,
-    archive,
-    archive_replies,
-    composing_in_line,
-    households_in_line,
-    join_codes,
-    languages,
-    links,
-    logins,
-    registration,
-    replies,
-    staff,
-)
-from broadcasts.clock import Clock
-from broadcasts.postbacks import (
+from broadcasts import archive_replies, composing_in_line, households_in_line, replies
+from broadcasts.circulars import links
+from broadcasts.core.clock import Clock
+from broadcasts.core.postbacks import (
     Answer,
     ArchiveFind,
     ArchivePage,
@@ -64,7 +51,10 @@ from broadcasts.postbacks import (
     Unregister,
     decode,
 )
-from broadcasts.registration import Profile
+from broadcasts.residents import acknowledgements, archive, join_codes, languages, registration
+from broadcasts.residents.registration import Profile
+from broadcasts.rollout import activation
+from broadcasts.staff import invites, logins
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import settings
 from models import Resident
@@ -160,10 +150,10 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     if command is not None:
         return run(context, resident, command)
     # Codes before the archive: a family or join code sent right after 「検索」 is still a code.
-    code = staff.typed_code(text)
+    code = invites.typed_code(text)
     if code is not None:
         name = resident.display_name if resident else None
-        redeemed = staff.redeem(context.session, context.clock, context.user_id, code, name)
+        redeemed = invites.redeem(context.session, context.clock, context.user_id, code, name)
         return replies.staff(redeemed, language)
     join_code = join_codes.typed_code(text)
     if join_code is not None:

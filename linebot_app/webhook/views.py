@@ -23,11 +23,11 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from broadcasts import composing_in_line, webhook_events
-from broadcasts.clock import SystemClock
-from broadcasts.line import remaining_quota
-from broadcasts.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
-from broadcasts.registration import Profile
-from broadcasts.schedule import QuietHours
+from broadcasts.core.clock import SystemClock
+from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.residents.registration import Profile
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
 from linebot_app.extensions import db, line

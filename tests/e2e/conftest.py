@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from broadcasts.worker import Worker
+from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db
 from simulator.testing import RunningSimulator, SimulatorClient, start_simulator
 from tests.helpers.browser import chromium

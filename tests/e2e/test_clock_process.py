@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import insert, update
 
-from broadcasts.clock import SystemClock
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
 from linebot_app import create_app
 from linebot_app.extensions import db, line
 from models import Association, Circular, CircularTarget, District, Resident, StaffMember

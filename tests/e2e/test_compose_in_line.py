@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts import composing_in_line
-from broadcasts.clock import SystemClock
-from broadcasts.worker import Worker
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,

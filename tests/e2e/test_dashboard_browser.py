@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery.worker import Worker
 from models import (
     Acknowledgement,
     Association,

@@ -24,9 +24,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import line
 from models import (
     Acknowledgement,

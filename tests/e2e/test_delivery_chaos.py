@@ -20,9 +20,9 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from broadcasts import registration
-from broadcasts.clock import SystemClock
-from broadcasts.delivery import progress
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.steps import progress
+from broadcasts.residents import registration
 from linebot_app import create_app
 from linebot_app.extensions import db
 from models import (

@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery.worker import Worker
 from linebot_app.config import Settings
 from models import (
     Acknowledgement,

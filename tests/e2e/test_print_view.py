@@ -11,10 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, logins
-from broadcasts.clock import SystemClock
-from broadcasts.compose import CircularDraft
-from broadcasts.targeting import Target
+from broadcasts.circulars import compose, links
+from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import SystemClock
+from broadcasts.staff import logins
 from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
 from tests.helpers.browser import chromium as launch_chromium
 from tests.helpers.clock import FakeClock

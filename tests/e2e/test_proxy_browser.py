@@ -9,10 +9,12 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, logins, paper
-from broadcasts.clock import SystemClock
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.worker import Worker
+from broadcasts.households import paper
+from broadcasts.residents import acknowledgements
+from broadcasts.staff import logins
 from models import Association, Circular, CircularTarget, Resident, Role, StaffMember
 from tests.helpers.clock import FakeClock
 

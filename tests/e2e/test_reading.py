@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links
-from broadcasts.compose import CircularDraft
-from broadcasts.targeting import Target
-from broadcasts.translations import Version
+from broadcasts.circulars import compose, links
+from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars.targeting import Target
+from broadcasts.circulars.translations import Version
 from models import (
     EASY_JAPANESE,
     Association,

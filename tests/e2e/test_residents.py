@@ -12,7 +12,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import richmenu
+from broadcasts.rollout import richmenu
 from linebot_app.cli import cli
 from linebot_app.extensions import line
 from models import (

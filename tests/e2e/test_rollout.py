@@ -21,11 +21,12 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, join_codes
-from broadcasts.compose import CircularDraft, CompositionError
-from broadcasts.jobs import ClockSettings, Clockwork
-from broadcasts.schedule import QuietHours
-from broadcasts.targeting import Target
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars.targeting import Target
+from broadcasts.residents import join_codes
+from broadcasts.schedule.jobs import ClockSettings, Clockwork
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (

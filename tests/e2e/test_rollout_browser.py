@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import logins, templates
-from broadcasts.clock import SystemClock
+from broadcasts.circulars import templates
+from broadcasts.core.clock import SystemClock
+from broadcasts.staff import logins
 from linebot_app.dashboard.links import login_url
 from models import Association, Circular, District, Resident, Role, StaffMember
 from tests.helpers.settings import TEST_SETTINGS

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from broadcasts import logins
-from broadcasts.clock import SystemClock
-from broadcasts.worker import Worker
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.worker import Worker
+from broadcasts.staff import logins
 from models import Association, Circular, District, Resident, Role, StaffMember
 from simulator.testing import SimulatorClient
 from tests.helpers.browser import chromium

@@ -9,11 +9,12 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, reminders
-from broadcasts.compose import TOKYO, CircularDraft
-from broadcasts.release import release
-from broadcasts.targeting import Target
-from broadcasts.worker import Worker
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import TOKYO, CircularDraft
+from broadcasts.circulars.release import release
+from broadcasts.circulars.targeting import Target
+from broadcasts.delivery.worker import Worker
+from broadcasts.schedule import reminders
 from models import (
     Association,
     Circular,

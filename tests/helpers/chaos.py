@@ -11,9 +11,9 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
-from broadcasts.clock import SystemClock
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
+from broadcasts.circulars.release import release
+from broadcasts.core.clock import SystemClock
+from broadcasts.delivery.line import remaining_quota
 from linebot_app import create_app
 from linebot_app.extensions import db, line
 from models import Association, Circular, CircularTarget, District, Resident, StaffMember

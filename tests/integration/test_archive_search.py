@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
-from broadcasts import archive
+from broadcasts.residents import archive
 from models import (
     EASY_JAPANESE,
     Circular,

@@ -13,11 +13,11 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose
-from broadcasts.compose import CircularDraft, CompositionError
-from broadcasts.line import remaining_quota
-from broadcasts.targeting import Target
-from broadcasts.worker import Worker
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars.targeting import Target
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import line
 from models import (
     Association,

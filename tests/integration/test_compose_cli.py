@@ -10,9 +10,9 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy.orm import Session
 
-from broadcasts import compose
-from broadcasts.compose import CircularDraft
-from broadcasts.targeting import Target
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars.targeting import Target
 from linebot_app.cli import cli
 from models import Association, Circular, CircularStatus, Role, StaffMember
 from tests.helpers.clock import FakeClock

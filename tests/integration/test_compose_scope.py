@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts import compose
-from broadcasts.compose import CircularDraft, CompositionError, NotPermitted
-from broadcasts.targeting import Target
+from broadcasts.circulars import compose
+from broadcasts.circulars.compose import CircularDraft, CompositionError, NotPermitted
+from broadcasts.circulars.targeting import Target
 from models import Association, Circular, CircularStatus, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 

@@ -13,8 +13,8 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import logins
-from broadcasts.clock import SystemClock
+from broadcasts.core.clock import SystemClock
+from broadcasts.staff import logins
 from models import (
     Association,
     AuditEntry,

@@ -16,8 +16,8 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.compose import TOKYO
-from broadcasts.worker import Worker
+from broadcasts.circulars.compose import TOKYO
+from broadcasts.delivery.worker import Worker
 from models import (
     Association,
     Attachment,

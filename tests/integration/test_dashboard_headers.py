@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts import logins
-from broadcasts.clock import SystemClock
+from broadcasts.core.clock import SystemClock
+from broadcasts.staff import logins
 from models import (
     Association,
     Circular,

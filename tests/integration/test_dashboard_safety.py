@@ -12,8 +12,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, safety
-from broadcasts.worker import Worker
+from broadcasts.delivery.worker import Worker
+from broadcasts.residents import acknowledgements
+from broadcasts.safety import checks
 from models import Association, Circular, District, Resident, Role, StaffMember
 from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
@@ -96,7 +97,7 @@ def test_a_promoter_starts_a_check_and_officers_see_names_of_their_own_associati
     assert sent.headers["Location"] == f"/dashboard/safety/{circular.id}"
     worker.drain()
     help_user, safe_user = town.x_users[0], town.x_users[4]
-    for user, position in ((help_user, safety.HELP_POSITION), (safe_user, safety.SAFE_POSITION)):
+    for user, position in ((help_user, checks.HELP_POSITION), (safe_user, checks.SAFE_POSITION)):
         resident = session.scalars(select(Resident).where(Resident.line_user_id == user)).one()
         acknowledgements.answer(session, clock, resident, circular.id, position)
     session.commit()

@@ -13,10 +13,11 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import delivery, stats
-from broadcasts.release import release
-from broadcasts.scope import Scope
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery import steps
+from broadcasts.delivery.worker import Worker
+from broadcasts.staff.scope import Scope
+from broadcasts.stats import figures
 from models import (
     Association,
     AuditEntry,
@@ -37,8 +38,8 @@ from tests.helpers.stats import Sent
 
 def test_city_counts_and_rates(session: Session, sent: Sent) -> None:
     city = Scope(sent.admin.id, city=True)
-    counts = stats.summary(session, sent.circular.id, city)
-    assert counts == stats.Counts(
+    counts = figures.summary(session, sent.circular.id, city)
+    assert counts == figures.Counts(
         recipients=13, delivered=11, pending=0, failed=1, skipped=1, opened=3, confirmed=6,
         answered=5,
     )  # fmt: skip
@@ -49,7 +50,7 @@ def test_city_counts_and_rates(session: Session, sent: Sent) -> None:
 def test_breakdown_is_district_association_group_with_subtotals(
     session: Session, sent: Sent
 ) -> None:
-    rows = stats.breakdown(session, sent.circular.id, Scope(sent.admin.id, city=True))
+    rows = figures.breakdown(session, sent.circular.id, Scope(sent.admin.id, city=True))
     shown = [(r.level, r.name, r.counts.delivered, r.counts.confirmed) for r in rows]
     assert shown == [
         ("district", "A校区", 8, 3),
@@ -64,16 +65,16 @@ def test_breakdown_is_district_association_group_with_subtotals(
 
 def test_an_officer_counts_only_their_association(session: Session, sent: Sent) -> None:
     scope = Scope.of(sent.officer_x.id, sent.officer_x.roles)
-    counts = stats.summary(session, sent.circular.id, scope)
+    counts = figures.summary(session, sent.circular.id, scope)
     assert (counts.delivered, counts.opened, counts.confirmed, counts.answered) == (6, 3, 3, 2)
-    assert [t.count for t in stats.answer_tallies(session, sent.circular.id, scope)] == [1, 1]
-    assert [r.name for r in stats.breakdown(session, sent.circular.id, scope)] == [
+    assert [t.count for t in figures.answer_tallies(session, sent.circular.id, scope)] == [1, 1]
+    assert [r.name for r in figures.breakdown(session, sent.circular.id, scope)] == [
         "A校区",
         "X町内会",
         "1班",
         "2班",
     ]
-    missing = stats.not_confirmed(session, sent.circular.id, sent.x.id)
+    missing = figures.not_confirmed(session, sent.circular.id, sent.x.id)
     assert [(m.group_name, m.display_name, m.opened) for m in missing] == [
         ("1班", "一班2", True),
         ("1班", "一班3", False),
@@ -87,18 +88,18 @@ def test_a_resident_who_moved_stays_on_the_list_the_circular_went_round(
     moved = session.scalars(select(Resident).where(Resident.display_name == "二班1")).one()
     moved.association, moved.group = sent.y, None
     session.commit()
-    missing = stats.not_confirmed(session, sent.circular.id, sent.x.id)
+    missing = figures.not_confirmed(session, sent.circular.id, sent.x.id)
     assert [(m.group_name, m.display_name) for m in missing] == [
         ("1班", "一班2"),
         ("1班", "一班3"),
         ("2班", "二班1"),
     ]
-    assert stats.not_confirmed(session, sent.circular.id, sent.y.id) == []
+    assert figures.not_confirmed(session, sent.circular.id, sent.y.id) == []
 
 
 def test_confirmations_over_time_answers_and_failures(session: Session, sent: Sent) -> None:
     city = Scope(sent.admin.id, city=True)
-    points = stats.confirmations_over_time(session, sent.circular.id, city)
+    points = figures.confirmations_over_time(session, sent.circular.id, city)
     start = sent.circular.released_at
     assert start is not None
     assert [(p - start, n) for p, n in points] == [
@@ -106,11 +107,13 @@ def test_confirmations_over_time_answers_and_failures(session: Session, sent: Se
         (timedelta(hours=1), 3),
         (timedelta(hours=2), 6),
     ]
-    assert [(t.label, t.count) for t in stats.answer_tallies(session, sent.circular.id, city)] == [
+    assert [
+        (t.label, t.count) for t in figures.answer_tallies(session, sent.circular.id, city)
+    ] == [
         ("出席", 4),
         ("欠席", 1),
     ]
-    assert stats.failures(session, sent.circular.id, city) == [
+    assert figures.failures(session, sent.circular.id, city) == [
         ("failed", "Invalid request", 1),
         ("skipped", "", 1),
     ]
@@ -128,12 +131,12 @@ def test_reach_per_association_and_district(
     sent.x.paper_household_count = 50
     session.commit()
     city = Scope(sent.admin.id, city=True)
-    by_association = {r.name: r for r in stats.reach_by_association(session, city)}
+    by_association = {r.name: r for r in figures.reach_by_association(session, city)}
     assert by_association["X町内会"].registered == 2
     assert by_association["X町内会"].reach == pytest.approx(0.52)
     assert by_association["X町内会"].digital_share == pytest.approx(0.02)
     assert by_association["Y町内会"].registered == 1
-    districts = stats.reach_by_district(session, city)
+    districts = figures.reach_by_district(session, city)
     assert [d.name for d in districts] == ["A校区", "B校区"]
     assert districts[0].households == 200 and districts[0].paper == 50
 
@@ -240,7 +243,7 @@ def test_a_city_page_lists_associations_and_opens_one_for_its_groups(
     """A city-wide page would list every 班 of the city: it lists districts and associations,
     and one association's 班 (its breakdown and coverage) when that association is opened.
     An association the circular reaches only on paper can be opened too."""
-    from broadcasts import paper
+    from broadcasts.households import paper
 
     district = session.get_one(District, sent.x.district_id)
     on_paper = make_association(district=district, name="Z町内会", kana="く", groups=("1班",))
@@ -273,15 +276,19 @@ def test_the_breakdown_counts_a_resident_where_the_circular_was_sent(
     """Moving after the circular was sent does not move its figures: the delivery recorded the
     area (the breakdown used to follow the resident's current registration)."""
     city = Scope(sent.admin.id, city=True)
-    before = {(r.level, r.name): r.counts for r in stats.breakdown(session, sent.circular.id, city)}
+    before = {
+        (r.level, r.name): r.counts for r in figures.breakdown(session, sent.circular.id, city)
+    }
     for resident in session.scalars(select(Resident).where(Resident.association_id == sent.x.id)):
         resident.association_id = sent.y.id
         resident.group_id = None
     session.commit()
-    after = {(r.level, r.name): r.counts for r in stats.breakdown(session, sent.circular.id, city)}
+    after = {
+        (r.level, r.name): r.counts for r in figures.breakdown(session, sent.circular.id, city)
+    }
     assert after == before
     officer = Scope(sent.officer_x.id, association_ids=frozenset({sent.x.id}))
-    assert stats.summary(session, sent.circular.id, officer).delivered == 6
+    assert figures.summary(session, sent.circular.id, officer).delivered == 6
 
 
 def test_a_delivery_skipped_because_its_resident_blocked_is_shown_in_the_sites_words(
@@ -292,11 +299,11 @@ def test_a_delivery_skipped_because_its_resident_blocked_is_shown_in_the_sites_w
             Delivery.circular_id == sent.circular.id, Delivery.status == DeliveryStatus.skipped
         )
     ).one()
-    skipped.failure_reason = delivery.BLOCKED  # as the engine records it
+    skipped.failure_reason = steps.BLOCKED  # as the engine records it
     session.commit()
     page = dashboard_client(sent.admin).get(f"/dashboard/circulars/{sent.circular.id}")
     html = page.get_data(as_text=True)
     failures = html[html.index('id="failures"') :]
     failures = failures[: failures.index("</table>")]
     assert "送信前にブロック" in failures
-    assert delivery.BLOCKED not in failures  # the engine's code, not words for people
+    assert steps.BLOCKED not in failures  # the engine's code, not words for people

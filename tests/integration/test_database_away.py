@@ -11,9 +11,9 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db, line
 from models import Acknowledgement, Association, Circular, CircularTarget, ProcessedWebhookEvent
 from simulator.testing import SimulatorClient

@@ -13,11 +13,12 @@ from sqlalchemy import delete, event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts import delivery, reminders, retry
-from broadcasts.line import SendOutcome, multicast, remaining_quota
-from broadcasts.release import release
-from broadcasts.retry import Verdict
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery import retry, steps
+from broadcasts.delivery.line import SendOutcome, multicast, remaining_quota
+from broadcasts.delivery.retry import Verdict
+from broadcasts.delivery.worker import Worker
+from broadcasts.schedule import reminders
 from linebot_app.extensions import line
 from models import (
     Association,
@@ -55,15 +56,15 @@ def release_now(session: Session, clock: FakeClock, circular: Circular) -> None:
     session.commit()
 
 
-def claimed(session: Session, clock: FakeClock, worker_id: str) -> delivery.Claim:
+def claimed(session: Session, clock: FakeClock, worker_id: str) -> steps.Claim:
     """The next batch, claimed and committed as `worker_id`, a worker of the test's own."""
-    claim = delivery.claim_next(session, clock, worker_id)
+    claim = steps.claim_next(session, clock, worker_id)
     assert claim is not None
     session.commit()
     return claim
 
 
-def send(claim: delivery.Claim) -> SendOutcome:
+def send(claim: steps.Claim) -> SendOutcome:
     """The claim's multicast, as a worker makes it."""
     return multicast(line(), claim.user_ids, claim.messages, claim.retry_key, claim.unit)
 
@@ -155,7 +156,7 @@ def test_every_targeted_resident_gets_exactly_one_card(
     assert alt_text.startswith("【回覧") and "清掃活動のお知らせ" in alt_text
     assert card["customAggregationUnits"] == [f"circular_{circular.id}"]
     session.expire_all()
-    shown = delivery.progress(session, circular.id)
+    shown = steps.progress(session, circular.id)
     assert shown.status is CircularStatus.sent
     assert shown.deliveries["sent"] == 1100
     assert shown.batches["accepted"] == 3
@@ -179,7 +180,7 @@ def test_retries_reuse_the_key_and_never_double_deliver(
         worker.drain()
         clock.advance(minutes=10)
         session.expire_all()
-        if delivery.progress(session, circular.id).status is CircularStatus.sent:
+        if steps.progress(session, circular.id).status is CircularStatus.sent:
             break
     sim.clear_faults()
     assert set(copies(sim, targeted).values()) == {1}
@@ -211,7 +212,7 @@ def test_residents_who_block_after_the_snapshot_are_skipped(
     session.commit()
     worker.drain()
     session.expire_all()
-    assert delivery.progress(session, circular.id).deliveries == {
+    assert steps.progress(session, circular.id).deliveries == {
         "pending": 0,
         "sent": 4,
         "skipped": 1,
@@ -236,7 +237,7 @@ def test_a_batch_whose_residents_all_blocked_closes_without_a_call(
     session.commit()
     assert worker.drain() == 0
     session.expire_all()
-    assert delivery.progress(session, circular.id).batches["accepted"] == 1
+    assert steps.progress(session, circular.id).batches["accepted"] == 1
     assert session.get_one(Circular, circular.id).status is CircularStatus.sent
     assert sim.requests_log("/v2/bot/message/multicast") == []
 
@@ -253,7 +254,7 @@ def test_a_circular_whose_worker_stopped_before_finishing_it_is_finished_by_the_
     user_ids = make_line_residents(20, association)
     release_now(session, clock, circular)
     claim = claimed(session, clock, "worker-that-stops")
-    assert delivery.record(session, clock, claim, send(claim)) is not None
+    assert steps.record(session, clock, claim, send(claim)) is not None
     session.commit()
     # Stopped here, before finish_if_done: every batch is closed, the circular still sending.
     session.expire_all()
@@ -312,9 +313,9 @@ def test_the_monthly_limit_mid_circular_pauses_it_until_resumed(
     assert circular.hold_reason is not None and "上限" in circular.hold_reason
     assert sum(copies(sim, user_ids).values()) == 500
     assert worker.drain() == 0, "a paused circular is not sent"
-    assert delivery.resume(session, circular, remaining_quota(line())) is not None
+    assert steps.resume(session, circular, remaining_quota(line())) is not None
     sim.set_quota(limit=2000, used=400)
-    assert delivery.resume(session, circular, remaining_quota(line())) is None
+    assert steps.resume(session, circular, remaining_quota(line())) is None
     session.commit()
     worker.drain()
     assert set(copies(sim, user_ids).values()) == {1}
@@ -381,7 +382,7 @@ def test_a_key_older_than_line_keeps_is_held_not_resent(
     clock.advance(hours=23)
     assert worker.drain() == 0
     session.expire_all()
-    assert delivery.progress(session, circular.id).batches["held"] == 1
+    assert steps.progress(session, circular.id).batches["held"] == 1
     assert circular.status is CircularStatus.sending
     assert set(copies(sim, user_ids).values()) == {0}
 
@@ -406,9 +407,9 @@ def test_several_senders_finish_the_circular_and_send_each_card_once(
         give_up = deadline()
         while True:
             session.expire_all()
-            if delivery.progress(session, circular.id).status is CircularStatus.sent:
+            if steps.progress(session, circular.id).status is CircularStatus.sent:
                 break
-            assert time.monotonic() < give_up, delivery.progress(session, circular.id)
+            assert time.monotonic() < give_up, steps.progress(session, circular.id)
             session.rollback()
             time.sleep(0.1)
     finally:
@@ -431,11 +432,11 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
     release_now(session, clock, circular)
     slow = claimed(session, clock, "slow-worker")
     clock.advance(minutes=2)
-    assert delivery.recover_stale(session, clock) == 1
+    assert steps.recover_stale(session, clock) == 1
     other = claimed(session, clock, "other-worker")
     assert other.batch_id == slow.batch_id
     # The slow worker answers at last: the batch is the other worker's now, untouched.
-    assert delivery.record(session, clock, slow, send(slow)) is None
+    assert steps.record(session, clock, slow, send(slow)) is None
     session.commit()
     session.expire_all()
     batch = session.get_one(DeliveryBatch, slow.batch_id)
@@ -444,10 +445,10 @@ def test_a_late_record_of_a_recovered_claim_changes_nothing(
     pending = select(func.count()).where(Delivery.status == DeliveryStatus.pending)
     assert session.scalar(pending.select_from(Delivery)) == 20
     # Its holder records: LINE knew the key (409), the deliveries are sent once.
-    decision = delivery.record(session, clock, other, send(other))
+    decision = steps.record(session, clock, other, send(other))
     assert decision is not None and decision.verdict is Verdict.accepted
     session.commit()
-    assert delivery.finish_if_done(session, clock, circular.id)
+    assert steps.finish_if_done(session, clock, circular.id)
     session.commit()
     session.expire_all()
     assert session.get_one(Circular, circular.id).status is CircularStatus.sent
@@ -466,7 +467,7 @@ def test_senders_asking_for_a_new_message_at_once_build_it_once(
     batch_id = session.scalars(
         select(DeliveryBatch.id).where(DeliveryBatch.circular_id == circular.id)
     ).one()
-    cache = delivery.MessageCache()
+    cache = steps.MessageCache()
     engine = session.get_bind()
     sessions = sessionmaker(engine)
     builds: list[str] = []
@@ -514,7 +515,7 @@ def test_a_workers_message_cache_keeps_at_most_its_size(
     worker: Worker,
 ) -> None:
     user_ids = make_line_residents(3, association)
-    worker.messages = delivery.MessageCache(size=2)
+    worker.messages = steps.MessageCache(size=2)
     for title in ("一つ目", "二つ目", "三つ目"):
         release_now(
             session,
@@ -568,7 +569,7 @@ def test_a_resident_who_unfollows_before_a_retry_is_accepted_is_skipped_not_sent
         worker.drain()
     session.expire_all()
     assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
-    assert delivery.progress(session, circular.id).deliveries == {
+    assert steps.progress(session, circular.id).deliveries == {
         "pending": 0,
         "sent": 2,
         "skipped": 1,
@@ -625,7 +626,7 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     assert worker.drain() == 1  # 409: the key was accepted before the unfollow
     session.expire_all()
     assert set(copies(sim, user_ids).values()) == {1}
-    assert delivery.progress(session, circular.id).deliveries["sent"] == 3
+    assert steps.progress(session, circular.id).deliveries["sent"] == 3
 
 
 def test_claims_that_died_with_their_workers_do_not_lengthen_the_back_off(
@@ -642,7 +643,7 @@ def test_claims_that_died_with_their_workers_do_not_lengthen_the_back_off(
     for n in range(5):
         claimed(session, clock, f"worker-killed-{n}")  # killed before it called LINE
         clock.advance(minutes=2)
-        assert delivery.recover_stale(session, clock) == 1
+        assert steps.recover_stale(session, clock) == 1
         session.commit()
     sim.set_faults(error500=1.0, paths=["/v2/bot/message/multicast"])
     assert worker.drain() == 1

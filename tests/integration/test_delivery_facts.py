@@ -23,10 +23,12 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, households, paper, reading, registration, stats
-from broadcasts.release import release
-from broadcasts.scope import Scope
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import release
+from broadcasts.delivery.worker import Worker
+from broadcasts.households import families, paper
+from broadcasts.residents import acknowledgements, reading, registration
+from broadcasts.staff.scope import Scope
+from broadcasts.stats import figures
 from models import (
     CARD,
     Acknowledgement,
@@ -141,11 +143,11 @@ def test_flags_and_statistics_always_equal_a_recount(
                 for u in users
             ]
             # Residents 0 and 1 live together (1班); the others are households of one.
-            invited = households.invite(session, clock, self.residents[0])
+            invited = families.invite(session, clock, self.residents[0])
             assert invited.code is not None
-            code = households.typed_code(invited.code)
+            code = families.typed_code(invited.code)
             assert code is not None
-            assert households.join(session, clock, self.residents[1], code) == "joined"
+            assert families.join(session, clock, self.residents[1], code) == "joined"
             circular = make_circular(
                 targets=[CircularTarget(association=east), CircularTarget(association=west)],
                 question="出席しますか",
@@ -160,7 +162,7 @@ def test_flags_and_statistics_always_equal_a_recount(
             # Where each resident is counted: their registration and household at the snapshot.
             self.sent_area = {r.id: (r.association_id, r.group_id) for r in self.residents}
             self.sent_household = {
-                r.id: households.household_of(session, r.id) or -r.id for r in self.residents
+                r.id: families.household_of(session, r.id) or -r.id for r in self.residents
             }
             assert release(session, clock, circular, None).released
             session.commit()
@@ -199,11 +201,11 @@ def test_flags_and_statistics_always_equal_a_recount(
         @rule(who=st.integers(2, RESIDENTS - 1))
         def join_the_household(self, who: int) -> None:
             """Neither does joining a household (the card was sent to a household of one)."""
-            invited = households.invite(session, clock, self.residents[0])
+            invited = families.invite(session, clock, self.residents[0])
             if invited.code is not None:
-                code = households.typed_code(invited.code)
+                code = families.typed_code(invited.code)
                 assert code is not None
-                households.join(session, clock, self.residents[who], code)
+                families.join(session, clock, self.residents[who], code)
             session.commit()
 
         @rule(who=st.integers(0, RESIDENTS - 1))
@@ -253,12 +255,12 @@ def test_flags_and_statistics_always_equal_a_recount(
                 counts["answered"] += answered
             found = {
                 (row.association_id, row.id if row.level == "group" else None): row.counts
-                for row in stats.breakdown(session, self.circular_id, city)
+                for row in figures.breakdown(session, self.circular_id, city)
                 if row.level == "group"
                 or (row.level == "association" and row.id == self.areas[2][0])
             }
             assert found == {
-                area: stats.Counts(
+                area: figures.Counts(
                     recipients=c["recipients"],
                     delivered=c["sent"],
                     pending=c["pending"],
@@ -273,12 +275,12 @@ def test_flags_and_statistics_always_equal_a_recount(
             sent = [r for r in facts if status[r] is DeliveryStatus.sent]
             reached = {self.sent_household[r] for r in sent}
             confirmed = {self.sent_household[r] for r in sent if facts[r][1]}
-            counted = households.HouseholdCounts(len(reached), len(confirmed))
-            assert households.summary(session, self.circular_id, city) == counted
+            counted = families.HouseholdCounts(len(reached), len(confirmed))
+            assert families.summary(session, self.circular_id, city) == counted
             # The page's way: the households of one counted in the breakdown's pass.
-            rows = stats.breakdown(session, self.circular_id, city)
-            alone = stats.alone(rows)
-            assert households.summary(session, self.circular_id, city, alone) == counted
+            rows = figures.breakdown(session, self.circular_id, city)
+            alone = figures.alone(rows)
+            assert families.summary(session, self.circular_id, city, alone) == counted
             circular = session.get_one(Circular, self.circular_id)
             for row in paper.coverage(session, circular, city):
                 here = [r for r in sent if self.sent_area[r][1] == row.group_id]

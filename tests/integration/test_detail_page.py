@@ -17,9 +17,13 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, compose, links, messages, reminders, replies
-from broadcasts.compose import CircularDraft
-from broadcasts.targeting import Target
+from broadcasts import replies
+from broadcasts.circulars import compose, links
+from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars.targeting import Target
+from broadcasts.delivery import messages
+from broadcasts.residents import acknowledgements
+from broadcasts.schedule import reminders
 from models import (
     Acknowledgement,
     AnswerOption,

@@ -9,20 +9,17 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import (
-    acknowledgements,
-    activation,
-    households,
-    households_in_line,
-    stats,
-    watch_over,
-)
-from broadcasts.jobs import ClockSettings, Clockwork
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.schedule import TOKYO, QuietHours
-from broadcasts.scope import Scope
-from broadcasts.worker import Worker
+from broadcasts import households_in_line
+from broadcasts.circulars.release import release
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
+from broadcasts.households import families, watch_over
+from broadcasts.residents import acknowledgements
+from broadcasts.rollout import activation
+from broadcasts.schedule.jobs import ClockSettings, Clockwork
+from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.staff.scope import Scope
+from broadcasts.stats import figures
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
@@ -54,11 +51,11 @@ def resident_of(session: Session, user_id: str) -> Resident:
 def family(session: Session, clock: FakeClock, residents: list[Resident]) -> None:
     """The first resident invites the others, who each join with their own code."""
     for member in residents[1:]:
-        invited = households.invite(session, clock, residents[0])
+        invited = families.invite(session, clock, residents[0])
         assert invited.code is not None
-        code = households.typed_code(invited.code)
+        code = families.typed_code(invited.code)
         assert code is not None
-        assert households.join(session, clock, member, code) == "joined"
+        assert families.join(session, clock, member, code) == "joined"
     session.commit()
 
 
@@ -88,7 +85,7 @@ def test_a_household_of_three_counts_once_and_one_confirmation_confirms_for_all(
     residents = [resident_of(session, user_id) for user_id in user_ids]
     family(session, clock, residents[:3])
     # Reach: five LINE residents, three of them one household.
-    (reach,) = stats.reach_by_association(session, CITY)
+    (reach,) = figures.reach_by_association(session, CITY)
     assert reach.registered == 3
 
     clock.moment = tokyo(1, 10)
@@ -96,11 +93,11 @@ def test_a_household_of_three_counts_once_and_one_confirmation_confirms_for_all(
         targets=[CircularTarget(association=association)], one_per_household=True
     )
     released(session, clock, worker, circular)
-    assert households.summary(session, circular.id, CITY) == households.HouseholdCounts(3, 0)
+    assert families.summary(session, circular.id, CITY) == families.HouseholdCounts(3, 0)
 
     assert acknowledgements.confirm(session, clock, residents[1], circular.id) == "confirmed"
     session.commit()
-    counted = households.summary(session, circular.id, CITY)
+    counted = families.summary(session, circular.id, CITY)
     assert (counted.delivered, counted.confirmed) == (3, 1)
     channels = dict(
         session.execute(
@@ -148,8 +145,8 @@ def test_without_one_per_household_each_member_confirms_for_themselves(
     released(session, clock, worker, circular)
     acknowledgements.confirm(session, clock, residents[0], circular.id)
     session.commit()
-    assert stats.summary(session, circular.id, CITY).confirmed == 1
-    assert households.summary(session, circular.id, CITY) == households.HouseholdCounts(1, 1)
+    assert figures.summary(session, circular.id, CITY).confirmed == 1
+    assert families.summary(session, circular.id, CITY) == families.HouseholdCounts(1, 1)
 
 
 def test_invite_codes_are_single_use_expire_and_are_stored_hashed(
@@ -158,24 +155,24 @@ def test_invite_codes_are_single_use_expire_and_are_stored_hashed(
     association = session.get_one(Association, make_resident().association_id)
     inviter = make_resident(association=association, registered_at=clock.now())
     first, second = make_resident(), make_resident()
-    invited = households.invite(session, clock, inviter)
+    invited = families.invite(session, clock, inviter)
     assert invited.code is not None and invited.code.startswith("KAZOKU-")
-    code = households.typed_code(invited.code.lower().replace("-", " "))
+    code = families.typed_code(invited.code.lower().replace("-", " "))
     assert code is not None
     stored = session.scalars(select(HouseholdInvite.code_hash)).one()
     assert code not in stored and invited.code not in stored
-    assert households.join(session, clock, first, code) == "joined"
-    assert households.join(session, clock, second, code) == "used"
+    assert families.join(session, clock, first, code) == "joined"
+    assert families.join(session, clock, second, code) == "used"
     # The family member lives at the inviter's address: same association and 班.
     assert first.association_id == inviter.association_id
-    late = households.invite(session, clock, inviter)
+    late = families.invite(session, clock, inviter)
     assert late.code is not None
     clock.advance(days=3, seconds=1)
-    assert households.join(session, clock, second, households.typed_code(late.code) or "") == (
+    assert families.join(session, clock, second, families.typed_code(late.code) or "") == (
         "expired"
     )
-    assert households.join(session, clock, second, "0" * 12) == "unknown"
-    assert households.members(session, inviter.id) == sorted([inviter.id, first.id])
+    assert families.join(session, clock, second, "0" * 12) == "unknown"
+    assert families.members(session, inviter.id) == sorted([inviter.id, first.id])
 
 
 def test_a_resident_leaves_and_becomes_a_household_of_one(
@@ -183,12 +180,12 @@ def test_a_resident_leaves_and_becomes_a_household_of_one(
 ) -> None:
     inviter = make_resident(registered_at=clock.now())
     other = make_resident()
-    code = households.typed_code(households.invite(session, clock, inviter).code or "")
-    assert code is not None and households.join(session, clock, other, code) == "joined"
-    assert households.leave(session, other) is True
-    assert households.leave(session, other) is False
-    assert households.members(session, other.id) == [other.id]
-    assert households.members(session, inviter.id) == [inviter.id]
+    code = families.typed_code(families.invite(session, clock, inviter).code or "")
+    assert code is not None and families.join(session, clock, other, code) == "joined"
+    assert families.leave(session, other) is True
+    assert families.leave(session, other) is False
+    assert families.members(session, other.id) == [other.id]
+    assert families.members(session, inviter.id) == [inviter.id]
 
 
 def test_inviting_and_joining_from_line(
@@ -206,12 +203,12 @@ def test_inviting_and_joining_from_line(
     assert session.scalar(select(func.count()).select_from(HouseholdInvite)) == 1
     # The code itself is only in the reply; here a second one is made by the service.
     clock = FakeClock(datetime.now(TOKYO) + timedelta(seconds=1))
-    code = households.invite(session, clock, session.get_one(Resident, inviter_id)).code
+    code = families.invite(session, clock, session.get_one(Resident, inviter_id)).code
     session.commit()
     assert post_webhook([text_event(newcomer, code or "")]).status_code == 200  # type: ignore[attr-defined]
     session.expire_all()
     joined = resident_of(session, newcomer)
-    assert households.members(session, joined.id) == sorted([inviter_id, joined.id])
+    assert families.members(session, joined.id) == sorted([inviter_id, joined.id])
     assert joined.association_id == session.get_one(Resident, inviter_id).association_id
     assert post_webhook([text_event(newcomer, "世帯をぬける")]).status_code == 200  # type: ignore[attr-defined]
     session.expire_all()
@@ -236,7 +233,7 @@ def test_joining_a_family_tells_what_registering_would_have_told(
     plain = make_resident(registered_at=clock.now())
 
     def joined(at: Resident, user_id: str) -> str:
-        code = households.invite(session, clock, at).code or ""
+        code = families.invite(session, clock, at).code or ""
         reply = households_in_line.handle_text(session, clock, user_id, code, language)
         assert reply is not None
         return "\n".join(message.text for message in reply)  # type: ignore[attr-defined]

@@ -13,12 +13,16 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, compose, households_in_line, paper, staff
-from broadcasts.line import remaining_quota
-from broadcasts.postbacks import ProxyCircular, ProxyHousehold, encode
-from broadcasts.release import release
-from broadcasts.scope import load
-from broadcasts.worker import Worker
+from broadcasts import households_in_line
+from broadcasts.circulars import compose
+from broadcasts.circulars.release import release
+from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
+from broadcasts.households import paper
+from broadcasts.residents import acknowledgements
+from broadcasts.staff import invites
+from broadcasts.staff.scope import load
 from linebot_app.cli import cli
 from linebot_app.extensions import line
 from models import (
@@ -299,8 +303,8 @@ def test_a_group_leader_is_invited_from_the_command_line_and_linked_in_line(
         town.second.id,
         None,
     )
-    with pytest.raises(staff.InviteError):
-        staff.create_invite(
+    with pytest.raises(invites.InviteError):
+        invites.create_invite(
             session,
             FakeClock(town.circular.created_at),
             Role.officer,

@@ -11,8 +11,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.release import Release, promised_elsewhere, release
-from broadcasts.worker import Worker
+from broadcasts.circulars.release import Release, promised_elsewhere, release
+from broadcasts.delivery.worker import Worker
 from linebot_app.cli import cli
 from models import Association, BatchStatus, Circular, CircularTarget, Delivery, DeliveryBatch
 from simulator.testing import SimulatorClient

@@ -17,11 +17,12 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcasts import activation, adoption, areas, join_codes
-from broadcasts.jobs import ClockSettings, Clockwork
-from broadcasts.registration import AskConfirmation
-from broadcasts.schedule import QuietHours
-from broadcasts.scope import Scope
+from broadcasts.residents import join_codes
+from broadcasts.residents.registration import AskConfirmation
+from broadcasts.rollout import activation, adoption, areas
+from broadcasts.schedule.jobs import ClockSettings, Clockwork
+from broadcasts.schedule.rules import QuietHours
+from broadcasts.staff.scope import Scope
 from linebot_app.extensions import db, line
 from linebot_app.schema import alembic_config, upgrade
 from models import (

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, templates, translations
-from broadcasts.compose import TOKYO, CompositionError, NotPermitted
-from broadcasts.targeting import Target
-from broadcasts.translations import Version
+from broadcasts.circulars import compose, templates, translations
+from broadcasts.circulars.compose import TOKYO, CompositionError, NotPermitted
+from broadcasts.circulars.targeting import Target
+from broadcasts.circulars.translations import Version
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 

@@ -15,15 +15,16 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, safety
-from broadcasts.compose import CompositionError, NotPermitted
-from broadcasts.jobs import ClockSettings, Clockwork
-from broadcasts.line import remaining_quota
-from broadcasts.schedule import TOKYO, QuietHours
-from broadcasts.scope import Scope
-from broadcasts.scope import load as load_scope
-from broadcasts.targeting import Target
-from broadcasts.worker import Worker
+from broadcasts.circulars.compose import CompositionError, NotPermitted
+from broadcasts.circulars.targeting import Target
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
+from broadcasts.residents import acknowledgements
+from broadcasts.safety import checks
+from broadcasts.schedule.jobs import ClockSettings, Clockwork
+from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.staff.scope import Scope
+from broadcasts.staff.scope import load as load_scope
 from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (
@@ -41,7 +42,7 @@ from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
 
 QUIET = QuietHours.parse("21:00-08:00")
-SAFE, HELP = safety.SAFE_POSITION, safety.HELP_POSITION
+SAFE, HELP = checks.SAFE_POSITION, checks.HELP_POSITION
 
 
 def tokyo(day: int, hour: int, minute: int = 0) -> datetime:
@@ -104,7 +105,7 @@ def clockwork(app: Flask, session: Session, clock: FakeClock, sim: SimulatorClie
 
 def start(session: Session, clock: FakeClock, town: Town, worker: Worker) -> Circular:
     quota = remaining_quota(line())
-    started = safety.start(
+    started = checks.start(
         session, clock, town.promoter, Target.of(districts=[town.district.id]), quota
     )
     assert started.release.released, started.release.reason
@@ -123,7 +124,7 @@ def answer(
     session.commit()
 
 
-def counts(board: safety.Board) -> dict[tuple[str, str | None], tuple[int, int, int]]:
+def counts(board: checks.Board) -> dict[tuple[str, str | None], tuple[int, int, int]]:
     return {
         (row.association_name, row.group_name): (row.help, row.safe, row.waiting)
         for row in board.rows
@@ -153,7 +154,7 @@ def test_a_safety_check_reaches_500_residents_at_night_and_the_board_counts_per_
     # A resident may change their answer: the latest one counts.
     answer(session, clock, circular, south.user_ids[:1], SAFE)
 
-    board = safety.board(session, circular.id, load_scope(session, town.promoter.id))
+    board = checks.board(session, circular.id, load_scope(session, town.promoter.id))
     assert counts(board) == {
         ("東町内会", "1班"): (3, 60, 37),
         ("東町内会", "2班"): (0, 0, 90),
@@ -187,7 +188,7 @@ def test_names_only_for_officers_of_the_association_and_the_leader_of_the_group(
     officer = make_staff(Role.officer, association_id=east1.association.id)
     session.commit()
 
-    board = safety.board(session, circular.id, load_scope(session, officer.id))
+    board = checks.board(session, circular.id, load_scope(session, officer.id))
     assert {(r.association_name, r.group_name) for r in board.rows} == {
         ("東町内会", "1班"),
         ("東町内会", "2班"),
@@ -201,7 +202,7 @@ def test_names_only_for_officers_of_the_association_and_the_leader_of_the_group(
 
     # A 班長 (a scope of one group) sees their 班 alone, by name.
     leader = Scope(staff_member_id=officer.id, group_ids=frozenset({east2.group.id}))  # type: ignore[union-attr]
-    board = safety.board(session, circular.id, leader)
+    board = checks.board(session, circular.id, leader)
     assert [(r.group_name, r.waiting, len(r.people or [])) for r in board.rows] == [("2班", 90, 90)]
 
 
@@ -214,15 +215,15 @@ def test_only_admins_and_promoters_start_one_and_only_in_their_area(
 ) -> None:
     officer = make_staff(Role.officer, association_id=town.areas[0].association.id)
     with pytest.raises(NotPermitted):
-        safety.start(session, clock, officer, Target.of(districts=[town.district.id]), None)
+        checks.start(session, clock, officer, Target.of(districts=[town.district.id]), None)
     session.rollback()
     other = make_district()
     with pytest.raises(CompositionError):
-        safety.start(session, clock, town.promoter, Target.of(districts=[other.id]), None)
+        checks.start(session, clock, town.promoter, Target.of(districts=[other.id]), None)
     session.rollback()
     empty = make_district()
     admin = make_staff(Role.admin)
-    started = safety.start(session, clock, admin, Target.of(districts=[empty.id]), None)
+    started = checks.start(session, clock, admin, Target.of(districts=[empty.id]), None)
     assert not started.release.released and "住民がいません" in (started.release.reason or "")
     session.rollback()
 
@@ -346,7 +347,7 @@ def test_the_standard_check_speaks_each_residents_language_and_a_custom_one_japa
     def check(message: str | None) -> None:
         quota = remaining_quota(line())
         target = Target.of(districts=[district.id])
-        started = safety.start(session, clock, promoter, target, quota, message)
+        started = checks.start(session, clock, promoter, target, quota, message)
         assert started.release.released, started.release.reason
         session.commit()
         worker.drain()

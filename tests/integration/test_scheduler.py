@@ -16,12 +16,13 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, reminders
-from broadcasts.jobs import ClockSettings, Clockwork
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.schedule import TOKYO, QuietHours
-from broadcasts.worker import Worker
+from broadcasts.circulars import compose
+from broadcasts.circulars.release import release
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
+from broadcasts.schedule import reminders
+from broadcasts.schedule.jobs import ClockSettings, Clockwork
+from broadcasts.schedule.rules import TOKYO, QuietHours
 from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (

@@ -5,7 +5,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import staff
+from broadcasts.staff import invites
 from models import Association, District, Role, StaffInvite
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -26,16 +26,16 @@ def test_a_code_is_stored_only_as_a_hash_and_links_once(
 ) -> None:
     district = make_district(code="D07", name="平野校区")
     clock = FixedClock(NOW)
-    invite = staff.create_invite(session, clock, Role.promoter, district_code="D07")
+    invite = invites.create_invite(session, clock, Role.promoter, district_code="D07")
     stored = session.scalars(select(StaffInvite)).one()
     assert invite.code.replace("-", "") not in stored.code_hash
     assert stored.expires_at == NOW + timedelta(days=7)
 
-    typed = staff.typed_code(" ｋａｉｒａｎ " + invite.code.removeprefix("KAIRAN-").lower())
+    typed = invites.typed_code(" ｋａｉｒａｎ " + invite.code.removeprefix("KAIRAN-").lower())
     assert typed is not None
-    linked = staff.redeem(session, clock, ALICE, typed, "推進員")
+    linked = invites.redeem(session, clock, ALICE, typed, "推進員")
     assert (linked.status, linked.role, linked.area) == ("linked", Role.promoter, "平野校区")
-    assert staff.redeem(session, clock, BOB, typed, None).status == "used"
+    assert invites.redeem(session, clock, BOB, typed, None).status == "used"
     assert stored.used_by_id is not None and district.id == stored.district_id
 
 
@@ -44,12 +44,12 @@ def test_expired_and_mistyped_codes_change_nothing(
 ) -> None:
     make_association(code="A9")
     clock = FixedClock(NOW)
-    invite = staff.create_invite(session, clock, Role.officer, association_code="A9")
-    code = staff.typed_code(invite.code)
+    invite = invites.create_invite(session, clock, Role.officer, association_code="A9")
+    code = invites.typed_code(invite.code)
     assert code is not None
-    assert staff.redeem(session, clock, ALICE, code[:-1], None).status == "unknown"
+    assert invites.redeem(session, clock, ALICE, code[:-1], None).status == "unknown"
     clock.at = NOW + timedelta(days=7, seconds=1)
-    assert staff.redeem(session, clock, ALICE, code, None).status == "expired"
+    assert invites.redeem(session, clock, ALICE, code, None).status == "expired"
     assert session.scalars(select(StaffInvite)).one().used_at is None
 
 
@@ -69,11 +69,11 @@ def test_invites_must_name_the_right_area(
     association: str | None,
     complaint: str,
 ) -> None:
-    with pytest.raises(staff.InviteError, match=complaint):
-        staff.create_invite(session, FixedClock(NOW), role, district, association)
+    with pytest.raises(invites.InviteError, match=complaint):
+        invites.create_invite(session, FixedClock(NOW), role, district, association)
 
 
 def test_plain_words_are_not_taken_for_codes() -> None:
-    assert staff.typed_code("こんにちは") is None
-    assert staff.typed_code("kairan") is None
-    assert staff.typed_code("KAIRAN-ABCD") == "ABCD"
+    assert invites.typed_code("こんにちは") is None
+    assert invites.typed_code("kairan") is None
+    assert invites.typed_code("KAIRAN-ABCD") == "ABCD"

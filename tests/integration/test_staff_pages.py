@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from broadcasts import audit
+from broadcasts.staff import audit
 from models import (
     Association,
     Circular,

@@ -1,5 +1,5 @@
-"""`stats.total` (the stats page's summary, added up from the breakdown instead of a second pass
-over 100,000 deliveries) equals `stats.summary` in every scope (issue #9)."""
+"""`figures.total` (the stats page's summary, added up from the breakdown instead of a second pass
+over 100,000 deliveries) equals `figures.summary` in every scope (issue #9)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from broadcasts import stats
-from broadcasts.scope import Scope
+from broadcasts.staff.scope import Scope
+from broadcasts.stats import figures
 from models import Delivery, DeliveryStatus, Resident
 from tests.helpers.stats import Sent
 
@@ -34,7 +34,7 @@ def test_the_breakdown_adds_up_to_the_summary_in_every_scope(
         Scope(sent.admin.id, association_ids=frozenset({sent.x2.id, sent.y.id})),
     ]
     for scope in scopes:
-        rows = stats.breakdown(session, sent.circular.id, scope)
-        assert stats.total(rows) == stats.summary(session, sent.circular.id, scope)
-    city = stats.total(stats.breakdown(session, sent.circular.id, scopes[0]))
+        rows = figures.breakdown(session, sent.circular.id, scope)
+        assert figures.total(rows) == figures.summary(session, sent.circular.id, scope)
+    city = figures.total(figures.breakdown(session, sent.circular.id, scopes[0]))
     assert (city.recipients, city.pending, city.confirmed) == (14, 1, 6)

@@ -7,8 +7,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import areas
-from broadcasts.targeting import Target, reach, recipient_ids
+from broadcasts.circulars.targeting import Target, reach, recipient_ids
+from broadcasts.rollout import areas
 from models import Association, District, FollowStatus, Group, Resident
 from tests.helpers.settings import SAMPLE_AREAS
 

@@ -15,13 +15,14 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts import compose, links, reminders
-from broadcasts.compose import CircularDraft, CompositionError
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.targeting import Target
-from broadcasts.translations import Version
-from broadcasts.worker import Worker
+from broadcasts.circulars import compose, links
+from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars.release import release
+from broadcasts.circulars.targeting import Target
+from broadcasts.circulars.translations import Version
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker
+from broadcasts.schedule import reminders
 from linebot_app.extensions import line
 from models import (
     Acknowledgement,

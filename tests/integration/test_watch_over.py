@@ -10,9 +10,11 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import acknowledgements, registration, replies, watch_over, watch_over_notice
-from broadcasts.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
-from broadcasts.worker import Worker
+from broadcasts import replies
+from broadcasts.core.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
+from broadcasts.delivery.worker import Worker
+from broadcasts.households import watch_over, watch_over_notice
+from broadcasts.residents import acknowledgements, registration
 from models import (
     Association,
     Circular,

@@ -14,9 +14,9 @@ from flask import Flask
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
-from broadcasts.line import remaining_quota
-from broadcasts.release import release
-from broadcasts.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite
+from broadcasts.circulars.release import release
+from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.worker import Worker, WorkerAlreadyRunning, single_worker_on_sqlite
 from linebot_app.extensions import db, line
 from models import Association, BatchStatus, Circular, CircularStatus, CircularTarget, DeliveryBatch
 from simulator.testing import SimulatorClient
@@ -85,7 +85,7 @@ def test_a_sender_that_meets_an_unexpected_error_gives_its_batch_back_and_is_rep
     worker = Worker(db.sessionmaker, line(), clock, "test-worker")
     stop = threading.Event()
     running = threading.Thread(target=worker.run, args=(stop,), kwargs={"senders": 1})
-    caplog.set_level(logging.INFO, logger="broadcasts.worker")
+    caplog.set_level(logging.INFO, logger="broadcasts.delivery.worker")
     running.start()
     try:
         wait_until(

@@ -1,4 +1,4 @@
-"""Kairan's own multicast (broadcasts.line), which builds its request without pydantic's
+"""Kairan's own multicast (broadcasts.delivery.line), which builds its request without pydantic's
 validation: it must send exactly what the validated request would, and refuse what validation
 would have refused."""
 
@@ -17,7 +17,7 @@ from linebot.v3.messaging import (
     PostbackAction,
 )
 
-from broadcasts import line as line_api
+from broadcasts.delivery import line as line_api
 from simulator.testing import SimulatorClient
 from tests.helpers.simulated_line import TOKEN
 

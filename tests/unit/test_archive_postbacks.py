@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.postbacks import (
+from broadcasts.core.postbacks import (
     ArchiveFind,
     ArchivePage,
     ArchiveResults,

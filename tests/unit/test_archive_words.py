@@ -5,7 +5,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.archive import WORD_LIMIT, clean_word
+from broadcasts.residents.archive import WORD_LIMIT, clean_word
 
 
 @given(st.text(alphabet=st.characters(), min_size=0, max_size=120) | st.just("あ" * 50 + " い"))

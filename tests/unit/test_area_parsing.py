@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.areas import AreaFileError, parse, to_hiragana
+from broadcasts.rollout.areas import AreaFileError, parse, to_hiragana
 from tests.helpers.settings import SAMPLE_AREAS
 
 HEADER = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.messages import EXCERPT_LENGTH, EXCERPT_LINES, excerpt, paragraphs
+from broadcasts.delivery.messages import EXCERPT_LENGTH, EXCERPT_LINES, excerpt, paragraphs
 
 
 def test_a_three_line_body_keeps_its_lines_and_paragraph() -> None:

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcasts.furigana import Segment, hiragana, segments
+from broadcasts.circulars.furigana import Segment, hiragana, segments
 
 
 def ruby(text: str) -> list[tuple[str, str | None]]:

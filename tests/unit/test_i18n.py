@@ -4,12 +4,12 @@ from pathlib import Path
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
-from broadcasts.i18n import LOCALES as LOCALES_KNOWN
-from broadcasts.i18n import locale_for, translations
+from broadcasts.core.i18n import LOCALES as LOCALES_KNOWN
+from broadcasts.core.i18n import locale_for, translations
 from models import EASY_JAPANESE
 
 BROADCASTS = Path(__file__).resolve().parents[2] / "broadcasts"
-LOCALES = BROADCASTS / "locales"
+LOCALES = BROADCASTS / "core" / "locales"
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 

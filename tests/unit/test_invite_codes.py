@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.invite_codes import InviteCode, code_hash
+from broadcasts.core.invite_codes import InviteCode, code_hash
 
 FAMILY = InviteCode("KAZOKU", 12)
 

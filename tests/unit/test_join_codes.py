@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.join_codes import ALPHABET, LENGTH, new_code, printed, typed_code
+from broadcasts.residents.join_codes import ALPHABET, LENGTH, new_code, printed, typed_code
 
 codes = st.text(alphabet=ALPHABET, min_size=LENGTH, max_size=LENGTH).filter(
     lambda code: any(c.isdigit() for c in code)

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.postbacks import (
+from broadcasts.core.postbacks import (
     MAX_LENGTH,
     Answer,
     AssociationPage,

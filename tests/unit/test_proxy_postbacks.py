@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.postbacks import MAX_LENGTH, ProxyCircular, ProxyHousehold, decode, encode
+from broadcasts.core.postbacks import MAX_LENGTH, ProxyCircular, ProxyHousehold, decode, encode
 from models import MAX_ID
 
 ids = st.integers(min_value=1, max_value=MAX_ID)

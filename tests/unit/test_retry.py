@@ -2,8 +2,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broadcasts.line import Result, SendOutcome
-from broadcasts.retry import (
+from broadcasts.delivery.line import Result, SendOutcome
+from broadcasts.delivery.retry import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     Verdict,

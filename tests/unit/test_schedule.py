@@ -2,7 +2,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from broadcasts.schedule import TOKYO, QuietHours, allowed_at, reminder_slots
+from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, reminder_slots
 
 QUIET = QuietHours.parse("21:00-08:00")
 

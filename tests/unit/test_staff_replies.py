@@ -4,7 +4,7 @@ import pytest
 from linebot.v3.messaging import MessageAction
 
 from broadcasts.replies import staff
-from broadcasts.staff import Redeemed
+from broadcasts.staff.invites import Redeemed
 from models import EASY_JAPANESE, Role
 
 

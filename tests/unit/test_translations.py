@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from broadcasts.translations import (
+from broadcasts.circulars.translations import (
     ORIGINAL,
     TranslationError,
     Version,

@@ -1,0 +1,535 @@
+"""Residents following, blocking and registering: district → association → group → confirm.
+
+Each function takes a session and a clock, flushes and returns what happened as a small value
+that `broadcasts.replies` turns into messages. The registration being chosen is kept in a
+`Conversation`; a postback that does not fit its current step is stale and changes nothing.
+"""
+
+from __future__ import annotations
+
+import secrets
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from broadcasts.core.clock import Clock
+from broadcasts.core.postbacks import (
+    AssociationPage,
+    ChooseAssociation,
+    ChooseDistrict,
+    ChooseGroup,
+    DistrictPage,
+    GroupPage,
+    RegistrationControl,
+    Unregister,
+)
+from broadcasts.households import watch_over
+from broadcasts.residents import languages
+from models import (
+    ArchiveSearch,
+    Association,
+    Conversation,
+    ConversationStep,
+    District,
+    FollowStatus,
+    Group,
+    Resident,
+)
+
+# LINE shows at most 13 quick-reply items. A list that fits in 12 is shown whole with 「やめる」;
+# a longer one is paged 10 at a time, leaving room for 「前へ」, 「次へ」 and 「やめる」.
+SHORT_LIST = 12
+PAGE_SIZE = 10
+LINE_USER_ID_LENGTH = 33
+
+AreaKind = Literal["district", "association", "group"]
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What Kairan keeps from the resident's LINE profile."""
+
+    display_name: str | None
+    language: str | None
+
+
+@dataclass(frozen=True)
+class Option:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class Choose:
+    """Ask the resident to pick one area from `options` (one page of them)."""
+
+    kind: AreaKind
+    options: tuple[Option, ...]
+    page: int
+    page_count: int
+    # The district (for associations) or association (for groups) being listed.
+    parent_id: int | None = None
+    # Set when the list is the result of a typed search.
+    query: str | None = None
+    # A search found more than fit: the resident is asked to type more of the name.
+    truncated: bool = False
+    # A search found nothing: `options` is the whole list's first page instead.
+    not_found: bool = False
+    greeting: bool = False
+
+
+@dataclass(frozen=True)
+class Registration:
+    district: str
+    association: str
+    group: str | None
+
+
+@dataclass(frozen=True)
+class AskConfirmation:
+    registration: Registration
+
+
+@dataclass(frozen=True)
+class Registered:
+    registration: Registration
+    # The association opted in to the watch-over hint: the resident is told (and how to opt out).
+    watch_over: bool = False
+
+
+@dataclass(frozen=True)
+class WelcomeBack:
+    registration: Registration
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    """The conversation ended; `kept` is the registration still in force, if any."""
+
+    kept: Registration | None
+
+
+@dataclass(frozen=True)
+class AskUnregister:
+    registration: Registration
+
+
+@dataclass(frozen=True)
+class Unregistered:
+    pass
+
+
+@dataclass(frozen=True)
+class NotRegistered:
+    pass
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A postback that does not fit where the conversation is: nothing changed."""
+
+
+@dataclass(frozen=True)
+class Nothing:
+    """No conversation is waiting for typed text."""
+
+
+Outcome = (
+    Choose
+    | AskConfirmation
+    | Registered
+    | WelcomeBack
+    | Cancelled
+    | AskUnregister
+    | Unregistered
+    | NotRegistered
+    | Stale
+    | Nothing
+)
+
+
+# --- residents ----------------------------------------------------------------------------------
+
+
+def find_resident(session: Session, line_user_id: str) -> Resident | None:
+    return session.scalars(select(Resident).where(Resident.line_user_id == line_user_id)).first()
+
+
+def ensure_resident(session: Session, clock: Clock, line_user_id: str) -> Resident:
+    resident = find_resident(session, line_user_id)
+    if resident is None:
+        now = clock.now()
+        resident = Resident(
+            line_user_id=line_user_id, followed_at=now, created_at=now, updated_at=now
+        )
+        session.add(resident)
+        session.flush()
+    return resident
+
+
+def is_registered(resident: Resident) -> bool:
+    return resident.association_id is not None and resident.unregistered_at is None
+
+
+def _out_of_order(resident: Resident, happened_at: datetime) -> bool:
+    """LINE may redeliver a follow after a later unfollow (or the reverse): the older event
+    must not undo the newer one. Each still counts as handled."""
+    return resident.follow_changed_at is not None and happened_at < resident.follow_changed_at
+
+
+def follow(
+    session: Session,
+    clock: Clock,
+    line_user_id: str,
+    profile: Profile | None,
+    happened_at: datetime,
+) -> WelcomeBack | Choose | None:
+    """A follow or an unblock (`happened_at`: LINE's event timestamp): a registered resident
+    keeps everything; anyone else starts registering. None when a later unfollow came first."""
+    resident = ensure_resident(session, clock, line_user_id)
+    if _out_of_order(resident, happened_at):
+        return None
+    # LINE's language is taken at the first follow; after that the resident's own choice in
+    # 「設定」 (or that first language) stays, whatever their phone says when they unblock.
+    first_follow = resident.follow_changed_at is None
+    resident.follow_changed_at = happened_at
+    if resident.follow_status is FollowStatus.blocked:
+        resident.follow_status = FollowStatus.following
+        resident.blocked_at = None
+        resident.followed_at = clock.now()
+    if profile is not None:
+        resident.display_name = profile.display_name
+        if first_follow:
+            resident.locale = languages.on_follow(resident.locale, profile.language)
+    session.flush()
+    if is_registered(resident):
+        _end_conversation(session, resident)
+        return WelcomeBack(_registration_of(resident))
+    choose = start(session, resident)
+    return Choose(choose.kind, choose.options, choose.page, choose.page_count, greeting=True)
+
+
+def unfollow(session: Session, clock: Clock, line_user_id: str, happened_at: datetime) -> bool:
+    """Blocked residents get nothing until they unblock; their registration stays.
+    False when Kairan does not know the user, or a later follow came first."""
+    resident = find_resident(session, line_user_id)
+    if resident is None or _out_of_order(resident, happened_at):
+        return False
+    resident.follow_changed_at = happened_at
+    resident.follow_status = FollowStatus.blocked
+    resident.blocked_at = clock.now()
+    _end_conversation(session, resident)
+    session.flush()
+    return True
+
+
+# --- registration -------------------------------------------------------------------------------
+
+
+def start(session: Session, resident: Resident) -> Choose:
+    """Begin (or begin again) choosing: the first page of districts."""
+    _set_step(session, resident, ConversationStep.district)
+    return _district_page(session, 0)
+
+
+def resume(session: Session, resident: Resident) -> Choose | AskConfirmation | None:
+    """Where an unfinished registration stands, asked again (the first page of its list, or the
+    confirmation), so that a reply to something else does not leave the resident without its
+    buttons. None when the resident is not registering."""
+    conversation = session.get(Conversation, resident.id)
+    if conversation is None:
+        return None
+    if conversation.step is ConversationStep.district:
+        return _district_page(session, 0)
+    if conversation.step is ConversationStep.association and conversation.district_id:
+        return _association_page(session, conversation.district_id, 0)
+    if conversation.step is ConversationStep.group and conversation.association_id:
+        return _group_page(session, conversation.association_id, 0)
+    if conversation.step is ConversationStep.confirm and conversation.association_id:
+        return AskConfirmation(_registration_of_conversation(conversation))
+    return None
+
+
+def choose(
+    session: Session,
+    clock: Clock,
+    resident: Resident,
+    postback: DistrictPage
+    | ChooseDistrict
+    | AssociationPage
+    | ChooseAssociation
+    | GroupPage
+    | ChooseGroup
+    | RegistrationControl,
+) -> Outcome:
+    """One registration postback. Anything that does not fit the current step is Stale."""
+    conversation = session.get(Conversation, resident.id)
+    if isinstance(postback, RegistrationControl):
+        return _control(session, clock, resident, conversation, postback)
+    if conversation is None:
+        return Stale()
+    match postback:
+        case DistrictPage(page) if conversation.step is ConversationStep.district:
+            return _district_page(session, page)
+        case ChooseDistrict(district_id) if conversation.step is ConversationStep.district:
+            district = session.get(District, district_id)
+            if district is None:
+                return Stale()
+            conversation.district_id = district.id
+            conversation.step = ConversationStep.association
+            session.flush()
+            return _association_page(session, district.id, 0)
+        case AssociationPage(district_id, page) if (
+            conversation.step is ConversationStep.association
+            and conversation.district_id == district_id
+        ):
+            return _association_page(session, district_id, page)
+        case ChooseAssociation(association_id) if conversation.step is ConversationStep.association:
+            association = session.get(Association, association_id)
+            if association is None or association.district_id != conversation.district_id:
+                return Stale()
+            conversation.association_id = association.id
+            conversation.group_id = None
+            if association.groups:
+                conversation.step = ConversationStep.group
+                session.flush()
+                return _group_page(session, association.id, 0)
+            conversation.step = ConversationStep.confirm
+            session.flush()
+            return AskConfirmation(_registration_of_conversation(conversation))
+        case GroupPage(association_id, page) if (
+            conversation.step is ConversationStep.group
+            and conversation.association_id == association_id
+        ):
+            return _group_page(session, association_id, page)
+        case ChooseGroup(group_id) if conversation.step is ConversationStep.group:
+            group = session.get(Group, group_id)
+            if group is None or group.association_id != conversation.association_id:
+                return Stale()
+            conversation.group_id = group.id
+            conversation.step = ConversationStep.confirm
+            session.flush()
+            return AskConfirmation(_registration_of_conversation(conversation))
+    return Stale()
+
+
+def _control(
+    session: Session,
+    clock: Clock,
+    resident: Resident,
+    conversation: Conversation | None,
+    control: RegistrationControl,
+) -> Outcome:
+    if control.action == "redo":
+        return start(session, resident)
+    if control.action == "cancel":
+        return cancel(session, resident)
+    if conversation is None or conversation.step is not ConversationStep.confirm:
+        return Stale()
+    # "ok": the confirmed choice replaces whatever registration the resident had.
+    resident.association_id = conversation.association_id
+    resident.group_id = conversation.group_id
+    resident.registered_at = clock.now()
+    resident.unregistered_at = None
+    registration = _registration_of_conversation(conversation)
+    _end_conversation(session, resident)
+    session.flush()
+    return Registered(
+        registration, watch_over.setting(session, resident.association_id) is not None
+    )
+
+
+def cancel(session: Session, resident: Resident) -> Cancelled:
+    _end_conversation(session, resident)
+    session.flush()
+    return Cancelled(_registration_of(resident) if is_registered(resident) else None)
+
+
+def search(session: Session, resident: Resident, text: str) -> Choose | Nothing:
+    """Typed text while choosing narrows the list: part of a name, in kanji or kana."""
+    conversation = session.get(Conversation, resident.id)
+    query = normalise(text)
+    if conversation is None or not query:
+        return Nothing()
+    options: Sequence[Option]
+    parent_id: int | None = None
+    kind: AreaKind
+    if conversation.step is ConversationStep.district:
+        kind = "district"
+        rows: Sequence[District | Association] = session.scalars(
+            select(District).order_by(District.kana, District.id)
+        ).all()
+        options = [Option(row.id, row.name) for row in rows if _matches(query, row.name, row.kana)]
+    elif conversation.step is ConversationStep.association and conversation.district_id:
+        kind, parent_id = "association", conversation.district_id
+        rows = _associations(session, parent_id)
+        options = [Option(row.id, row.name) for row in rows if _matches(query, row.name, row.kana)]
+    elif conversation.step is ConversationStep.group and conversation.association_id:
+        kind, parent_id = "group", conversation.association_id
+        groups = _groups(session, parent_id)
+        options = [Option(g.id, g.name) for g in groups if query in normalise(g.name)]
+    else:
+        return Nothing()
+    if not options:
+        first = _first_page(session, kind, parent_id)
+        return Choose(
+            kind,
+            first.options,
+            0,
+            first.page_count,
+            parent_id=parent_id,
+            query=text.strip()[:40],
+            not_found=True,
+        )
+    # Search results are not paged (the query would have to travel in every postback): the
+    # first page is shown and the resident is asked to type more when there are too many.
+    return Choose(
+        kind,
+        tuple(options[:SHORT_LIST]),
+        0,
+        1,
+        parent_id=parent_id,
+        query=text.strip()[:40],
+        truncated=len(options) > SHORT_LIST,
+    )
+
+
+def ask_unregister(session: Session, resident: Resident) -> AskUnregister | NotRegistered:
+    if not is_registered(resident):
+        return NotRegistered()
+    _set_step(session, resident, ConversationStep.unregister)
+    return AskUnregister(_registration_of(resident))
+
+
+def unregister(
+    session: Session, clock: Clock, resident: Resident, answer: Unregister
+) -> Unregistered | Cancelled | Stale:
+    """「登録解除」: remove the registration and what identifies the resident.
+
+    The row itself stays, anonymous: deliveries, opens and acknowledgements point at it, and the
+    statistics of circulars already sent (how many in an association confirmed) must not change
+    when one resident leaves. What made it a person goes: the LINE user id is replaced by a
+    random placeholder of the same length ("X…", which LINE never issues: its ids start with
+    "U"), the display name and language are dropped, and the row is marked blocked so no
+    circular is ever addressed to it again. Association and group stay for the aggregate counts
+    of past circulars. If the same person uses Kairan again they are a new resident.
+    """
+    conversation = session.get(Conversation, resident.id)
+    if conversation is None or conversation.step is not ConversationStep.unregister:
+        return Stale()
+    if not answer.confirmed:
+        return cancel(session, resident)
+    _end_conversation(session, resident)
+    # The words they searched their circulars for are theirs too.
+    session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
+    now = clock.now()
+    resident.line_user_id = "X" + secrets.token_hex(16)
+    resident.display_name = None
+    resident.locale = "ja"
+    resident.follow_status = FollowStatus.blocked
+    resident.blocked_at = now
+    resident.unregistered_at = now
+    session.flush()
+    return Unregistered()
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def normalise(text: str) -> str:
+    """For matching typed names: full-width to half-width, katakana to hiragana, no spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    hiragana = "".join(
+        chr(ord(char) - 0x60) if "\u30a1" <= char <= "\u30f6" else char for char in folded
+    )
+    return "".join(hiragana.split())
+
+
+def _matches(query: str, name: str, kana: str) -> bool:
+    return query in normalise(name) or query in normalise(kana)
+
+
+def _page_of(options: Sequence[Option], page: int) -> tuple[tuple[Option, ...], int, int]:
+    if len(options) <= SHORT_LIST:
+        return tuple(options), 0, 1
+    page_count = -(-len(options) // PAGE_SIZE)
+    page = min(max(page, 0), page_count - 1)
+    return tuple(options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]), page, page_count
+
+
+def _district_page(session: Session, page: int) -> Choose:
+    districts = session.scalars(select(District).order_by(District.kana, District.id)).all()
+    shown, page, count = _page_of([Option(d.id, d.name) for d in districts], page)
+    return Choose("district", shown, page, count)
+
+
+def _associations(session: Session, district_id: int) -> Sequence[Association]:
+    return session.scalars(
+        select(Association)
+        .where(Association.district_id == district_id)
+        .order_by(Association.kana, Association.id)
+    ).all()
+
+
+def _association_page(session: Session, district_id: int, page: int) -> Choose:
+    options = [Option(a.id, a.name) for a in _associations(session, district_id)]
+    shown, page, count = _page_of(options, page)
+    return Choose("association", shown, page, count, parent_id=district_id)
+
+
+def _groups(session: Session, association_id: int) -> Sequence[Group]:
+    return session.scalars(
+        select(Group)
+        .where(Group.association_id == association_id)
+        .order_by(Group.position, Group.id)
+    ).all()
+
+
+def _group_page(session: Session, association_id: int, page: int) -> Choose:
+    options = [Option(g.id, g.name) for g in _groups(session, association_id)]
+    shown, page, count = _page_of(options, page)
+    return Choose("group", shown, page, count, parent_id=association_id)
+
+
+def _first_page(session: Session, kind: AreaKind, parent_id: int | None) -> Choose:
+    if kind == "association" and parent_id is not None:
+        return _association_page(session, parent_id, 0)
+    if kind == "group" and parent_id is not None:
+        return _group_page(session, parent_id, 0)
+    return _district_page(session, 0)
+
+
+def _set_step(session: Session, resident: Resident, step: ConversationStep) -> None:
+    conversation = session.get(Conversation, resident.id)
+    if conversation is None:
+        conversation = Conversation(resident_id=resident.id, step=step)
+        session.add(conversation)
+    conversation.step = step
+    conversation.district_id = None
+    conversation.association_id = None
+    conversation.group_id = None
+    session.flush()
+
+
+def _end_conversation(session: Session, resident: Resident) -> None:
+    session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
+
+
+def _registration_of(resident: Resident) -> Registration:
+    association = resident.association
+    assert association is not None  # noqa: S101 - callers check is_registered first
+    return Registration(
+        association.district.name, association.name, resident.group.name if resident.group else None
+    )
+
+
+def _registration_of_conversation(conversation: Conversation) -> Registration:
+    association = conversation.association
+    assert association is not None  # noqa: S101 - only called once an association is chosen
+    group = conversation.group
+    return Registration(association.district.name, association.name, group.name if group else None)

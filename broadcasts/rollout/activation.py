@@ -1,0 +1,264 @@
+"""Phased activation (段階的導入): each district is preparing or active.
+
+Residents of a preparing district may register, but no circular is composed for it. When an
+admin activates the district, every resident registered there by then is owed one welcome
+message: a `DistrictWelcome` row each (unique per district × resident, so activating again adds
+nothing), committed with the activation and sent later by the clock with the row's retry key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import Clock
+from broadcasts.core.i18n import locale_for, translations
+from broadcasts.delivery import line as line_api
+from broadcasts.delivery import pushes
+from broadcasts.delivery.line import Line
+from broadcasts.delivery.retry import Verdict
+from broadcasts.residents.registration import Registered, WelcomeBack
+from broadcasts.schedule.rules import QuietHours, allowed_at
+from broadcasts.staff import audit
+from models import (
+    Association,
+    BatchStatus,
+    District,
+    DistrictStatus,
+    DistrictWelcome,
+    FollowStatus,
+    Group,
+    Resident,
+)
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import Message, TextMessage
+
+log = logging.getLogger(__name__)
+
+# Welcomes sent per clock tick: a large district is welcomed over a few ticks, and the tick's
+# other work (scheduled circulars, reminders) never waits long behind it.
+WELCOMES_PER_TICK = 200
+
+
+class UnknownDistrict(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Change:
+    district: District
+    changed: bool
+    # Welcomes added by this activation (0 when the residents were welcomed before).
+    welcomes: int = 0
+
+
+def find(session: Session, code: str) -> District:
+    district = session.scalars(select(District).where(District.code == code.strip())).first()
+    if district is None:
+        raise UnknownDistrict(code)
+    return district
+
+
+def activate(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
+    """Make `district` active and owe its registered residents their welcome. Flushes."""
+    _lock(session, district)
+    changed = district.status is not DistrictStatus.active
+    if changed:
+        district.status = DistrictStatus.active
+        district.activated_at = clock.now()
+        audit.record(session, clock, actor_id, "district.activated", "district", district.id)
+    welcomes = _owe_welcomes(session, district) if changed else 0
+    session.flush()
+    return Change(district, changed, welcomes)
+
+
+def prepare(session: Session, clock: Clock, actor_id: int | None, district: District) -> Change:
+    """Set `district` back to preparing: circulars can no longer be composed for it."""
+    _lock(session, district)
+    changed = district.status is not DistrictStatus.preparing
+    if changed:
+        district.status = DistrictStatus.preparing
+        audit.record(session, clock, actor_id, "district.prepared", "district", district.id)
+    session.flush()
+    return Change(district, changed)
+
+
+def _lock(session: Session, district: District) -> None:
+    """Read the district's status again under a row lock (PostgreSQL), so that of two admins
+    switching it at once the second sees the first's change: one audit entry, one verdict."""
+    session.refresh(district, with_for_update=True)
+
+
+def _owe_welcomes(session: Session, district: District) -> int:
+    """One welcome per registered, following resident not welcomed to this district before."""
+    welcomed = select(DistrictWelcome.resident_id).where(DistrictWelcome.district_id == district.id)
+    residents = session.scalars(
+        select(Resident.id).where(
+            Resident.association_id.in_(
+                select(Association.id).where(Association.district_id == district.id)
+            ),
+            Resident.unregistered_at.is_(None),
+            Resident.follow_status == FollowStatus.following,
+            Resident.id.not_in(welcomed),
+        )
+    ).all()
+    session.add_all(DistrictWelcome(district_id=district.id, resident_id=r) for r in residents)
+    return len(residents)
+
+
+def preparing_districts(session: Session, target: Target) -> list[str]:
+    """Names of the preparing districts `target` touches (directly or through its areas)."""
+    touched = or_(
+        District.id.in_(target.district_ids),
+        District.id.in_(
+            select(Association.district_id).where(Association.id.in_(target.association_ids))
+        ),
+        District.id.in_(
+            select(Association.district_id)
+            .join(Group, Group.association_id == Association.id)
+            .where(Group.id.in_(target.group_ids))
+        ),
+    )
+    return list(
+        session.scalars(
+            select(District.name)
+            .where(District.status == DistrictStatus.preparing, touched)
+            .order_by(District.kana, District.id)
+        )
+    )
+
+
+def is_preparing(session: Session, resident: Resident) -> str | None:
+    """The name of the resident's district while it is preparing; None when it is active."""
+    if resident.association_id is None:
+        return None
+    district = session.scalars(
+        select(District)
+        .join(Association, Association.district_id == District.id)
+        .where(Association.id == resident.association_id)
+    ).one()
+    return district.name if district.status is DistrictStatus.preparing else None
+
+
+# --- what residents read ------------------------------------------------------------------------
+
+
+def preparing_note(district_name: str, language: str | None) -> TextMessage:
+    """Told at registration in a preparing district."""
+    from linebot.v3.messaging import TextMessage
+
+    _ = translations(locale_for(language)).gettext
+    return TextMessage(
+        text=_(
+            "{name}では、LINEでの回覧はまだ準備中です。"
+            "始まる日になったら、このLINEでお知らせします。それまでは、紙の回覧板をご覧ください。"
+        ).format(name=district_name)
+    )
+
+
+def after_registration(
+    session: Session, resident: Resident | None, outcome: object, language: str | None
+) -> list[Message]:
+    """What follows 「登録しました」 or 「おかえりなさい」 while the district is preparing."""
+    if resident is None or not isinstance(outcome, Registered | WelcomeBack):
+        return []
+    name = is_preparing(session, resident)
+    return [] if name is None else [preparing_note(name, language)]
+
+
+def welcome_text(district_name: str, language: str | None) -> str:
+    _ = translations(locale_for(language)).gettext
+    return _(
+        "お待たせしました。今日から{name}の回覧がLINEで届きます。"
+        "届いた回覧は「回覧を見る」でいつでも見られます。"
+    ).format(name=district_name)
+
+
+# --- sending (the clock) ------------------------------------------------------------------------
+
+
+def send_welcomes(
+    sessions: sessionmaker[Session],
+    line: Line,
+    clock: Clock,
+    quiet_hours: QuietHours,
+    random: Callable[[], float],
+) -> int:
+    """Send the welcomes that are due, one push each with its row's retry key.
+
+    Like every send: the attempt is committed before the call, the outcome recorded after it in
+    a new transaction, and a retry reuses the key, so a crash in between never sends twice.
+    Welcomes wait outside quiet hours like any message to residents."""
+    from linebot.v3.messaging import TextMessage
+
+    now = clock.now()
+    if allowed_at(now, quiet_hours, urgent=False) > now:
+        return 0
+    sent = 0
+    for _ in range(WELCOMES_PER_TICK):
+        with sessions() as session:
+            welcome = _next_welcome(session, now)
+            if welcome is None:
+                break
+            if not pushes.begin_attempt(welcome, now):
+                session.commit()
+                continue
+            resident = session.get_one(Resident, welcome.resident_id)
+            district = session.get_one(District, welcome.district_id)
+            text = welcome_text(district.name, resident.locale)
+            welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
+            gone = _not_to_welcome(session, resident, district)
+            session.commit()
+        if gone is not None:
+            outcome = line_api.SendOutcome(line_api.Result.accepted, detail=gone)
+        else:
+            outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
+        with sessions() as session:
+            welcome = session.get_one(DistrictWelcome, welcome_id)
+            # A pause (quota) waits an hour; the key stays safe for a day.
+            decision = pushes.record_outcome(welcome, outcome, now, random, timedelta(hours=1))
+            session.commit()
+        if decision.verdict is Verdict.paused:
+            log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)
+            break
+        sent += decision.verdict is Verdict.accepted and gone is None
+    return sent
+
+
+def _not_to_welcome(session: Session, resident: Resident, district: District) -> str | None:
+    """Why the resident is no longer one to welcome to `district`, or None: they blocked the
+    bot, or since the activation unregistered or registered in another district."""
+    if resident.follow_status is not FollowStatus.following:
+        return "not following"
+    if resident.unregistered_at is not None or resident.association_id is None:
+        return "unregistered"
+    district_id = session.scalar(
+        select(Association.district_id).where(Association.id == resident.association_id)
+    )
+    return None if district_id == district.id else "moved"
+
+
+def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
+    # Only for a district still active: one set back to preparing would be told 「今日から」
+    # wrongly; its welcomes wait, and go out (once) when it starts again.
+    return session.scalars(
+        select(DistrictWelcome)
+        .join(District, District.id == DistrictWelcome.district_id)
+        .where(
+            District.status == DistrictStatus.active,
+            DistrictWelcome.status == BatchStatus.pending,
+            or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
+        )
+        .order_by(DistrictWelcome.id)
+        .limit(1)
+    ).first()

@@ -1,0 +1,233 @@
+"""Reminders about a released circular: who gets which, and what they say.
+
+Each reminder slot of a circular ("reminder-1", "reminder-2", "deadline", "event", and a safety
+check's "safety-1" … "safety-6") is released like the card itself — deliveries snapshotted into
+batches with retry keys and sent by the worker — so a reminder inherits the engine's exactly-once
+guarantee, and the unique delivery row per circular × resident × slot means no reminder can ever
+be sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from broadcasts.circulars.snapshots import snapshot
+from broadcasts.circulars.translations import Version
+from broadcasts.core.clock import Clock
+from broadcasts.core.i18n import locale_for
+from broadcasts.delivery.messages import (
+    answer_buttons,
+    confirm_button,
+    details_button,
+    gettext_for,
+    original,
+    tokyo_moment,
+)
+from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, reminder_slots, safety_slots
+from models import (
+    CARD,
+    Acknowledgement,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryStatus,
+    FollowStatus,
+    Resident,
+)
+
+# line-bot-sdk is imported where LINE is called or a message is built: loading its models
+# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+if TYPE_CHECKING:
+    from linebot.v3.messaging import FlexButton, FlexMessage
+
+log = logging.getLogger(__name__)
+
+# How long after release a circular can still get confirmation reminders; event and deadline
+# reminders are found by their own dates.
+REMINDER_WINDOW = timedelta(days=14)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    circular_id: int
+    slot: str
+    due_at: datetime  # after quiet hours
+
+
+def upcoming(circular: Circular, quiet: QuietHours) -> list[tuple[str, datetime]]:
+    """The reminders this circular will get, each with the time it may go out."""
+    if circular.released_at is None:
+        return []
+    return [
+        (slot, allowed_at(due, quiet, circular.urgent)) for slot, due in _applicable_slots(circular)
+    ]
+
+
+def scheduled(
+    session: Session, circular: Circular, quiet: QuietHours
+) -> list[tuple[str, datetime]]:
+    """`upcoming`, or nothing once a released correction has taken the circular's place."""
+    if session.scalar(select(_corrected()).where(Circular.id == circular.id)):
+        return []
+    return upcoming(circular, quiet)
+
+
+def _corrected() -> ColumnElement[bool]:
+    """A released correction (訂正) replaces its original: the reminders, and the dates they
+    are about, are the correction's from then on."""
+    correction = aliased(Circular)
+    return exists().where(
+        correction.corrects_id == Circular.id,
+        correction.status.in_([CircularStatus.sending, CircularStatus.sent]),
+    )
+
+
+def due_reminders(session: Session, now: datetime, quiet: QuietHours) -> list[DueReminder]:
+    """Every reminder slot that is due now, not yet released, and not pointless."""
+    candidates = session.scalars(
+        select(Circular).where(
+            Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
+            Circular.released_at.is_not(None),
+            ~_corrected(),
+            or_(
+                Circular.released_at > now - REMINDER_WINDOW,
+                Circular.event_date >= (now.astimezone(TOKYO).date()),
+                Circular.answer_deadline > now,
+            ),
+        )
+    ).all()
+    released: set[tuple[int, str]] = set(
+        session.execute(
+            select(Delivery.circular_id, Delivery.slot)
+            .where(Delivery.circular_id.in_([c.id for c in candidates]), Delivery.slot != CARD)
+            .distinct()
+        ).all()
+    )
+    due: list[DueReminder] = []
+    for circular in candidates:
+        slots = dict(upcoming(circular, quiet))
+        for slot, at in slots.items():
+            if at > now or (circular.id, slot) in released:
+                continue
+            if _pointless(circular, slot, slots, now):
+                continue
+            due.append(DueReminder(circular.id, slot, at))
+    return due
+
+
+def _applicable_slots(circular: Circular) -> list[tuple[str, datetime]]:
+    assert circular.released_at is not None  # noqa: S101 - callers check
+    if circular.safety_check:
+        return safety_slots(circular.released_at)
+    return reminder_slots(
+        circular.released_at,
+        circular.reminder_hours if circular.confirmation_required else [],
+        circular.answer_deadline if circular.question and circular.options else None,
+        circular.event_date,
+    )
+
+
+def _pointless(circular: Circular, slot: str, slots: dict[str, datetime], now: datetime) -> bool:
+    """A reminder caught up late is skipped when a later one supersedes it or its moment is
+    gone: a clock that was down sends each missed reminder once, never a burst."""
+    for series in ("reminder-", "safety-"):
+        if slot.startswith(series):
+            later = f"{series}{int(slot.removeprefix(series)) + 1}"
+            return later in slots and slots[later] <= now
+    if slot == "deadline":
+        return circular.answer_deadline is None or now >= circular.answer_deadline
+    if slot == "event":
+        return circular.event_date is None or now.astimezone(TOKYO).date() >= circular.event_date
+    return True
+
+
+def recipients(circular: Circular, slot: str) -> Select[int]:
+    """Residents who got the card, still follow, and still need this reminder."""
+    query = (
+        select(Resident.id)
+        .join(Delivery, Delivery.resident_id == Resident.id)
+        .where(
+            Delivery.circular_id == circular.id,
+            Delivery.slot == CARD,
+            Delivery.status == DeliveryStatus.sent,
+            Resident.follow_status == FollowStatus.following,
+        )
+    )
+    acknowledged = exists().where(
+        Acknowledgement.circular_id == circular.id, Acknowledgement.resident_id == Resident.id
+    )
+    answered = exists().where(
+        and_(
+            Acknowledgement.circular_id == circular.id,
+            Acknowledgement.resident_id == Resident.id,
+            Acknowledgement.answer_option_id.is_not(None),
+        )
+    )
+    if slot.startswith("reminder-"):
+        return query.where(~acknowledged)
+    if slot == "deadline" or slot.startswith("safety-"):
+        return query.where(~answered)
+    return query
+
+
+def reminder_message(circular: Circular, slot: str, version: Version | None = None) -> FlexMessage:
+    """A short bubble with the same actions as the card, in the language of `version` (the
+    batch's, as for the card)."""
+    from linebot.v3.messaging import FlexBox, FlexBubble, FlexMessage, FlexText
+
+    version = version or original(circular)
+    _ = gettext_for(version)
+    title = version.title
+    buttons: list[FlexButton] = []
+    if slot == "deadline":
+        deadline = tokyo_moment(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
+        lead = _("回答のしめきりは {day} です").format(day=deadline)
+        alt = _("【回覧】回答のお願い：{title}").format(title=title)
+        buttons = answer_buttons(circular, version)
+    elif slot.startswith("safety-"):
+        lead = _("安否確認です。まだお返事がありません。ボタンで教えてください")
+        alt = _("【安否確認】お返事をお願いします")
+        buttons = answer_buttons(circular, version)
+    elif slot == "event":
+        lead = _("明日です。お忘れなく")
+        alt = _("【回覧】明日です：{title}").format(title=title)
+    else:
+        lead = _("まだ確認されていない回覧があります")
+        alt = _("【回覧】確認のお願い：{title}").format(title=title)
+        buttons = [confirm_button(circular, _)]
+    bubble = FlexBubble(
+        body=FlexBox(
+            layout="vertical",
+            spacing="md",
+            contents=[
+                FlexText(text=lead, size="sm", color="#555555", wrap=True),
+                FlexText(text=title, weight="bold", size="lg", wrap=True),
+            ],
+        ),
+        footer=FlexBox(
+            layout="vertical", spacing="sm", contents=[*buttons, details_button(circular, _)]
+        ),
+    )
+    return FlexMessage(alt_text=alt, contents=bubble)
+
+
+def release_reminder(session: Session, clock: Clock, due: DueReminder) -> int:
+    """Snapshot the residents who need this reminder; returns how many."""
+    circular = session.get_one(Circular, due.circular_id)
+    snapshot(session, clock, circular.id, due.slot, recipients(circular, due.slot))
+    count = int(
+        session.scalar(
+            select(func.count())
+            .select_from(Delivery)
+            .where(Delivery.circular_id == circular.id, Delivery.slot == due.slot)
+        )
+        or 0
+    )
+    log.info("circular %d: %s released to %d residents", circular.id, due.slot, count)
+    return count
