@@ -28,6 +28,8 @@ from typing import IO, Any
 from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.pool import NullPool
 
+from models.session import tune
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432"
@@ -154,7 +156,7 @@ def analyze(engine: Engine) -> None:
 
 
 def engine_for(url: str) -> Engine:
-    return create_engine(url, poolclass=NullPool)
+    return tune(create_engine(url, poolclass=NullPool))
 
 
 def connection_killer(

@@ -18,7 +18,10 @@ from linebot.v3.webhook import WebhookParser
 from sqlalchemy import Column, MetaData, String, Table, create_engine
 from sqlalchemy.dialects import postgresql, sqlite
 
-from models.session import normalise_database_url  # and Kairan's SQLite settings with it
+from models.session import (
+    normalise_database_url,  # and Kairan's SQLite settings with it
+    tune,
+)
 
 metadata = MetaData()
 claimed = Table(
@@ -29,7 +32,7 @@ claimed = Table(
 def create_app() -> Flask:
     app = Flask(__name__)
     parser = WebhookParser(os.environ["LINE_CHANNEL_SECRET"])
-    engine = create_engine(normalise_database_url(os.environ["DATABASE_URL"]))
+    engine = tune(create_engine(normalise_database_url(os.environ["DATABASE_URL"])))
     insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
 
     @app.post("/callback")

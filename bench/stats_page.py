@@ -66,6 +66,7 @@ from models import (
     StaffMember,
     StaffRole,
 )
+from models.session import tune
 
 DISTRICTS = 45
 ASSOCIATIONS = 500
@@ -83,7 +84,7 @@ def fresh_engine(database: str, url: str | None) -> tuple[Engine, str]:
         url = f"sqlite:///{path}"
     else:
         url = (url or DEFAULT_POSTGRES).replace("postgresql://", "postgresql+psycopg://", 1)
-    engine = create_engine(url)
+    engine = tune(create_engine(url))
     if engine.dialect.name == "postgresql":
         with engine.begin() as connection:
             connection.execute(text("DROP SCHEMA public CASCADE"))

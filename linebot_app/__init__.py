@@ -8,10 +8,12 @@ from pathlib import Path
 
 from flask import Flask
 
+from broadcasts.core.clock import Clock, SystemClock
 from linebot_app.config import Settings, load_settings
-from linebot_app.extensions import db
+from linebot_app.extensions import CLOCK_EXTENSION, db
 from linebot_app.ids import IdConverter
 from linebot_app.logs import configure_logging
+from models.session import tune
 
 # Keep every connection a process has opened, and open as many as its threads use at once (a web
 # worker's threads, the delivery worker's senders). SQLAlchemy's default keeps 5 and closes any
@@ -20,14 +22,19 @@ from linebot_app.logs import configure_logging
 POOL = {"pool_size": 0, "max_overflow": -1}
 
 
-def create_app(settings: Settings | None = None) -> Flask:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
     """Build the app. Reads settings (from the environment when none are given) and never
-    touches the database or the network: checks that need them run at process start-up."""
+    touches the database or the network: checks that need them run at process start-up.
+    Everything the app does asks `clock` the time (the system's unless a test gives one)."""
     app = Flask(__name__, instance_relative_config=True)
     settings = settings or load_settings()
     configure(app, settings)
     configure_logging(settings.KAIRAN_LOG_LEVEL)
+    app.extensions[CLOCK_EXTENSION] = clock or SystemClock()
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            tune(engine)
     drop_async_teardowns(app)
     init_dashboard(app)
     register_blueprints(app)

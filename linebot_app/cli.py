@@ -22,7 +22,6 @@ from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
 from broadcasts.circulars import links
-from broadcasts.core.clock import SystemClock
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.schedule.rules import TOKYO
 from broadcasts.staff import invites as staff_invites
@@ -30,7 +29,7 @@ from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
-from linebot_app.extensions import db, line, settings
+from linebot_app.extensions import clock, current_clock, db, line, settings
 from linebot_app.schema import new_revision, upgrade
 from linebot_app.startup import StartupError, check_schema, wait_for_schema
 from models import Circular, CircularStatus, Role
@@ -162,7 +161,7 @@ def worker_command() -> None:
             worker = Worker(
                 db.sessionmaker,
                 line(),
-                SystemClock(),
+                current_clock(),
                 worker_id(),
                 stale_after,
                 public_url=settings().KAIRAN_PUBLIC_URL,
@@ -233,7 +232,7 @@ def circulars_send(circular_id: int) -> None:
             raise CommandError(reason)
         click.echo(f"circular {circular_id}: resumed")
         return
-    result = release(db.session, SystemClock(), circular, remaining)
+    result = release(db.session, clock, circular, remaining)
     db.session.commit()
     if not result.released:
         raise CommandError(f"送信しませんでした / Not sent: {result.reason}")
@@ -278,7 +277,7 @@ def circulars_cancel(circular_id: int) -> None:
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
     try:
-        compose.cancel_by_operator(db.session, SystemClock(), circular)
+        compose.cancel_by_operator(db.session, clock, circular)
     except compose.CompositionError as error:
         raise CommandError(
             f"取り消せません / Cannot cancel circular {circular_id}: {error.message}"
@@ -315,7 +314,7 @@ def scheduler_command() -> None:
     clockwork = Clockwork(
         db.sessionmaker,
         line(),
-        SystemClock(),
+        current_clock(),
         ClockSettings(
             quiet_hours=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
             dashboard_url=f"{configured.KAIRAN_PUBLIC_URL}/dashboard/",
@@ -428,7 +427,7 @@ def staff_invite(
     require_current_schema()
     try:
         invite = staff_invites.create_invite(
-            db.session, SystemClock(), Role(role), district_code, association_code, group_name
+            db.session, clock, Role(role), district_code, association_code, group_name
         )
     except staff_invites.InviteError as error:
         raise CommandError(str(error)) from None
@@ -453,7 +452,7 @@ def staff_login_link(line_user_id: str) -> None:
             "この LINE アカウントには役割がありません（先に kairan staff invite）"
             " / This LINE account holds no role: invite it first (kairan staff invite)"
         )
-    issued = logins.issue(db.session, SystemClock(), member)
+    issued = logins.issue(db.session, clock, member)
     db.session.commit()
     click.echo(login_url(settings().KAIRAN_PUBLIC_URL, issued.token))
     expires = issued.expires_at.astimezone(TOKYO).strftime("%H:%M")
@@ -486,7 +485,7 @@ def safety_start(
     try:
         target = checks.area_target(db.session, district_code, association_code)
         member = compose.staff_member_for(db.session, author)
-        started = checks.start(db.session, SystemClock(), member, target, remaining, message)
+        started = checks.start(db.session, clock, member, target, remaining, message)
     except compose.CompositionError as error:
         raise CommandError(f"送信しませんでした / Not sent: {error.message}") from None
     if not started.release.released:

@@ -19,13 +19,12 @@ from honcho.manager import Manager
 from sqlalchemy import select
 
 from broadcasts.circulars import templates
-from broadcasts.core.clock import SystemClock
 from broadcasts.delivery.line import connect
 from broadcasts.rollout import activation, areas, richmenu
 from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.dashboard.links import login_url
-from linebot_app.extensions import db
+from linebot_app.extensions import clock, db
 from linebot_app.schema import upgrade
 from models import District, Role, StaffMember, StaffRole
 
@@ -100,7 +99,7 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
             areas.import_areas(db.session, areas.read(SAMPLE_AREAS))
             # The demo shows a city already on LINE: its districts start active, not preparing.
             for district in db.session.scalars(select(District)):
-                activation.activate(db.session, SystemClock(), None, district)
+                activation.activate(db.session, clock, None, district)
             db.session.commit()
         templates.load_starter_set(db.session)
         admin = db.session.scalar(select(StaffMember).where(StaffMember.line_user_id == DEMO_ADMIN))
@@ -109,7 +108,7 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
             admin.roles.append(StaffRole(role=Role.admin))
             db.session.add(admin)
             db.session.flush()
-        issued = logins.issue(db.session, SystemClock(), admin)
+        issued = logins.issue(db.session, clock, admin)
         db.session.commit()
     return env, login_url(env["KAIRAN_PUBLIC_URL"], issued.token)
 

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from flask import current_app
 from flask_sqlalchemy_lite import SQLAlchemy
 
+from broadcasts.core.clock import Clock
 from broadcasts.delivery.line import Line, connect
 from linebot_app.config import Settings
 
 db = SQLAlchemy()
 
 LINE_EXTENSION = "kairan.line"
+CLOCK_EXTENSION = "kairan.clock"
 _CONNECTING = threading.Lock()
 
 
@@ -36,3 +39,20 @@ def line() -> Line:
             )
         client: Line = extensions[LINE_EXTENSION]
     return client
+
+
+def current_clock() -> Clock:
+    """The clock the app was built with: the system's, or one a test sets. Long-running parts
+    with threads of their own (the worker, the clock process) take this object itself."""
+    built: Clock = current_app.extensions[CLOCK_EXTENSION]
+    return built
+
+
+class AppClock:
+    """The current app's clock, for views and commands, which always run inside the app."""
+
+    def now(self) -> datetime:
+        return current_clock().now()
+
+
+clock = AppClock()

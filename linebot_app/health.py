@@ -7,9 +7,8 @@ import logging
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from broadcasts.core.clock import SystemClock
 from broadcasts.delivery import steps
-from linebot_app.extensions import db
+from linebot_app.extensions import clock, db
 from linebot_app.schema import schema_problem
 
 bp = Blueprint("health", __name__)
@@ -24,7 +23,7 @@ def healthz() -> tuple[dict[str, object], int]:
         problem = schema_problem(db.engine)
         if problem:
             return {"status": "unavailable", "reason": problem}, 503
-        senders = steps.senders(db.session, SystemClock())
+        senders = steps.senders(db.session, clock)
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable (%s)", type(error).__name__)
         return {"status": "unavailable", "reason": "database unreachable"}, 503

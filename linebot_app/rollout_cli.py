@@ -9,9 +9,8 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from broadcasts.core.clock import SystemClock
 from linebot_app.cli import CommandError, cli, require_current_schema
-from linebot_app.extensions import db
+from linebot_app.extensions import clock, db
 from models import District
 
 
@@ -44,7 +43,7 @@ def _set(code: str, active: bool) -> None:
             f"校区コード {code} は見つかりません / No district with code {code}"
         ) from None
     change = (activation.activate if active else activation.prepare)(
-        db.session, SystemClock(), None, district
+        db.session, clock, None, district
     )
     db.session.commit()
     if not change.changed:

@@ -1,4 +1,4 @@
-"""Database connection settings that every engine of the project needs."""
+"""Database connection settings that every engine of the project needs, installed by `tune`."""
 
 from __future__ import annotations
 
@@ -17,14 +17,10 @@ SQLITE_LOCK_WAIT = 10.0
 SQLITE_LOCK_RETRY = 0.001
 
 
-@event.listens_for(Engine, "connect")
 def _configure_sqlite(dbapi_connection: DBAPIConnection, record: ConnectionPoolEntry) -> None:
     """SQLite enforces foreign keys only when asked, and needs WAL to let readers and a writer
     (the web, the worker and the clock) work at once. A writer that finds the lock taken waits
     in `_waiting_for_the_lock`, so SQLite's own busy handler is off (busy_timeout 0)."""
-    module = type(dbapi_connection).__module__
-    if not module.startswith("sqlite3"):
-        return
     cursor: Any = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA journal_mode = WAL")
@@ -64,19 +60,28 @@ def _waiting_for_the_lock(cursor: DBAPICursor, run: Callable[[], object]) -> boo
             return True
 
 
-@event.listens_for(Engine, "do_execute")
 def _execute(cursor: DBAPICursor, statement: str, parameters: Any, context: Any) -> bool | None:
     return _waiting_for_the_lock(cursor, lambda: cursor.execute(statement, parameters))
 
 
-@event.listens_for(Engine, "do_execute_no_params")
 def _execute_no_params(cursor: DBAPICursor, statement: str, context: Any) -> bool | None:
     return _waiting_for_the_lock(cursor, lambda: cursor.execute(statement))
 
 
-@event.listens_for(Engine, "do_executemany")
 def _executemany(cursor: DBAPICursor, statement: str, parameters: Any, context: Any) -> bool | None:
     return _waiting_for_the_lock(cursor, lambda: cursor.executemany(statement, parameters))
+
+
+def tune(engine: Engine) -> Engine:
+    """Install the SQLite settings above on `engine`; other databases need none. Every process
+    calls it on the engine it makes (the app factory, the scripts under bench/), so nothing
+    changes an engine by being imported."""
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "do_execute", _execute)
+        event.listen(engine, "do_execute_no_params", _execute_no_params)
+        event.listen(engine, "do_executemany", _executemany)
+    return engine
 
 
 def normalise_database_url(url: str) -> str:

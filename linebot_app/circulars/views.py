@@ -44,13 +44,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from broadcasts.circulars import furigana, links, translations
 from broadcasts.circulars.compose import paper_copies
-from broadcasts.core.clock import SystemClock
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
 from broadcasts.residents import acknowledgements, reading
 from linebot_app.dashboard.auth import current, login_required
-from linebot_app.extensions import db, settings
+from linebot_app.extensions import clock, db, settings
 from models import (
     EASY_JAPANESE,
     Attachment,
@@ -134,7 +133,6 @@ def detail(token: str) -> Response:
     if link is None:
         return _not_found()
     session = db.session
-    clock = SystemClock()
     shown = reading.for_resident(session, link.circular_id, link.resident_id)
     if shown is None:
         return _not_found()
@@ -166,7 +164,7 @@ def confirm(token: str) -> BaseResponse:
     if isinstance(shown, Response):
         return shown
     result = acknowledgements.confirm(
-        db.session, SystemClock(), shown.resident, shown.circular.id, channel=Channel.web
+        db.session, clock, shown.resident, shown.circular.id, channel=Channel.web
     )
     db.session.commit()
     log.info("circular %s confirmed on the web (%s)", shown.circular.id, result)
@@ -184,7 +182,7 @@ def answer(token: str) -> BaseResponse:
     if not position.isdigit():
         return _refused(shown.resident)
     result = acknowledgements.answer(
-        db.session, SystemClock(), shown.resident, shown.circular.id, int(position), Channel.web
+        db.session, clock, shown.resident, shown.circular.id, int(position), Channel.web
     )
     db.session.commit()
     log.info("circular %s answered on the web (%s)", shown.circular.id, result.status)

@@ -17,16 +17,14 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from broadcasts.core.clock import SystemClock
 from broadcasts.staff import logins
 from broadcasts.staff import scope as scopes
 from broadcasts.staff.scope import Scope
-from linebot_app.extensions import db
+from linebot_app.extensions import clock, db
 from models import StaffMember
 
 SESSION_KEY = "dashboard_session"
 VIEWER_KEY = "kairan.viewer"
-clock = SystemClock()
 
 View = TypeVar("View", bound=Callable[..., Any])
 

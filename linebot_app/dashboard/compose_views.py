@@ -39,8 +39,8 @@ from linebot_app.dashboard.forms import (
     ScheduleForm,
 )
 from linebot_app.dashboard.i18n import localized
-from linebot_app.dashboard.views import bp, clock
-from linebot_app.extensions import db, line, settings
+from linebot_app.dashboard.views import bp
+from linebot_app.extensions import clock, db, line, settings
 from models import Circular
 
 # compose's `field` → the form input its message is shown under; the rest go above the form.

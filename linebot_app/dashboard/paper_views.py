@@ -16,8 +16,8 @@ from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.forms import ConfirmForm
 from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.paper_forms import PaperGroupForm, WatchOverForm
-from linebot_app.dashboard.views import bp, clock
-from linebot_app.extensions import db
+from linebot_app.dashboard.views import bp
+from linebot_app.extensions import clock, db
 from models import Association, Circular, Group
 
 

@@ -26,8 +26,8 @@ from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
 from linebot_app.dashboard.i18n import localized
 from linebot_app.dashboard.rollout_forms import SaveTemplateForm
-from linebot_app.dashboard.views import _percent, bp, clock
-from linebot_app.extensions import db, settings
+from linebot_app.dashboard.views import _percent, bp
+from linebot_app.extensions import clock, db, settings
 from linebot_app.ids import id_value
 from models import Association, Circular, District, FollowStatus, Group, Resident, Role
 

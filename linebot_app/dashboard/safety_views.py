@@ -24,8 +24,8 @@ from broadcasts.safety import checks
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
 from linebot_app.dashboard.i18n import localized
-from linebot_app.dashboard.views import bp, clock
-from linebot_app.extensions import db
+from linebot_app.dashboard.views import bp
+from linebot_app.extensions import clock, db
 from models import MAX_ID, Circular
 
 # "d:<district id>" or "a:<association id>": the one area a safety check goes to.

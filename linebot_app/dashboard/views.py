@@ -15,7 +15,6 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from broadcasts.circulars import compose
-from broadcasts.core.clock import SystemClock
 from broadcasts.core.i18n import Refused
 from broadcasts.households import families, paper
 from broadcasts.schedule.reminders import scheduled
@@ -37,7 +36,7 @@ from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ConfirmForm, InviteForm, PaperHouseholdsForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
 from linebot_app.dashboard.links import same_site_path
-from linebot_app.extensions import db, line, settings
+from linebot_app.extensions import clock, db, line, settings
 from linebot_app.ids import id_value, page_value
 from models import Association, Circular, CircularStatus, Role, StaffMember, StaffRole
 
@@ -49,8 +48,6 @@ bp = Blueprint(
     static_folder="static",
     static_url_path="/static",
 )
-
-clock = SystemClock()
 
 
 # --- logging in and out -------------------------------------------------------------------------

@@ -23,14 +23,14 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from broadcasts import composing_in_line, webhook_events
-from broadcasts.core.clock import SystemClock
+from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.residents.registration import Profile
 from broadcasts.schedule.rules import QuietHours
 from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
-from linebot_app.extensions import db, line
+from linebot_app.extensions import clock, db, line
 from models import ComposeStep
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models
@@ -100,7 +100,6 @@ def _process(event: Any) -> None:
         log.info("webhook event %r (%s) ignored", str(event_id)[:64], event_type)
         return
     session = db.session
-    clock = SystemClock()
     profile = None
     if isinstance(event, FollowEvent) and not webhook_events.already_claimed(session, event_id):
         profile = _profile(user_id)
@@ -138,7 +137,7 @@ def _process(event: Any) -> None:
 
 
 def _record_failure(
-    session: Session, clock: SystemClock, event_id: str, event_type: str, error: Exception
+    session: Session, clock: Clock, event_id: str, event_type: str, error: Exception
 ) -> None:
     """An event whose effect failed (a bug, a value the database refused) is claimed on its own,
     so a redelivery does not fail again, and logged by id: never the exception's text, which

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from linebot_app.extensions import db
 from linebot_app.schema import upgrade
-from models.session import normalise_database_url
+from models.session import normalise_database_url, tune
 from tests.helpers.waiting import PATIENCE, wait_until
 
 
@@ -30,7 +30,7 @@ def postgres_url() -> str:
 
 def fresh_schema(url: str) -> None:
     """Drop everything and migrate from nothing: every test session starts clean."""
-    engine = create_engine(url)
+    engine = tune(create_engine(url))
     try:
         if engine.dialect.name == "postgresql":
             with engine.begin() as connection:

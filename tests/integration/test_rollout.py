@@ -38,6 +38,7 @@ from models import (
     Role,
     StaffMember,
 )
+from models.session import tune
 from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
 from tests.helpers.databases import race
@@ -79,7 +80,7 @@ def test_imported_districts_start_preparing_and_keep_their_status_on_reimport(
 
 
 def test_districts_existing_before_the_migration_become_active(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'live.sqlite3'}")
+    engine = tune(create_engine(f"sqlite:///{tmp_path / 'live.sqlite3'}"))
     with engine.begin() as connection:
         command.upgrade(alembic_config(connection), "0005")
         connection.execute(

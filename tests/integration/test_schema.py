@@ -10,6 +10,7 @@ from linebot_app import create_app
 from linebot_app.extensions import db
 from linebot_app.schema import alembic_config, schema_problem, upgrade
 from models import Base
+from models.session import tune
 from tests.helpers.settings import make_settings
 
 
@@ -25,7 +26,7 @@ def test_schema_is_current_after_upgrade(app: Flask) -> None:
 
 
 def test_migrations_go_down_and_up_again(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}")
+    engine = tune(create_engine(f"sqlite:///{tmp_path / 'roundtrip.sqlite3'}"))
     upgrade(engine)
     with engine.begin() as connection:
         command.downgrade(alembic_config(connection), "base")
