@@ -23,7 +23,7 @@ from broadcasts.schedule.rules import SAFETY_REMINDERS, QuietHours
 from broadcasts.staff import audit, logins
 from broadcasts.staff import invites as staff_invites
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats import by_area, circular_counts, digital_reach, insight, responses
 from linebot_app.dashboard import charts
 from linebot_app.dashboard.auth import (
     admin_required,
@@ -105,7 +105,7 @@ def language(code: str) -> Response:
 @login_required
 def index() -> str:
     page = max(request.args.get("page", 1, type=page_value) or 1, 1)
-    rows = figures.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
+    rows = circular_counts.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
     may_compose = compose.composing_scope(db.session, current().member).can_compose
     return render_template(
         "dashboard/circulars.html",
@@ -127,8 +127,8 @@ def _circular(circular_id: int, scope: Scope) -> Circular:
 def circular_stats(circular_id: int) -> str:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    rows = figures.breakdown(db.session, circular_id, scope)
-    counts = figures.total(rows)
+    rows = by_area.breakdown(db.session, circular_id, scope)
+    counts = by_area.total(rows)
     # A city-wide circular reaches ~1,500 班: nobody reads that many rows. The page lists
     # districts and associations, and the 班 (breakdown and coverage) of one association when
     # it is opened, or when there is only one; the CSV export has every row.
@@ -146,16 +146,16 @@ def circular_stats(circular_id: int) -> str:
     # Associations reached only on paper (no LINE resident yet) have no row to open them by.
     listed = {row.id for row in rows if row.level == "association"}
     paper_only = [(a, name) for a, name in reached if a not in listed]
-    points = figures.confirmations_over_time(db.session, circular_id, scope)
+    points = responses.confirmations_over_time(db.session, circular_id, scope)
     now = clock.now()
     chart = (
         charts.cumulative(points, circular.released_at, now, counts.delivered)
         if circular.released_at
         else None
     )
-    tallies = figures.answer_tallies(db.session, circular_id, scope)
-    failures = figures.failures(db.session, circular_id, scope)
-    household_counts = families.summary(db.session, circular_id, scope, figures.alone(rows))
+    tallies = responses.answer_tallies(db.session, circular_id, scope)
+    failures = responses.failures(db.session, circular_id, scope)
+    household_counts = families.summary(db.session, circular_id, scope, by_area.alone(rows))
     coverage = (
         paper.coverage(db.session, circular, scope, opened)
         if circular.released_at and opened is not None
@@ -183,8 +183,8 @@ def circular_stats(circular_id: int) -> str:
     line_stats = None
     line_asked = released_at is not None
     if released_at is not None:
-        line_stats = figures.line_statistics(
-            line(), circular_id, released_at, now.astimezone(figures.TOKYO).date()
+        line_stats = insight.line_statistics(
+            line(), circular_id, released_at, now.astimezone(insight.TOKYO).date()
         )
     return render_template(
         "dashboard/stats.html",
@@ -204,7 +204,7 @@ def circular_stats(circular_id: int) -> str:
         failures=failures,
         line_stats=line_stats,
         line_asked=line_asked,
-        threshold=figures.LINE_PRIVACY_THRESHOLD,
+        threshold=insight.LINE_PRIVACY_THRESHOLD,
         officer_of=officer_of,
         can_edit=can_edit,
         can_correct=can_correct,
@@ -232,7 +232,7 @@ def circular_stats(circular_id: int) -> str:
 def circular_progress(circular_id: int) -> Response:
     scope = current().scope
     circular = _circular(circular_id, scope)
-    counts = figures.summary(db.session, circular_id, scope)
+    counts = circular_counts.summary(db.session, circular_id, scope)
     return jsonify(
         status=circular.status.value,
         recipients=counts.recipients,
@@ -255,7 +255,7 @@ def not_confirmed(circular_id: int) -> str:
     if association_id is None or not scope.names_residents_of(association_id):
         abort(404)
     association = db.session.get_one(Association, association_id)
-    residents = figures.not_confirmed(db.session, circular_id, association_id)
+    residents = responses.not_confirmed(db.session, circular_id, association_id)
     return render_template(
         "dashboard/not_confirmed.html",
         circular=circular,
@@ -287,8 +287,8 @@ def _circular_export(circular_id: int, kind: str) -> Scope:
 @login_required
 def export_stats(circular_id: int) -> Response:
     scope = _circular_export(circular_id, "stats")
-    rows = figures.breakdown(db.session, circular_id, scope)
-    counts = figures.total(rows)
+    rows = by_area.breakdown(db.session, circular_id, scope)
+    counts = by_area.total(rows)
     header = [
         "区分",
         "校区",
@@ -305,7 +305,7 @@ def export_stats(circular_id: int) -> Response:
         "回答率(%)",
     ]
 
-    def line_of(level: str, d: str, a: str, g: str, c: figures.Counts) -> list[Any]:
+    def line_of(level: str, d: str, a: str, g: str, c: circular_counts.Counts) -> list[Any]:
         return [
             level,
             d,
@@ -339,8 +339,8 @@ def export_stats(circular_id: int) -> Response:
 @login_required
 def export_answers(circular_id: int) -> Response:
     scope = _circular_export(circular_id, "answers")
-    tallies = figures.answer_tallies(db.session, circular_id, scope)
-    counts = figures.summary(db.session, circular_id, scope)
+    tallies = responses.answer_tallies(db.session, circular_id, scope)
+    counts = circular_counts.summary(db.session, circular_id, scope)
     body = [[t.position, t.label, t.count, _percent(counts.rate(t.count))] for t in tallies]
     return csv_response(
         f"circular-{circular_id}-answers.csv",
@@ -359,8 +359,10 @@ def associations() -> Response | str:
     if scope.groups_only:
         # A 班長 sees their own 班 only, not their association's figures.
         return redirect(url_for("dashboard.groups"))
-    reach = figures.reach_by_association(db.session, scope)
-    districts = figures.reach_by_district(db.session, scope) if not scope.association_ids else []
+    reach = digital_reach.reach_by_association(db.session, scope)
+    districts = (
+        digital_reach.reach_by_district(db.session, scope) if not scope.association_ids else []
+    )
     return render_template(
         "dashboard/associations.html",
         reach=reach,
@@ -387,7 +389,7 @@ def paper_households(association_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     try:
-        figures.set_paper_households(db.session, association, int(form.paper_households.data))
+        digital_reach.set_paper_households(db.session, association, int(form.paper_households.data))
     except ValueError:
         db.session.rollback()
         flash(_("紙の世帯数は 0 から世帯数までの数にしてください。"), "error")
@@ -412,7 +414,7 @@ def export_reach() -> Response:
     who = current()
     if who.scope.groups_only:
         abort(404)  # a 班長 sees their own 班 only
-    reach = figures.reach_by_association(db.session, who.scope)
+    reach = digital_reach.reach_by_association(db.session, who.scope)
     audit.record(db.session, clock, who.member.id, "export.reach", "association", None)
     db.session.commit()
     header = [
@@ -547,7 +549,7 @@ def tokyo(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(figures.TOKYO).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(insight.TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 bp.add_app_template_filter(localized, "localized")
