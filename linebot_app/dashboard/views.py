@@ -17,13 +17,19 @@ from werkzeug.wrappers import Response
 from broadcasts.circulars import compose
 from broadcasts.core.clock import SystemClock
 from broadcasts.core.i18n import Refused
-from broadcasts.households import families, paper
-from broadcasts.schedule.reminders import scheduled
+from broadcasts.households import paper
 from broadcasts.schedule.rules import SAFETY_REMINDERS, QuietHours
 from broadcasts.staff import audit, logins
 from broadcasts.staff import invites as staff_invites
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import by_area, circular_counts, digital_reach, insight, responses
+from broadcasts.stats import (
+    by_area,
+    circular_counts,
+    circular_page,
+    digital_reach,
+    insight,
+    responses,
+)
 from linebot_app.dashboard import charts
 from linebot_app.dashboard.auth import (
     admin_required,
@@ -125,95 +131,30 @@ def _circular(circular_id: int, scope: Scope) -> Circular:
 @bp.get("/circulars/<int:circular_id>")
 @login_required
 def circular_stats(circular_id: int) -> str:
-    scope = current().scope
-    circular = _circular(circular_id, scope)
-    rows = by_area.breakdown(db.session, circular_id, scope)
-    counts = by_area.total(rows)
-    # A city-wide circular reaches ~1,500 班: nobody reads that many rows. The page lists
-    # districts and associations, and the 班 (breakdown and coverage) of one association when
-    # it is opened, or when there is only one; the CSV export has every row.
-    reached = (
-        paper.associations_reached(db.session, circular, scope) if circular.released_at else []
+    who = current()
+    circular = _circular(circular_id, who.scope)
+    page = circular_page.read(
+        db.session,
+        line(),
+        clock.now(),
+        who.scope,
+        who.member,
+        circular,
+        wanted=request.args.get("association", type=id_value),
+        quiet=QuietHours.parse(settings().KAIRAN_QUIET_HOURS),
     )
-    in_view = {row.id for row in rows if row.level == "association"} | {a for a, _ in reached}
-    in_view.discard(None)
-    opened = request.args.get("association", type=id_value)
-    if len(in_view) == 1:
-        opened = next(iter(in_view))
-    elif opened not in in_view:
-        opened = None
-    rows = [row for row in rows if row.level != "group" or row.association_id == opened]
-    # Associations reached only on paper (no LINE resident yet) have no row to open them by.
-    listed = {row.id for row in rows if row.level == "association"}
-    paper_only = [(a, name) for a, name in reached if a not in listed]
-    points = responses.confirmations_over_time(db.session, circular_id, scope)
-    now = clock.now()
     chart = (
-        charts.cumulative(points, circular.released_at, now, counts.delivered)
-        if circular.released_at
+        charts.cumulative(page.confirmations, page.released_at, page.now, page.counts.delivered)
+        if page.released_at
         else None
     )
-    tallies = responses.answer_tallies(db.session, circular_id, scope)
-    failures = responses.failures(db.session, circular_id, scope)
-    household_counts = families.summary(db.session, circular_id, scope, by_area.alone(rows))
-    coverage = (
-        paper.coverage(db.session, circular, scope, opened)
-        if circular.released_at and opened is not None
-        else []
-    )
-    leads = scope.led_groups(db.session, (row.group_id for row in coverage))
-    released_at = circular.released_at
-    title = circular.title
-    status = circular.status
-    hold_reason = circular.hold_reason
-    quiet = QuietHours.parse(settings().KAIRAN_QUIET_HOURS)
-    reminders = [
-        (slot, at)
-        for slot, at in scheduled(db.session, circular, quiet)
-        if at > now and circular.status is not CircularStatus.cancelled
-    ]
-    officer_of = sorted(a for a in scope.association_ids if scope.sees_association(db.session, a))
-    manages = compose.may_manage(db.session, current().member, circular)
-    can_edit = manages and status in compose.EDITABLE
-    can_correct = manages and status in compose.CORRECTABLE
-    # Paused (the card or a reminder met the monthly limit, or LINE refused the token).
-    can_resume = manages and status in compose.CORRECTABLE and hold_reason is not None
-    # The read transaction ends before LINE is asked: no connection waits on the network.
-    db.session.rollback()
-    line_stats = None
-    line_asked = released_at is not None
-    if released_at is not None:
-        line_stats = insight.line_statistics(
-            line(), circular_id, released_at, now.astimezone(insight.TOKYO).date()
-        )
     return render_template(
         "dashboard/stats.html",
-        circular_id=circular_id,
-        title=title,
-        status=status,
-        hold_reason=hold_reason,
-        released_at=released_at,
-        counts=counts,
-        rows=rows,
-        opened=opened,
+        page=page,
+        chart=chart,
         # Built once: url_for for each of 500 associations was a tenth of the page.
         page_url=url_for("dashboard.circular_stats", circular_id=circular_id),
-        paper_only=paper_only if opened is None else [],
-        chart=chart,
-        tallies=tallies,
-        failures=failures,
-        line_stats=line_stats,
-        line_asked=line_asked,
-        threshold=insight.LINE_PRIVACY_THRESHOLD,
-        officer_of=officer_of,
-        can_edit=can_edit,
-        can_correct=can_correct,
-        can_resume=can_resume,
         resume_form=ConfirmForm(),
-        household_counts=household_counts,
-        coverage=coverage,
-        leads=leads,
-        reminders=reminders,
         reminder_labels={
             "reminder-1": _("確認のお願い（1回目）"),
             "reminder-2": _("確認のお願い（2回目）"),
