@@ -33,7 +33,7 @@ from broadcasts.rollout import activation
 from broadcasts.schedule.reminders import DueReminder, due_reminders
 from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, digest_due
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats.circular_counts import summary
 from models import (
     CARD,
     BatchStatus,
@@ -335,7 +335,7 @@ def next_digest(session: Session, now: datetime) -> OfficerDigest | None:
 
 def digest_text(session: Session, member: StaffMember, day: date, dashboard_url: str) -> str | None:
     """The officer's evening summary: their associations' circulars still open, counted as the
-    dashboard counts them (`figures.summary`). None: nothing to say today."""
+    dashboard counts them (`summary`). None: nothing to say today."""
     associations = frozenset(
         r.association_id for r in member.roles if r.role == Role.officer and r.association_id
     )
@@ -354,7 +354,7 @@ def digest_text(session: Session, member: StaffMember, day: date, dashboard_url:
     ).all()
     lines: list[str] = []
     for circular in circulars:
-        counts = figures.summary(session, circular.id, scope)
+        counts = summary(session, circular.id, scope)
         lines.append(
             f"・{circular.title}：届いた {counts.delivered}人、見た {counts.opened}人、"
             f"確認 {counts.confirmed}人"

@@ -1,4 +1,5 @@
-"""Dashboard forms (Flask-WTF): every one carries a CSRF token."""
+"""Dashboard forms (Flask-WTF): every one carries a CSRF token. They only parse: the rules are
+the services', so the web and LINE agree."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, NumberRange, Optional
 
+from broadcasts.households.watch_over import DEFAULT_COUNT, MAX_COUNT
 from linebot_app.ids import id_value
 
 
@@ -81,3 +83,40 @@ class ScheduleForm(FlaskForm):  # type: ignore[misc]
     scheduled_at = DateTimeLocalField(
         _l("送る日時（日本時間）"), format="%Y-%m-%dT%H:%M", validators=[InputRequired()]
     )
+
+
+# --- households on paper and watch-over -----------------------------------------------------------
+
+
+class PaperGroupForm(FlaskForm):  # type: ignore[misc]
+    count = IntegerField(_l("紙で受け取る世帯数"), validators=[InputRequired(), NumberRange(min=0)])
+    names = TextAreaField(
+        _l("名前（任意・1行に1世帯、班長と役員だけが見ます）"), validators=[Optional()]
+    )
+
+
+class WatchOverForm(FlaskForm):  # type: ignore[misc]
+    enabled = BooleanField(_l("見守りをする（班長に、続けて確認のない人を知らせる）"))
+    count = IntegerField(
+        _l("続けて確認のない回覧の数"),
+        default=DEFAULT_COUNT,
+        validators=[InputRequired(), NumberRange(min=1, max=MAX_COUNT)],
+    )
+
+
+# --- rolling out --------------------------------------------------------------------------------
+
+
+class SaveTemplateForm(FlaskForm):  # type: ignore[misc]
+    # Choices are the viewer's: their districts, and 「市全体」 for admins.
+    district = SelectField(_l("だれが使えるか"), choices=[])
+
+
+# --- safety checks ------------------------------------------------------------------------------
+
+
+class SafetyForm(FlaskForm):  # type: ignore[misc]
+    # Not checked against the choices here: compose.check_target refuses any area the viewer
+    # may not target, forged or not, with the message they see.
+    area = SelectField(_l("地域"), validate_choice=False)
+    message = TextAreaField(_l("お知らせ文（空なら決まった文）"))

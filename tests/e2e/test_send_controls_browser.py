@@ -60,7 +60,7 @@ def test_in_quiet_hours_the_preview_sends_at_eight_unless_told_now(
     session.commit()
     member = promoter(session, sim, association)
     night = FakeClock(datetime(2026, 12, 1, 23, 30, tzinfo=TOKYO))
-    monkeypatch.setattr("linebot_app.dashboard.compose_views.clock", night)
+    monkeypatch.setattr("linebot_app.dashboard.circulars.clock", night)
     circular = compose.save_draft(
         session,
         night,

@@ -427,7 +427,7 @@ def test_send_in_quiet_hours_offers_eight_oclock_and_sends_at_once_only_when_ask
 ) -> None:
     """KAIRAN_QUIET_HOURS (21:00-08:00) holds for a manual send too (issue #18, item 11)."""
     night = FakeClock(datetime(2026, 12, 1, 23, 30, tzinfo=TOKYO))
-    monkeypatch.setattr("linebot_app.dashboard.compose_views.clock", night)
+    monkeypatch.setattr("linebot_app.dashboard.circulars.clock", night)
     client = dashboard_client(town.promoter)
     token = _csrf(client.get("/dashboard/compose").get_data(as_text=True))
 

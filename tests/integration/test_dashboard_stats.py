@@ -17,7 +17,15 @@ from broadcasts.circulars.release import release
 from broadcasts.delivery import steps
 from broadcasts.delivery.worker import Worker
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats.by_area import breakdown
+from broadcasts.stats.circular_counts import Counts, summary
+from broadcasts.stats.digital_reach import reach_by_association, reach_by_district
+from broadcasts.stats.responses import (
+    answer_tallies,
+    confirmations_over_time,
+    failures,
+    not_confirmed,
+)
 from models import (
     Association,
     AuditEntry,
@@ -38,8 +46,8 @@ from tests.helpers.stats import Sent
 
 def test_city_counts_and_rates(session: Session, sent: Sent) -> None:
     city = Scope(sent.admin.id, city=True)
-    counts = figures.summary(session, sent.circular.id, city)
-    assert counts == figures.Counts(
+    counts = summary(session, sent.circular.id, city)
+    assert counts == Counts(
         recipients=13, delivered=11, pending=0, failed=1, skipped=1, opened=3, confirmed=6,
         answered=5,
     )  # fmt: skip
@@ -50,7 +58,7 @@ def test_city_counts_and_rates(session: Session, sent: Sent) -> None:
 def test_breakdown_is_district_association_group_with_subtotals(
     session: Session, sent: Sent
 ) -> None:
-    rows = figures.breakdown(session, sent.circular.id, Scope(sent.admin.id, city=True))
+    rows = breakdown(session, sent.circular.id, Scope(sent.admin.id, city=True))
     shown = [(r.level, r.name, r.counts.delivered, r.counts.confirmed) for r in rows]
     assert shown == [
         ("district", "A校区", 8, 3),
@@ -65,16 +73,16 @@ def test_breakdown_is_district_association_group_with_subtotals(
 
 def test_an_officer_counts_only_their_association(session: Session, sent: Sent) -> None:
     scope = Scope.of(sent.officer_x.id, sent.officer_x.roles)
-    counts = figures.summary(session, sent.circular.id, scope)
+    counts = summary(session, sent.circular.id, scope)
     assert (counts.delivered, counts.opened, counts.confirmed, counts.answered) == (6, 3, 3, 2)
-    assert [t.count for t in figures.answer_tallies(session, sent.circular.id, scope)] == [1, 1]
-    assert [r.name for r in figures.breakdown(session, sent.circular.id, scope)] == [
+    assert [t.count for t in answer_tallies(session, sent.circular.id, scope)] == [1, 1]
+    assert [r.name for r in breakdown(session, sent.circular.id, scope)] == [
         "A校区",
         "X町内会",
         "1班",
         "2班",
     ]
-    missing = figures.not_confirmed(session, sent.circular.id, sent.x.id)
+    missing = not_confirmed(session, sent.circular.id, sent.x.id)
     assert [(m.group_name, m.display_name, m.opened) for m in missing] == [
         ("1班", "一班2", True),
         ("1班", "一班3", False),
@@ -88,18 +96,18 @@ def test_a_resident_who_moved_stays_on_the_list_the_circular_went_round(
     moved = session.scalars(select(Resident).where(Resident.display_name == "二班1")).one()
     moved.association, moved.group = sent.y, None
     session.commit()
-    missing = figures.not_confirmed(session, sent.circular.id, sent.x.id)
+    missing = not_confirmed(session, sent.circular.id, sent.x.id)
     assert [(m.group_name, m.display_name) for m in missing] == [
         ("1班", "一班2"),
         ("1班", "一班3"),
         ("2班", "二班1"),
     ]
-    assert figures.not_confirmed(session, sent.circular.id, sent.y.id) == []
+    assert not_confirmed(session, sent.circular.id, sent.y.id) == []
 
 
 def test_confirmations_over_time_answers_and_failures(session: Session, sent: Sent) -> None:
     city = Scope(sent.admin.id, city=True)
-    points = figures.confirmations_over_time(session, sent.circular.id, city)
+    points = confirmations_over_time(session, sent.circular.id, city)
     start = sent.circular.released_at
     assert start is not None
     assert [(p - start, n) for p, n in points] == [
@@ -107,13 +115,11 @@ def test_confirmations_over_time_answers_and_failures(session: Session, sent: Se
         (timedelta(hours=1), 3),
         (timedelta(hours=2), 6),
     ]
-    assert [
-        (t.label, t.count) for t in figures.answer_tallies(session, sent.circular.id, city)
-    ] == [
+    assert [(t.label, t.count) for t in answer_tallies(session, sent.circular.id, city)] == [
         ("出席", 4),
         ("欠席", 1),
     ]
-    assert figures.failures(session, sent.circular.id, city) == [
+    assert failures(session, sent.circular.id, city) == [
         ("failed", "Invalid request", 1),
         ("skipped", "", 1),
     ]
@@ -131,12 +137,12 @@ def test_reach_per_association_and_district(
     sent.x.paper_household_count = 50
     session.commit()
     city = Scope(sent.admin.id, city=True)
-    by_association = {r.name: r for r in figures.reach_by_association(session, city)}
+    by_association = {r.name: r for r in reach_by_association(session, city)}
     assert by_association["X町内会"].registered == 2
     assert by_association["X町内会"].reach == pytest.approx(0.52)
     assert by_association["X町内会"].digital_share == pytest.approx(0.02)
     assert by_association["Y町内会"].registered == 1
-    districts = figures.reach_by_district(session, city)
+    districts = reach_by_district(session, city)
     assert [d.name for d in districts] == ["A校区", "B校区"]
     assert districts[0].households == 200 and districts[0].paper == 50
 
@@ -276,19 +282,15 @@ def test_the_breakdown_counts_a_resident_where_the_circular_was_sent(
     """Moving after the circular was sent does not move its figures: the delivery recorded the
     area (the breakdown used to follow the resident's current registration)."""
     city = Scope(sent.admin.id, city=True)
-    before = {
-        (r.level, r.name): r.counts for r in figures.breakdown(session, sent.circular.id, city)
-    }
+    before = {(r.level, r.name): r.counts for r in breakdown(session, sent.circular.id, city)}
     for resident in session.scalars(select(Resident).where(Resident.association_id == sent.x.id)):
         resident.association_id = sent.y.id
         resident.group_id = None
     session.commit()
-    after = {
-        (r.level, r.name): r.counts for r in figures.breakdown(session, sent.circular.id, city)
-    }
+    after = {(r.level, r.name): r.counts for r in breakdown(session, sent.circular.id, city)}
     assert after == before
     officer = Scope(sent.officer_x.id, association_ids=frozenset({sent.x.id}))
-    assert figures.summary(session, sent.circular.id, officer).delivered == 6
+    assert summary(session, sent.circular.id, officer).delivered == 6
 
 
 def test_a_delivery_skipped_because_its_resident_blocked_is_shown_in_the_sites_words(

@@ -28,7 +28,8 @@ from broadcasts.delivery.worker import Worker
 from broadcasts.households import families, paper
 from broadcasts.residents import acknowledgements, reading, registration
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats import by_area
+from broadcasts.stats.circular_counts import Counts
 from models import (
     CARD,
     Acknowledgement,
@@ -255,12 +256,12 @@ def test_flags_and_statistics_always_equal_a_recount(
                 counts["answered"] += answered
             found = {
                 (row.association_id, row.id if row.level == "group" else None): row.counts
-                for row in figures.breakdown(session, self.circular_id, city)
+                for row in by_area.breakdown(session, self.circular_id, city)
                 if row.level == "group"
                 or (row.level == "association" and row.id == self.areas[2][0])
             }
             assert found == {
-                area: figures.Counts(
+                area: Counts(
                     recipients=c["recipients"],
                     delivered=c["sent"],
                     pending=c["pending"],
@@ -278,8 +279,8 @@ def test_flags_and_statistics_always_equal_a_recount(
             counted = families.HouseholdCounts(len(reached), len(confirmed))
             assert families.summary(session, self.circular_id, city) == counted
             # The page's way: the households of one counted in the breakdown's pass.
-            rows = figures.breakdown(session, self.circular_id, city)
-            alone = figures.alone(rows)
+            rows = by_area.breakdown(session, self.circular_id, city)
+            alone = by_area.alone(rows)
             assert families.summary(session, self.circular_id, city, alone) == counted
             circular = session.get_one(Circular, self.circular_id)
             for row in paper.coverage(session, circular, city):

@@ -19,7 +19,8 @@ from broadcasts.rollout import activation
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import TOKYO, QuietHours
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats.circular_counts import summary
+from broadcasts.stats.digital_reach import reach_by_association
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
@@ -85,7 +86,7 @@ def test_a_household_of_three_counts_once_and_one_confirmation_confirms_for_all(
     residents = [resident_of(session, user_id) for user_id in user_ids]
     family(session, clock, residents[:3])
     # Reach: five LINE residents, three of them one household.
-    (reach,) = figures.reach_by_association(session, CITY)
+    (reach,) = reach_by_association(session, CITY)
     assert reach.registered == 3
 
     clock.moment = tokyo(1, 10)
@@ -145,7 +146,7 @@ def test_without_one_per_household_each_member_confirms_for_themselves(
     released(session, clock, worker, circular)
     acknowledgements.confirm(session, clock, residents[0], circular.id)
     session.commit()
-    assert figures.summary(session, circular.id, CITY).confirmed == 1
+    assert summary(session, circular.id, CITY).confirmed == 1
     assert families.summary(session, circular.id, CITY) == families.HouseholdCounts(1, 1)
 
 

@@ -1,5 +1,5 @@
-"""`figures.total` (the stats page's summary, added up from the breakdown instead of a second pass
-over 100,000 deliveries) equals `figures.summary` in every scope (issue #9)."""
+"""`by_area.total` (the stats page's summary, added up from the breakdown instead of a second pass
+over 100,000 deliveries) equals `circular_counts.summary` in every scope (issue #9)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session
 
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import figures
+from broadcasts.stats.by_area import breakdown, total
+from broadcasts.stats.circular_counts import summary
 from models import Delivery, DeliveryStatus, Resident
 from tests.helpers.stats import Sent
 
@@ -34,7 +35,7 @@ def test_the_breakdown_adds_up_to_the_summary_in_every_scope(
         Scope(sent.admin.id, association_ids=frozenset({sent.x2.id, sent.y.id})),
     ]
     for scope in scopes:
-        rows = figures.breakdown(session, sent.circular.id, scope)
-        assert figures.total(rows) == figures.summary(session, sent.circular.id, scope)
-    city = figures.total(figures.breakdown(session, sent.circular.id, scopes[0]))
+        rows = breakdown(session, sent.circular.id, scope)
+        assert total(rows) == summary(session, sent.circular.id, scope)
+    city = total(breakdown(session, sent.circular.id, scopes[0]))
     assert (city.recipients, city.pending, city.confirmed) == (14, 1, 6)

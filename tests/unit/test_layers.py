@@ -2,12 +2,19 @@
 of click; `broadcasts/` knows nothing of Flask, click or `linebot_app/`; `simulator/` shares no code
 with the bot, so it judges the bot rather than agreeing with it by construction.
 
+Modules share through public names: no module of `linebot_app/` reaches for another's `_private`
+name, and no file glues modules together with an import at its bottom (`noqa: E402`), a circle
+in disguise.
+
 Read with `ast` from the source files, so an import inside a function (a lazy import) counts as
 much as one at the top, and nothing has to be imported to be checked."""
 
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -153,5 +160,135 @@ def test_tests_share_code_through_helpers_only() -> None:
         problem
         for path in sorted(tests.rglob("*.py"))
         for problem in imports_of_tests(path.read_text(encoding="utf-8"), module_name(path))
+    ]
+    assert found == []
+
+
+# --- private names ------------------------------------------------------------------------------
+
+# Where another module's private names are refused. broadcasts/, models/ and simulator/ hold none
+# today either.
+PRIVATE_CHECKED = ("linebot_app",)
+
+
+def is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+def private_uses(source: str, module: str) -> list[str]:
+    """Private names of our modules that `source` uses: imported (`from x import _y`, or from a
+    private module `x._y`), or read as an attribute of a name imported from ours
+    (`compose._original`)."""
+    found: list[str] = []
+    imported: set[str] = set()
+    package = module.split(".")
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - node.level]
+                name = ".".join([*base, node.module] if node.module else base)
+            else:
+                name = node.module or ""
+            if name.split(".")[0] not in OURS:
+                continue
+            for alias in node.names:
+                if is_private(alias.name) or any(map(is_private, name.split("."))):
+                    found.append(f"{module}:{node.lineno} imports {name}.{alias.name}")
+                imported.add(alias.asname or alias.name)
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] not in OURS:
+                    continue
+                if any(map(is_private, alias.name.split("."))):
+                    found.append(f"{module}:{node.lineno} imports {alias.name}")
+                imported.add(alias.asname or alias.name.split(".")[0])
+    found.extend(
+        f"{module}:{node.lineno} uses {node.value.id}.{node.attr}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and is_private(node.attr)
+        and isinstance(node.value, ast.Name)
+        and node.value.id in imported
+    )
+    return found
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from linebot_app.dashboard.compose_views import QuotaUnknown, _quota",
+        "from linebot_app.dashboard.views import _percent as percent",
+        "from .views import _circular",
+        "from linebot_app.dashboard import compose_views\ncompose_views._quota()",
+        "import broadcasts.circulars.compose as compose\ncompose._original(c)",
+        "from broadcasts.circulars._drafts import Draft",
+        "def late():\n    from models import _naming\n",
+    ],
+)
+def test_a_private_name_of_another_module_is_found(source: str) -> None:
+    assert private_uses(source, "linebot_app.dashboard.paper") != []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from linebot_app.dashboard.common import QuotaUnknown, line_quota",
+        "from sqlalchemy.orm import _private_thing",  # not ours
+        "from models import Circular\nCircular.__table__",
+        "def _mine():\n    pass\n_mine()",
+        "import urllib3\nurllib3._collections",
+    ],
+)
+def test_public_names_and_other_libraries_are_allowed(source: str) -> None:
+    assert private_uses(source, "linebot_app.dashboard.paper") == []
+
+
+@pytest.mark.parametrize("package", PRIVATE_CHECKED)
+def test_modules_share_public_names_only(package: str) -> None:
+    found = [
+        problem
+        for path in sorted((REPO / package).rglob("*.py"))
+        for problem in private_uses(path.read_text(encoding="utf-8"), module_name(path))
+    ]
+    assert found == []
+
+
+# --- imports at the bottom ----------------------------------------------------------------------
+
+CHECKED_TREES = ("linebot_app", "models", "broadcasts", "migrations", "simulator", "tests", "bench")
+E402_SILENCED = re.compile(r"noqa\s*:[^#]*\bE402\b", re.IGNORECASE)
+
+
+def e402_silenced(source: str) -> list[int]:
+    """Lines whose comment silences E402 (a module-level import not at the top). Comments only:
+    a string that mentions the code is not one."""
+    return [
+        token.start[0]
+        for token in tokenize.generate_tokens(io.StringIO(source).readline)
+        if token.type == tokenize.COMMENT and E402_SILENCED.search(token.string)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("source", "lines"),
+    [
+        ("import a\nfrom b import c  # noqa: E402, F401\n", [2]),
+        ("from b import c  # noqa:E402\n", [1]),
+        ("from b import c  # NOQA: F401,E402\n", [1]),
+        ("from b import c  # noqa: F401\n", []),
+        ('text = "# noqa: E402"\n', []),
+    ],
+)
+def test_a_silenced_bottom_import_is_found(source: str, lines: list[int]) -> None:
+    assert e402_silenced(source) == lines
+
+
+def test_no_file_silences_an_import_below_the_top() -> None:
+    found = [
+        f"{path.relative_to(REPO)}:{line}"
+        for tree in CHECKED_TREES
+        for path in sorted((REPO / tree).rglob("*.py"))
+        for line in e402_silenced(path.read_text(encoding="utf-8"))
     ]
     assert found == []

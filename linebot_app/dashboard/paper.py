@@ -1,32 +1,31 @@
-"""Pages for households on paper and the 班長: the 班 a viewer keeps, paper households per 班
-(officers), proxy confirmation of a circular for a 班's paper households, and the watch-over
-list. Thin like every dashboard view: scope check, service, render; writes commit once."""
+"""Households on paper and the 班長: the 班 a viewer keeps, paper households per association and
+per 班 (officers), proxy confirmation of a circular for a 班's paper households, and the
+watch-over setting and list. Thin like every dashboard view: scope check, service, render;
+writes commit once."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from broadcasts.households import paper, watch_over, watch_over_notice
 from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
+from broadcasts.stats import digital_reach
 from linebot_app.dashboard.auth import current, login_required
-from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
-from linebot_app.dashboard.forms import ConfirmForm
+from linebot_app.dashboard.common import QuotaUnknown, line_quota, officer_association
+from linebot_app.dashboard.forms import (
+    ConfirmForm,
+    PaperGroupForm,
+    PaperHouseholdsForm,
+    WatchOverForm,
+)
 from linebot_app.dashboard.i18n import localized
-from linebot_app.dashboard.paper_forms import PaperGroupForm, WatchOverForm
-from linebot_app.dashboard.views import bp
 from linebot_app.extensions import clock, db
-from models import Association, Circular, Group
+from models import Circular, Group
 
-
-def _officer_of(association_id: int) -> Association:
-    """The association, if the viewer is its officer or an admin."""
-    scope = current().scope
-    if not (scope.city or scope.names_residents_of(association_id)):
-        abort(404)
-    return db.session.get(Association, association_id) or abort(404)
+bp = Blueprint("paper", __name__)
 
 
 def _led(group_id: int, scope: Scope) -> Group:
@@ -60,7 +59,7 @@ def groups() -> str:
 @bp.get("/associations/<int:association_id>/groups")
 @login_required
 def association_groups(association_id: int) -> str:
-    association = _officer_of(association_id)
+    association = officer_association(association_id)
     setting = watch_over.setting(db.session, association.id)
     watch_form = WatchOverForm(formdata=None)
     watch_form.enabled.data = setting is not None
@@ -78,7 +77,7 @@ def association_groups(association_id: int) -> str:
 @bp.post("/associations/<int:association_id>/groups/<int:group_id>/paper")
 @login_required
 def paper_group(association_id: int, group_id: int) -> Response:
-    association = _officer_of(association_id)
+    association = officer_association(association_id)
     group = db.session.get(Group, group_id)
     if group is None or group.association_id != association.id:
         abort(404)
@@ -91,7 +90,9 @@ def paper_group(association_id: int, group_id: int) -> Response:
     except paper.PaperError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
-        return redirect(url_for("dashboard.association_groups", association_id=association.id))
+        return redirect(
+            url_for("dashboard.paper.association_groups", association_id=association.id)
+        )
     audit.record(
         db.session,
         clock,
@@ -103,13 +104,13 @@ def paper_group(association_id: int, group_id: int) -> Response:
     )
     db.session.commit()
     flash(_("紙の世帯を保存しました。"), "info")
-    return redirect(url_for("dashboard.association_groups", association_id=association.id))
+    return redirect(url_for("dashboard.paper.association_groups", association_id=association.id))
 
 
 @bp.post("/associations/<int:association_id>/watch-over")
 @login_required
 def watch_over_setting(association_id: int) -> Response:
-    association = _officer_of(association_id)
+    association = officer_association(association_id)
     form = WatchOverForm()
     if not form.validate_on_submit():
         abort(400)
@@ -118,14 +119,16 @@ def watch_over_setting(association_id: int) -> Response:
     if enabled and watch_over.setting(db.session, association.id) is None:
         # Turning it on sends the notice, which needs LINE's quota.
         try:
-            quota = _quota()
+            quota = line_quota()
         except QuotaUnknown:
             flash(
                 _("LINE に問い合わせできませんでした。少し待ってからもう一度お試しください。"),
                 "error",
             )
-            return redirect(url_for("dashboard.association_groups", association_id=association.id))
-        association = _officer_of(association_id)
+            return redirect(
+                url_for("dashboard.paper.association_groups", association_id=association.id)
+            )
+        association = officer_association(association_id)
     turned_on = watch_over.set_association(
         db.session, clock, association.id, enabled, int(form.count.data)
     )
@@ -162,7 +165,38 @@ def watch_over_setting(association_id: int) -> Response:
             ),
             "error",
         )
-    return redirect(url_for("dashboard.association_groups", association_id=association.id))
+    return redirect(url_for("dashboard.paper.association_groups", association_id=association.id))
+
+
+@bp.post("/associations/<int:association_id>/paper")
+@login_required
+def paper_households(association_id: int) -> Response:
+    who = current()
+    association = officer_association(association_id)
+    if paper.kept_per_group(db.session, [association_id]):
+        # Kept per 班 (paper_group): the association's count follows the groups'.
+        abort(400)
+    form = PaperHouseholdsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        digital_reach.set_paper_households(db.session, association, int(form.paper_households.data))
+    except ValueError:
+        db.session.rollback()
+        flash(_("紙の世帯数は 0 から世帯数までの数にしてください。"), "error")
+        return redirect(url_for("dashboard.stats.associations"))
+    audit.record(
+        db.session,
+        clock,
+        who.member.id,
+        "association.paper_households",
+        "association",
+        association_id,
+        count=int(form.paper_households.data),
+    )
+    db.session.commit()
+    flash(_("紙の世帯数を保存しました。"), "info")
+    return redirect(url_for("dashboard.stats.associations"))
 
 
 # --- proxy confirmation -------------------------------------------------------------------------
@@ -219,7 +253,7 @@ def _proxy_change(circular_id: int, group_id: int, paper_household_id: int, undo
         flash(localized(error.message), "error")
     else:
         db.session.commit()
-    return redirect(url_for("dashboard.proxy", circular_id=circular.id, group_id=group.id))
+    return redirect(url_for("dashboard.paper.proxy", circular_id=circular.id, group_id=group.id))
 
 
 @bp.post("/circulars/<int:circular_id>/groups/<int:group_id>/paper/<int:paper_household_id>")

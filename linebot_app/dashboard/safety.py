@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import re
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectField, TextAreaField
 
 from broadcasts.circulars import compose
 from broadcasts.circulars.compose import CompositionError
@@ -22,21 +19,16 @@ from broadcasts.circulars.targeting import Target
 from broadcasts.delivery.messages import area_label
 from broadcasts.safety import checks
 from linebot_app.dashboard.auth import current, login_required
-from linebot_app.dashboard.compose_views import QuotaUnknown, _quota
+from linebot_app.dashboard.common import QuotaUnknown, line_quota
+from linebot_app.dashboard.forms import SafetyForm
 from linebot_app.dashboard.i18n import localized
-from linebot_app.dashboard.views import bp
 from linebot_app.extensions import clock, db
 from models import MAX_ID, Circular
 
+bp = Blueprint("safety", __name__)
+
 # "d:<district id>" or "a:<association id>": the one area a safety check goes to.
 _AREA = re.compile(r"([da]):([1-9][0-9]{0,17})")
-
-
-class SafetyForm(FlaskForm):  # type: ignore[misc]
-    # Not checked against the choices here: compose.check_target refuses any area the viewer
-    # may not target, forged or not, with the message they see.
-    area = SelectField(_l("地域"), validate_choice=False)
-    message = TextAreaField(_l("お知らせ文（空なら決まった文）"))
 
 
 def _may_start() -> bool:
@@ -87,14 +79,14 @@ def safety_start() -> Response:
     target = _target(form.area.data)
     if target is None:
         flash(_("地域をえらんでください。"), "error")
-        return redirect(url_for("dashboard.safety_checks"))
+        return redirect(url_for("dashboard.safety.safety_checks"))
     try:
-        quota = _quota()
+        quota = line_quota()
     except QuotaUnknown:
         flash(
             _("LINE に問い合わせできませんでした。少し待ってからもう一度お試しください。"), "error"
         )
-        return redirect(url_for("dashboard.safety_checks"))
+        return redirect(url_for("dashboard.safety.safety_checks"))
     try:
         started = checks.start(
             db.session, clock, current().member, target, quota, form.message.data
@@ -102,17 +94,17 @@ def safety_start() -> Response:
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
-        return redirect(url_for("dashboard.safety_checks"))
+        return redirect(url_for("dashboard.safety.safety_checks"))
     if not started.release.released:
         # Nothing of a check that did not go out is kept: start it again when it can.
         db.session.rollback()
         reason = started.release.reason
         flash(localized(reason) if reason else _("送信できませんでした。"), "error")
-        return redirect(url_for("dashboard.safety_checks"))
+        return redirect(url_for("dashboard.safety.safety_checks"))
     circular_id = started.circular.id
     db.session.commit()
     flash(_("安否確認を送りはじめました（%(n)s人）。", n=started.release.recipients), "info")
-    return redirect(url_for("dashboard.safety_board", circular_id=circular_id))
+    return redirect(url_for("dashboard.safety.safety_board", circular_id=circular_id))
 
 
 def _check(circular_id: int) -> Circular:

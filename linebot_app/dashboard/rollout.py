@@ -1,5 +1,5 @@
 """Rolling out (issue #11): districts preparing or active, join codes and flyers, circular
-templates, and the adoption curve.
+templates (ひな形), and the adoption curve.
 
 Thin like the other dashboard pages: the rules are broadcasts.rollout (activation, flyers,
 adoption), join codes and templates; these views check the viewer's scope, call them, commit once.
@@ -7,7 +7,7 @@ adoption), join codes and templates; these views check the viewer's scope, call 
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
@@ -21,15 +21,17 @@ from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.charts import weekly
-from linebot_app.dashboard.compose_views import fill_draft, render_form
+from linebot_app.dashboard.common import managed_circular, percent_cell
+from linebot_app.dashboard.compose_form import fill_draft, render_form
 from linebot_app.dashboard.exports import csv_response
-from linebot_app.dashboard.forms import ComposeForm, ConfirmForm
+from linebot_app.dashboard.forms import ComposeForm, ConfirmForm, SaveTemplateForm
 from linebot_app.dashboard.i18n import localized
-from linebot_app.dashboard.rollout_forms import SaveTemplateForm
-from linebot_app.dashboard.views import _percent, bp
 from linebot_app.extensions import clock, db, settings
 from linebot_app.ids import id_value
-from models import Association, Circular, District, FollowStatus, Group, Resident, Role
+from models import Association, District, FollowStatus, Group, Resident, Role
+
+bp = Blueprint("rollout", __name__)
+
 
 # --- districts: preparing or active (admins) ----------------------------------------------------
 
@@ -72,7 +74,7 @@ def _set_status(district_id: int, active: bool) -> Response:
         )
     else:
         flash(_("%(name)sを準備中に戻しました。") % {"name": district.name}, "info")
-    return redirect(url_for("dashboard.districts"))
+    return redirect(url_for("dashboard.rollout.districts"))
 
 
 @bp.post("/districts/<int:district_id>/activate")
@@ -141,7 +143,7 @@ def join_code_rotate(association_id: int) -> Response:
         flash(_("新しい参加コードにしました。前のコードはもう使えません。"), "info")
     else:
         flash(_("参加コードを作りました。"), "info")
-    return redirect(url_for("dashboard.join_codes_page", association_id=association_id))
+    return redirect(url_for("dashboard.rollout.join_codes_page", association_id=association_id))
 
 
 @bp.get("/associations/<int:association_id>/flyer.pdf")
@@ -222,7 +224,7 @@ def template_share(template_id: int) -> Response:
     templates.share(db.session, clock, current().member, template)
     db.session.commit()
     flash(_("市全体のひな形にしました。"), "info")
-    return redirect(url_for("dashboard.templates_page"))
+    return redirect(url_for("dashboard.rollout.templates_page"))
 
 
 def _template_choices() -> list[tuple[str, str]]:
@@ -238,9 +240,7 @@ def _template_choices() -> list[tuple[str, str]]:
 @bp.route("/circulars/<int:circular_id>/save-template", methods=["GET", "POST"])
 @login_required
 def save_template(circular_id: int) -> Response | str:
-    circular = db.session.get(Circular, circular_id)
-    if circular is None or not compose.may_manage(db.session, current().member, circular):
-        abort(404)
+    circular = managed_circular(circular_id)
     form = SaveTemplateForm()
     form.district.choices = _template_choices()
     if not form.district.choices:
@@ -254,10 +254,10 @@ def save_template(circular_id: int) -> Response | str:
         except CompositionError as error:
             db.session.rollback()
             flash(localized(error.message), "error")
-            return redirect(url_for("dashboard.save_template", circular_id=circular_id))
+            return redirect(url_for("dashboard.rollout.save_template", circular_id=circular_id))
         db.session.commit()
         flash(_("ひな形として保存しました。"), "info")
-        return redirect(url_for("dashboard.templates_page"))
+        return redirect(url_for("dashboard.rollout.templates_page"))
     return render_template("dashboard/save_template.html", form=form, circular=circular)
 
 
@@ -270,7 +270,7 @@ def adoption_page() -> Response | str:
     scope = current().scope
     if scope.groups_only:
         # A 班長 sees their own 班 only, not their association's figures.
-        return redirect(url_for("dashboard.groups"))
+        return redirect(url_for("dashboard.paper.groups"))
     curve = adoption.curve(db.session, scope, clock.now())
     chart = weekly(curve.weeks, curve.total.registered, curve.total.households)
     district_charts = {
@@ -304,7 +304,7 @@ def export_adoption() -> Response:
                         row.name if level == "自治会" else "",
                         row.households,
                         row.registered[i],
-                        _percent(share),
+                        percent_cell(share),
                     ]
                 )
     return csv_response("adoption.csv", header, body)

@@ -1,0 +1,66 @@
+"""The `kairan` command: one click group on Flask's CLI, its command groups one module each
+(database, circulars, staff, rollout, safety, processes, demo). Commands parse their input,
+call the same services as the web and LINE, and commit once.
+
+Flask's AppGroup runs every command inside an app context; the groups here are AppGroups, and
+the commands that start processes of their own (the simulator, the demo) are plain click
+commands without one.
+
+What only some commands need (the scheduler, the worker, the demo, the services behind one
+command) is imported inside them: `kairan --help` and every other command pay only for what
+they use.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, routes_command, shell_command
+
+from linebot_app import create_app
+from linebot_app.cli import circulars, database, demo, processes, rollout, safety, staff
+from linebot_app.cli.common import CommandError
+from linebot_app.config import ConfigError
+
+
+class KairanGroup(FlaskGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Every command is registered on this group, so `kairan --help` needs no app and
+        # therefore works before the settings are complete.
+        return click.Group.list_commands(self, ctx)
+
+
+def _create_app() -> Flask:
+    try:
+        return create_app()
+    except ConfigError as error:
+        raise CommandError(str(error)) from None
+
+
+cli = KairanGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    load_dotenv=False,  # pydantic-settings reads .env: one way to read settings
+    help="Kairan (回覧): LINE circulars for neighbourhood associations.",
+)
+cli.add_command(shell_command)
+cli.add_command(routes_command)
+for command in (
+    database.db_group,
+    circulars.circulars_group,
+    circulars.templates_group,
+    rollout.districts_group,
+    rollout.import_group,
+    rollout.line_group,
+    staff.staff_group,
+    safety.safety_group,
+    processes.worker_command,
+    processes.scheduler_command,
+    demo.simulator_command,
+    demo.demo_command,
+):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli.main(prog_name="kairan")
