@@ -36,7 +36,7 @@ from broadcasts.residents import acknowledgements
 from broadcasts.residents.acknowledgements import AnswerResult, ConfirmResult
 from broadcasts.staff import invites, logins
 from broadcasts.staff.invites import Redeemed
-from linebot_app.chat.context import Context, Sent
+from linebot_app.chat.context import Context
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import settings
 from models import Role
@@ -240,7 +240,7 @@ def on_invite_code(context: Context, code: str) -> list[Message]:
     return staff(redeemed, language)
 
 
-def on_login(context: Context, _sent: Sent | Menu | str) -> list[Message]:
+def on_login(context: Context, _sent: object) -> list[Message]:
     """「ログイン」: a staff member gets a single-use dashboard link; anyone else the usual help."""
     language = context.language()
     member = logins.staff_with_roles(context.session, context.user_id)
