@@ -58,7 +58,7 @@ def on_starting(server: Arbiter) -> None:
     # Loaded here, once, for the workers forked from this process: the app loads line-bot-sdk
     # only where LINE is called (commands need not pay ~1.5 s of CPU for it), but the web must
     # not pay that on a first webhook, which LINE abandons after 2 s.
-    import linebot_app.webhook.handlers  # noqa: F401
+    import linebot_app.chat.routes  # noqa: F401
 
 
 def post_worker_init(worker: Any) -> None:

@@ -16,14 +16,11 @@ import secrets
 import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
-from broadcasts.core.i18n import locale_for, translations
-from broadcasts.replies import menu_items, text_message
 from broadcasts.residents.registration import (
     AskConfirmation,
     Registration,
@@ -39,11 +36,6 @@ from models import (
     JoinCode,
     JoinCodeFailure,
 )
-
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import Message, TextMessage
 
 ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
@@ -179,25 +171,3 @@ def redeem(
     return AskConfirmation(
         Registration(association.district.name, association.name, group.name if group else None)
     )
-
-
-def unknown_reply(
-    outcome: UnknownCode, language: str | None, then: TextMessage | None = None
-) -> list[Message]:
-    """The answer to a wrong code, in one message that leaves the sender their buttons: those of
-    `then` (the registration step they are in the middle of, asked again) or the menu's."""
-    from linebot.v3.messaging import TextMessage
-
-    _ = translations(locale_for(language)).gettext
-    if outcome.locked:
-        text = _(
-            "コードがちがう入力が続いたため、今日はコードで登録できません。"
-            "「設定」と送ると、校区と自治会をえらんで登録できます。"
-        )
-    else:
-        text = _(
-            "このコードは見つかりませんでした。チラシのコード（8文字）をもう一度お確かめください。"
-        )
-    if then is not None:
-        return [TextMessage(text=f"{text}\n\n{then.text}", quick_reply=then.quick_reply)]
-    return [text_message(text, menu_items(_))]

@@ -1,7 +1,7 @@
 """Residents following, blocking and registering: district → association → group → confirm.
 
 Each function takes a session and a clock, flushes and returns what happened as a small value
-that `broadcasts.replies` turns into messages. The registration being chosen is kept in a
+that the chat (linebot_app/chat/registration.py) words. The registration being chosen is kept in a
 `Conversation`; a postback that does not fit its current step is stale and changes nothing.
 """
 

@@ -12,7 +12,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +23,6 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import pushes
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.retry import Verdict
-from broadcasts.residents.registration import Registered, WelcomeBack
 from broadcasts.schedule.rules import QuietHours, allowed_at
 from broadcasts.staff import audit
 from models import (
@@ -37,11 +35,6 @@ from models import (
     Group,
     Resident,
 )
-
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import Message, TextMessage
 
 log = logging.getLogger(__name__)
 
@@ -151,29 +144,6 @@ def is_preparing(session: Session, resident: Resident) -> str | None:
 
 
 # --- what residents read ------------------------------------------------------------------------
-
-
-def preparing_note(district_name: str, language: str | None) -> TextMessage:
-    """Told at registration in a preparing district."""
-    from linebot.v3.messaging import TextMessage
-
-    _ = translations(locale_for(language)).gettext
-    return TextMessage(
-        text=_(
-            "{name}では、LINEでの回覧はまだ準備中です。"
-            "始まる日になったら、このLINEでお知らせします。それまでは、紙の回覧板をご覧ください。"
-        ).format(name=district_name)
-    )
-
-
-def after_registration(
-    session: Session, resident: Resident | None, outcome: object, language: str | None
-) -> list[Message]:
-    """What follows 「登録しました」 or 「おかえりなさい」 while the district is preparing."""
-    if resident is None or not isinstance(outcome, Registered | WelcomeBack):
-        return []
-    name = is_preparing(session, resident)
-    return [] if name is None else [preparing_note(name, language)]
 
 
 def welcome_text(district_name: str, language: str | None) -> str:

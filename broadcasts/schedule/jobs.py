@@ -20,9 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcasts.circulars import compose_sessions
 from broadcasts.circulars.compose import unreferenced_files
 from broadcasts.circulars.release import quota_paused, release, release_follow_up
-from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.core.clock import Clock
 from broadcasts.delivery import line as line_api
 from broadcasts.delivery import pushes, steps
@@ -247,13 +247,16 @@ class Clockwork:
             sent += decision.verdict is Verdict.accepted
 
     def housekeeping(self) -> None:
+        from linebot.v3.messaging import TextMessage
+
         now = self.clock.now()
         with self.sessions() as session:
-            notices = discard_stale_drafts(session, self.clock)
+            notices = compose_sessions.discard_stale(session, self.clock)
             session.commit()
         for notice in notices:
             # A courtesy to the author; losing one to a LINE failure costs nothing.
-            outcome = line_api.push(self.line, notice.line_user_id, notice.messages, uuid.uuid4())
+            message = TextMessage(text=notice.text)
+            outcome = line_api.push(self.line, notice.line_user_id, [message], uuid.uuid4())
             log.info(
                 "stale draft notice to staff %d: %s", notice.staff_member_id, outcome.result.value
             )

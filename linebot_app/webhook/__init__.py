@@ -1,1 +1,2 @@
-"""LINE's webhook: `/callback` and the handlers of the events it carries."""
+"""LINE's webhook, `/callback`: the signature, the parse, each event's id claimed once, and each
+event handed to the conversation (linebot_app/chat) inside its transaction; the reply after it."""

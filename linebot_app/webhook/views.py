@@ -1,17 +1,17 @@
 """`POST /callback`: LINE's webhook.
 
 raw body → signature (400) → parse (400 on anything malformed) → for each event, one
-transaction: claim its webhookEventId and apply its effect → commit → reply. LINE gives up after
-2 s, so the request does database work and at most one reply call per event (plus the profile
-for a follow, see `_profile`). Each event stands alone: one whose effect fails is rolled back,
-claimed and logged by id, and the others are applied. Only a database that went away answers
-500, so LINE redelivers; the events committed before it are not applied twice, their ids are
-claimed.
+transaction: claim its webhookEventId and hand the event to the chat (linebot_app/chat), which
+applies its effect and words the reply → commit → reply. LINE gives up after 2 s, so the request
+does database work and at most one reply call per event (plus what the chat fetches before the
+transaction, see `chat.context.prepare`). Each event stands alone: one whose effect fails is
+rolled back, claimed and logged by id, and the others are applied. Only a database that went
+away answers 500, so LINE redelivers; the events committed before it are not applied twice,
+their ids are claimed.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import traceback
@@ -22,19 +22,13 @@ from flask import Blueprint, current_app, request
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
-from broadcasts import composing_in_line, webhook_events
+from broadcasts import webhook_events
 from broadcasts.core.clock import Clock
-from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, decode
-from broadcasts.delivery.line import remaining_quota
-from broadcasts.residents.registration import Profile
-from broadcasts.schedule.rules import QuietHours
-from linebot_app.circulars.views import upload_dir
 from linebot_app.config import Settings
 from linebot_app.extensions import clock, db, line
-from models import ComposeStep
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk and the chat (which builds messages) are imported when an event comes: loading
+# the SDK's models costs every process about 1.5 s of CPU, and most commands never talk to LINE.
 if TYPE_CHECKING:
     from linebot.v3.messaging import Message
 
@@ -42,10 +36,6 @@ bp = Blueprint("webhook", __name__)
 log = logging.getLogger(__name__)
 
 USER_ID = re.compile(r"U[0-9a-f]{32}")
-# A follow's profile look-up must leave time for the reply within LINE's 2 s.
-PROFILE_TIMEOUT = (0.5, 0.8)
-# A photo a staff member sends while composing: larger, so a little longer.
-CONTENT_TIMEOUT = (0.5, 1.2)
 
 
 @bp.post("/callback")
@@ -78,17 +68,18 @@ def callback() -> tuple[str, int]:
 
 
 def _process(event: Any) -> None:
-    from linebot.v3.webhooks import FollowEvent, UserSource
+    from linebot.v3.webhooks import UserSource
 
-    from linebot_app.webhook.handlers import HANDLERS, EventContext
+    from linebot_app.chat import context as chat
+    from linebot_app.chat.routes import answer
 
     event_id = getattr(event, "webhook_event_id", None)
     event_type = str(getattr(event, "type", "?"))[:40]
-    handler = HANDLERS.get(type(event))
+    sent = chat.parse(event)
     source = getattr(event, "source", None)
     user_id = getattr(source, "user_id", None) if isinstance(source, UserSource) else None
     if (
-        handler is None
+        sent is None
         or not isinstance(event_id, str)
         or not 0 < len(event_id) <= webhook_events.MAX_EVENT_ID_LENGTH
         or not isinstance(user_id, str)
@@ -100,17 +91,19 @@ def _process(event: Any) -> None:
         log.info("webhook event %r (%s) ignored", str(event_id)[:64], event_type)
         return
     session = db.session
-    profile = None
-    if isinstance(event, FollowEvent) and not webhook_events.already_claimed(session, event_id):
-        profile = _profile(user_id)
-    compose_edge = _compose_edge(event, user_id)
-    context = EventContext(session, clock, user_id, profile, compose_edge)
+    context = chat.prepare(
+        session,
+        clock,
+        user_id,
+        sent,
+        handled_before=lambda: webhook_events.already_claimed(session, event_id),
+    )
     try:
         if not webhook_events.claim(session, clock, event_id, event_type):
             session.rollback()
             log.info("webhook event %s (%s) already handled", event_id, event_type)
             return
-        messages = handler(context, event)
+        messages = answer(context, sent)
         resident = context.resident()
         resident_id = resident.id if resident else None
         session.commit()
@@ -156,63 +149,6 @@ def _record_failure(
     )
     webhook_events.claim(session, clock, event_id, event_type)
     session.commit()
-
-
-def _profile(user_id: str) -> Profile | None:
-    """The resident's name and language, read before the transaction opens (never inside it).
-
-    Done only for follows that are not yet handled. Without it the resident gets Japanese and no
-    name, which is fine: the follow itself must not fail because LINE was slow.
-    """
-    from linebot.v3.messaging import ApiException
-
-    client = line()
-    try:
-        profile = client.api.get_profile(user_id, _request_timeout=PROFILE_TIMEOUT)
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
-        log.warning("profile look-up failed (%s)", type(error).__name__)
-        return None
-    return Profile(display_name=profile.display_name, language=profile.language)
-
-
-def _compose_edge(event: Any, user_id: str) -> composing_in_line.Edge:
-    """For staff composing in LINE: what the conversation needs from LINE, fetched before the
-    transaction (never inside it) — the photo just sent, at the photos step; the remaining
-    quota, on the steps that show or spend it. A failed fetch leaves it out: the conversation
-    then asks again rather than guessing."""
-    from linebot.v3.messaging import ApiException
-    from linebot.v3.webhooks import ImageMessageContent, MessageEvent, PostbackEvent
-
-    configured: Settings = current_app.config["KAIRAN_SETTINGS"]
-    edge = composing_in_line.Edge(
-        public_url=configured.KAIRAN_PUBLIC_URL,
-        storage_dir=upload_dir(),
-        quiet=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
-    )
-    is_photo = isinstance(event, MessageEvent) and isinstance(event.message, ImageMessageContent)
-    is_compose_tap = isinstance(event, PostbackEvent) and isinstance(
-        decode(event.postback.data), ComposeControl | ComposeBrowse | ComposeToggle
-    )
-    if not (is_photo or is_compose_tap):
-        # Texts, confirmations and answers need nothing from LINE: no query, no wait.
-        return edge
-    step = composing_in_line.active_step(db.session, user_id)
-    db.session.rollback()  # end the read: no transaction stays open while LINE answers
-    client = dataclasses.replace(line(), timeout=PROFILE_TIMEOUT)
-    photo: bytes | None = None
-    quota_known, remaining = False, None
-    try:
-        if step is ComposeStep.photos and is_photo:
-            photo = bytes(
-                client.blob.get_message_content(event.message.id, _request_timeout=CONTENT_TIMEOUT)
-            )
-        if step in composing_in_line.QUOTA_STEPS and isinstance(event, PostbackEvent):
-            remaining, quota_known = remaining_quota(client), True
-    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
-        log.warning("compose prefetch failed (%s)", type(error).__name__)
-    return dataclasses.replace(
-        edge, photo=photo, quota_known=quota_known, remaining_quota=remaining
-    )
 
 
 def _reply(event_id: str, reply_token: str, messages: list[Message]) -> None:

@@ -18,7 +18,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import composing_in_line
+from broadcasts.circulars import compose_sessions
 from broadcasts.core.clock import SystemClock
 from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db, line
@@ -261,12 +261,12 @@ def test_a_draft_is_resumed_and_a_stale_one_discarded_with_a_notice(
     say(sim, officer, "夏祭り")
     session.expire_all()
     clock.moment = datetime.now(TOKYO) + timedelta(hours=25)
-    notices = composing_in_line.discard_stale_drafts(session, clock)
+    notices = compose_sessions.discard_stale(session, clock)
     session.commit()
     assert [n.line_user_id for n in notices] == [officer]
-    assert "「夏祭り」" in notices[0].messages[0].to_dict()["text"]
+    assert "「夏祭り」" in notices[0].text
     assert session.scalar(select(func.count()).select_from(ComposeSession)) == 0
-    assert composing_in_line.discard_stale_drafts(session, clock) == []
+    assert compose_sessions.discard_stale(session, clock) == []
 
 
 def test_a_resident_cannot_compose(

@@ -13,7 +13,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import replies
+from linebot_app.chat import replies
 from linebot_app.cli import cli
 from models import LoginLink, Resident, Role, StaffMember
 from tests.helpers.webhooks import text_event

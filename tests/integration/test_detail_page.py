@@ -17,13 +17,13 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import replies
 from broadcasts.circulars import compose, links
 from broadcasts.circulars.compose import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.delivery import messages
 from broadcasts.residents import acknowledgements
 from broadcasts.schedule import reminders
+from linebot_app.chat import replies
 from models import (
     Acknowledgement,
     AnswerOption,

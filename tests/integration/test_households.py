@@ -9,18 +9,20 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import households_in_line
 from broadcasts.circulars.release import release
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.households import families, watch_over
 from broadcasts.residents import acknowledgements
-from broadcasts.rollout import activation
+from broadcasts.residents.registration import Profile
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import TOKYO, QuietHours
 from broadcasts.staff.scope import Scope
 from broadcasts.stats.circular_counts import summary
 from broadcasts.stats.digital_reach import reach_by_association
+from linebot_app.chat import registration as chat_registration
+from linebot_app.chat import routes
+from linebot_app.chat.context import Context, Sent
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
@@ -235,12 +237,13 @@ def test_joining_a_family_tells_what_registering_would_have_told(
 
     def joined(at: Resident, user_id: str) -> str:
         code = families.invite(session, clock, at).code or ""
-        reply = households_in_line.handle_text(session, clock, user_id, code, language)
+        context = Context(session, clock, user_id, Profile(None, language))
+        reply = routes.answer(context, Sent.typed(code))
         assert reply is not None
         return "\n".join(message.text for message in reply)  # type: ignore[attr-defined]
 
     told = joined(inviter, "U" + "5" * 32)
     assert "見守りをやめる" in told
-    assert activation.preparing_note(watched.district.name, language).text in told
+    assert chat_registration.preparing_note(watched.district.name, language).text in told
     untold = joined(plain, "U" + "6" * 32)
     assert "見守りをやめる" not in untold and watched.district.name not in untold

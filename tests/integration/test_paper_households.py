@@ -13,7 +13,6 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts import households_in_line
 from broadcasts.circulars import compose
 from broadcasts.circulars.release import release
 from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
@@ -23,6 +22,8 @@ from broadcasts.households import paper
 from broadcasts.residents import acknowledgements
 from broadcasts.staff import invites
 from broadcasts.staff.scope import load
+from linebot_app.chat import households
+from linebot_app.chat.context import Context
 from linebot_app.cli import cli
 from linebot_app.extensions import line
 from models import (
@@ -374,12 +375,9 @@ def test_a_forged_listing_postback_does_not_show_a_circular_that_misses_the_grou
     draft = make_circular(title="まだ下書きの回覧", targets=[CircularTarget(group=town.first)])
 
     def reply(circular: Circular) -> str:
-        shown = households_in_line.handle_proxy(
-            session,
-            clock,
-            town.leader.line_user_id,
+        shown = households.on_proxy_tap(
+            Context(session, clock, town.leader.line_user_id),
             ProxyCircular(circular.id, town.first.id),
-            None,
         )
         return " ".join(message.text for message in shown)
 

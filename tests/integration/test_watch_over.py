@@ -10,11 +10,11 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts import replies
 from broadcasts.core.postbacks import ChooseAssociation, ChooseDistrict, RegistrationControl
 from broadcasts.delivery.worker import Worker
 from broadcasts.households import watch_over, watch_over_notice
 from broadcasts.residents import acknowledgements, registration
+from linebot_app.chat import registration as chat
 from models import (
     Association,
     Circular,
@@ -170,14 +170,14 @@ def test_registration_tells_the_resident_when_the_association_watches_over(
         registration.choose(session, clock, resident, ChooseAssociation(association.id))
         outcome = registration.choose(session, clock, resident, RegistrationControl("ok"))
         assert isinstance(outcome, registration.Registered)
-        (message,) = replies.registration(outcome, "ja")
+        (message,) = chat.worded(outcome, "ja")
         assert (notice in message.text) is told  # type: ignore[attr-defined]
         # What the 班長 gets is a list to look at, not a message: the notice says so.
         assert ("班長さんが見る一覧に名前が出ます" in message.text) is told  # type: ignore[attr-defined]
         # Inviting family is one tap away once registered.
         items = message.quick_reply.items  # type: ignore[attr-defined]
         assert items[-1].action.text == "家族を招待"
-        (english,) = replies.registration(outcome, "en")
+        (english,) = chat.worded(outcome, "en")
         assert ("watch-over" in english.text) is told  # type: ignore[attr-defined]
 
 

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from broadcasts.archive_replies import archive
 from broadcasts.residents.archive import Entry, Page
+from linebot_app.chat.archive import archive
 from models import EASY_JAPANESE, Circular, CircularTranslation
 
 

@@ -8,16 +8,21 @@ from broadcasts.core.i18n import LOCALES as LOCALES_KNOWN
 from broadcasts.core.i18n import locale_for, translations
 from models import EASY_JAPANESE
 
-BROADCASTS = Path(__file__).resolve().parents[2] / "broadcasts"
+REPO = Path(__file__).resolve().parents[2]
+BROADCASTS = REPO / "broadcasts"
 LOCALES = BROADCASTS / "core" / "locales"
+# Where resident-facing text is written: the conversation (linebot_app/chat) and the services'
+# pushes (welcomes, reminders, notices); babel.cfg names the same places.
+SOURCES = (REPO / "linebot_app" / "chat", BROADCASTS)
 PLACEHOLDER = re.compile(r"\{[a-z_]+\}")
 
 
 def source_messages() -> set[str]:
     return {
         message
+        for source in SOURCES
         for _file, _line, message, _comments, _context in extract_from_dir(
-            str(BROADCASTS), method_map=[("**.py", "python")]
+            str(source), method_map=[("**.py", "python")]
         )
         if isinstance(message, str)
     }
@@ -74,7 +79,7 @@ def test_easy_japanese_is_a_locale_of_its_own() -> None:
 
 def test_the_circular_pages_words_are_in_both_catalogues() -> None:
     """The detail, refusal and print pages speak the resident's language too."""
-    templates = BROADCASTS.parent / "linebot_app" / "circulars" / "templates"
+    templates = REPO / "linebot_app" / "circulars" / "templates"
     words = {
         message
         for _file, _line, message, _comments, _context in extract_from_dir(

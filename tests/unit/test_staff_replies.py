@@ -3,8 +3,8 @@
 import pytest
 from linebot.v3.messaging import MessageAction
 
-from broadcasts.replies import staff
 from broadcasts.staff.invites import Redeemed
+from linebot_app.chat.replies import staff
 from models import EASY_JAPANESE, Role
 
 
@@ -21,7 +21,7 @@ def typed_words(role: Role, status: str, language: str | None = None) -> list[st
 
 @pytest.mark.parametrize("language", [None, "en", EASY_JAPANESE])
 def test_a_group_leader_is_shown_how_to_proxy_confirm_in_line(language: str | None) -> None:
-    # The very word broadcasts.households_in_line answers with the 班's circulars.
+    # The very word linebot_app.chat.routes sends to chat.households with the 班's circulars.
     assert typed_words(Role.group_leader, "linked", language) == ["代理確認"]
     assert typed_words(Role.group_leader, "already", language) == ["代理確認"]
 

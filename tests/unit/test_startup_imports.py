@@ -102,4 +102,4 @@ START_THE_WEB = (
 def test_the_web_loads_the_line_sdk_before_its_workers_fork(tmp_path: Path) -> None:
     # LINE abandons a webhook after 2 s: the first one must not wait for the SDK to load.
     loaded = set(json.loads(run_python(tmp_path, START_THE_WEB)[-1]))
-    assert {"linebot.v3.messaging", "linebot.v3.webhooks", "linebot_app.webhook.handlers"} <= loaded
+    assert {"linebot.v3.messaging", "linebot.v3.webhooks", "linebot_app.chat.routes"} <= loaded

@@ -1,14 +1,23 @@
-"""The archive's messages: a carousel of circulars in large type, 「前へ」「次へ」「検索」 as quick
-replies, each circular opening its detail page through the resident's own signed link.
-
-Like broadcasts.replies: plain Japanese first, every text through gettext, line-bot-sdk's typed
-models only.
+"""The archive in LINE: 「回覧を見る」 and 「検索」 answered with a carousel of circulars in large
+type, 「前へ」「次へ」「検索」 as quick replies, each circular opening its detail page through the
+resident's own signed link (the service is broadcasts/residents/archive.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from linebot.v3.messaging import (
+    FlexBox,
+    FlexBubble,
+    FlexButton,
+    FlexCarousel,
+    FlexMessage,
+    FlexText,
+    Message,
+    PostbackAction,
+    QuickReply,
+    QuickReplyItem,
+    URIAction,
+)
 
 from broadcasts.circulars import translations
 from broadcasts.core import postbacks
@@ -20,10 +29,17 @@ from broadcasts.core.postbacks import (
     Menu,
     Postback,
 )
-from broadcasts.replies import (
+from broadcasts.residents import archive as service
+from broadcasts.residents.archive import AskWord, Entry, Page
+from broadcasts.residents.registration import NotRegistered
+from linebot_app.chat import registration
+from linebot_app.chat.context import Context
+from linebot_app.chat.replies import (
     ALT_TEXT_LIMIT,
     TOKYO,
+    DetailLink,
     Gettext,
+    detail_links,
     gettext_in,
     menu_items,
     quick_button,
@@ -31,22 +47,66 @@ from broadcasts.replies import (
     stale,
     text_message,
 )
-from broadcasts.residents.archive import AskWord, Entry, Page
+from models import Resident
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import FlexBubble, Message, QuickReplyItem
+# --- handlers -------------------------------------------------------------------------------------
 
-# The resident's own link to a circular's detail page, by circular id.
-DetailLink = Callable[[int], str]
+
+def on_list(context: Context, _sent: object) -> list[Message]:
+    """「回覧を見る」: the first page of the circulars the resident received."""
+    resident = context.resident()
+    if resident is None:
+        return registration.worded(NotRegistered(), context.language())
+    return _reply(context, resident, service.listing(context.session, resident, 0))
+
+
+def on_page(context: Context, tap: ArchivePage) -> list[Message]:
+    resident = _known(context)
+    return _reply(context, resident, service.listing(context.session, resident, tap.page))
+
+
+def on_results(context: Context, tap: ArchiveResults) -> list[Message]:
+    resident = _known(context)
+    return _reply(context, resident, service.results(context.session, resident, tap.page))
+
+
+def on_find(context: Context, _tap: ArchiveFind) -> list[Message]:
+    resident = _known(context)
+    return _reply(context, resident, service.ask_word(context.session, context.clock, resident))
+
+
+def use_up_prompt(context: Context, _text: str) -> None:
+    """Every text from a resident past composing uses up a pending 「検索」, commands included:
+    the prompt only ever applies to the very next message. Never answers."""
+    waiting = service.take_prompt(context.session, context.clock, _known(context))
+    context.search_word_awaited = waiting
+
+
+def on_typed(context: Context, text: str) -> list[Message] | None:
+    """「検索」, 「検索 ことば」, or the word 「検索」 asked for; None when it is no search."""
+    resident = _known(context)
+    searched = service.typed(
+        context.session, context.clock, resident, text, context.search_word_awaited
+    )
+    return None if searched is None else _reply(context, resident, searched)
+
+
+def _reply(context: Context, resident: Resident, found: Page | AskWord | None) -> list[Message]:
+    return archive(found, context.language(), detail_links(resident.id))
+
+
+def _known(context: Context) -> Resident:
+    resident = context.resident()
+    assert resident is not None  # noqa: S101 - routed for residents only
+    return resident
+
+
+# --- words ----------------------------------------------------------------------------------------
 
 
 def archive(found: Page | AskWord | None, language: str | None, link: DetailLink) -> list[Message]:
     """What the bot answers to 「回覧を見る」, 「検索」 and their 「次へ」; None: a page of a
     search that is no longer there."""
-    from linebot.v3.messaging import FlexCarousel, FlexMessage, QuickReply
-
     _ = gettext_in(language)
     if found is None:
         return stale(language)
@@ -101,15 +161,6 @@ def _navigation(found: Page, _: Gettext) -> list[QuickReplyItem]:
 def _bubble(entry: Entry, link: DetailLink, language: str | None, _: Gettext) -> FlexBubble:
     """Large type for older eyes: the title at xl, the rest at md; the title in the version the
     resident's card and detail page show them."""
-    from linebot.v3.messaging import (
-        FlexBox,
-        FlexBubble,
-        FlexButton,
-        FlexText,
-        PostbackAction,
-        URIAction,
-    )
-
     circular = entry.circular
     title = translations.for_reader(circular, language).title
     status = (
