@@ -3,7 +3,8 @@
 Each benchmark runs as a subprocess of its own (its memory, its GIL) and hands back its figures
 as JSON; this driver adds the machine, the date and the command, and writes the report. The
 hand-written section between `<!-- findings -->` and `<!-- /findings -->` of the existing report
-is kept, so analysis survives a re-run (and must then be checked against the new figures).
+is kept, so analysis survives a re-run (and must then be checked against the new figures); when
+a run replaces the figures a finding explains, the finding moves to docs/benchmark-history.md.
 
     python bench/run.py                       # everything, full sizes (10k, 100k, 300k fan-out)
     python bench/run.py --quick               # about a minute or two: small sizes, short runs
@@ -226,6 +227,8 @@ def write_report(
         "",
         "Written by `bench/run.py` (`make bench`). Figures depend on the machine: compare ratios"
         " to the baselines (measured in the same run) rather than raw times across machines.",
+        "This page holds the current figures only; past passes, with what each changed, are in"
+        " [benchmark-history.md](benchmark-history.md).",
         "",
         f"- Run started: {started:%Y-%m-%d %H:%M} UTC"
         + (f", finished {finished:%H:%M} UTC" if finished else " (still running or interrupted)"),
