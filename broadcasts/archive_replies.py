@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from broadcasts.circulars import translations
 from broadcasts.core import postbacks
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.postbacks import (
     ArchiveFind,
     ArchivePage,
@@ -22,7 +23,6 @@ from broadcasts.core.postbacks import (
 )
 from broadcasts.replies import (
     ALT_TEXT_LIMIT,
-    TOKYO,
     Gettext,
     gettext_in,
     menu_items,

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -35,7 +34,7 @@ from broadcasts.circulars import compose
 from broadcasts.circulars.compose import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.core import postbacks
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import locale_for, translations
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback
 from broadcasts.delivery.messages import area_label
@@ -58,7 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 STALE_AFTER = timedelta(hours=24)
 PAGE_SIZE = 8  # + whole area, previous, next, back, done: LINE's 13 quick replies
 LABEL_LIMIT = 20
@@ -593,7 +591,7 @@ def _picked_date(params: dict[str, str], clock: Clock, _: Gettext) -> date:
         picked = date.fromisoformat(params.get("date", ""))
     except ValueError:
         raise CompositionError("event_date", _("日にちをえらんでください")) from None
-    if picked < compose.tokyo_today(clock):
+    if picked < tokyo_today(clock):
         raise CompositionError("event_date", _("今日より後の日にちをえらんでください"))
     return picked
 

@@ -49,7 +49,7 @@ def handle_text(
     session: Session, clock: Clock, user_id: str, text: str, language: str | None
 ) -> list[Message] | None:
     _ = gettext_in(language)
-    code = families.typed_code(text)
+    code = families.CODE.typed(text)
     if code is not None:
         joining = ensure_resident(session, clock, user_id)
         status = families.join(session, clock, joining, code)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from broadcasts.core import postbacks
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import locale_for, translations
 from broadcasts.core.postbacks import (
     AssociationPage,
@@ -50,7 +50,6 @@ from models import Role
 if TYPE_CHECKING:
     from linebot.v3.messaging import FlexMessage, Message, QuickReplyItem, TextMessage
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 # LINE's limits: quick-reply and action labels 20 characters; altText kept under 400.
 LABEL_LIMIT = 20
 ALT_TEXT_LIMIT = 400

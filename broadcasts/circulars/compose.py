@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import func, select
@@ -50,7 +49,7 @@ from broadcasts.circulars.translations import OPTION_LIMIT, TranslationError, Ve
 from broadcasts.circulars.translations import clean as clean_translations
 from broadcasts.circulars.translations import of_circular as translations_of
 from broadcasts.circulars.translations import save as save_translations
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import Clock, tokyo_today
 from broadcasts.core.i18n import Refused, StaffText
 from broadcasts.delivery.messages import UnsendableCircular, circular_card
 from broadcasts.delivery.steps import short_of_quota
@@ -81,7 +80,6 @@ from models import (
 if TYPE_CHECKING:
     from linebot.v3.messaging import FlexMessage
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 TITLE_LIMIT = 100
 BODY_LIMIT = 10_000
 QUESTION_LIMIT = 200
@@ -534,10 +532,6 @@ def draft_of(circular: Circular) -> CircularDraft:
         one_per_household=circular.one_per_household,
         translations=translations_of(circular),
     )
-
-
-def tokyo_today(clock: Clock) -> date:
-    return clock.now().astimezone(TOKYO).date()
 
 
 def set_targets(circular: Circular, target: Target) -> None:

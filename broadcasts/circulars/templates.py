@@ -23,16 +23,14 @@ from sqlalchemy.orm import Session
 
 from broadcasts.circulars import translations
 from broadcasts.circulars.compose import (
-    TOKYO,
     CircularDraft,
     CompositionError,
     NotPermitted,
     clean_title,
     may_manage,
-    tokyo_today,
 )
 from broadcasts.circulars.translations import Version
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import StaffText
 from broadcasts.staff import audit
 from models import Association, Circular, CircularTemplate, Role, StaffMember

@@ -11,11 +11,11 @@ import json
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 
 from broadcasts.circulars.translations import ORIGINAL, Version, answer_labels, question_in
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
 from broadcasts.core.postbacks import Answer, Confirm, Details, encode
 from models import AttachmentKind, Circular
@@ -25,7 +25,6 @@ from models import AttachmentKind, Circular
 if TYPE_CHECKING:
     from linebot.v3.messaging import FlexButton, FlexImage, FlexMessage, FlexText
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 ALT_TEXT_LIMIT = 400  # LINE shows altText in notifications; it must stay short
 BUBBLE_LIMIT = 30 * 1024  # bytes of JSON
 EXCERPT_LENGTH = 120

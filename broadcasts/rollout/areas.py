@@ -23,6 +23,7 @@ from sqlalchemy import ColumnElement, any_, bindparam, insert, literal, select, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcasts.core.text import hiragana
 from models import Association, District, DistrictStatus, Group
 
 # Column names in English, with the Japanese headings a city clerk may type instead.
@@ -216,7 +217,8 @@ def _row(line: int, record: list[str], positions: dict[str, int]) -> AreaRow:
         if not KANA.fullmatch(value) or len(value) > 200:
             reasons.append(f"{column} はひらがな・カタカナで / must be written in kana")
             return value
-        return to_hiragana(value)
+        # In hiragana, so that a resident's typed search matches either script.
+        return hiragana(value).replace("\u3000", " ")
 
     def count(column: str) -> int:
         value = cell(column)
@@ -277,13 +279,6 @@ class _Consistency:
                 f" {earlier}行目と重複 / association code repeats line {earlier}"
             )
         return len(self.problems) == problems
-
-
-def to_hiragana(kana: str) -> str:
-    """Readings are kept in hiragana so a resident's typed search matches either script."""
-    return "".join(
-        chr(ord(ch) - 0x60) if "\u30a1" <= ch <= "\u30f6" else ch for ch in kana
-    ).replace("\u3000", " ")
 
 
 def import_areas(session: Session, rows: Iterable[AreaRow]) -> ImportReport:

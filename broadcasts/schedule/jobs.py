@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcasts.circulars.compose import unreferenced_files
 from broadcasts.circulars.release import quota_paused, release, release_follow_up
 from broadcasts.composing_in_line import discard_stale_drafts
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.delivery import line as line_api
 from broadcasts.delivery import pushes, steps
 from broadcasts.delivery.line import Line
@@ -31,7 +31,7 @@ from broadcasts.delivery.retry import Verdict
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation
 from broadcasts.schedule.reminders import DueReminder, due_reminders
-from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, digest_due
+from broadcasts.schedule.rules import QuietHours, allowed_at, digest_due
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import figures
 from models import (

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from broadcasts.circulars.snapshots import snapshot
 from broadcasts.circulars.translations import Version
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.core.i18n import locale_for
 from broadcasts.delivery.messages import (
     answer_buttons,
@@ -29,7 +29,7 @@ from broadcasts.delivery.messages import (
     original,
     tokyo_moment,
 )
-from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, reminder_slots, safety_slots
+from broadcasts.schedule.rules import QuietHours, allowed_at, reminder_slots, safety_slots
 from models import (
     CARD,
     Acknowledgement,

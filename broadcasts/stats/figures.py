@@ -19,12 +19,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import urllib3
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.messages import unit_name
 from broadcasts.households.families import household_key
@@ -46,7 +46,6 @@ from models import (
 )
 
 log = logging.getLogger(__name__)
-TOKYO = ZoneInfo("Asia/Tokyo")
 # LINE hides every per-unit value under this many users.
 LINE_PRIVACY_THRESHOLD = 20
 # The insight call is made while a person waits for the page: short, and never retried.

@@ -26,6 +26,7 @@ from broadcasts.circulars import compose
 from broadcasts.circulars.compose import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import steps
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.schedule.rules import QuietHours
@@ -97,7 +98,7 @@ def _draft(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         question=form.question.data or None,
         options=[field.data or "" for field in form.option_fields()],
         # The form's times are Tokyo wall-clock times.
-        answer_deadline=deadline.replace(tzinfo=compose.TOKYO) if deadline else None,
+        answer_deadline=deadline.replace(tzinfo=TOKYO) if deadline else None,
         event_date=form.event_date.data,
         confirmation_required=bool(form.confirmation_required.data),
         urgent=bool(form.urgent.data),
@@ -207,7 +208,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
         field.data = label
     deadline = values.answer_deadline
     form.answer_deadline.data = (
-        deadline.astimezone(compose.TOKYO).replace(tzinfo=None) if deadline else None
+        deadline.astimezone(TOKYO).replace(tzinfo=None) if deadline else None
     )
     form.event_date.data = values.event_date
     form.confirmation_required.data = values.confirmation_required
@@ -360,7 +361,7 @@ def compose_preview(circular_id: int) -> str:
         # The hero as this site serves it (the card carries the public address).
         hero_src=url_for("circulars.files", storage_name=photo.storage_name) if photo else None,
         editable=circular.status in compose.EDITABLE,
-        quiet_until=later.astimezone(compose.TOKYO) if later else None,
+        quiet_until=later.astimezone(TOKYO) if later else None,
         quiet_hours=settings().KAIRAN_QUIET_HOURS.replace("-", "〜"),
         form=ConfirmForm(),
         schedule_form=ScheduleForm(formdata=None, scheduled_at=_tokyo_naive(circular)),
@@ -374,7 +375,7 @@ def _quiet_hours() -> QuietHours:
 
 def _tokyo_naive(circular: Circular) -> datetime | None:
     when = circular.scheduled_at
-    return when.astimezone(compose.TOKYO).replace(tzinfo=None) if when else None
+    return when.astimezone(TOKYO).replace(tzinfo=None) if when else None
 
 
 @bp.post("/compose/<int:circular_id>/send")
@@ -424,7 +425,7 @@ def compose_schedule(circular_id: int) -> Response:
             abort(400)
         flash(_("予約の日時を入れてください。"), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
-    return _schedule(circular, form.scheduled_at.data.replace(tzinfo=compose.TOKYO))
+    return _schedule(circular, form.scheduled_at.data.replace(tzinfo=TOKYO))
 
 
 def _schedule(circular: Circular, when: datetime) -> Response:
@@ -435,7 +436,7 @@ def _schedule(circular: Circular, when: datetime) -> Response:
         flash(localized(error.message), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular.id))
     db.session.commit()
-    shown = when.astimezone(compose.TOKYO).strftime("%Y-%m-%d %H:%M")
+    shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
     flash(_("予約しました（%(when)s）。", when=shown), "info")
     return redirect(url_for("dashboard.index"))
 

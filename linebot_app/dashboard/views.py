@@ -15,7 +15,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from broadcasts.circulars import compose
-from broadcasts.core.clock import SystemClock
+from broadcasts.core.clock import TOKYO, SystemClock
 from broadcasts.core.i18n import Refused
 from broadcasts.households import families, paper
 from broadcasts.schedule.reminders import scheduled
@@ -184,7 +184,7 @@ def circular_stats(circular_id: int) -> str:
     line_asked = released_at is not None
     if released_at is not None:
         line_stats = figures.line_statistics(
-            line(), circular_id, released_at, now.astimezone(figures.TOKYO).date()
+            line(), circular_id, released_at, now.astimezone(TOKYO).date()
         )
     return render_template(
         "dashboard/stats.html",
@@ -547,7 +547,7 @@ def tokyo(moment: datetime | None) -> str:
         return ""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(figures.TOKYO).strftime("%Y-%m-%d %H:%M")
+    return moment.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
 
 
 bp.add_app_template_filter(localized, "localized")

@@ -150,7 +150,7 @@ def on_message(context: EventContext, event: MessageEvent) -> list[Message]:
     if command is not None:
         return run(context, resident, command)
     # Codes before the archive: a family or join code sent right after 「検索」 is still a code.
-    code = invites.typed_code(text)
+    code = invites.CODE.typed(text)
     if code is not None:
         name = resident.display_name if resident else None
         redeemed = invites.redeem(context.session, context.clock, context.user_id, code, name)

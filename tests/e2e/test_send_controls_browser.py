@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import compose
-from broadcasts.circulars.compose import TOKYO, CircularDraft
+from broadcasts.circulars.compose import CircularDraft
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
 from models import (

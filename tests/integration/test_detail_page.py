@@ -21,6 +21,7 @@ from broadcasts import replies
 from broadcasts.circulars import compose, links
 from broadcasts.circulars.compose import CircularDraft
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
 from broadcasts.residents import acknowledgements
 from broadcasts.schedule import reminders
@@ -403,7 +404,7 @@ def test_the_card_and_the_deadline_reminder_name_the_deadlines_hour(
     answering that evening was refused. The card and the reminder give the hour, as the page."""
     circular = make_circular(
         question="出席しますか？",
-        answer_deadline=datetime(2026, 12, 10, 18, 0, tzinfo=messages.TOKYO),
+        answer_deadline=datetime(2026, 12, 10, 18, 0, tzinfo=TOKYO),
         options=[AnswerOption(position=1, label="出席"), AnswerOption(position=2, label="欠席")],
         status=CircularStatus.sent,
     )

@@ -13,9 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import compose, templates, translations
-from broadcasts.circulars.compose import TOKYO, CompositionError, NotPermitted
+from broadcasts.circulars.compose import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.core.clock import TOKYO
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 
 from broadcasts.circulars import compose
 from broadcasts.circulars.release import release
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
-from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (
