@@ -40,6 +40,7 @@ from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeTogg
 from broadcasts.delivery.messages import area_label
 from broadcasts.residents.registration import normalise
 from broadcasts.schedule.rules import QuietHours
+from broadcasts.staff.scope import Scope
 from models import (
     AnswerOption,
     AttachmentKind,
@@ -307,7 +308,7 @@ def _start(
     state: ComposeSession | None,
     _: Gettext,
 ) -> list[Message]:
-    if member is None or not compose.composing_scope(session, member).can_compose:
+    if member is None or not Scope.of_member(member).may_compose:
         return [_text(_("回覧を作れるのは、ICT推進員・自治会役員・管理者だけです。"))]
     if state is not None:
         title = state.circular.title or _("（題名なし）")

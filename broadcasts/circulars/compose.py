@@ -57,6 +57,7 @@ from broadcasts.households import paper
 from broadcasts.rollout import activation
 from broadcasts.schedule.rules import QuietHours, allowed_at
 from broadcasts.staff import audit
+from broadcasts.staff.scope import Scope
 from models import (
     AnswerOption,
     Association,
@@ -71,7 +72,6 @@ from models import (
     FollowStatus,
     Group,
     Resident,
-    Role,
     StaffMember,
 )
 
@@ -141,44 +141,7 @@ class CircularDraft:
     translations: Sequence[Version] = ()
 
 
-# --- scope ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a staff member may target. `association_ids` includes those of `district_ids`."""
-
-    whole_city: bool = False
-    district_ids: frozenset[int] = frozenset()
-    association_ids: frozenset[int] = frozenset()
-
-    @property
-    def can_compose(self) -> bool:
-        return self.whole_city or bool(self.district_ids or self.association_ids)
-
-
-def composing_scope(session: Session, author: StaffMember | None) -> Scope:
-    """The areas `author` may send to; an empty scope for None (a resident) or no roles."""
-    if author is None:
-        return Scope()
-    roles = list(author.roles)
-    if any(role.role is Role.admin for role in roles):
-        return Scope(whole_city=True)
-    districts = frozenset(
-        role.district_id
-        for role in roles
-        if role.role is Role.promoter and role.district_id is not None
-    )
-    associations = {
-        role.association_id
-        for role in roles
-        if role.role is Role.officer and role.association_id is not None
-    }
-    if districts:
-        associations.update(
-            session.scalars(select(Association.id).where(Association.district_id.in_(districts)))
-        )
-    return Scope(district_ids=districts, association_ids=frozenset(associations))
+# --- rules every write checks --------------------------------------------------------------
 
 
 def check_target(session: Session, author: StaffMember | None, target: Target) -> None:
@@ -186,8 +149,8 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
 
     Unknown ids are refused like foreign ones: a forged id learns nothing.
     """
-    scope = composing_scope(session, author)
-    if not scope.can_compose:
+    scope = Scope.of_member(author)
+    if not scope.may_compose:
         raise NotPermitted(StaffText("回覧を作れるのは、ICT推進員・自治会役員・管理者だけです"))
     if target.residents_of is not None:
         raise CompositionError("targets", StaffText("この届け先は訂正にだけ使えます"))
@@ -221,13 +184,7 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
                 districts="、".join(preparing),
             ),
         )
-    if scope.whole_city:
-        return
-    if not target.district_ids <= scope.district_ids:
-        raise refused
-    if not target.association_ids <= scope.association_ids:
-        raise refused
-    if not set(group_owners.values()) <= scope.association_ids:
+    if not scope.may_target(session, target):
         raise refused
 
 
@@ -235,39 +192,8 @@ def check_urgent(session: Session, author: StaffMember | None, urgent: bool) -> 
     """至急 (delivered even in quiet hours) is for admins and promoters, not officers."""
     if not urgent:
         return
-    scope = composing_scope(session, author)
-    if not (scope.whole_city or scope.district_ids):
+    if not Scope.of_member(author).may_send_urgent:
         raise CompositionError("urgent", StaffText("至急にできるのは、管理者とICT推進員だけです"))
-
-
-def may_manage(session: Session, author: StaffMember | None, circular: Circular) -> bool:
-    """Whether `author` may change, send, schedule, cancel or correct `circular`: its areas (a
-    correction's are its original's) must lie in the author's scope as it is now. Authorship
-    grants nothing by itself, since roles are taken away; only the author's own draft with no
-    area picked yet (LINE compose starts one so) is theirs without one."""
-    scope = composing_scope(session, author)
-    if author is None or not scope.can_compose:
-        return False
-    if scope.whole_city:
-        return True
-    target = Target.of_circular(_original(circular))
-    if target.is_empty():
-        return circular.author_id == author.id
-    return _covers(session, scope, target)
-
-
-def _covers(session: Session, scope: Scope, target: Target) -> bool:
-    """Whether every area of `target` lies in `scope` (unknown ids count as outside)."""
-    if not target.district_ids <= scope.district_ids:
-        return False
-    if not target.association_ids <= scope.association_ids:
-        return False
-    owners = dict(
-        session.execute(
-            select(Group.id, Group.association_id).where(Group.id.in_(target.group_ids))
-        ).all()
-    )
-    return set(owners) == set(target.group_ids) and set(owners.values()) <= scope.association_ids
 
 
 def _original(circular: Circular) -> Circular:
@@ -275,7 +201,7 @@ def _original(circular: Circular) -> Circular:
 
 
 def _require_manage(session: Session, author: StaffMember | None, circular: Circular) -> None:
-    if not may_manage(session, author, circular):
+    if not Scope.of_member(author).may_manage(session, circular):
         raise NotPermitted()
 
 
@@ -311,13 +237,16 @@ class DistrictNode:
 def allowed_target_tree(session: Session, author: StaffMember | None) -> list[DistrictNode]:
     """The areas `author` may target, district → association → group, each with the number of
     following, registered residents it reaches now (two grouped queries, whatever the size)."""
-    scope = composing_scope(session, author)
-    if not scope.can_compose:
+    scope = Scope.of_member(author)
+    if not scope.may_compose:
         return []
-    query = select(Association).order_by(Association.district_id, Association.kana)
-    if not scope.whole_city:
-        query = query.where(Association.id.in_(scope.association_ids))
-    associations = list(session.scalars(query))
+    associations = list(
+        session.scalars(
+            select(Association)
+            .where(scope.whole_areas().associations())
+            .order_by(Association.district_id, Association.kana)
+        )
+    )
     ids = [association.id for association in associations]
     following = (
         Resident.follow_status == FollowStatus.following,
@@ -358,7 +287,7 @@ def allowed_target_tree(session: Session, author: StaffMember | None) -> list[Di
         DistrictNode(
             id=district.id,
             name=district.name,
-            selectable=scope.whole_city or district.id in scope.district_ids,
+            selectable=scope.city or district.id in scope.district_ids,
             recipients=sum(node.recipients for node in tree[district.id]),
             associations=tuple(tree[district.id]),
         )

@@ -82,8 +82,7 @@ def start(
     outside their scope. A release that was refused (no residents, not enough quota) is
     returned with its reason: the caller rolls back, so nothing half-made is kept.
     """
-    scope = compose.composing_scope(session, author)
-    if not (scope.whole_city or scope.district_ids):
+    if not Scope.of_member(author).may_send_urgent:
         raise NotPermitted(StaffText("安否確認を始められるのは、管理者とICT推進員だけです"))
     own_words = (message or "").strip()
     draft = CircularDraft(

@@ -380,7 +380,7 @@ def files(storage_name: str) -> BaseResponse:
 @login_required
 def print_view(circular_id: int) -> Response:
     """The paper copy for logged-in staff whose dashboard scope shows the circular."""
-    if not current().scope.sees_circular(db.session, circular_id):
+    if not current().scope.may_see(db.session, circular_id):
         return _not_found()
     return _print(db.session.get(Circular, circular_id))
 

@@ -67,13 +67,13 @@ class QuotaUnknown(Exception):
 
 
 def _require_composer() -> None:
-    if not compose.composing_scope(db.session, current().member).can_compose:
+    if not current().scope.may_compose:
         abort(403)
 
 
 def _managed(circular_id: int) -> Circular:
     circular = db.session.get(Circular, circular_id)
-    if circular is None or not compose.may_manage(db.session, current().member, circular):
+    if circular is None or not current().scope.may_manage(db.session, circular):
         abort(404)
     return circular
 
@@ -174,7 +174,6 @@ def render_form(
         if circular is not None
         else prefilled
     )
-    scope = compose.composing_scope(db.session, current().member)
     is_correction = circular is not None and circular.corrects_id is not None
     return (
         render_template(
@@ -185,7 +184,7 @@ def render_form(
             is_correction=is_correction or not isinstance(form, ComposeForm),
             tree=[] if is_correction else compose.allowed_target_tree(db.session, current().member),
             selected=_selected(form),
-            may_mark_urgent=scope.whole_city or bool(scope.district_ids),
+            may_mark_urgent=current().scope.may_send_urgent,
             remove_form=ConfirmForm(),
             limits={"title": compose.TITLE_LIMIT, "body": compose.BODY_LIMIT},
             versions=translation_fields.inputs(versions),

@@ -171,7 +171,7 @@ def watch_over_setting(association_id: int) -> Response:
 def _circular_for_group(circular_id: int, group_id: int) -> tuple[Circular, Group]:
     scope = current().scope
     group = _led(group_id, scope)
-    if not scope.sees_circular(db.session, circular_id):
+    if not scope.may_see(db.session, circular_id):
         abort(404)
     circular = db.session.get_one(Circular, circular_id)
     if circular.released_at is None or not paper.reaches(db.session, circular, group.id):

@@ -40,8 +40,7 @@ class SafetyForm(FlaskForm):  # type: ignore[misc]
 
 
 def _may_start() -> bool:
-    scope = compose.composing_scope(db.session, current().member)
-    return scope.whole_city or bool(scope.district_ids)
+    return current().scope.may_send_urgent
 
 
 def _area_choices() -> list[tuple[str, str]]:
@@ -117,7 +116,7 @@ def safety_start() -> Response:
 
 def _check(circular_id: int) -> Circular:
     scope = current().scope
-    if not scope.sees_circular(db.session, circular_id):
+    if not scope.may_see(db.session, circular_id):
         abort(404)
     circular = db.session.get_one(Circular, circular_id)
     if not circular.safety_check:

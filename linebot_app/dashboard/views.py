@@ -106,7 +106,7 @@ def language(code: str) -> Response:
 def index() -> str:
     page = max(request.args.get("page", 1, type=page_value) or 1, 1)
     rows = figures.circulars(db.session, current().scope, limit=50, offset=(page - 1) * 50)
-    may_compose = compose.composing_scope(db.session, current().member).can_compose
+    may_compose = current().scope.may_compose
     return render_template(
         "dashboard/circulars.html",
         rows=rows,
@@ -117,7 +117,7 @@ def index() -> str:
 
 
 def _circular(circular_id: int, scope: Scope) -> Circular:
-    if not scope.sees_circular(db.session, circular_id):
+    if not scope.may_see(db.session, circular_id):
         abort(404)
     return db.session.get_one(Circular, circular_id)
 
@@ -173,7 +173,7 @@ def circular_stats(circular_id: int) -> str:
         if at > now and circular.status is not CircularStatus.cancelled
     ]
     officer_of = sorted(a for a in scope.association_ids if scope.sees_association(db.session, a))
-    manages = compose.may_manage(db.session, current().member, circular)
+    manages = scope.may_manage(db.session, circular)
     can_edit = manages and status in compose.EDITABLE
     can_correct = manages and status in compose.CORRECTABLE
     # Paused (the card or a reminder met the monthly limit, or LINE refused the token).

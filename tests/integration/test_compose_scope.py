@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from broadcasts.circulars import compose
 from broadcasts.circulars.compose import CircularDraft, CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
+from broadcasts.staff.scope import Scope
 from models import Association, Circular, CircularStatus, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 
@@ -109,7 +110,7 @@ def test_every_role_against_every_target(
     target = TARGETS[target_name](city)
     if target_name in ALLOWED[role]:
         circular = compose.save_draft(session, clock, author, draft(target))
-        assert compose.composing_scope(session, author).can_compose
+        assert Scope.of_member(author).may_compose
         assert Target.of_circular(circular) == target
     else:
         expected = NotPermitted if role in ("no_roles", "resident") else CompositionError
@@ -141,12 +142,12 @@ def test_only_the_author_an_admin_or_a_covering_scope_may_manage_a_circular(
     )
     west_promoter = make_staff(Role.promoter, district_id=city.west.id)
     other_officer = make_staff(Role.officer, association_id=city.momo.id)
-    assert compose.may_manage(session, officer, mine)
-    assert compose.may_manage(session, city.staff["admin"], mine)
-    assert compose.may_manage(session, city.staff["promoter"], mine)  # east covers 桜
-    assert not compose.may_manage(session, west_promoter, mine)
-    assert not compose.may_manage(session, other_officer, mine)
-    assert not compose.may_manage(session, None, mine)
+    assert Scope.of_member(officer).may_manage(session, mine)
+    assert Scope.of_member(city.staff["admin"]).may_manage(session, mine)
+    assert Scope.of_member(city.staff["promoter"]).may_manage(session, mine)  # east covers 桜
+    assert not Scope.of_member(west_promoter).may_manage(session, mine)
+    assert not Scope.of_member(other_officer).may_manage(session, mine)
+    assert not Scope.of_member(None).may_manage(session, mine)
     with pytest.raises(NotPermitted):
         compose.cancel(session, clock, other_officer, mine)
     with pytest.raises(NotPermitted):
@@ -215,8 +216,8 @@ def test_an_author_whose_role_for_the_area_was_removed_can_no_longer_correct_it(
     role.association_id = city.momo.id
     session.flush()
     session.expire(officer)
-    assert not compose.may_manage(session, officer, mine)
-    assert not compose.may_manage(session, officer, fix)
+    assert not Scope.of_member(officer).may_manage(session, mine)
+    assert not Scope.of_member(officer).may_manage(session, fix)
     with pytest.raises(NotPermitted) as refused:
         compose.correct(session, clock, officer, mine, draft(Target()))
     assert "担当の範囲外" in refused.value.message
@@ -239,4 +240,4 @@ def test_an_author_whose_role_for_the_area_was_removed_can_no_longer_correct_it(
     blank = Circular(author_id=officer.id, title="", body="")
     session.add(blank)
     session.flush()
-    assert compose.may_manage(session, officer, blank)
+    assert Scope.of_member(officer).may_manage(session, blank)
