@@ -7,8 +7,8 @@ author's own scope) → question (optional) → 2–4 options → answer deadlin
 
 The draft is an ordinary draft Circular and the conversation's place a ComposeSession row, so a
 half-finished draft survives restarts and 「回覧作成」 resumes it. Every value goes through
-`broadcasts.circulars.compose` (the same rules as the dashboard); before the preview the
-whole draft is saved again through `compose.save_draft`, which checks everything, scope included.
+`broadcasts.circulars.drafts` (the same rules as the dashboard); before the preview the
+whole draft is saved again through `drafts.save_draft`, which checks everything, scope included.
 
 A draft left alone for 24 hours is discarded with a notice: lazily when its author next writes,
 and by `discard_stale_drafts`, which the scheduler calls and whose notices it pushes.
@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CompositionError, NotPermitted
+from broadcasts.circulars import attachments, drafts, lifecycle, targeting
+from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.core import postbacks
 from broadcasts.core.clock import TOKYO, Clock, tokyo_today
@@ -40,6 +40,7 @@ from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeTogg
 from broadcasts.delivery.messages import area_label
 from broadcasts.residents.registration import normalise
 from broadcasts.schedule.rules import QuietHours
+from broadcasts.staff import logins
 from broadcasts.staff.scope import Scope
 from models import (
     AnswerOption,
@@ -154,7 +155,7 @@ def _load(
     session: Session, clock: Clock, line_user_id: str, _: Gettext
 ) -> tuple[StaffMember | None, ComposeSession | None, list[Message]]:
     """The staff member, their live compose session, and a notice if a stale one was dropped."""
-    member = compose.staff_member_for(session, line_user_id)
+    member = logins.staff_member_for(session, line_user_id)
     if member is None:
         return None, None, []
     state = session.get(ComposeSession, member.id)
@@ -256,7 +257,9 @@ def handle_image(
     if edge.photo is None:
         return [_text(_("写真を受け取れませんでした。もう一度送ってください。"))]
     try:
-        compose.add_attachment(session, state.circular, "photo.jpg", edge.photo, edge.storage_dir)
+        attachments.add_attachment(
+            session, state.circular, "photo.jpg", edge.photo, edge.storage_dir
+        )
     except CompositionError as error:
         return [_text(error.message)]
     count = sum(a.kind is AttachmentKind.image for a in state.circular.attachments)
@@ -371,11 +374,11 @@ def _on_text(
 ) -> list[Message]:
     circular = state.circular
     if state.step is ComposeStep.title:
-        circular.title = compose.clean_title(text)
+        circular.title = drafts.clean_title(text)
         return _go(session, clock, member, state, ComposeStep.body, edge, _)
     if state.step is ComposeStep.body:
         joined = f"{circular.body}\n{text}" if circular.body else text
-        circular.body = compose.clean_body(joined)
+        circular.body = drafts.clean_body(joined)
         return [
             _text(
                 _("本文を受け取りました（{count}文字）。続きがあれば送ってください。").format(
@@ -388,18 +391,18 @@ def _on_text(
             )
         ]
     if state.step is ComposeStep.question:
-        circular.question = compose.clean_question(text)
+        circular.question = drafts.clean_question(text)
         return _go(session, clock, member, state, ComposeStep.options, edge, _)
     if state.step is ComposeStep.options:
-        option = compose.clean_option(text)
+        option = drafts.clean_option(text)
         if option in (o.label for o in circular.options):
             raise CompositionError("options", _("同じ選択肢が2つあります"))
         circular.options.append(AnswerOption(position=len(circular.options) + 1, label=option))
         session.flush()
-        if len(circular.options) >= compose.MAX_OPTIONS:
+        if len(circular.options) >= drafts.MAX_OPTIONS:
             return _go(session, clock, member, state, ComposeStep.deadline, edge, _)
         items = [_chip(_("取消"), ComposeControl("cancel"))]
-        if len(circular.options) >= compose.MIN_OPTIONS:
+        if len(circular.options) >= drafts.MIN_OPTIONS:
             items.insert(0, _chip(_("次へ"), ComposeControl("next")))
         return [
             _text(
@@ -437,7 +440,7 @@ def _on_postback(
             _discard(session, state)
             return _start(session, clock, member, None, _)
         case ComposeControl("next") if step is ComposeStep.body:
-            compose.clean_body(circular.body)
+            drafts.clean_body(circular.body)
             return go(ComposeStep.photos)
         case ComposeControl("next" | "skip") if step is ComposeStep.photos:
             return go(ComposeStep.target)
@@ -458,7 +461,7 @@ def _on_postback(
             circular.answer_deadline = None
             return go(ComposeStep.event_date)
         case ComposeControl("next") if step is ComposeStep.options:
-            if len(circular.options) < compose.MIN_OPTIONS:
+            if len(circular.options) < drafts.MIN_OPTIONS:
                 raise CompositionError("options", _("選択肢は2つ以上送ってください"))
             return go(ComposeStep.deadline)
         case ComposeControl("deadline") if step is ComposeStep.deadline:
@@ -476,10 +479,10 @@ def _on_postback(
         case ComposeControl("yes" | "no") as answer if step is ComposeStep.confirmation:
             circular.confirmation_required = answer.word == "yes"
             # Everything once more through the rules the dashboard uses, scope included.
-            compose.save_draft(session, clock, member, compose.draft_of(circular), circular)
+            drafts.save_draft(session, clock, member, drafts.draft_of(circular), circular)
             return go(ComposeStep.preview)
         case ComposeControl("send") if step is ComposeStep.preview:
-            later = compose.quiet_until(clock, edge.quiet, circular)
+            later = lifecycle.quiet_until(clock, edge.quiet, circular)
             if later is not None:
                 # A chip from before the quiet hours began: the author chooses now.
                 return [_text(_quiet_notice(later, edge, _), _preview_chips(_, later))]
@@ -487,7 +490,7 @@ def _on_postback(
         case ComposeControl("now") if step is ComposeStep.preview:
             return _send(session, clock, member, state, edge, _)
         case ComposeControl("later") if step is ComposeStep.preview:
-            later = compose.quiet_until(clock, edge.quiet, circular)
+            later = lifecycle.quiet_until(clock, edge.quiet, circular)
             if later is None:
                 return _send(session, clock, member, state, edge, _)
             return _schedule(session, clock, member, state, later, _)
@@ -511,7 +514,7 @@ def _schedule(
     _: Gettext,
 ) -> list[Message]:
     circular = state.circular
-    compose.schedule(session, clock, member, circular, when)
+    lifecycle.schedule(session, clock, member, circular, when)
     session.delete(state)
     session.flush()
     log.info("LINE draft %s scheduled", circular.id)
@@ -552,16 +555,16 @@ def _send(
                 _(
                     "LINEのメッセージ残数を確かめられませんでした。少しおいて、もう一度「送信」を押してください。"
                 ),
-                _preview_chips(_, compose.quiet_until(clock, edge.quiet, state.circular)),
+                _preview_chips(_, lifecycle.quiet_until(clock, edge.quiet, state.circular)),
             )
         ]
     circular = state.circular
-    result = compose.send_now(session, clock, member, circular, edge.remaining_quota)
+    result = lifecycle.send_now(session, clock, member, circular, edge.remaining_quota)
     if not result.released:
         return [
             _text(
                 _("送信できませんでした：{reason}").format(reason=result.reason or ""),
-                _preview_chips(_, compose.quiet_until(clock, edge.quiet, circular)),
+                _preview_chips(_, lifecycle.quiet_until(clock, edge.quiet, circular)),
             )
         ]
     session.delete(state)
@@ -726,7 +729,7 @@ def _preview(
 ) -> list[Message]:
     from linebot.v3.messaging import FlexMessage, QuickReply
 
-    shown = compose.preview(
+    shown = lifecycle.preview(
         session, member, state.circular, edge.remaining_quota, public_url=edge.public_url
     )
     lines = [
@@ -744,7 +747,7 @@ def _preview(
         lines.append(_("紙で配る分：{count}部").format(count=shown.paper.total))
     if shown.problem:
         lines.append(_("このままでは送れません：{reason}").format(reason=shown.problem))
-    later = compose.quiet_until(clock, edge.quiet, state.circular)
+    later = lifecycle.quiet_until(clock, edge.quiet, state.circular)
     if later is not None:
         lines.append(_quiet_notice(later, edge, _))
     summary = _text("\n".join(lines))
@@ -771,13 +774,13 @@ def _toggle(
         "g": Target.of(groups=[area_id]),
     }[level]
     # A forged id, or one outside the author's scope, is refused here, not just hidden.
-    compose.check_target(session, member, one)
+    drafts.check_target(session, member, one)
     current = Target.of_circular(circular)
 
     def flip(ids: frozenset[int]) -> frozenset[int]:
         return ids ^ {area_id}
 
-    compose.set_targets(
+    drafts.set_targets(
         circular,
         Target(
             flip(current.district_ids) if level == "d" else current.district_ids,
@@ -791,7 +794,7 @@ def _toggle(
 def _target_list(
     session: Session, member: StaffMember, state: ComposeSession, _: Gettext
 ) -> list[Message]:
-    tree = compose.allowed_target_tree(session, member)
+    tree = targeting.allowed_target_tree(session, Scope.of_member(member))
     circular = state.circular
     chosen = Target.of_circular(circular)
     level, _sep, parent = (state.browsing or "d:0").partition(":")

@@ -251,11 +251,11 @@ def circulars_send(circular_id: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 def circulars_list(status: str | None, limit: int) -> None:
     """List the newest circulars: id, status, dates (Japan time), deliveries sent, title."""
-    from broadcasts.circulars import compose
+    from broadcasts.delivery import reports
 
     require_current_schema()
     wanted = CircularStatus(status) if status else None
-    for row in compose.list_circulars(db.session, wanted, limit):
+    for row in reports.list_circulars(db.session, wanted, limit):
         circular = row.circular
         when = circular.released_at or circular.scheduled_at or circular.created_at
         shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
@@ -270,15 +270,15 @@ def circulars_list(status: str | None, limit: int) -> None:
 @click.argument("circular_id", type=int)
 def circulars_cancel(circular_id: int) -> None:
     """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
-    from broadcasts.circulars import compose
+    from broadcasts.circulars import drafts, lifecycle
 
     require_current_schema()
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
     try:
-        compose.cancel_by_operator(db.session, SystemClock(), circular)
-    except compose.CompositionError as error:
+        lifecycle.cancel_by_operator(db.session, SystemClock(), circular)
+    except drafts.CompositionError as error:
         raise CommandError(
             f"取り消せません / Cannot cancel circular {circular_id}: {error.message}"
         ) from None
@@ -477,16 +477,17 @@ def safety_start(
     district_code: str | None, association_code: str | None, author: str, message: str | None
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
-    from broadcasts.circulars import compose
+    from broadcasts.circulars import drafts
     from broadcasts.safety import checks
+    from broadcasts.staff import logins
 
     require_current_schema()
     remaining = _remaining_quota()
     try:
         target = checks.area_target(db.session, district_code, association_code)
-        member = compose.staff_member_for(db.session, author)
+        member = logins.staff_member_for(db.session, author)
         started = checks.start(db.session, SystemClock(), member, target, remaining, message)
-    except compose.CompositionError as error:
+    except drafts.CompositionError as error:
         raise CommandError(f"送信しませんでした / Not sent: {error.message}") from None
     if not started.release.released:
         db.session.rollback()

@@ -22,12 +22,7 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import translations
-from broadcasts.circulars.compose import (
-    CircularDraft,
-    CompositionError,
-    NotPermitted,
-    clean_title,
-)
+from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted, clean_title
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import StaffText

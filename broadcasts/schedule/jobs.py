@@ -20,7 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts.circulars.compose import unreferenced_files
+from broadcasts.circulars.attachments import unreferenced_files
 from broadcasts.circulars.release import quota_paused, release, release_follow_up
 from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.core.clock import TOKYO, Clock

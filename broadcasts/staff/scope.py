@@ -255,8 +255,7 @@ class Scope:
             return False
         if self.city:
             return True
-        original = circular.corrects if circular.corrects is not None else circular
-        target = Target.of_circular(original)
+        target = Target.areas_of(circular)
         if target.is_empty():
             return circular.author_id == self.staff_member_id
         return self.may_target(session, target)

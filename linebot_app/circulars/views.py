@@ -43,7 +43,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from broadcasts.circulars import furigana, links, translations
-from broadcasts.circulars.compose import paper_copies
+from broadcasts.circulars.lifecycle import paper_copies
 from broadcasts.core.clock import SystemClock
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for

@@ -1,10 +1,10 @@
 """Composing circulars on the web (issue #6): the form, the preview, send, schedule, cancel,
 edit and correct.
 
-Every rule is broadcasts.circulars.compose's; these views parse the form, call it, commit once and
-redirect. A CompositionError is shown next to the input it names (its `field`), the transaction
-rolled back, so nothing of a refused form is saved. Circulars the viewer may not manage answer
-404, like every id outside a dashboard viewer's scope.
+Every rule is in broadcasts.circulars (drafts, attachments, lifecycle); these views parse the
+form, call it, commit once and redirect. A CompositionError is shown next to the input it names
+(its `field`), the transaction rolled back, so nothing of a refused form is saved. Circulars the
+viewer may not manage answer 404, like every id outside a dashboard viewer's scope.
 
 LINE's remaining quota is asked outside any transaction: the read transaction that checked the
 viewer is rolled back first, so no connection waits on the network.
@@ -22,8 +22,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import FileStorage
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars import attachments, drafts, lifecycle, targeting
+from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import TOKYO
@@ -122,8 +122,8 @@ def _uploads() -> list[FileStorage]:
 
 def _attach(circular: Circular) -> None:
     for upload in _uploads():
-        data = upload.read(compose.ATTACHMENT_LIMIT + 1)
-        compose.add_attachment(db.session, circular, upload.filename or "", data, upload_dir())
+        data = upload.read(attachments.ATTACHMENT_LIMIT + 1)
+        attachments.add_attachment(db.session, circular, upload.filename or "", data, upload_dir())
 
 
 def _form_errors(form: CircularFieldsForm) -> dict[str, str]:
@@ -170,7 +170,7 @@ def render_form(
     versions = (
         translation_fields.submitted()
         if request.method == "POST"
-        else compose.draft_of(circular).translations
+        else drafts.draft_of(circular).translations
         if circular is not None
         else prefilled
     )
@@ -182,11 +182,13 @@ def render_form(
             errors=errors,
             circular=circular,
             is_correction=is_correction or not isinstance(form, ComposeForm),
-            tree=[] if is_correction else compose.allowed_target_tree(db.session, current().member),
+            tree=[]
+            if is_correction
+            else targeting.allowed_target_tree(db.session, current().scope),
             selected=_selected(form),
             may_mark_urgent=current().scope.may_send_urgent,
             remove_form=ConfirmForm(),
-            limits={"title": compose.TITLE_LIMIT, "body": compose.BODY_LIMIT},
+            limits={"title": drafts.TITLE_LIMIT, "body": drafts.BODY_LIMIT},
             versions=translation_fields.inputs(versions),
         ),
         status,
@@ -195,7 +197,7 @@ def render_form(
 
 def _fill(form: CircularFieldsForm, circular: Circular) -> None:
     """The circular's values into a form shown for editing (GET only)."""
-    fill_draft(form, compose.draft_of(circular))
+    fill_draft(form, drafts.draft_of(circular))
 
 
 def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
@@ -237,7 +239,7 @@ def compose_create() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_form(form, _form_errors(form), status=400)
     try:
-        circular = compose.save_draft(
+        circular = drafts.save_draft(
             db.session, clock, current().member, _draft(form, _targets(form))
         )
         _attach(circular)
@@ -252,7 +254,7 @@ def compose_create() -> Response | tuple[str, int]:
 @login_required
 def compose_edit(circular_id: int) -> Response | tuple[str, int]:
     circular = _managed(circular_id)
-    if circular.status not in compose.EDITABLE:
+    if circular.status not in drafts.EDITABLE:
         return redirect(url_for("dashboard.circular_stats", circular_id=circular_id))
     form: CircularFieldsForm = (
         ComposeForm(formdata=None) if circular.corrects_id is None else CircularFieldsForm(None)
@@ -272,7 +274,7 @@ def compose_update(circular_id: int) -> Response | tuple[str, int]:
         return render_form(form, _form_errors(form), circular, status=400)
     targets = _targets(form) if isinstance(form, ComposeForm) else Target()
     try:
-        compose.save_draft(db.session, clock, current().member, _draft(form, targets), circular)
+        drafts.save_draft(db.session, clock, current().member, _draft(form, targets), circular)
         _attach(circular)
     except CompositionError as error:
         db.session.rollback()
@@ -288,7 +290,7 @@ def compose_remove_attachment(circular_id: int, attachment_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        compose.remove_attachment(db.session, current().member, circular, attachment_id)
+        attachments.remove_attachment(db.session, current().member, circular, attachment_id)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -305,7 +307,7 @@ def compose_remove_attachment(circular_id: int, attachment_id: int) -> Response:
 @login_required
 def correct_new(circular_id: int) -> tuple[str, int]:
     original = _managed(circular_id)
-    if original.status not in compose.CORRECTABLE:
+    if original.status not in lifecycle.CORRECTABLE:
         abort(404)
     form = CircularFieldsForm(formdata=None)
     form.title.data = original.title
@@ -317,13 +319,15 @@ def correct_new(circular_id: int) -> tuple[str, int]:
 @login_required
 def correct_create(circular_id: int) -> Response | tuple[str, int]:
     original = _managed(circular_id)
-    if original.status not in compose.CORRECTABLE:
+    if original.status not in lifecycle.CORRECTABLE:
         abort(404)
     form = CircularFieldsForm()
     if not form.validate_on_submit():
         return render_form(form, _form_errors(form), original, status=400)
     try:
-        fix = compose.correct(db.session, clock, current().member, original, _draft(form, Target()))
+        fix = lifecycle.correct(
+            db.session, clock, current().member, original, _draft(form, Target())
+        )
         _attach(fix)
     except CompositionError as error:
         db.session.rollback()
@@ -346,10 +350,10 @@ def compose_preview(circular_id: int) -> str:
         quota, quota_unknown = None, True
     circular = _managed(circular_id)
     public_url = settings().KAIRAN_PUBLIC_URL
-    shown = compose.preview(db.session, current().member, circular, quota, public_url)
-    later = compose.quiet_until(clock, _quiet_hours(), circular)
+    shown = lifecycle.preview(db.session, current().member, circular, quota, public_url)
+    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
     card = shown.card.contents.to_dict() if shown.card is not None else None
-    photo = compose.first_photo(circular)
+    photo = attachments.first_photo(circular)
     return render_template(
         "dashboard/compose_preview.html",
         circular=circular,
@@ -359,7 +363,7 @@ def compose_preview(circular_id: int) -> str:
         alt_text=shown.card.alt_text if shown.card is not None else None,
         # The hero as this site serves it (the card carries the public address).
         hero_src=url_for("circulars.files", storage_name=photo.storage_name) if photo else None,
-        editable=circular.status in compose.EDITABLE,
+        editable=circular.status in drafts.EDITABLE,
         quiet_until=later.astimezone(TOKYO) if later else None,
         quiet_hours=settings().KAIRAN_QUIET_HOURS.replace("-", "〜"),
         form=ConfirmForm(),
@@ -391,7 +395,7 @@ def compose_send(circular_id: int) -> Response:
     circular = _managed(circular_id)
     # In quiet hours the preview offers their end (the default) or 「今すぐ送る」; the plain
     # 「送信」 of a page opened before they began sends nothing, and the author chooses.
-    later = compose.quiet_until(clock, _quiet_hours(), circular)
+    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
     choice = request.form.get("when")
     if later is not None and choice == "later":
         return _schedule(circular, later)
@@ -400,7 +404,7 @@ def compose_send(circular_id: int) -> Response:
         flash(_("いまは住民に送らない時間帯です。送る時刻をえらんでください。"), "error")
         return redirect(url_for("dashboard.compose_preview", circular_id=circular_id))
     try:
-        result = compose.send_now(db.session, clock, current().member, circular, quota)
+        result = lifecycle.send_now(db.session, clock, current().member, circular, quota)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -429,7 +433,7 @@ def compose_schedule(circular_id: int) -> Response:
 
 def _schedule(circular: Circular, when: datetime) -> Response:
     try:
-        compose.schedule(db.session, clock, current().member, circular, when)
+        lifecycle.schedule(db.session, clock, current().member, circular, when)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -447,7 +451,7 @@ def compose_cancel(circular_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        compose.cancel(db.session, clock, current().member, circular)
+        lifecycle.cancel(db.session, clock, current().member, circular)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from broadcasts.circulars import templates
-from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation, adoption, flyers
 from broadcasts.rollout.richmenu import FontMissingError

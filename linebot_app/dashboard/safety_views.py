@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 from wtforms import SelectField, TextAreaField
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars import targeting
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.delivery.messages import area_label
 from broadcasts.safety import checks
@@ -33,7 +33,7 @@ _AREA = re.compile(r"([da]):([1-9][0-9]{0,17})")
 
 
 class SafetyForm(FlaskForm):  # type: ignore[misc]
-    # Not checked against the choices here: compose.check_target refuses any area the viewer
+    # Not checked against the choices here: drafts.check_target refuses any area the viewer
     # may not target, forged or not, with the message they see.
     area = SelectField(_l("地域"), validate_choice=False)
     message = TextAreaField(_l("お知らせ文（空なら決まった文）"))
@@ -45,7 +45,7 @@ def _may_start() -> bool:
 
 def _area_choices() -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = []
-    for district in compose.allowed_target_tree(db.session, current().member):
+    for district in targeting.allowed_target_tree(db.session, current().scope):
         if district.selectable:
             choices.append((f"d:{district.id}", f"{district.name}（{_('校区全体')}）"))
         choices.extend((f"a:{a.id}", f"{district.name} {a.name}") for a in district.associations)

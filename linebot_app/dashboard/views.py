@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import drafts, lifecycle
 from broadcasts.core.clock import TOKYO, SystemClock
 from broadcasts.core.i18n import Refused
 from broadcasts.households import families, paper
@@ -112,7 +112,7 @@ def index() -> str:
         rows=rows,
         page=page,
         may_compose=may_compose,
-        editable=compose.EDITABLE,
+        editable=drafts.EDITABLE,
     )
 
 
@@ -174,10 +174,10 @@ def circular_stats(circular_id: int) -> str:
     ]
     officer_of = sorted(a for a in scope.association_ids if scope.sees_association(db.session, a))
     manages = scope.may_manage(db.session, circular)
-    can_edit = manages and status in compose.EDITABLE
-    can_correct = manages and status in compose.CORRECTABLE
+    can_edit = manages and status in drafts.EDITABLE
+    can_correct = manages and status in lifecycle.CORRECTABLE
     # Paused (the card or a reminder met the monthly limit, or LINE refused the token).
-    can_resume = manages and status in compose.CORRECTABLE and hold_reason is not None
+    can_resume = manages and status in lifecycle.CORRECTABLE and hold_reason is not None
     # The read transaction ends before LINE is asked: no connection waits on the network.
     db.session.rollback()
     line_stats = None

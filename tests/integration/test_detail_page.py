@@ -18,8 +18,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts import replies
-from broadcasts.circulars import compose, links
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import attachments, drafts, lifecycle, links
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
@@ -65,7 +65,7 @@ def circular(
     sakura: Association,
     upload_dir: Path,
 ) -> Circular:
-    made = compose.save_draft(
+    made = drafts.save_draft(
         session,
         clock,
         officer,
@@ -75,7 +75,7 @@ def circular(
             targets=Target.of(associations=[sakura.id]),
         ),
     )
-    compose.add_attachment(session, made, "避難所の地図.pdf", PDF, upload_dir)
+    attachments.add_attachment(session, made, "避難所の地図.pdf", PDF, upload_dir)
     made.status = CircularStatus.sent
     session.flush()
     return made
@@ -318,7 +318,7 @@ def test_a_correction_and_its_original_link_to_each_other(
     resident: Resident,
     officer: StaffMember,
 ) -> None:
-    fix = compose.correct(
+    fix = lifecycle.correct(
         session,
         clock,
         officer,
@@ -348,7 +348,7 @@ def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
 ) -> None:
     # Three lines and a paragraph, with the line ends a browser's form posts.
     body = "12月6日 9時、公園に集合。\r\n持ち物：タオル\r\n\r\n\r\n雨の日は  中止です。"
-    draft = compose.save_draft(
+    draft = drafts.save_draft(
         session,
         clock,
         officer,

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts import households_in_line
-from broadcasts.circulars import compose
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.release import release
 from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
 from broadcasts.delivery.line import remaining_quota
@@ -120,13 +120,13 @@ def test_paper_households_are_kept_per_group_and_the_association_follows(
 
 
 def test_each_circular_needs_paper_copies_per_group(session: Session, town: Town) -> None:
-    copies = compose.paper_copies(session, town.circular)
+    copies = lifecycle.paper_copies(session, town.circular)
     assert [(r.group, r.copies) for r in copies.rows] == [("1班", 2), ("2班", 0)]
-    only_second = compose.paper_copies(session, town.other_circular)
+    only_second = lifecycle.paper_copies(session, town.other_circular)
     assert [(r.group, r.copies) for r in only_second.rows] == [("2班", 0)]
     # An association that keeps no per-班 list still prints its own count.
     town.other.paper_household_count = 6
-    far = compose.paper_copies(session, town.far_circular)
+    far = lifecycle.paper_copies(session, town.far_circular)
     assert [(r.association, r.group, r.copies) for r in far.rows] == [("梅町内会", None, 6)]
 
 

@@ -15,7 +15,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.compose import CompositionError, NotPermitted
+from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota

@@ -16,7 +16,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import attachments
 from broadcasts.circulars.release import release
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
@@ -269,11 +269,15 @@ def test_housekeeping_removes_uploads_no_attachment_names_once_they_are_a_day_ol
     )
     clock.moment = tokyo(3, 10)
     draft = town.circular()
-    kept = compose.add_attachment(town.session, draft, "地図.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    kept = attachments.add_attachment(
+        town.session, draft, "地図.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path
+    )
     town.session.commit()
-    removed = compose.add_attachment(town.session, draft, "旧.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    removed = attachments.add_attachment(
+        town.session, draft, "旧.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path
+    )
     town.session.commit()
-    compose.remove_attachment(town.session, draft.author, draft, removed.id)
+    attachments.remove_attachment(town.session, draft.author, draft, removed.id)
     town.session.commit()
     leftovers = [tmp_path / "rolled-back.jpg", tmp_path / "upload.pdf.part"]
     for path in leftovers:
