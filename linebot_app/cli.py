@@ -183,12 +183,12 @@ def circulars_group() -> None:
 @click.argument("circular_id", type=int)
 def circulars_show(circular_id: int) -> None:
     """Print a circular's status and delivery counts."""
-    from broadcasts.delivery import steps
+    from broadcasts.delivery import reports
 
     require_current_schema()
     if db.session.get(Circular, circular_id) is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    shown = steps.progress(db.session, circular_id)
+    shown = reports.progress(db.session, circular_id)
     click.echo(f"circular {circular_id}: {shown.status.value}")
     if shown.hold_reason:
         click.echo(f"  保留中 / on hold: {shown.hold_reason}")
@@ -215,7 +215,7 @@ def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused, its card or a reminder, for quota); the
     worker sends it."""
     from broadcasts.circulars.release import release
-    from broadcasts.delivery import steps
+    from broadcasts.delivery import monthly_quota
 
     require_current_schema()
     remaining = _remaining_quota()
@@ -226,7 +226,7 @@ def circulars_send(circular_id: int) -> None:
     # release says so if it has been already, by this command run twice or by the clock.
     started = circular.status in (CircularStatus.sending, CircularStatus.sent)
     if started and circular.hold_reason is not None:
-        reason = steps.resume(db.session, circular, remaining)
+        reason = monthly_quota.resume(db.session, circular, remaining)
         db.session.commit()
         if reason:
             raise CommandError(reason)

@@ -8,7 +8,7 @@ from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
 from broadcasts.core.clock import SystemClock
-from broadcasts.delivery import steps
+from broadcasts.delivery import reports
 from linebot_app.extensions import db
 from linebot_app.schema import schema_problem
 
@@ -24,7 +24,7 @@ def healthz() -> tuple[dict[str, object], int]:
         problem = schema_problem(db.engine)
         if problem:
             return {"status": "unavailable", "reason": problem}, 503
-        senders = steps.senders(db.session, SystemClock())
+        senders = reports.senders(db.session, SystemClock())
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable (%s)", type(error).__name__)
         return {"status": "unavailable", "reason": "database unreachable"}, 503

@@ -34,12 +34,12 @@ from broadcasts.circulars.drafts import (
     set_targets,
     validate,
 )
-from broadcasts.circulars.release import Release, promised_elsewhere, release
+from broadcasts.circulars.release import Release, release
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.circulars.translations import save as save_translations
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
-from broadcasts.delivery.steps import short_of_quota
+from broadcasts.delivery.monthly_quota import promised_elsewhere, short_of_quota
 from broadcasts.households import paper
 from broadcasts.schedule.rules import QuietHours, allowed_at
 from broadcasts.staff import audit

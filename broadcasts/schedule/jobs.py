@@ -21,16 +21,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts.circulars.attachments import unreferenced_files
-from broadcasts.circulars.release import quota_paused, release, release_follow_up
+from broadcasts.circulars.release import release
 from broadcasts.composing_in_line import discard_stale_drafts
 from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.delivery import line as line_api
-from broadcasts.delivery import pushes, steps
+from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
+from broadcasts.delivery.monthly_quota import quota_paused
 from broadcasts.delivery.retry import Verdict
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation
-from broadcasts.schedule.reminders import DueReminder, due_reminders
+from broadcasts.schedule.reminders import DueReminder, due_reminders, release_follow_up
 from broadcasts.schedule.rules import QuietHours, allowed_at, digest_due
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import figures
@@ -180,7 +181,7 @@ class Clockwork:
                 break
             with self.sessions() as session:
                 circular = session.get_one(Circular, circular_id)
-                if steps.resume(session, circular, remaining) is None:
+                if monthly_quota.resume(session, circular, remaining) is None:
                     resumed.append(circular_id)
                     log.info("circular %d resumed: the quota covers it again", circular_id)
                 session.commit()

@@ -27,7 +27,7 @@ from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import TOKYO
-from broadcasts.delivery import steps
+from broadcasts.delivery import monthly_quota
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.schedule.rules import QuietHours
 from linebot_app.circulars.views import upload_dir
@@ -476,7 +476,7 @@ def circular_resume(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return back
     circular = _managed(circular_id)
-    reason = steps.resume(db.session, circular, quota)
+    reason = monthly_quota.resume(db.session, circular, quota)
     if reason is not None:
         db.session.rollback()
         flash(localized(reason), "error")

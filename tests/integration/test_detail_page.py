@@ -24,7 +24,6 @@ from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
 from broadcasts.residents import acknowledgements
-from broadcasts.schedule import reminders
 from models import (
     Acknowledgement,
     AnswerOption,
@@ -411,7 +410,7 @@ def test_the_card_and_the_deadline_reminder_name_the_deadlines_hour(
     card = json.dumps(messages.circular_card(circular).to_dict(), ensure_ascii=False)
     assert "回答のしめきり：12月10日（木） 18:00" in card
     reminder = json.dumps(
-        reminders.reminder_message(circular, "deadline").to_dict(), ensure_ascii=False
+        messages.reminder_message(circular, "deadline").to_dict(), ensure_ascii=False
     )
     assert "回答のしめきりは 12月10日（木） 18:00 です" in reminder
 

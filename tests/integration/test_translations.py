@@ -16,8 +16,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.circulars import drafts, lifecycle, links, translations
 from broadcasts.circulars.drafts import CircularDraft, CompositionError
-from broadcasts.circulars.release import release
-from broadcasts.circulars.snapshots import BATCH_SIZE
+from broadcasts.circulars.release import BATCH_SIZE, release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.delivery.line import remaining_quota
