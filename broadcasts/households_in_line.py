@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
-from broadcasts.households import families, paper, watch_over
+from broadcasts.households import families, paper, proxy_confirmation, watch_over
 from broadcasts.replies import Gettext, gettext_in, quick_label, text_message, watch_over_notice
 from broadcasts.residents.registration import ensure_resident, find_resident, normalise
 from broadcasts.rollout import activation
@@ -138,7 +138,7 @@ def handle_proxy(
     if isinstance(postback, ProxyCircular):
         return _households(session, scope, postback.circular_id, postback.group_id, "", _)
     try:
-        paper.proxy_confirm(
+        proxy_confirmation.proxy_confirm(
             session, clock, scope, postback.circular_id, postback.paper_household_id
         )
     except paper.PaperError:
@@ -165,7 +165,9 @@ def _proxy_circulars(session: Session, user_id: str, _: Gettext) -> list[Message
         if role.role is not Role.group_leader or role.group_id is None:
             continue
         group = session.get_one(Group, role.group_id)
-        for circular in paper.recent_for_group(session, group.id, limit=QUICK_REPLY_LIMIT):
+        for circular in proxy_confirmation.recent_for_group(
+            session, group.id, limit=QUICK_REPLY_LIMIT
+        ):
             items.append(_item(circular.title, encode(ProxyCircular(circular.id, group.id))))
     if not items:
         return [text_message(_("代理確認できる回覧はまだありません。"))]
@@ -189,7 +191,11 @@ def _households(
         or session.scalar(paper.groups_reached(circular).where(Group.id == group_id)) is None
     ):
         return [text_message(_("この世帯の代理確認はできません。"))]
-    waiting = [s for s in paper.statuses(session, circular_id, group_id) if s.confirmation is None]
+    waiting = [
+        s
+        for s in proxy_confirmation.statuses(session, circular_id, group_id)
+        if s.confirmation is None
+    ]
     if not waiting:
         return [text_message((lead + "\n" if lead else "") + _("紙の世帯はすべて確認済みです。"))]
     items = [

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.households import paper, watch_over, watch_over_notice
+from broadcasts.households import paper, proxy_confirmation, watch_over, watch_over_notice
 from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
 from linebot_app.dashboard.auth import current, login_required
@@ -44,11 +44,11 @@ def groups() -> str:
     scope = current().scope
     rows = [
         (group, association, watch_over.setting(db.session, association.id) is not None)
-        for group, association in paper.led_groups(db.session, scope)
+        for group, association in proxy_confirmation.led_groups(db.session, scope)
     ]
     counts = paper.counts_by_group(db.session, [group.id for group, _a, _w in rows])
     rounds = {
-        group.id: paper.proxy_rounds(db.session, group.id)
+        group.id: proxy_confirmation.proxy_rounds(db.session, group.id)
         for group, _a, _w in rows
         if counts.get(group.id)
     }
@@ -196,7 +196,7 @@ def proxy(circular_id: int, group_id: int) -> str:
         "dashboard/proxy.html",
         circular=circular,
         group=group,
-        statuses=paper.statuses(db.session, circular.id, group.id),
+        statuses=proxy_confirmation.statuses(db.session, circular.id, group.id),
         coverage=coverage,
         form=ConfirmForm(),
         me=current().member.id,
@@ -211,9 +211,11 @@ def _proxy_change(circular_id: int, group_id: int, paper_household_id: int, undo
     scope = current().scope
     try:
         if undo:
-            paper.undo(db.session, clock, scope, circular.id, paper_household_id)
+            proxy_confirmation.undo(db.session, clock, scope, circular.id, paper_household_id)
         else:
-            paper.proxy_confirm(db.session, clock, scope, circular.id, paper_household_id)
+            proxy_confirmation.proxy_confirm(
+                db.session, clock, scope, circular.id, paper_household_id
+            )
     except paper.PaperError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
