@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.rollout.areas import AreaFileError, parse
+from broadcasts.rollout.area_file import AreaFileError, parse
 from tests.helpers.settings import SAMPLE_AREAS
 
 HEADER = (
