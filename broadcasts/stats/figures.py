@@ -14,18 +14,16 @@ grouped queries, never by loading its rows into Python.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
-import urllib3
 from sqlalchemy import ColumnElement, Select, and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import TOKYO
-from broadcasts.delivery.line import Line
+from broadcasts.delivery.line import Line, UnitStatistics, unit_statistics
 from broadcasts.delivery.messages import unit_name
 from broadcasts.households.families import household_key
 from broadcasts.staff.scope import Scope
@@ -45,11 +43,8 @@ from models import (
     Resident,
 )
 
-log = logging.getLogger(__name__)
 # LINE hides every per-unit value under this many users.
 LINE_PRIVACY_THRESHOLD = 20
-# The insight call is made while a person waits for the page: short, and never retried.
-LINE_STATS_TIMEOUT = (1.0, 2.0)
 
 
 # --- counts -------------------------------------------------------------------------------------
@@ -585,48 +580,11 @@ def set_paper_households(session: Session, association: Association, count: int)
 # --- LINE's own statistics ----------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LineStats:
-    # None: LINE hides values under LINE_PRIVACY_THRESHOLD users.
-    unique_impression: int | None
-    unique_click: int | None
-    impression: int | None
-
-
 def line_statistics(
     line: Line, circular_id: int, released_at: datetime, today: date
-) -> LineStats | None:
-    """LINE's per-unit statistics for the circular, or None when LINE did not answer.
-
-    A network call: make it outside any write transaction.
-    """
-    from linebot.v3.insight import ApiClient as InsightApiClient
-    from linebot.v3.insight import Configuration as InsightConfiguration
-    from linebot.v3.insight import Insight
-    from linebot.v3.insight.exceptions import OpenApiException as InsightError
-
+) -> UnitStatistics | None:
+    """LINE's per-unit statistics for the circular's first 30 days, or None when LINE did not
+    answer. A network call: make it outside any write transaction."""
     start = released_at.astimezone(TOKYO).date()
     end = min(today, start + timedelta(days=30))
-    messaging = line.api.api_client.configuration
-    configuration = InsightConfiguration(host=messaging.host, access_token=messaging.access_token)
-    configuration.retries = False
-    insight = Insight(InsightApiClient(configuration))
-    try:
-        response = insight.get_statistics_per_unit(
-            custom_aggregation_unit=unit_name(circular_id),
-            var_from=start.strftime("%Y%m%d"),
-            to=max(start, end).strftime("%Y%m%d"),
-            _request_timeout=LINE_STATS_TIMEOUT,
-        )
-    except (InsightError, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
-        log.warning(
-            "LINE statistics for circular %s failed (%s)", circular_id, type(error).__name__
-        )
-        return None
-    overview = response.overview
-    impressions = [m.impression for m in response.messages or [] if m.impression is not None]
-    return LineStats(
-        unique_impression=overview.unique_impression if overview else None,
-        unique_click=overview.unique_click if overview else None,
-        impression=sum(impressions) if impressions else None,
-    )
+    return unit_statistics(line, unit_name(circular_id), start, max(start, end))
