@@ -21,9 +21,9 @@ import urllib3
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from broadcasts.circulars import links
 from broadcasts.core.clock import TOKYO, SystemClock
 from broadcasts.delivery.line import remaining_quota
+from broadcasts.residents import links
 from broadcasts.staff import invites as staff_invites
 from broadcasts.staff import logins
 from linebot_app import create_app

@@ -1,2 +1,3 @@
 """Residents and what they do: following, registering, their language, join codes, confirming
-and answering circulars, opening them, and the archive of what they received."""
+and answering circulars, opening them through their signed links, and the archive of what they
+received."""

@@ -42,13 +42,13 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from broadcasts.circulars import furigana, links, translations
+from broadcasts.circulars import furigana, translations
 from broadcasts.circulars.lifecycle import paper_copies
 from broadcasts.core.clock import SystemClock
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
-from broadcasts.residents import acknowledgements, reading
+from broadcasts.residents import acknowledgements, links, reading
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import db, settings
 from models import (

@@ -25,7 +25,6 @@ from linebot.v3.webhooks import (
 from sqlalchemy.orm import Session
 
 from broadcasts import archive_replies, composing_in_line, households_in_line, replies
-from broadcasts.circulars import links
 from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import (
     Answer,
@@ -51,7 +50,14 @@ from broadcasts.core.postbacks import (
     Unregister,
     decode,
 )
-from broadcasts.residents import acknowledgements, archive, join_codes, languages, registration
+from broadcasts.residents import (
+    acknowledgements,
+    archive,
+    join_codes,
+    languages,
+    links,
+    registration,
+)
 from broadcasts.residents.registration import Profile
 from broadcasts.rollout import activation
 from broadcasts.staff import invites, logins

@@ -11,10 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, links
+from broadcasts.circulars import drafts
 from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import SystemClock
+from broadcasts.residents import links
 from broadcasts.staff import logins
 from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
 from tests.helpers.browser import chromium as launch_chromium

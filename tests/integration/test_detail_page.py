@@ -18,12 +18,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts import replies
-from broadcasts.circulars import attachments, drafts, lifecycle, links
+from broadcasts.circulars import attachments, drafts, lifecycle
 from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
-from broadcasts.residents import acknowledgements
+from broadcasts.residents import acknowledgements, links
 from models import (
     Acknowledgement,
     AnswerOption,
