@@ -1,3 +1,2 @@
 """A circular from draft to release: drafts and their rules, attachments, the way out (preview,
-send, schedule, cancel, correct), targeting, templates, translations, reading aids, and the
-release that snapshots its recipients into deliveries."""
+send, schedule, cancel, correct), targeting, templates, translations, reading aids, release."""

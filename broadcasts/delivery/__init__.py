@@ -1,3 +1,2 @@
-"""Getting a released circular to LINE exactly once: the engine's steps, the worker, the retry
-rules, the one LINE client, the messages, the monthly quota, single pushes with a stored retry
-key, and what the engine reports."""
+"""Getting a released circular to LINE exactly once: the engine's steps and worker, retry rules,
+the LINE client, the messages, the monthly quota, keyed pushes, and what the engine reports."""
