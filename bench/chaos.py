@@ -74,7 +74,7 @@ from bench._common import (
 from bench.fanout import neighbour_association, populate, release_circular
 from bench.webhook import gunicorn
 from broadcasts.delivery.messages import unit_name
-from broadcasts.delivery.steps import progress
+from broadcasts.delivery.reports import progress
 from models import (
     CARD,
     Circular,

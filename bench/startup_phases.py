@@ -45,7 +45,7 @@ STEPS: list[tuple[str, str]] = [
     (
         "gunicorn + `check_startup()` + the webhook handlers (what the web's master loads)",
         "import gunicorn.app.wsgiapp, linebot_app.gunicorn_conf; "
-        f"{CHECKED}; import linebot_app.webhook.handlers",
+        f"{CHECKED}; import linebot_app.chat.routes",
     ),
     ("the interpreter alone: `python -c pass`", "pass"),
     ("`import linebot.v3.messaging` alone", "import linebot.v3.messaging"),

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from broadcasts.circulars import templates
 from broadcasts.delivery.line import connect
-from broadcasts.rollout import activation, areas, richmenu
+from broadcasts.rollout import activation, area_file, areas, richmenu
 from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.dashboard.links import login_url
@@ -96,7 +96,7 @@ def prepare(state_dir: Path, port: int, simulator_port: int) -> tuple[dict[str, 
     with app.app_context():
         upgrade(db.engine)
         if db.session.scalar(select(District.id).limit(1)) is None and SAMPLE_AREAS.exists():
-            areas.import_areas(db.session, areas.read(SAMPLE_AREAS))
+            areas.import_areas(db.session, area_file.read(SAMPLE_AREAS))
             # The demo shows a city already on LINE: its districts start active, not preparing.
             for district in db.session.scalars(select(District)):
                 activation.activate(db.session, clock, None, district)

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint
 from sqlalchemy.exc import SQLAlchemyError
 
-from broadcasts.delivery import steps
+from broadcasts.delivery import reports
 from linebot_app.extensions import clock, db
 from linebot_app.schema import schema_problem
 
@@ -23,7 +23,7 @@ def healthz() -> tuple[dict[str, object], int]:
         problem = schema_problem(db.engine)
         if problem:
             return {"status": "unavailable", "reason": problem}, 503
-        senders = steps.senders(db.session, clock)
+        senders = reports.senders(db.session, clock)
     except SQLAlchemyError as error:
         log.warning("health check: database unreachable (%s)", type(error).__name__)
         return {"status": "unavailable", "reason": "database unreachable"}, 503

@@ -1,2 +1,2 @@
-"""A circular from draft to release: composing, targeting, templates, translations, reading aids,
-the signed links to it, and the release that snapshots its recipients into deliveries."""
+"""A circular from draft to release: drafts and their rules, attachments, the way out (preview,
+send, schedule, cancel, correct), targeting, templates, translations, reading aids, release."""

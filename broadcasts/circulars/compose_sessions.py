@@ -16,9 +16,10 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import locale_for, translations
+from broadcasts.staff import logins
+from broadcasts.staff.scope import Scope
 from models import Circular, CircularStatus, ComposeSession, ComposeStep, StaffMember
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def active_step(session: Session, line_user_id: str) -> ComposeStep | None:
 
 def open_session(session: Session, clock: Clock, line_user_id: str) -> Opened:
     """The staff member and their live compose session; a stale one is discarded on the way."""
-    member = compose.staff_member_for(session, line_user_id)
+    member = logins.staff_member_for(session, line_user_id)
     if member is None:
         return Opened(None, None)
     state = session.get(ComposeSession, member.id)
@@ -81,7 +82,7 @@ def open_session(session: Session, clock: Clock, line_user_id: str) -> Opened:
 
 
 def may_compose(session: Session, member: StaffMember | None) -> bool:
-    return member is not None and compose.composing_scope(session, member).can_compose
+    return member is not None and Scope.of_member(member).may_compose
 
 
 def start(session: Session, clock: Clock, member: StaffMember) -> ComposeSession:

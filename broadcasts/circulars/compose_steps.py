@@ -5,7 +5,7 @@ question (optional) → 2–4 options → answer deadline (optional) → event d
 「確認しました」 asked or not → preview → send now, at the end of quiet hours, or at a chosen time.
 
 Every value goes through `broadcasts.circulars.compose` (the dashboard's rules); before the
-preview the whole draft is saved again through `compose.save_draft`, which checks everything,
+preview the whole draft is saved again through `drafts.save_draft`, which checks everything,
 scope included. Each function flushes and returns what the step did as a small value (or raises
 CompositionError or StepRefused); the chat (linebot_app/chat/composing.py) words it.
 """
@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import attachments, drafts, lifecycle
 from broadcasts.circulars.compose_sessions import cancel, discard
 from broadcasts.circulars.targeting import Target
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import Clock, tokyo_today
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle
 from broadcasts.schedule.rules import QuietHours
 from models import AnswerOption, AttachmentKind, Circular, ComposeSession, ComposeStep, StaffMember
@@ -170,25 +170,25 @@ def take_text(session: Session, clock: Clock, state: ComposeSession, text: str) 
     state.updated_at = clock.now()
     circular = state.circular
     if state.step is ComposeStep.title:
-        circular.title = compose.clean_title(text)
+        circular.title = drafts.clean_title(text)
         return go(session, state, ComposeStep.body)
     if state.step is ComposeStep.body:
         joined = f"{circular.body}\n{text}" if circular.body else text
-        circular.body = compose.clean_body(joined)
+        circular.body = drafts.clean_body(joined)
         return BodyAdded(len(circular.body))
     if state.step is ComposeStep.question:
-        circular.question = compose.clean_question(text)
+        circular.question = drafts.clean_question(text)
         return go(session, state, ComposeStep.options)
     if state.step is ComposeStep.options:
-        option = compose.clean_option(text)
+        option = drafts.clean_option(text)
         if option in (o.label for o in circular.options):
             raise StepRefused("duplicate_option")
         circular.options.append(AnswerOption(position=len(circular.options) + 1, label=option))
         session.flush()
-        if len(circular.options) >= compose.MAX_OPTIONS:
+        if len(circular.options) >= drafts.MAX_OPTIONS:
             return go(session, state, ComposeStep.deadline)
         return OptionAdded(
-            option, len(circular.options), len(circular.options) >= compose.MIN_OPTIONS
+            option, len(circular.options), len(circular.options) >= drafts.MIN_OPTIONS
         )
     # Steps answered with buttons: ask again.
     return Ask()
@@ -204,7 +204,7 @@ def add_photo(
         return WrongStep()
     if photo is None:
         return NoPhoto()
-    compose.add_attachment(session, state.circular, "photo.jpg", photo, storage_dir)
+    attachments.add_attachment(session, state.circular, "photo.jpg", photo, storage_dir)
     log.info("photo added to LINE draft %s", state.circular_id)
     return PhotoAdded(sum(a.kind is AttachmentKind.image for a in state.circular.attachments))
 
@@ -235,7 +235,7 @@ def take_tap(
             discard(session, state)
             return StartAgain()
         case ComposeControl("next") if step is ComposeStep.body:
-            compose.clean_body(circular.body)
+            drafts.clean_body(circular.body)
             return go(session, state, ComposeStep.photos)
         case ComposeControl("next" | "skip") if step is ComposeStep.photos:
             return go(session, state, ComposeStep.target)
@@ -256,7 +256,7 @@ def take_tap(
             circular.answer_deadline = None
             return go(session, state, ComposeStep.event_date)
         case ComposeControl("next") if step is ComposeStep.options:
-            if len(circular.options) < compose.MIN_OPTIONS:
+            if len(circular.options) < drafts.MIN_OPTIONS:
                 raise StepRefused("too_few_options")
             return go(session, state, ComposeStep.deadline)
         case ComposeControl("deadline") if step is ComposeStep.deadline:
@@ -274,17 +274,17 @@ def take_tap(
         case ComposeControl("yes" | "no") as answer if step is ComposeStep.confirmation:
             circular.confirmation_required = answer.word == "yes"
             # Everything once more through the rules the dashboard uses, scope included.
-            compose.save_draft(session, clock, member, compose.draft_of(circular), circular)
+            drafts.save_draft(session, clock, member, drafts.draft_of(circular), circular)
             return go(session, state, ComposeStep.preview)
         case ComposeControl("send") if step is ComposeStep.preview:
-            later = compose.quiet_until(clock, quiet, circular)
+            later = lifecycle.quiet_until(clock, quiet, circular)
             if later is not None:
                 return QuietNow(later)
             return _send(session, clock, member, state, quiet, quota, quota_known)
         case ComposeControl("now") if step is ComposeStep.preview:
             return _send(session, clock, member, state, quiet, quota, quota_known)
         case ComposeControl("later") if step is ComposeStep.preview:
-            later = compose.quiet_until(clock, quiet, circular)
+            later = lifecycle.quiet_until(clock, quiet, circular)
             if later is None:
                 return _send(session, clock, member, state, quiet, quota, quota_known)
             return _schedule(session, clock, member, state, later)
@@ -307,10 +307,10 @@ def _send(
     circular = state.circular
     if not quota_known:
         # Never send without knowing the quota: a circular must not stop half-way.
-        return QuotaUnknown(compose.quiet_until(clock, quiet, circular))
-    result = compose.send_now(session, clock, member, circular, quota)
+        return QuotaUnknown(lifecycle.quiet_until(clock, quiet, circular))
+    result = lifecycle.send_now(session, clock, member, circular, quota)
     if not result.released:
-        return NotReleased(result.reason or "", compose.quiet_until(clock, quiet, circular))
+        return NotReleased(result.reason or "", lifecycle.quiet_until(clock, quiet, circular))
     session.delete(state)
     session.flush()
     log.info("LINE draft %s released to %d residents", circular.id, result.recipients)
@@ -321,7 +321,7 @@ def _schedule(
     session: Session, clock: Clock, member: StaffMember, state: ComposeSession, when: datetime
 ) -> Scheduled:
     circular = state.circular
-    compose.schedule(session, clock, member, circular, when)
+    lifecycle.schedule(session, clock, member, circular, when)
     session.delete(state)
     session.flush()
     log.info("LINE draft %s scheduled", circular.id)
@@ -346,7 +346,7 @@ def _picked_date(params: dict[str, str], clock: Clock) -> date:
         picked = date.fromisoformat(params.get("date", ""))
     except ValueError:
         raise StepRefused("pick_date") from None
-    if picked < compose.tokyo_today(clock):
+    if picked < tokyo_today(clock):
         raise StepRefused("later_date")
     return picked
 
@@ -360,13 +360,13 @@ def _toggle(
         "g": Target.of(groups=[area_id]),
     }[level]
     # A forged id, or one outside the author's scope, is refused here, not just hidden.
-    compose.check_target(session, member, one)
+    drafts.check_target(session, member, one)
     current = Target.of_circular(circular)
 
     def flip(ids: frozenset[int]) -> frozenset[int]:
         return ids ^ {area_id}
 
-    compose.set_targets(
+    drafts.set_targets(
         circular,
         Target(
             flip(current.district_ids) if level == "d" else current.district_ids,

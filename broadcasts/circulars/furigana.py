@@ -18,12 +18,13 @@ from dataclasses import dataclass
 
 from sudachipy import Dictionary, Morpheme, SplitMode, Tokenizer
 
+from broadcasts.core.text import hiragana
+
 # CJK ideographs (with extensions A and the compatibility block) and the marks that stand for
 # one: 々 (repeat), 〆, ヵ and ヶ read as part of a kanji word (三ヶ月).
 _KANJI = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff々〆ヵヶ"
 _KANJI_RUN = re.compile(f"([{_KANJI}]+)")
 _HAS_KANJI = re.compile(f"[{_KANJI}]")
-_KATAKANA = re.compile("[\u30a1-\u30f6]")
 
 _local = threading.local()
 
@@ -158,10 +159,6 @@ def _number(text: str) -> int | None:
         else:
             return None
     return total + (digit or 0)
-
-
-def hiragana(text: str) -> str:
-    return _KATAKANA.sub(lambda match: chr(ord(match.group()) - 0x60), text)
 
 
 def _word(surface: str, reading: str) -> list[Segment]:

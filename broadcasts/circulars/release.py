@@ -2,33 +2,42 @@
 most 500 with a retry key each, all in the caller's transaction.
 
 The caller reads LINE's remaining quota first (a network call, outside any transaction) and
-commits after: the keys are then stored before any request uses them.
+commits after: the keys are then stored before any request uses them. Reminders are snapshotted
+the same way (`snapshot`), so every message goes out through the same rows, batches and keys.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.snapshots import snapshot
 from broadcasts.circulars.targeting import Target, reach, recipient_ids
+from broadcasts.circulars.translations import ORIGINAL, language_of, languages_of
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
+from broadcasts.delivery.line import MULTICAST_LIMIT
 from broadcasts.delivery.messages import UnsendableCircular, circular_card
-from broadcasts.delivery.steps import QUOTA_PAUSE, one_release_at_a_time, short_of_quota
-from broadcasts.schedule.reminders import DueReminder, recipients, release_reminder
+from broadcasts.delivery.monthly_quota import (
+    one_release_at_a_time,
+    promised_elsewhere,
+    short_of_quota,
+)
+from broadcasts.households.families import household_key
 from models import (
     CARD,
-    BatchStatus,
     Circular,
     CircularStatus,
     Delivery,
     DeliveryBatch,
     DeliveryStatus,
+    HouseholdMember,
+    Resident,
 )
 
+BATCH_SIZE = MULTICAST_LIMIT
 RELEASABLE = (CircularStatus.draft, CircularStatus.scheduled)
 
 
@@ -105,53 +114,104 @@ def _refusal(
     return None
 
 
-OPEN_BATCHES = (BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held)
+# --- snapshots ----------------------------------------------------------------------------------
 
 
-def promised_elsewhere(session: Session) -> int:
-    """Deliveries released but not yet accepted by LINE: they will use quota.
+def snapshot(
+    session: Session, clock: Clock, circular_id: int, slot: str, residents: Select[int]
+) -> int:
+    """Deliveries of `slot` for the residents `residents` selects, in batches with their keys;
+    returns the number of batches.
 
-    Reached through the batches still open (an index starts with their status), so the count
-    reads the deliveries waiting to be sent, not every delivery ever made: a pending delivery
-    is always in an open batch, since closing a batch settles its pending deliveries.
+    A multicast carries one message, so each batch holds residents who read the same version of
+    the circular (`translations.language_of` their locale): the batches are cut per language.
+    The batches are made first, then one INSERT … SELECT writes every delivery with its batch:
+    the n-th run of 500 residents of a language (in id order) goes to that language's n-th
+    batch. No row is written twice, which on PostgreSQL would mean a second tuple and index
+    entries for each of 100,000 rows.
     """
-    count = session.scalar(
-        select(func.count())
-        .select_from(DeliveryBatch)
-        .join(Delivery, Delivery.batch_id == DeliveryBatch.id)
-        .where(DeliveryBatch.status.in_(OPEN_BATCHES), Delivery.status == DeliveryStatus.pending)
-    )
-    return int(count or 0)
-
-
-def release_follow_up(
-    session: Session, clock: Clock, due: DueReminder, remaining_quota: int | None
-) -> int | None:
-    """Release a reminder (a deadline notice, a safety check's follow-up) like the card: whole
-    or nothing. Returns how many residents it goes to, or None when the quota left after what
-    is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
-    """
-    if remaining_quota is not None:
-        one_release_at_a_time(session)
-        circular = session.get_one(Circular, due.circular_id)
-        needed = session.scalar(
-            select(func.count()).select_from(recipients(circular, due.slot).subquery())
+    available = languages_of(session, circular_id)
+    ids = residents.subquery()
+    if available:
+        chosen = (
+            select(ids.c.id, language_of(Resident.locale, available).label("language"))
+            .join(Resident, Resident.id == ids.c.id)
+            .subquery()
         )
-        if remaining_quota - promised_elsewhere(session) < int(needed or 0):
-            return None
-    return release_reminder(session, clock, due)
-
-
-def quota_paused(session: Session) -> list[int]:
-    """Circulars (their card, or a reminder of a sent one) paused by LINE's monthly limit, which
-    the clock resumes by itself once the quota allows."""
-    return list(
-        session.scalars(
-            select(Circular.id)
-            .where(
-                Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
-                Circular.hold_reason == QUOTA_PAUSE,
+    else:
+        # No translation: everyone reads the original, and the residents need not be read.
+        chosen = select(ids.c.id, literal(ORIGINAL).label("language")).subquery()
+    counts = session.execute(
+        select(chosen.c.language, func.count())
+        .group_by(chosen.c.language)
+        .order_by(chosen.c.language)
+    ).all()
+    batches = [
+        {"circular_id": circular_id, "slot": slot, "language": language, "retry_key": uuid.uuid4()}
+        for language, count in counts
+        for _ in range(-(-int(count) // BATCH_SIZE))
+    ]
+    if not batches:
+        return 0
+    session.execute(insert(DeliveryBatch), batches)
+    numbered = select(
+        chosen.c.id,
+        chosen.c.language,
+        (
+            (func.row_number().over(partition_by=chosen.c.language, order_by=chosen.c.id) - 1)
+            // BATCH_SIZE
+        ).label("n"),
+    ).subquery()
+    batch_numbers = (
+        select(
+            DeliveryBatch.id,
+            DeliveryBatch.language,
+            (
+                func.row_number().over(
+                    partition_by=DeliveryBatch.language, order_by=DeliveryBatch.id
+                )
+                - 1
+            ).label("n"),
+        )
+        .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == slot)
+        .subquery()
+    )
+    # A resident who registered between the count and this statement has no batch and is left
+    # out, as if they had registered a moment later; one who left leaves a batch short or empty,
+    # which the worker closes without a call. Each delivery records where its resident is
+    # registered and their household now; its read flags start false: nobody can have opened
+    # or confirmed a card that did not exist.
+    session.execute(
+        insert(Delivery).from_select(
+            [
+                "circular_id",
+                "resident_id",
+                "slot",
+                "status",
+                "created_at",
+                "batch_id",
+                "association_id",
+                "group_id",
+                "household_key",
+            ],
+            select(
+                literal(circular_id),
+                numbered.c.id,
+                literal(slot),
+                literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
+                literal(clock.now(), Delivery.__table__.c.created_at.type),
+                batch_numbers.c.id,
+                Resident.association_id,
+                Resident.group_id,
+                household_key(),
             )
-            .order_by(Circular.id)
+            .join(
+                batch_numbers,
+                (batch_numbers.c.n == numbered.c.n)
+                & (batch_numbers.c.language == numbered.c.language),
+            )
+            .join(Resident, Resident.id == numbered.c.id)
+            .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id),
         )
     )
+    return len(batches)

@@ -22,19 +22,12 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import translations
-from broadcasts.circulars.compose import (
-    TOKYO,
-    CircularDraft,
-    CompositionError,
-    NotPermitted,
-    clean_title,
-    may_manage,
-    tokyo_today,
-)
+from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted, clean_title
 from broadcasts.circulars.translations import Version
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import StaffText
 from broadcasts.staff import audit
+from broadcasts.staff.scope import Scope
 from models import Association, Circular, CircularTemplate, Role, StaffMember
 
 STARTER_SET = Path(__file__).parent / "data" / "starter_templates.json"
@@ -180,7 +173,7 @@ def save_from_circular(
 ) -> CircularTemplate:
     """Keep `circular` as a template: for `district_id` (a promoter's own district, or any for
     an admin) or city-wide (None, admins only). Flushes."""
-    if not may_manage(session, author, circular):
+    if not Scope.of_member(author).may_manage(session, circular):
         raise NotPermitted()
     assert author is not None  # noqa: S101 - may_manage refused None
     if district_id is None and not _is_admin(author):

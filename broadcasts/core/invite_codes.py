@@ -10,14 +10,13 @@ people confuse with digits mean those digits. Only its SHA-256 is stored.
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
+
+from broadcasts.core.text import typed_code
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _CONFUSABLE = str.maketrans({"I": "1", "L": "1", "O": "0"})
-_SEPARATORS = re.compile(r"[\s\-_‐－ー]")
 
 
 @dataclass(frozen=True)
@@ -34,13 +33,8 @@ class InviteCode:
     def typed(self, text: str) -> str | None:
         """The random part if `text` is one of these codes (right or wrong), else None. Any
         length after the prefix counts: a code missing a letter is a wrong code, not chat."""
-        compact = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
-        if not compact.startswith(self.prefix):
-            return None
-        body = compact.removeprefix(self.prefix)
-        if not body or not body.isascii() or not body.isalnum():
-            return None
-        return body.translate(_CONFUSABLE)
+        body = typed_code(text, self.prefix)
+        return None if body is None else body.translate(_CONFUSABLE)
 
 
 def code_hash(body: str) -> str:

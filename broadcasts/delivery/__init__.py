@@ -1,2 +1,2 @@
-"""Getting a released circular to LINE exactly once: the engine's steps, the worker, the retry
-rules, the one LINE client, the card, and single pushes with a stored retry key."""
+"""Getting a released circular to LINE exactly once: the engine's steps and worker, retry rules,
+the LINE client, the messages, the monthly quota, keyed pushes, and what the engine reports."""

@@ -1,35 +1,37 @@
 """The one way Kairan reaches LINE: line-bot-sdk v3 clients built from configuration.
 
-`LINE_API_BASE_URL` points them at LINE or at the simulator. The SDK's sync client waits forever
-by default, so every call passes `line.timeout`.
+`LINE_API_BASE_URL` points them at LINE or at the simulator: the Messaging API, its blob host,
+and the Insight API (statistics). The SDK's sync client waits forever by default, so every call
+passes a timeout.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import logging
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models
 # costs every process about 1.5 s of CPU, and most commands never talk to LINE.
 if TYPE_CHECKING:
-    from linebot.v3.messaging import (
-        ApiException,
-        Configuration,
-        Message,
-        MessagingApi,
-        MessagingApiBlob,
-    )
+    from linebot.v3.insight import Insight
+    from linebot.v3.messaging import ApiException, Message, MessagingApi, MessagingApiBlob
+
+log = logging.getLogger(__name__)
 
 # Recipients per multicast call.
 MULTICAST_LIMIT = 500
 # (connect, read) seconds. LINE answers in well under a second; a read that takes 10 s has failed.
 TIMEOUT = (3.05, 10.0)
+# Statistics are asked while a person waits for a page: short, and never retried.
+INSIGHT_TIMEOUT = (1.0, 2.0)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Line:
     api: MessagingApi
     # Content (photos users send) and rich-menu images; api-data.line.me on the real platform.
     blob: MessagingApiBlob
+    # Statistics: the Insight API, on the Messaging API's host.
+    insight: Insight
     timeout: tuple[float, float] = TIMEOUT
 
 
@@ -46,23 +50,31 @@ MAX_CONCURRENT_CALLS = 16
 
 def connect(base_url: str, access_token: str, data_base_url: str | None = None) -> Line:
     """Build the clients; nothing is sent until a call is made."""
-    from linebot.v3.messaging import ApiClient, MessagingApi, MessagingApiBlob
+    from linebot.v3 import insight
+    from linebot.v3.messaging import ApiClient, Configuration, MessagingApi, MessagingApiBlob
 
-    api = ApiClient(_configuration(base_url, access_token))
-    blob = ApiClient(_configuration(data_base_url or base_url, access_token))
-    return Line(api=MessagingApi(api), blob=MessagingApiBlob(blob))
+    api = ApiClient(_configured(Configuration(host=base_url, access_token=access_token)))
+    blob = ApiClient(
+        _configured(Configuration(host=data_base_url or base_url, access_token=access_token))
+    )
+    stats = insight.ApiClient(
+        _configured(insight.Configuration(host=base_url, access_token=access_token))
+    )
+    return Line(api=MessagingApi(api), blob=MessagingApiBlob(blob), insight=insight.Insight(stats))
 
 
-def _configuration(host: str, access_token: str) -> Configuration:
-    from linebot.v3.messaging import Configuration
+Configured = TypeVar("Configured")
 
-    configuration = Configuration(host=host, access_token=access_token)
+
+def _configured(configuration: Configured) -> Configured:
+    """Our settings on an SDK configuration (each of the SDK's APIs has its own class)."""
+    settings: Any = configuration
     # Kairan's delivery engine decides about retries (same retry key, back-off); urllib3 must
     # not resend a request on its own.
-    configuration.retries = False
+    settings.retries = False
     # One connection kept per thread that calls LINE at once (a worker's senders, a web worker's
     # threads), not the SDK's 5 per CPU: on a small machine that would drop and reopen some.
-    configuration.connection_pool_maxsize = MAX_CONCURRENT_CALLS
+    settings.connection_pool_maxsize = MAX_CONCURRENT_CALLS
     return configuration
 
 
@@ -189,3 +201,37 @@ def push(line: Line, user_id: str, messages: list[Message], retry_key: uuid.UUID
     except (urllib3.exceptions.HTTPError, OSError) as error:
         return SendOutcome(Result.unreachable, detail=type(error).__name__)
     return SendOutcome(Result.accepted, request_id=_header(response.headers, "x-line-request-id"))
+
+
+@dataclass(frozen=True)
+class UnitStatistics:
+    """LINE's figures for the messages sent under one aggregation unit. None: LINE hides a value
+    under its privacy threshold (20 users)."""
+
+    unique_impression: int | None
+    unique_click: int | None
+    impression: int | None
+
+
+def unit_statistics(line: Line, unit: str, start: date, end: date) -> UnitStatistics | None:
+    """LINE's statistics for `unit` between two days (Asia/Tokyo, at most 30 apart), or None when
+    LINE did not answer in time or at all: a page shows its own figures without them."""
+    from linebot.v3.insight.exceptions import OpenApiException
+
+    try:
+        response = line.insight.get_statistics_per_unit(
+            custom_aggregation_unit=unit,
+            var_from=start.strftime("%Y%m%d"),
+            to=end.strftime("%Y%m%d"),
+            _request_timeout=INSIGHT_TIMEOUT,
+        )
+    except (OpenApiException, urllib3.exceptions.HTTPError, OSError, ValueError) as error:
+        log.warning("LINE statistics for %s failed (%s)", unit, type(error).__name__)
+        return None
+    overview = response.overview
+    impressions = [m.impression for m in response.messages or [] if m.impression is not None]
+    return UnitStatistics(
+        unique_impression=overview.unique_impression if overview else None,
+        unique_click=overview.unique_click if overview else None,
+        impression=sum(impressions) if impressions else None,
+    )

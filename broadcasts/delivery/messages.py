@@ -1,5 +1,6 @@
-"""The circular card residents receive: built in one place from line-bot-sdk's typed models and
-checked against LINE's limits before anything is sent.
+"""The messages residents receive — the circular card and its reminders — built in one place from
+line-bot-sdk's typed models and checked against LINE's limits before anything is sent; and the
+cache that builds each batch's message once per circular, slot and language.
 
 The card goes out by multicast, the same message to up to 500 residents, so it carries nothing
 per resident: its buttons are postbacks, and the bot answers each tap for that resident.
@@ -8,24 +9,33 @@ per resident: its buttons are postbacks, and the bot answers each tap for that r
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
-from broadcasts.circulars.translations import ORIGINAL, Version, answer_labels, question_in
+from broadcasts.circulars.translations import (
+    ORIGINAL,
+    Version,
+    answer_labels,
+    question_in,
+    version_in,
+)
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
 from broadcasts.core.postbacks import Answer, Confirm, Details, encode
-from models import AttachmentKind, Circular
+from models import CARD, AttachmentKind, Circular, CircularTarget, DeliveryBatch
 
 # line-bot-sdk is imported where LINE is called or a message is built: loading its models
 # costs every process about 1.5 s of CPU, and most commands never talk to LINE.
 if TYPE_CHECKING:
-    from linebot.v3.messaging import FlexButton, FlexImage, FlexMessage, FlexText
+    from linebot.v3.messaging import FlexButton, FlexImage, FlexMessage, FlexText, Message
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 ALT_TEXT_LIMIT = 400  # LINE shows altText in notifications; it must stay short
 BUBBLE_LIMIT = 30 * 1024  # bytes of JSON
 EXCERPT_LENGTH = 120
@@ -248,3 +258,137 @@ def _postback_button(label: str, data: str, style: str) -> FlexButton:
 def unit_name(circular_id: int) -> str:
     """The customAggregationUnits name LINE's statistics use for this circular."""
     return f"circular_{circular_id}"
+
+
+# --- reminders ----------------------------------------------------------------------------------
+
+
+def reminder_message(circular: Circular, slot: str, version: Version | None = None) -> FlexMessage:
+    """A short bubble with the same actions as the card, in the language of `version` (the
+    batch's, as for the card)."""
+    from linebot.v3.messaging import FlexBox, FlexBubble, FlexMessage, FlexText
+
+    version = version or original(circular)
+    _ = gettext_for(version)
+    title = version.title
+    buttons: list[FlexButton] = []
+    if slot == "deadline":
+        deadline = tokyo_moment(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
+        lead = _("回答のしめきりは {day} です").format(day=deadline)
+        alt = _("【回覧】回答のお願い：{title}").format(title=title)
+        buttons = answer_buttons(circular, version)
+    elif slot.startswith("safety-"):
+        lead = _("安否確認です。まだお返事がありません。ボタンで教えてください")
+        alt = _("【安否確認】お返事をお願いします")
+        buttons = answer_buttons(circular, version)
+    elif slot == "event":
+        lead = _("明日です。お忘れなく")
+        alt = _("【回覧】明日です：{title}").format(title=title)
+    else:
+        lead = _("まだ確認されていない回覧があります")
+        alt = _("【回覧】確認のお願い：{title}").format(title=title)
+        buttons = [confirm_button(circular, _)]
+    bubble = FlexBubble(
+        body=FlexBox(
+            layout="vertical",
+            spacing="md",
+            contents=[
+                FlexText(text=lead, size="sm", color="#555555", wrap=True),
+                FlexText(text=title, weight="bold", size="lg", wrap=True),
+            ],
+        ),
+        footer=FlexBox(
+            layout="vertical", spacing="sm", contents=[*buttons, details_button(circular, _)]
+        ),
+    )
+    return FlexMessage(alt_text=alt, contents=bubble)
+
+
+# --- what a batch carries, built once ------------------------------------------------------------
+
+
+def message_for(
+    circular: Circular,
+    slot: str,
+    public_url: str | None = None,
+    version: Version | None = None,
+) -> Message:
+    """What a batch of `slot` carries: the card, or the reminder of that slot, with the text of
+    the batch's version of the circular."""
+    if slot == CARD:
+        return circular_card(circular, public_url, version)
+    return reminder_message(circular, slot, version)
+
+
+class MessageCache:
+    """The message of each (circular, slot, language) this worker has sent, built once.
+
+    Every batch of a send carries the same message, and loading the circular (options,
+    translations, targets, photos) and building it through the SDK's models cost more than the
+    rest of a claim. Keeping it is safe because only batches of released circulars are claimed
+    (`steps.claim_next`) and a released circular's content cannot change: the drafts' rules
+    refuse to edit one that is no longer a draft or scheduled (text, question, options,
+    translations, photos), and a correction is a circular of its own. `public_url`
+    (KAIRAN_PUBLIC_URL) lets the card show the circular's first photo. Bounded: a worker runs
+    for months.
+    """
+
+    def __init__(self, public_url: str | None = None, size: int = 64) -> None:
+        self.public_url = public_url
+        self.size = size
+        self._messages: OrderedDict[tuple[int, str, str], Message] = OrderedDict()
+        # The worker's sender threads share one cache.
+        self._lock = threading.Lock()
+        # One lock per message being built: senders claiming the first batches of a circular at
+        # once build its message once, and the others wait for it rather than each build it.
+        self._building: dict[tuple[int, str, str], threading.Lock] = {}
+
+    def __len__(self) -> int:
+        return len(self._messages)
+
+    def message(self, session: Session, batch: DeliveryBatch) -> Message:
+        key = (batch.circular_id, batch.slot, batch.language)
+        with self._lock:
+            message = self._cached(key)
+            if message is not None:
+                return message
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                message = self._cached(key)
+            if message is not None:
+                return message
+            circular = _circular(session, batch.circular_id)
+            message = message_for(
+                circular,
+                batch.slot,
+                self.public_url,
+                version_in(circular, batch.language),
+            )
+            with self._lock:
+                self._messages[key] = message
+                while len(self._messages) > self.size:
+                    self._messages.popitem(last=False)
+                del self._building[key]
+        return message
+
+    def _cached(self, key: tuple[int, str, str]) -> Message | None:
+        message = self._messages.get(key)
+        if message is not None:
+            self._messages.move_to_end(key)
+        return message
+
+
+def _circular(session: Session, circular_id: int) -> Circular:
+    return session.scalars(
+        select(Circular)
+        .where(Circular.id == circular_id)
+        .options(
+            selectinload(Circular.options),
+            selectinload(Circular.attachments),
+            selectinload(Circular.translations),
+            selectinload(Circular.targets).selectinload(CircularTarget.district),
+            selectinload(Circular.targets).selectinload(CircularTarget.association),
+            selectinload(Circular.targets).selectinload(CircularTarget.group),
+        )
+    ).one()

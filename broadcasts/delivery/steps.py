@@ -10,45 +10,29 @@ one LINE already knows.
 from __future__ import annotations
 
 import random as random_module
-import threading
 import uuid
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    case,
-    delete,
-    exists,
-    func,
-    or_,
-    select,
-    true,
-    update,
-)
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import ColumnElement, Select, case, exists, or_, select, true, update
+from sqlalchemy.orm import Session
 
-from broadcasts.circulars import translations
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
 from broadcasts.delivery.line import Result, SendOutcome
-from broadcasts.delivery.messages import circular_card, unit_name
+from broadcasts.delivery.messages import MessageCache, unit_name
+from broadcasts.delivery.monthly_quota import QUOTA_PAUSE
 from broadcasts.delivery.retry import Decision, Verdict, decide, key_still_safe, refused
-from broadcasts.schedule.reminders import reminder_message
 from models import (
     CARD,
     BatchStatus,
     Circular,
     CircularStatus,
-    CircularTarget,
     Delivery,
     DeliveryBatch,
     DeliveryStatus,
-    DeliveryWorker,
     FollowStatus,
     Resident,
 )
@@ -65,9 +49,6 @@ STALE_AFTER = timedelta(seconds=10)
 # A batch a worker failed on through a fault of its own (not LINE's) waits this long before it
 # is claimed again, so that one that always fails does not keep a sender busy.
 GIVEN_BACK_WAIT = timedelta(seconds=30)
-# A worker whose heartbeat is older than this is left out of `/healthz`; after a day, forgotten.
-WORKER_GONE_AFTER = timedelta(seconds=10)
-FORGET_WORKER_AFTER = timedelta(days=1)
 
 # The failure reason of a delivery skipped because its resident had unfollowed the bot.
 BLOCKED = "blocked"
@@ -96,64 +77,6 @@ class Claim:
     user_ids: list[str]
     messages: list[Message]
     unit: str
-
-
-class MessageCache:
-    """The message of each (circular, slot, language) this worker has sent, built once.
-
-    Every batch of a send carries the same message, and loading the circular (options,
-    translations, targets, photos) and building it through the SDK's models cost more than the
-    rest of a claim. Keeping it is safe because only batches of released circulars are claimed
-    (`_due_batches`) and a released circular's content cannot change: compose refuses to edit
-    one that is no longer a draft or scheduled (text, question, options, translations, photos),
-    and a correction is a circular of its own. `public_url` (KAIRAN_PUBLIC_URL) lets the card
-    show the circular's first photo. Bounded: a worker runs for months.
-    """
-
-    def __init__(self, public_url: str | None = None, size: int = 64) -> None:
-        self.public_url = public_url
-        self.size = size
-        self._messages: OrderedDict[tuple[int, str, str], Message] = OrderedDict()
-        # The worker's sender threads share one cache.
-        self._lock = threading.Lock()
-        # One lock per message being built: senders claiming the first batches of a circular at
-        # once build its message once, and the others wait for it rather than each build it.
-        self._building: dict[tuple[int, str, str], threading.Lock] = {}
-
-    def __len__(self) -> int:
-        return len(self._messages)
-
-    def message(self, session: Session, batch: DeliveryBatch) -> Message:
-        key = (batch.circular_id, batch.slot, batch.language)
-        with self._lock:
-            message = self._cached(key)
-            if message is not None:
-                return message
-            building = self._building.setdefault(key, threading.Lock())
-        with building:
-            with self._lock:
-                message = self._cached(key)
-            if message is not None:
-                return message
-            circular = _circular(session, batch.circular_id)
-            message = message_for(
-                circular,
-                batch.slot,
-                self.public_url,
-                translations.version_in(circular, batch.language),
-            )
-            with self._lock:
-                self._messages[key] = message
-                while len(self._messages) > self.size:
-                    self._messages.popitem(last=False)
-                del self._building[key]
-        return message
-
-    def _cached(self, key: tuple[int, str, str]) -> Message | None:
-        message = self._messages.get(key)
-        if message is not None:
-            self._messages.move_to_end(key)
-        return message
 
 
 def claim_next(
@@ -208,19 +131,6 @@ def claim_next(
         )
 
 
-def message_for(
-    circular: Circular,
-    slot: str,
-    public_url: str | None = None,
-    version: translations.Version | None = None,
-) -> Message:
-    """What a batch of `slot` carries: the card, or the reminder of that slot, with the text of
-    the batch's version of the circular."""
-    if slot == CARD:
-        return circular_card(circular, public_url, version)
-    return reminder_message(circular, slot, version)
-
-
 def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
     query = (
         select(DeliveryBatch)
@@ -271,21 +181,6 @@ def _recipients(session: Session, batch: DeliveryBatch) -> list[str]:
             .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
         )
     return user_ids
-
-
-def _circular(session: Session, circular_id: int) -> Circular:
-    return session.scalars(
-        select(Circular)
-        .where(Circular.id == circular_id)
-        .options(
-            selectinload(Circular.options),
-            selectinload(Circular.attachments),
-            selectinload(Circular.translations),
-            selectinload(Circular.targets).selectinload(CircularTarget.district),
-            selectinload(Circular.targets).selectinload(CircularTarget.association),
-            selectinload(Circular.targets).selectinload(CircularTarget.group),
-        )
-    ).one()
 
 
 def record(
@@ -387,11 +282,6 @@ def record(
     return decision
 
 
-# The pause the monthly limit causes; the clock lifts it by itself once the quota covers what
-# the circular still has to send (`resume`). Other pauses (a refused token) wait for a person.
-QUOTA_PAUSE = StaffText("今月のメッセージ上限に達したため、送信を一時停止しました（残りは未送信）")
-
-
 def _unfollowed_before(moment: datetime) -> ColumnElement[bool]:
     """The delivery's resident is blocked, by an unfollow recorded before `moment`."""
     return exists().where(
@@ -458,19 +348,6 @@ def recover_stale(session: Session, clock: Clock, stale_after: timedelta = STALE
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-# Any constant of our own (pg_advisory_xact_lock takes a bigint): "kairan" in ASCII.
-RELEASE_LOCK = 0x6B6169_72616E
-
-
-def one_release_at_a_time(session: Session) -> None:
-    """Hold the release lock until the caller's transaction ends: a release (or a resume) and its
-    quota check then see every release committed before them, so two at once can neither
-    both spend the same quota nor snapshot one circular twice. On PostgreSQL a transaction-level
-    advisory lock; SQLite lets one writer at a time anyway."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(select(func.pg_advisory_xact_lock(RELEASE_LOCK)))
-
-
 def give_back(session: Session, clock: Clock, batch_id: int, worker_id: str, reason: str) -> bool:
     """Put back a batch `worker_id` claimed and failed on through a fault of its own, to be tried
     again after `GIVEN_BACK_WAIT`; False when the claim was no longer its."""
@@ -491,138 +368,3 @@ def give_back(session: Session, clock: Clock, batch_id: int, worker_id: str, rea
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount) == 1  # type: ignore[attr-defined]
-
-
-def heartbeat(
-    session: Session,
-    clock: Clock,
-    worker: str,
-    senders: int,
-    alive: int,
-    claims: dict[str, int],
-) -> None:
-    """A worker is alive with `alive` of its `senders`, which hold `claims` (sender → batch id):
-    those stay fresh however long LINE takes to answer."""
-    now = clock.now()
-    row = session.get(DeliveryWorker, worker)
-    if row is None:
-        row = DeliveryWorker(name=worker, started_at=now)
-        session.add(row)
-    row.heartbeat_at, row.senders, row.senders_alive = now, senders, alive
-    if claims:
-        session.execute(
-            update(DeliveryBatch)
-            .where(
-                DeliveryBatch.id.in_(claims.values()),
-                DeliveryBatch.status == BatchStatus.in_flight,
-                DeliveryBatch.worker_id.in_(claims.keys()),
-            )
-            .values(heartbeat_at=now)
-            .execution_options(synchronize_session=False)
-        )
-    session.execute(
-        delete(DeliveryWorker).where(DeliveryWorker.heartbeat_at < now - FORGET_WORKER_AFTER)
-    )
-    session.flush()
-
-
-def leave(session: Session, worker: str) -> None:
-    """A worker that stops cleanly leaves `/healthz` at once."""
-    session.execute(delete(DeliveryWorker).where(DeliveryWorker.name == worker))
-
-
-@dataclass(frozen=True)
-class Senders:
-    """The delivery workers whose heartbeat is fresh, and their senders."""
-
-    workers: int
-    alive: int
-    wanted: int
-
-
-def senders(session: Session, clock: Clock) -> Senders:
-    workers, alive, wanted = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(DeliveryWorker.senders_alive), 0),
-            func.coalesce(func.sum(DeliveryWorker.senders), 0),
-        ).where(DeliveryWorker.heartbeat_at >= clock.now() - WORKER_GONE_AFTER)
-    ).one()
-    return Senders(int(workers), int(alive), int(wanted))
-
-
-def resume(session: Session, circular: Circular, remaining_quota: int | None) -> str | None:
-    """Lift a pause (quota, token) once its cause is gone; None when resumed, else why not.
-
-    A sent circular is paused too when one of its reminders meets the monthly limit. Whole or
-    nothing, as at release: the quota must cover everything the circular still has to send,
-    besides what circulars not paused have been promised.
-    """
-    one_release_at_a_time(session)
-    session.refresh(circular)
-    paused = circular.status in (CircularStatus.sending, CircularStatus.sent)
-    if not paused or circular.hold_reason is None:
-        return StaffText("この回覧は一時停止していません")
-    if remaining_quota is not None:
-        still_to_send = _pending_deliveries(session, Circular.id == circular.id)
-        others = _pending_deliveries(
-            session, Circular.id != circular.id, Circular.hold_reason.is_(None)
-        )
-        if remaining_quota - others < still_to_send:
-            return short_of_quota(still_to_send, remaining_quota - others)
-    circular.hold_reason = None
-    session.flush()
-    return None
-
-
-def _pending_deliveries(session: Session, *which: ColumnElement[bool]) -> int:
-    """Deliveries still to send in the open batches of the circulars `which` selects."""
-    count = session.scalar(
-        select(func.count())
-        .select_from(DeliveryBatch)
-        .join(Delivery, Delivery.batch_id == DeliveryBatch.id)
-        .join(Circular, Circular.id == DeliveryBatch.circular_id)
-        .where(
-            DeliveryBatch.status.in_(
-                [BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held]
-            ),
-            Delivery.status == DeliveryStatus.pending,
-            *which,
-        )
-    )
-    return int(count or 0)
-
-
-def short_of_quota(needed: int, available: int) -> str:
-    return StaffText(
-        "今月のメッセージ残数が足りません（必要 %(needed)s 通、残り %(left)s 通）",
-        needed=needed,
-        left=max(available, 0),
-    )
-
-
-@dataclass(frozen=True)
-class Progress:
-    status: CircularStatus
-    hold_reason: str | None
-    deliveries: dict[str, int]
-    batches: dict[str, int]
-
-
-def progress(session: Session, circular_id: int) -> Progress:
-    circular = session.get_one(Circular, circular_id)
-    deliveries = dict.fromkeys((s.value for s in DeliveryStatus), 0)
-    for status, count in session.execute(
-        select(Delivery.status, func.count())
-        .where(Delivery.circular_id == circular_id, Delivery.slot == CARD)
-        .group_by(Delivery.status)
-    ):
-        deliveries[status.value] = count
-    batches = dict.fromkeys((s.value for s in BatchStatus), 0)
-    for batch_status, count in session.execute(
-        select(DeliveryBatch.status, func.count())
-        .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == CARD)
-        .group_by(DeliveryBatch.status)
-    ):
-        batches[batch_status.value] = count
-    return Progress(circular.status, circular.hold_reason, deliveries, batches)

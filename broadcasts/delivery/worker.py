@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts.core.clock import Clock
 from broadcasts.delivery import line as line_api
-from broadcasts.delivery import steps
+from broadcasts.delivery import messages, reports, steps
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.retry import Verdict
 
@@ -88,7 +88,7 @@ class Worker:
     ) -> None:
         self.sessions = sessions
         # public_url: KAIRAN_PUBLIC_URL, for the card's hero photo (None: cards without a photo).
-        self.messages = steps.MessageCache(public_url)
+        self.messages = messages.MessageCache(public_url)
         self.line = line
         self.clock = clock
         self.name = name
@@ -107,7 +107,7 @@ class Worker:
         claims are taken one at a time, since SQLite has no row locks to keep senders apart.
         `senders`: threads sending at once. A multicast waits on the network far longer than on
         the database, so a few senders reach LINE's rate limit where one cannot. Once a second
-        the loop restarts any sender that died, beats (`steps.heartbeat`), takes back stale
+        the loop restarts any sender that died, beats (`reports.heartbeat`), takes back stale
         claims and finishes circulars.
         """
         log.info("worker %s started with %d sender(s)", self.name, senders)
@@ -202,12 +202,12 @@ class Worker:
         }
         alive = sum(thread.is_alive() for thread in self._senders.values())
         with self._write_lock, self.sessions() as session:
-            steps.heartbeat(session, self.clock, self.name, len(self._senders), alive, claims)
+            reports.heartbeat(session, self.clock, self.name, len(self._senders), alive, claims)
             session.commit()
 
     def leave(self) -> None:
         with self._write_lock, self.sessions() as session:
-            steps.leave(session, self.name)
+            reports.leave(session, self.name)
             session.commit()
 
     def recover_all(self) -> bool:

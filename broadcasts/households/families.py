@@ -100,11 +100,6 @@ def invite(session: Session, clock: Clock, resident: Resident) -> Invited:
     return Invited("issued", code)
 
 
-def typed_code(text: str) -> str | None:
-    """The random part if `text` looks like a household code (right or wrong), else None."""
-    return CODE.typed(text)
-
-
 JoinStatus = Literal["joined", "already", "unknown", "expired", "used"]
 
 

@@ -2,8 +2,8 @@
 confirm for, the households still to confirm, one confirmation at a time.
 
 The ids come from a phone's postback and may be forged: a circular is only shown to a 班長 whose
-班 it reached, as `paper.proxy_confirm` requires before it records anything. Plain results; the
-chat (linebot_app/chat/households.py) words them.
+班 it reached, as `proxy_confirmation.proxy_confirm` requires before it records anything.
+Plain results; the chat (linebot_app/chat/households.py) words them.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
-from broadcasts.households import paper
+from broadcasts.households import paper, proxy_confirmation
 from broadcasts.staff.scope import Scope, load
 from models import Circular, Group, PaperHousehold, Role, StaffMember, StaffRole
 
@@ -25,7 +25,7 @@ class Waiting:
 
     circular: Circular
     group_id: int
-    households: list[paper.PaperStatus]
+    households: list[proxy_confirmation.PaperStatus]
 
 
 def group_leader(session: Session, line_user_id: str) -> StaffMember | None:
@@ -48,7 +48,7 @@ def circulars_to_confirm(
         group = session.get_one(Group, role.group_id)
         found.extend(
             (circular, group.id)
-            for circular in paper.recent_for_group(session, group.id, limit=limit)
+            for circular in proxy_confirmation.recent_for_group(session, group.id, limit=limit)
         )
     return found
 
@@ -67,7 +67,7 @@ def confirm(
     """Record that the paper household saw the circular; then what `waiting` says of its 班.
     Raises PaperError when the 班長 may not confirm for it."""
     scope = load(session, leader.id)
-    paper.proxy_confirm(session, clock, scope, circular_id, paper_household_id)
+    proxy_confirmation.proxy_confirm(session, clock, scope, circular_id, paper_household_id)
     group_id = session.get_one(PaperHousehold, paper_household_id).group_id
     return _waiting(session, scope, circular_id, group_id)
 
@@ -82,6 +82,8 @@ def _waiting(session: Session, scope: Scope, circular_id: int, group_id: int) ->
     ):
         return None
     households = [
-        s for s in paper.statuses(session, circular_id, group_id) if s.confirmation is None
+        s
+        for s in proxy_confirmation.statuses(session, circular_id, group_id)
+        if s.confirmation is None
     ]
     return Waiting(circular, group_id, households)

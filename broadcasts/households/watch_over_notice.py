@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import drafts, lifecycle
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.release import Release
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.circulars.translations import Version
@@ -55,6 +55,6 @@ def announce(
         confirmation_required=False,
         translations=tuple(notice_version(language) for language in NOTICE_VERSIONS),
     )
-    circular = compose.save_draft(session, clock, author, draft)
+    circular = drafts.save_draft(session, clock, author, draft)
     session.get_one(WatchOverSetting, association_id).notice_circular_id = circular.id
-    return compose.send_now(session, clock, author, circular, remaining_quota)
+    return lifecycle.send_now(session, clock, author, circular, remaining_quota)

@@ -1,2 +1,2 @@
-"""Residents and what they do: following, registering, their language, join codes, confirming
-and answering circulars, opening them, and the archive of what they received."""
+"""Residents and what they do: following, registering, their language, join codes, confirming,
+answering, opening circulars through their signed links, and the archive of what they got."""

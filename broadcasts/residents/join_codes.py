@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
+from broadcasts.core.text import typed_code as _folded
 from broadcasts.residents.registration import (
     AskConfirmation,
     Registration,
@@ -41,8 +41,6 @@ ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 LENGTH = 8
 MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(days=1)
-# What a resident may type around the code: spaces and any kind of hyphen.
-_SEPARATORS = re.compile(r"[\s\-_‐－ー−]")
 _CODE = re.compile(rf"[{ALPHABET}]{{{LENGTH}}}")
 _DIGIT = re.compile(r"[2-9]")
 
@@ -66,8 +64,8 @@ def printed(code: str) -> str:
 
 def typed_code(text: str) -> str | None:
     """The code if `text` looks like one (right or wrong), else None."""
-    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
-    return folded if _CODE.fullmatch(folded) and _DIGIT.search(folded) else None
+    folded = _folded(text)
+    return folded if folded and _CODE.fullmatch(folded) and _DIGIT.search(folded) else None
 
 
 def current(session: Session, association: Association, group: Group | None) -> JoinCode | None:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.compose import corrections_of
+from broadcasts.circulars.lifecycle import corrections_of
 from broadcasts.core.clock import Clock
 from models import (
     CARD,

@@ -28,6 +28,7 @@ from broadcasts.core.postbacks import (
     RegistrationControl,
     Unregister,
 )
+from broadcasts.core.text import hiragana
 from broadcasts.households import watch_over
 from broadcasts.residents import languages
 from models import (
@@ -444,10 +445,7 @@ def unregister(
 def normalise(text: str) -> str:
     """For matching typed names: full-width to half-width, katakana to hiragana, no spaces."""
     folded = unicodedata.normalize("NFKC", text).casefold()
-    hiragana = "".join(
-        chr(ord(char) - 0x60) if "\u30a1" <= char <= "\u30f6" else char for char in folded
-    )
-    return "".join(hiragana.split())
+    return "".join(hiragana(folded).split())
 
 
 def _matches(query: str, name: str, kana: str) -> bool:

@@ -3,27 +3,22 @@
 Residents of a preparing district may register, but no circular is composed for it. When an
 admin activates the district, every resident registered there by then is owed one welcome
 message: a `DistrictWelcome` row each (unique per district × resident, so activating again adds
-nothing), committed with the activation and sent later by the clock with the row's retry key.
+nothing), committed with the activation and pushed later by the clock with the row's retry key
+(`next_welcome`, `welcome_push`; broadcasts/delivery/pushes.py sends them).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import locale_for, translations
-from broadcasts.delivery import line as line_api
-from broadcasts.delivery import pushes
-from broadcasts.delivery.line import Line
-from broadcasts.delivery.retry import Verdict
-from broadcasts.schedule.rules import QuietHours, allowed_at
+from broadcasts.delivery.pushes import Push
 from broadcasts.staff import audit
 from models import (
     Association,
@@ -36,9 +31,7 @@ from models import (
     Resident,
 )
 
-log = logging.getLogger(__name__)
-
-# Welcomes sent per clock tick: a large district is welcomed over a few ticks, and the tick's
+# Welcomes pushed per clock tick: a large district is welcomed over a few ticks, and the tick's
 # other work (scheduled circulars, reminders) never waits long behind it.
 WELCOMES_PER_TICK = 200
 
@@ -154,55 +147,37 @@ def welcome_text(district_name: str, language: str | None) -> str:
     ).format(name=district_name)
 
 
-# --- sending (the clock) ------------------------------------------------------------------------
+# --- what the clock pushes (broadcasts/delivery/pushes.py sends it) -----------------------------
 
 
-def send_welcomes(
-    sessions: sessionmaker[Session],
-    line: Line,
-    clock: Clock,
-    quiet_hours: QuietHours,
-    random: Callable[[], float],
-) -> int:
-    """Send the welcomes that are due, one push each with its row's retry key.
+def next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
+    """The next welcome due. Only for a district still active: one set back to preparing would
+    be told 「今日から」 wrongly; its welcomes wait, and go out (once) when it starts again."""
+    return session.scalars(
+        select(DistrictWelcome)
+        .join(District, District.id == DistrictWelcome.district_id)
+        .where(
+            District.status == DistrictStatus.active,
+            DistrictWelcome.status == BatchStatus.pending,
+            or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
+        )
+        .order_by(DistrictWelcome.id)
+        .limit(1)
+    ).first()
 
-    Like every send: the attempt is committed before the call, the outcome recorded after it in
-    a new transaction, and a retry reuses the key, so a crash in between never sends twice.
-    Welcomes wait outside quiet hours like any message to residents."""
+
+def welcome_push(session: Session, welcome: DistrictWelcome) -> Push:
+    """The welcome in the resident's language; nothing, with the reason, for a resident who is
+    no longer one to welcome."""
     from linebot.v3.messaging import TextMessage
 
-    now = clock.now()
-    if allowed_at(now, quiet_hours, urgent=False) > now:
-        return 0
-    sent = 0
-    for _ in range(WELCOMES_PER_TICK):
-        with sessions() as session:
-            welcome = _next_welcome(session, now)
-            if welcome is None:
-                break
-            if not pushes.begin_attempt(welcome, now):
-                session.commit()
-                continue
-            resident = session.get_one(Resident, welcome.resident_id)
-            district = session.get_one(District, welcome.district_id)
-            text = welcome_text(district.name, resident.locale)
-            welcome_id, user_id, key = welcome.id, resident.line_user_id, welcome.retry_key
-            gone = _not_to_welcome(session, resident, district)
-            session.commit()
-        if gone is not None:
-            outcome = line_api.SendOutcome(line_api.Result.accepted, detail=gone)
-        else:
-            outcome = line_api.push(line, user_id, [TextMessage(text=text)], key)
-        with sessions() as session:
-            welcome = session.get_one(DistrictWelcome, welcome_id)
-            # A pause (quota) waits an hour; the key stays safe for a day.
-            decision = pushes.record_outcome(welcome, outcome, now, random, timedelta(hours=1))
-            session.commit()
-        if decision.verdict is Verdict.paused:
-            log.warning("welcome %d paused (%s)", welcome_id, outcome.result.value)
-            break
-        sent += decision.verdict is Verdict.accepted and gone is None
-    return sent
+    resident = session.get_one(Resident, welcome.resident_id)
+    district = session.get_one(District, welcome.district_id)
+    gone = _not_to_welcome(session, resident, district)
+    if gone is not None:
+        return Push(skip=gone)
+    text = welcome_text(district.name, resident.locale)
+    return Push(resident.line_user_id, [TextMessage(text=text)])
 
 
 def _not_to_welcome(session: Session, resident: Resident, district: District) -> str | None:
@@ -216,19 +191,3 @@ def _not_to_welcome(session: Session, resident: Resident, district: District) ->
         select(Association.district_id).where(Association.id == resident.association_id)
     )
     return None if district_id == district.id else "moved"
-
-
-def _next_welcome(session: Session, now: datetime) -> DistrictWelcome | None:
-    # Only for a district still active: one set back to preparing would be told 「今日から」
-    # wrongly; its welcomes wait, and go out (once) when it starts again.
-    return session.scalars(
-        select(DistrictWelcome)
-        .join(District, District.id == DistrictWelcome.district_id)
-        .where(
-            District.status == DistrictStatus.active,
-            DistrictWelcome.status == BatchStatus.pending,
-            or_(DistrictWelcome.next_attempt_at.is_(None), DistrictWelcome.next_attempt_at <= now),
-        )
-        .order_by(DistrictWelcome.id)
-        .limit(1)
-    ).first()

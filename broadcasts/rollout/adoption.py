@@ -15,8 +15,8 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import and_, case, distinct, func, or_, select
 from sqlalchemy.orm import Session
 
+from broadcasts.core.clock import TOKYO
 from broadcasts.households import families
-from broadcasts.schedule.rules import TOKYO
 from broadcasts.staff.scope import Scope
 from models import Association, District, HouseholdMember, Resident
 

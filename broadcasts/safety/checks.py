@@ -21,8 +21,8 @@ from typing import Literal
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft, CompositionError, NotPermitted
+from broadcasts.circulars import drafts, lifecycle
+from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted
 from broadcasts.circulars.release import Release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
@@ -82,8 +82,7 @@ def start(
     outside their scope. A release that was refused (no residents, not enough quota) is
     returned with its reason: the caller rolls back, so nothing half-made is kept.
     """
-    scope = compose.composing_scope(session, author)
-    if not (scope.whole_city or scope.district_ids):
+    if not Scope.of_member(author).may_send_urgent:
         raise NotPermitted(StaffText("安否確認を始められるのは、管理者とICT推進員だけです"))
     own_words = (message or "").strip()
     draft = CircularDraft(
@@ -97,9 +96,9 @@ def start(
         # An author's own message is in Japanese only: its readers all get the same text.
         translations=() if own_words else tuple(standard_version(lang) for lang in VERSIONS),
     )
-    circular = compose.save_draft(session, clock, author, draft)
+    circular = drafts.save_draft(session, clock, author, draft)
     circular.safety_check = True
-    return Started(circular, compose.send_now(session, clock, author, circular, remaining_quota))
+    return Started(circular, lifecycle.send_now(session, clock, author, circular, remaining_quota))
 
 
 def standard_version(language: str) -> Version:

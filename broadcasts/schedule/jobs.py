@@ -11,7 +11,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import urllib3
@@ -21,34 +21,26 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts.circulars import compose_sessions
-from broadcasts.circulars.compose import unreferenced_files
-from broadcasts.circulars.release import quota_paused, release, release_follow_up
-from broadcasts.core.clock import Clock
+from broadcasts.circulars.attachments import unreferenced_files
+from broadcasts.circulars.release import release
+from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.delivery import line as line_api
-from broadcasts.delivery import pushes, steps
+from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
-from broadcasts.delivery.retry import Verdict
+from broadcasts.delivery.monthly_quota import quota_paused
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation
-from broadcasts.schedule.reminders import DueReminder, due_reminders
-from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, digest_due
-from broadcasts.staff.scope import Scope
-from broadcasts.stats.circular_counts import summary
+from broadcasts.schedule import digests
+from broadcasts.schedule.reminders import DueReminder, due_reminders, release_follow_up
+from broadcasts.schedule.rules import QuietHours, allowed_at, digest_due
 from models import (
-    CARD,
-    BatchStatus,
     Circular,
     CircularStatus,
-    Delivery,
     JoinCodeFailure,
     LoginLink,
-    OfficerDigest,
     ProcessedWebhookEvent,
-    Role,
     SchedulerLease,
     StaffInvite,
-    StaffMember,
-    StaffRole,
 )
 
 log = logging.getLogger(__name__)
@@ -57,7 +49,6 @@ LEASE = "clock"
 # Longer than a tick and its work; a clock that died is replaced after this.
 LEASE_FOR = timedelta(seconds=90)
 WEBHOOK_IDS_KEPT = timedelta(days=7)  # LINE redelivers for far less long
-DIGEST_CIRCULARS_WINDOW = timedelta(days=14)
 
 
 @dataclass(frozen=True)
@@ -109,9 +100,7 @@ class Clockwork:
         report.released = self.release_scheduled()
         report.reminders = self.release_reminders()
         report.digests = self.send_digests()
-        report.welcomes = activation.send_welcomes(
-            self.sessions, self.line, self.clock, self.settings.quiet_hours, self.random
-        )
+        report.welcomes = self.send_welcomes()
         self.housekeeping()
         return report
 
@@ -180,7 +169,7 @@ class Clockwork:
                 break
             with self.sessions() as session:
                 circular = session.get_one(Circular, circular_id)
-                if steps.resume(session, circular, remaining) is None:
+                if monthly_quota.resume(session, circular, remaining) is None:
                     resumed.append(circular_id)
                     log.info("circular %d resumed: the quota covers it again", circular_id)
                 session.commit()
@@ -212,39 +201,40 @@ class Clockwork:
         return done
 
     def send_digests(self) -> int:
-        from linebot.v3.messaging import TextMessage
-
         now = self.clock.now()
         today = now.astimezone(TOKYO).date()
         if now >= digest_due(today):
             with self.sessions() as session:
-                create_digests(session, today)
+                digests.create(session, today)
                 session.commit()
-        sent = 0
-        while True:
-            with self.sessions() as session:
-                digest = next_digest(session, now)
-                if digest is None:
-                    return sent
-                if not pushes.begin_attempt(digest, now):
-                    session.commit()
-                    continue
-                member = session.get_one(StaffMember, digest.staff_member_id)
-                text = digest_text(session, member, digest.day, self.settings.dashboard_url)
-                digest_id, user_id, key = digest.id, member.line_user_id, digest.retry_key
-                session.commit()
-            if text is None:
-                outcome = line_api.SendOutcome(line_api.Result.accepted, detail="nothing open")
-            else:
-                outcome = line_api.push(self.line, user_id, [TextMessage(text=text)], key)
-            with self.sessions() as session:
-                digest = session.get_one(OfficerDigest, digest_id)
-                # A pause (quota) waits for tomorrow's digest.
-                decision = pushes.record_outcome(
-                    digest, outcome, now, self.random, timedelta(days=1)
-                )
-                session.commit()
-            sent += decision.verdict is Verdict.accepted
+        url = self.settings.dashboard_url
+        # A pause (quota) waits for tomorrow's digest.
+        return pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            digests.next_due,
+            lambda session, digest: digests.push(session, digest, url),
+            self.random,
+            timedelta(days=1),
+        )
+
+    def send_welcomes(self) -> int:
+        now = self.clock.now()
+        # Welcomes wait outside quiet hours like any message to residents.
+        if allowed_at(now, self.settings.quiet_hours, urgent=False) > now:
+            return 0
+        # A pause (quota) waits an hour; the key stays safe for a day.
+        return pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            activation.next_welcome,
+            activation.welcome_push,
+            self.random,
+            timedelta(hours=1),
+            limit=activation.WELCOMES_PER_TICK,
+        )
 
     def housekeeping(self) -> None:
         from linebot.v3.messaging import TextMessage
@@ -307,61 +297,3 @@ def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:
         .returning(SchedulerLease.name)
     ).first()
     return taken is not None
-
-
-def create_digests(session: Session, day: date) -> None:
-    """One digest row per officer for `day`; one with nothing open is closed without a message."""
-    existing = set(
-        session.scalars(select(OfficerDigest.staff_member_id).where(OfficerDigest.day == day))
-    )
-    officers = session.scalars(
-        select(StaffRole.staff_member_id).where(StaffRole.role == Role.officer).distinct()
-    ).all()
-    for member_id in officers:
-        if member_id not in existing:
-            session.add(OfficerDigest(staff_member_id=member_id, day=day))
-    session.flush()
-
-
-def next_digest(session: Session, now: datetime) -> OfficerDigest | None:
-    return session.scalars(
-        select(OfficerDigest)
-        .where(
-            OfficerDigest.status == BatchStatus.pending,
-            OfficerDigest.day == now.astimezone(TOKYO).date(),
-            or_(OfficerDigest.next_attempt_at.is_(None), OfficerDigest.next_attempt_at <= now),
-        )
-        .order_by(OfficerDigest.id)
-        .limit(1)
-    ).first()
-
-
-def digest_text(session: Session, member: StaffMember, day: date, dashboard_url: str) -> str | None:
-    """The officer's evening summary: their associations' circulars still open, counted as the
-    dashboard counts them (`summary`). None: nothing to say today."""
-    associations = frozenset(
-        r.association_id for r in member.roles if r.role == Role.officer and r.association_id
-    )
-    scope = Scope(member.id, association_ids=associations)
-    since = datetime.combine(day, datetime.min.time(), TOKYO) - DIGEST_CIRCULARS_WINDOW
-    reached = select(Delivery.circular_id).where(Delivery.slot == CARD, scope.deliveries())
-    circulars = session.scalars(
-        select(Circular)
-        .where(
-            Circular.id.in_(reached),
-            Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
-            Circular.released_at >= since,
-        )
-        .order_by(Circular.released_at.desc())
-        .limit(5)
-    ).all()
-    lines: list[str] = []
-    for circular in circulars:
-        counts = summary(session, circular.id, scope)
-        lines.append(
-            f"・{circular.title}：届いた {counts.delivered}人、見た {counts.opened}人、"
-            f"確認 {counts.confirmed}人"
-        )
-    if not lines:
-        return None
-    return "\n".join(["【回覧の状況】今日の時点", *lines, f"くわしくは管理画面で：{dashboard_url}"])

@@ -10,8 +10,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
+from broadcasts.core.clock import TOKYO
 from broadcasts.schedule.jobs import Clockwork
-from broadcasts.schedule.rules import TOKYO
 
 log = logging.getLogger(__name__)
 

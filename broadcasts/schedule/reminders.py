@@ -1,4 +1,4 @@
-"""Reminders about a released circular: who gets which, and what they say.
+"""Reminders about a released circular: which are due, who gets each, and releasing them.
 
 Each reminder slot of a circular ("reminder-1", "reminder-2", "deadline", "event", and a safety
 check's "safety-1" … "safety-6") is released like the card itself — deliveries snapshotted into
@@ -12,24 +12,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from broadcasts.circulars.snapshots import snapshot
-from broadcasts.circulars.translations import Version
-from broadcasts.core.clock import Clock
-from broadcasts.core.i18n import locale_for
-from broadcasts.delivery.messages import (
-    answer_buttons,
-    confirm_button,
-    details_button,
-    gettext_for,
-    original,
-    tokyo_moment,
-)
-from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, reminder_slots, safety_slots
+from broadcasts.circulars.release import snapshot
+from broadcasts.core.clock import TOKYO, Clock
+from broadcasts.delivery.monthly_quota import one_release_at_a_time, promised_elsewhere
+from broadcasts.schedule.rules import QuietHours, allowed_at, reminder_slots, safety_slots
 from models import (
     CARD,
     Acknowledgement,
@@ -40,11 +30,6 @@ from models import (
     FollowStatus,
     Resident,
 )
-
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import FlexButton, FlexMessage
 
 log = logging.getLogger(__name__)
 
@@ -176,47 +161,6 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
     return query
 
 
-def reminder_message(circular: Circular, slot: str, version: Version | None = None) -> FlexMessage:
-    """A short bubble with the same actions as the card, in the language of `version` (the
-    batch's, as for the card)."""
-    from linebot.v3.messaging import FlexBox, FlexBubble, FlexMessage, FlexText
-
-    version = version or original(circular)
-    _ = gettext_for(version)
-    title = version.title
-    buttons: list[FlexButton] = []
-    if slot == "deadline":
-        deadline = tokyo_moment(circular.answer_deadline, locale_for(version.language))  # type: ignore[arg-type]
-        lead = _("回答のしめきりは {day} です").format(day=deadline)
-        alt = _("【回覧】回答のお願い：{title}").format(title=title)
-        buttons = answer_buttons(circular, version)
-    elif slot.startswith("safety-"):
-        lead = _("安否確認です。まだお返事がありません。ボタンで教えてください")
-        alt = _("【安否確認】お返事をお願いします")
-        buttons = answer_buttons(circular, version)
-    elif slot == "event":
-        lead = _("明日です。お忘れなく")
-        alt = _("【回覧】明日です：{title}").format(title=title)
-    else:
-        lead = _("まだ確認されていない回覧があります")
-        alt = _("【回覧】確認のお願い：{title}").format(title=title)
-        buttons = [confirm_button(circular, _)]
-    bubble = FlexBubble(
-        body=FlexBox(
-            layout="vertical",
-            spacing="md",
-            contents=[
-                FlexText(text=lead, size="sm", color="#555555", wrap=True),
-                FlexText(text=title, weight="bold", size="lg", wrap=True),
-            ],
-        ),
-        footer=FlexBox(
-            layout="vertical", spacing="sm", contents=[*buttons, details_button(circular, _)]
-        ),
-    )
-    return FlexMessage(alt_text=alt, contents=bubble)
-
-
 def release_reminder(session: Session, clock: Clock, due: DueReminder) -> int:
     """Snapshot the residents who need this reminder; returns how many."""
     circular = session.get_one(Circular, due.circular_id)
@@ -231,3 +175,21 @@ def release_reminder(session: Session, clock: Clock, due: DueReminder) -> int:
     )
     log.info("circular %d: %s released to %d residents", circular.id, due.slot, count)
     return count
+
+
+def release_follow_up(
+    session: Session, clock: Clock, due: DueReminder, remaining_quota: int | None
+) -> int | None:
+    """Release a reminder (a deadline notice, a safety check's follow-up) like the card: whole
+    or nothing. Returns how many residents it goes to, or None when the quota left after what
+    is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
+    """
+    if remaining_quota is not None:
+        one_release_at_a_time(session)
+        circular = session.get_one(Circular, due.circular_id)
+        needed = session.scalar(
+            select(func.count()).select_from(recipients(circular, due.slot).subquery())
+        )
+        if remaining_quota - promised_elsewhere(session) < int(needed or 0):
+            return None
+    return release_reminder(session, clock, due)

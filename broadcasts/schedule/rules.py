@@ -8,9 +8,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-TOKYO = ZoneInfo("Asia/Tokyo")
+from broadcasts.core.clock import TOKYO
+
 EVENING = time(18, 0)  # event and deadline reminders go the evening before
 DIGEST_TIME = time(19, 0)  # officers' daily summary
 MAX_REMINDERS = 2

@@ -106,11 +106,6 @@ def create_invite(
     return Invite(code, role, area, invite.expires_at)
 
 
-def typed_code(text: str) -> str | None:
-    """The code's random part if `text` looks like an invite code (right or wrong), else None."""
-    return CODE.typed(text)
-
-
 @dataclass(frozen=True)
 class Redeemed:
     status: Literal["linked", "already", "unknown", "expired", "used"]

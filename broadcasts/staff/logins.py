@@ -35,11 +35,16 @@ class IssuedLink:
     expires_at: datetime
 
 
-def staff_with_roles(session: Session, line_user_id: str) -> StaffMember | None:
-    """The staff member behind a LINE account, if they hold at least one role."""
-    member = session.scalars(
+def staff_member_for(session: Session, line_user_id: str) -> StaffMember | None:
+    """The staff member behind a LINE account, with or without a role."""
+    return session.scalars(
         select(StaffMember).where(StaffMember.line_user_id == line_user_id)
     ).first()
+
+
+def staff_with_roles(session: Session, line_user_id: str) -> StaffMember | None:
+    """The staff member behind a LINE account, if they hold at least one role."""
+    member = staff_member_for(session, line_user_id)
     if member is None:
         return None
     has_role = session.scalar(

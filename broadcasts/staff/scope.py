@@ -1,19 +1,26 @@
-"""What a staff member may see: the city (admin), their districts (promoter), their
-associations (officer), their groups (班長, block leader).
+"""What a staff member may do, by their roles: the city (admin), their districts (promoter),
+their associations (officer), their groups (班長, block leader). A staff member with several
+roles gets the union.
 
-A `Scope` is built from the roles loaded for the request and turned into SQL conditions, so every
-page, count and export filters in the database with the same rule. A staff member with several
-roles sees the union.
+One `Scope` answers every front end (the dashboard, LINE, the CLI) and every service:
+
+- `may_see`: circulars, residents, counts, exports — turned into SQL conditions, so every page,
+  count and export filters in the database with the same rule;
+- `may_target`: the areas a circular may be sent to. Admins anything; promoters their
+  districts with their associations and groups; officers their associations and their groups,
+  never a whole district; a 班長 (and anybody else) nothing: `may_compose` is False;
+- `may_manage`: whether a circular may be changed, sent, scheduled, cancelled or corrected.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from broadcasts.circulars.targeting import Target
 from models import (
     Association,
     Circular,
@@ -23,8 +30,12 @@ from models import (
     Group,
     Resident,
     Role,
+    StaffMember,
     StaffRole,
 )
+
+# The scope of nobody (a resident, or no staff member at all): no staff member has id 0.
+NOBODY = 0
 
 
 @dataclass(frozen=True)
@@ -58,6 +69,18 @@ class Scope:
             frozenset(groups),
         )
 
+    @classmethod
+    def of_member(cls, member: StaffMember | None) -> Scope:
+        """The scope of `member`'s roles as loaded; an empty one for None (a resident)."""
+        if member is None:
+            return cls(NOBODY)
+        return cls.of(member.id, member.roles)
+
+    def whole_areas(self) -> Scope:
+        """This scope without the 班 of a 班長: the areas it covers whole, the ones it may send
+        to."""
+        return replace(self, group_ids=frozenset())
+
     @property
     def is_empty(self) -> bool:
         return not (self.city or self.district_ids or self.association_ids or self.group_ids)
@@ -66,6 +89,17 @@ class Scope:
     def groups_only(self) -> bool:
         """A 班長 and nothing more: sees their own 班, never association-wide figures."""
         return bool(self.group_ids) and not (self.city or self.district_ids or self.association_ids)
+
+    @property
+    def may_compose(self) -> bool:
+        """Admins, promoters and officers write circulars; a 班長 as such does not."""
+        return self.city or bool(self.district_ids or self.association_ids)
+
+    @property
+    def may_send_urgent(self) -> bool:
+        """至急 (delivered even in quiet hours), and so a safety check: admins and promoters,
+        not officers."""
+        return self.city or bool(self.district_ids)
 
     @property
     def is_officer(self) -> bool:
@@ -147,10 +181,8 @@ class Scope:
             return true()
         parts: list[ColumnElement[bool]] = []
         if self.district_ids or self.association_ids:
-            whole = Scope(self.staff_member_id, False, self.district_ids, self.association_ids)
-            parts.append(
-                Group.association_id.in_(select(Association.id).where(whole.associations()))
-            )
+            whole = self.whole_areas().associations()
+            parts.append(Group.association_id.in_(select(Association.id).where(whole)))
         if self.group_ids:
             parts.append(Group.id.in_(self.group_ids))
         return or_(*parts) if parts else false()
@@ -161,8 +193,7 @@ class Scope:
         those to another 班 of the association."""
         if self.city:
             return true()
-        whole = Scope(self.staff_member_id, False, self.district_ids, self.association_ids)
-        visible = select(Association.id).where(whole.associations())
+        visible = select(Association.id).where(self.whole_areas().associations())
         led = select(Group.association_id).where(Group.id.in_(self.group_ids))
         touches = exists(
             select(CircularTarget.id).where(
@@ -184,11 +215,50 @@ class Scope:
 
     # --- checks on one row ----------------------------------------------------------------------
 
-    def sees_circular(self, session: Session, circular_id: int) -> bool:
+    def may_see(self, session: Session, circular_id: int) -> bool:
+        """Whether the circular reaches into this scope, or is the member's own."""
         found = session.scalar(
             select(Circular.id).where(Circular.id == circular_id, self.circulars())
         )
         return found is not None
+
+    def may_target(self, session: Session, target: Target) -> bool:
+        """Whether every area of `target` lies in the areas this scope may send to (`whole_areas`:
+        not a 班長's 班). Unknown ids count as outside; an empty target lies in any scope."""
+        if self.city:
+            return True
+        if not target.district_ids <= self.district_ids:
+            return False
+        owners = dict(
+            session.execute(
+                select(Group.id, Group.association_id).where(Group.id.in_(target.group_ids))
+            ).all()
+        )
+        if set(owners) != set(target.group_ids):
+            return False
+        wanted = set(target.association_ids) | set(owners.values())
+        if not wanted:
+            return True
+        covered = session.scalars(
+            select(Association.id).where(
+                Association.id.in_(wanted), self.whole_areas().associations()
+            )
+        )
+        return wanted <= set(covered)
+
+    def may_manage(self, session: Session, circular: Circular) -> bool:
+        """Whether the circular may be changed, sent, scheduled, cancelled or corrected: its
+        areas (a correction's are its original's) must lie in this scope as it is now.
+        Authorship grants nothing by itself, since roles are taken away; only the member's own
+        draft with no area picked yet (LINE compose starts one so) is theirs without one."""
+        if not self.may_compose:
+            return False
+        if self.city:
+            return True
+        target = Target.areas_of(circular)
+        if target.is_empty():
+            return circular.author_id == self.staff_member_id
+        return self.may_target(session, target)
 
     def sees_association(self, session: Session, association_id: int) -> bool:
         found = session.scalar(

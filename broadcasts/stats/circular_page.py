@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import drafts, lifecycle
 from broadcasts.delivery.line import Line
 from broadcasts.households import families, paper
 from broadcasts.households.families import HouseholdCounts
@@ -107,7 +107,7 @@ def read(
         else []
     )
     status = circular.status
-    manages = compose.may_manage(session, member, circular)
+    manages = scope.may_manage(session, circular)
     page = CircularPage(
         circular_id=circular.id,
         title=circular.title,
@@ -131,9 +131,9 @@ def read(
             if at > now and status is not CircularStatus.cancelled
         ],
         officer_of=sorted(a for a in scope.association_ids if scope.sees_association(session, a)),
-        can_edit=manages and status in compose.EDITABLE,
-        can_correct=manages and status in compose.CORRECTABLE,
-        can_resume=manages and status in compose.CORRECTABLE and circular.hold_reason is not None,
+        can_edit=manages and status in drafts.EDITABLE,
+        can_correct=manages and status in lifecycle.CORRECTABLE,
+        can_resume=manages and status in lifecycle.CORRECTABLE and circular.hold_reason is not None,
         line_stats=None,
     )
     # The read transaction ends before LINE is asked: no connection waits on the network.

@@ -21,6 +21,7 @@ from linebot.v3.messaging import (
 
 from broadcasts.circulars import translations
 from broadcasts.core import postbacks
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.postbacks import (
     ArchiveFind,
     ArchivePage,
@@ -36,7 +37,6 @@ from linebot_app.chat import registration
 from linebot_app.chat.context import Context
 from linebot_app.chat.replies import (
     ALT_TEXT_LIMIT,
-    TOKYO,
     DetailLink,
     Gettext,
     detail_links,

@@ -18,14 +18,15 @@ from linebot.v3.messaging import (
 )
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import lifecycle, targeting
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.core import postbacks
-from broadcasts.core.clock import Clock
+from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, ComposeWord
 from broadcasts.delivery.messages import area_label
+from broadcasts.staff.scope import Scope
 from linebot_app.chat.context import Edge
-from linebot_app.chat.replies import TOKYO, Gettext, quick_button, quick_label, text_message
+from linebot_app.chat.replies import Gettext, quick_button, quick_label, text_message
 from models import ComposeSession, ComposeStep, StaffMember
 
 PAGE_SIZE = 8  # + whole area, previous, next, back, done: LINE's 13 quick replies
@@ -170,7 +171,7 @@ def preview(
     edge: Edge,
     _: Gettext,
 ) -> list[Message]:
-    shown = compose.preview(
+    shown = lifecycle.preview(
         session, member, state.circular, edge.remaining_quota, public_url=edge.public_url
     )
     lines = [
@@ -188,7 +189,7 @@ def preview(
         lines.append(_("紙で配る分：{count}部").format(count=shown.paper.total))
     if shown.problem:
         lines.append(_("このままでは送れません：{reason}").format(reason=shown.problem))
-    later = compose.quiet_until(clock, edge.quiet, state.circular)
+    later = lifecycle.quiet_until(clock, edge.quiet, state.circular)
     if later is not None:
         lines.append(quiet_notice(later, edge, _))
     summary: TextMessage = text_message("\n".join(lines))
@@ -208,7 +209,7 @@ def target_list(
 ) -> list[Message]:
     """The areas the author may send to, a level at a time (校区 › 自治会 › 班), each tap
     choosing or dropping one; ✓ marks what is chosen."""
-    tree = compose.allowed_target_tree(session, member)
+    tree = targeting.allowed_target_tree(session, Scope.of_member(member))
     circular = state.circular
     chosen = Target.of_circular(circular)
     level, _sep, parent = (state.browsing or "d:0").partition(":")

@@ -11,7 +11,6 @@ from linebot.v3.messaging import Message, QuickReplyItem
 
 from broadcasts.circulars import compose_sessions as drafts
 from broadcasts.circulars import compose_steps as steps
-from broadcasts.circulars.compose import CompositionError, NotPermitted
 from broadcasts.circulars.compose_steps import (
     Ask,
     BodyAdded,
@@ -29,10 +28,12 @@ from broadcasts.circulars.compose_steps import (
     Unusable,
     WrongStep,
 )
+from broadcasts.circulars.drafts import CompositionError, NotPermitted
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle
 from linebot_app.chat.compose_prompts import preview_chips, prompt, quiet_notice
 from linebot_app.chat.context import Context, Edge, Sent
-from linebot_app.chat.replies import TOKYO, Gettext, gettext_in, quick_button, text_message
+from linebot_app.chat.replies import Gettext, gettext_in, quick_button, text_message
 from models import ComposeSession, StaffMember
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from linebot.v3.messaging import (
     FlexBox,
@@ -28,11 +27,11 @@ from linebot.v3.messaging import (
     URIAction,
 )
 
-from broadcasts.circulars import links
 from broadcasts.core import postbacks
+from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import locale_for, translations
 from broadcasts.core.postbacks import Answer, Confirm, Details, Menu, Postback
-from broadcasts.residents import acknowledgements
+from broadcasts.residents import acknowledgements, links
 from broadcasts.residents.acknowledgements import AnswerResult, ConfirmResult
 from broadcasts.staff import invites, logins
 from broadcasts.staff.invites import Redeemed
@@ -41,7 +40,6 @@ from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import settings
 from models import Role
 
-TOKYO = ZoneInfo("Asia/Tokyo")
 # LINE's limits: quick-reply and action labels 20 characters; altText kept under 400.
 LABEL_LIMIT = 20
 ALT_TEXT_LIMIT = 400

@@ -204,9 +204,9 @@ ROUTES: tuple[Route[Any], ...] = (
 
     # Codes people copy from a chat or a flyer, before the archive: a code sent right after
     # 「検索」 is still a code.
-    Route(code(invites.typed_code), replies.on_invite_code),
+    Route(code(invites.CODE.typed), replies.on_invite_code),
     Route(code(join_codes.typed_code), registration.on_join_code),
-    Route(code(families.typed_code), households.on_family_code),
+    Route(code(families.CODE.typed), households.on_family_code),
 
     Route(words("家族を招待", "かぞくをしょうたい", "家族招待", "invite family"),
           households.on_invite),

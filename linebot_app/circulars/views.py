@@ -42,12 +42,12 @@ from sqlalchemy import select
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.wrappers import Response as BaseResponse
 
-from broadcasts.circulars import furigana, links, translations
-from broadcasts.circulars.compose import paper_copies
+from broadcasts.circulars import furigana, translations
+from broadcasts.circulars.lifecycle import paper_copies
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
-from broadcasts.residents import acknowledgements, reading
+from broadcasts.residents import acknowledgements, links, reading
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import clock, db, settings
 from models import (
@@ -378,7 +378,7 @@ def files(storage_name: str) -> BaseResponse:
 @login_required
 def print_view(circular_id: int) -> Response:
     """The paper copy for logged-in staff whose dashboard scope shows the circular."""
-    if not current().scope.sees_circular(db.session, circular_id):
+    if not current().scope.may_see(db.session, circular_id):
         return _not_found()
     return _print(db.session.get(Circular, circular_id))
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from broadcasts.circulars import links
-from broadcasts.schedule.rules import TOKYO
+from broadcasts.circulars import drafts, lifecycle
+from broadcasts.core.clock import TOKYO
+from broadcasts.delivery import monthly_quota, reports
+from broadcasts.residents import links
 from linebot_app.cli.common import CommandError, remaining_quota_or_fail, require_current_schema
 from linebot_app.extensions import clock, db, settings
 from models import Circular, CircularStatus
@@ -22,12 +24,11 @@ def circulars_group() -> None:
 @click.argument("circular_id", type=int)
 def circulars_show(circular_id: int) -> None:
     """Print a circular's status and delivery counts."""
-    from broadcasts.delivery import steps
 
     require_current_schema()
     if db.session.get(Circular, circular_id) is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    shown = steps.progress(db.session, circular_id)
+    shown = reports.progress(db.session, circular_id)
     click.echo(f"circular {circular_id}: {shown.status.value}")
     if shown.hold_reason:
         click.echo(f"  保留中 / on hold: {shown.hold_reason}")
@@ -41,7 +42,6 @@ def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused, its card or a reminder, for quota); the
     worker sends it."""
     from broadcasts.circulars.release import release
-    from broadcasts.delivery import steps
 
     require_current_schema()
     remaining = remaining_quota_or_fail()
@@ -52,7 +52,7 @@ def circulars_send(circular_id: int) -> None:
     # release says so if it has been already, by this command run twice or by the clock.
     started = circular.status in (CircularStatus.sending, CircularStatus.sent)
     if started and circular.hold_reason is not None:
-        reason = steps.resume(db.session, circular, remaining)
+        reason = monthly_quota.resume(db.session, circular, remaining)
         db.session.commit()
         if reason:
             raise CommandError(reason)
@@ -77,11 +77,10 @@ def circulars_send(circular_id: int) -> None:
 @click.option("--limit", default=50, show_default=True, help="How many, newest first.")
 def circulars_list(status: str | None, limit: int) -> None:
     """List the newest circulars: id, status, dates (Japan time), deliveries sent, title."""
-    from broadcasts.circulars import compose
 
     require_current_schema()
     wanted = CircularStatus(status) if status else None
-    for row in compose.list_circulars(db.session, wanted, limit):
+    for row in reports.list_circulars(db.session, wanted, limit):
         circular = row.circular
         when = circular.released_at or circular.scheduled_at or circular.created_at
         shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
@@ -96,15 +95,14 @@ def circulars_list(status: str | None, limit: int) -> None:
 @click.argument("circular_id", type=int)
 def circulars_cancel(circular_id: int) -> None:
     """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
-    from broadcasts.circulars import compose
 
     require_current_schema()
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
     try:
-        compose.cancel_by_operator(db.session, clock, circular)
-    except compose.CompositionError as error:
+        lifecycle.cancel_by_operator(db.session, clock, circular)
+    except drafts.CompositionError as error:
         raise CommandError(
             f"取り消せません / Cannot cancel circular {circular_id}: {error.message}"
         ) from None

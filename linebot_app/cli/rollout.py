@@ -81,7 +81,7 @@ def import_areas_command(csv_file: Path) -> None:
     Re-importing updates what changed and never duplicates. A file with any bad row changes
     nothing; every bad row is listed with its line number.
     """
-    from broadcasts.rollout import areas
+    from broadcasts.rollout import area_file, areas
 
     require_current_schema()
     try:
@@ -89,8 +89,8 @@ def import_areas_command(csv_file: Path) -> None:
         with click.progressbar(
             length=csv_file.stat().st_size, label="取り込み中 / Importing"
         ) as bar:
-            report = areas.import_areas(db.session, areas.read(csv_file, progress=bar.update))
-    except areas.AreaFileError as error:
+            report = areas.import_areas(db.session, area_file.read(csv_file, progress=bar.update))
+    except area_file.AreaFileError as error:
         # Rows before the first problem were written: the rollback is what changes nothing.
         db.session.rollback()
         for problem in error.problems:

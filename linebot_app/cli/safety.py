@@ -25,16 +25,18 @@ def safety_start(
     district_code: str | None, association_code: str | None, author: str, message: str | None
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
-    from broadcasts.circulars import compose
+
+    from broadcasts.circulars import drafts
     from broadcasts.safety import checks
+    from broadcasts.staff import logins
 
     require_current_schema()
     remaining = remaining_quota_or_fail()
     try:
         target = checks.area_target(db.session, district_code, association_code)
-        member = compose.staff_member_for(db.session, author)
+        member = logins.staff_member_for(db.session, author)
         started = checks.start(db.session, clock, member, target, remaining, message)
-    except compose.CompositionError as error:
+    except drafts.CompositionError as error:
         raise CommandError(f"送信しませんでした / Not sent: {error.message}") from None
     if not started.release.released:
         db.session.rollback()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from broadcasts.schedule.rules import TOKYO
+from broadcasts.core.clock import TOKYO
 from broadcasts.staff import invites as staff_invites
 from broadcasts.staff import logins
 from linebot_app.cli.common import CommandError, require_current_schema

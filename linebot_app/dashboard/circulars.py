@@ -18,10 +18,11 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars import attachments, drafts, lifecycle
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
-from broadcasts.delivery import steps
+from broadcasts.core.clock import TOKYO
+from broadcasts.delivery import monthly_quota
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.stats import circular_counts
 from linebot_app.dashboard.auth import current, login_required
@@ -54,18 +55,18 @@ def index() -> str:
     page = page_number()
     scope = current().scope
     rows = circular_counts.circulars(db.session, scope, limit=50, offset=(page - 1) * 50)
-    may_compose = compose.composing_scope(db.session, current().member).can_compose
+    may_compose = current().scope.may_compose
     return render_template(
         "dashboard/circulars.html",
         rows=rows,
         page=page,
         may_compose=may_compose,
-        editable=compose.EDITABLE,
+        editable=drafts.EDITABLE,
     )
 
 
 def _require_composer() -> None:
-    if not compose.composing_scope(db.session, current().member).can_compose:
+    if not current().scope.may_compose:
         abort(403)
 
 
@@ -87,7 +88,7 @@ def compose_create() -> Response | tuple[str, int]:
     if not form.validate_on_submit():
         return render_form(form, form_errors(form), status=400)
     try:
-        circular = compose.save_draft(
+        circular = drafts.save_draft(
             db.session, clock, current().member, draft_of_form(form, targets_of(form))
         )
         attach_uploads(circular)
@@ -102,12 +103,12 @@ def compose_create() -> Response | tuple[str, int]:
 @login_required
 def compose_edit(circular_id: int) -> Response | tuple[str, int]:
     circular = managed_circular(circular_id)
-    if circular.status not in compose.EDITABLE:
+    if circular.status not in drafts.EDITABLE:
         return redirect(url_for("dashboard.stats.circular_stats", circular_id=circular_id))
     form: CircularFieldsForm = (
         ComposeForm(formdata=None) if circular.corrects_id is None else CircularFieldsForm(None)
     )
-    fill_draft(form, compose.draft_of(circular))
+    fill_draft(form, drafts.draft_of(circular))
     return render_form(form, {}, circular)
 
 
@@ -122,7 +123,7 @@ def compose_update(circular_id: int) -> Response | tuple[str, int]:
         return render_form(form, form_errors(form), circular, status=400)
     targets = targets_of(form) if isinstance(form, ComposeForm) else Target()
     try:
-        compose.save_draft(
+        drafts.save_draft(
             db.session, clock, current().member, draft_of_form(form, targets), circular
         )
         attach_uploads(circular)
@@ -140,7 +141,7 @@ def compose_remove_attachment(circular_id: int, attachment_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        compose.remove_attachment(db.session, current().member, circular, attachment_id)
+        attachments.remove_attachment(db.session, current().member, circular, attachment_id)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -157,7 +158,7 @@ def compose_remove_attachment(circular_id: int, attachment_id: int) -> Response:
 @login_required
 def correct_new(circular_id: int) -> tuple[str, int]:
     original = managed_circular(circular_id)
-    if original.status not in compose.CORRECTABLE:
+    if original.status not in lifecycle.CORRECTABLE:
         abort(404)
     form = CircularFieldsForm(formdata=None)
     form.title.data = original.title
@@ -169,13 +170,13 @@ def correct_new(circular_id: int) -> tuple[str, int]:
 @login_required
 def correct_create(circular_id: int) -> Response | tuple[str, int]:
     original = managed_circular(circular_id)
-    if original.status not in compose.CORRECTABLE:
+    if original.status not in lifecycle.CORRECTABLE:
         abort(404)
     form = CircularFieldsForm()
     if not form.validate_on_submit():
         return render_form(form, form_errors(form), original, status=400)
     try:
-        fix = compose.correct(
+        fix = lifecycle.correct(
             db.session, clock, current().member, original, draft_of_form(form, Target())
         )
         attach_uploads(fix)
@@ -200,10 +201,10 @@ def compose_preview(circular_id: int) -> str:
         quota, quota_unknown = None, True
     circular = managed_circular(circular_id)
     public_url = settings().KAIRAN_PUBLIC_URL
-    shown = compose.preview(db.session, current().member, circular, quota, public_url)
-    later = compose.quiet_until(clock, _quiet_hours(), circular)
+    shown = lifecycle.preview(db.session, current().member, circular, quota, public_url)
+    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
     card = shown.card.contents.to_dict() if shown.card is not None else None
-    photo = compose.first_photo(circular)
+    photo = attachments.first_photo(circular)
     return render_template(
         "dashboard/compose_preview.html",
         circular=circular,
@@ -213,8 +214,8 @@ def compose_preview(circular_id: int) -> str:
         alt_text=shown.card.alt_text if shown.card is not None else None,
         # The hero as this site serves it (the card carries the public address).
         hero_src=url_for("circulars.files", storage_name=photo.storage_name) if photo else None,
-        editable=circular.status in compose.EDITABLE,
-        quiet_until=later.astimezone(compose.TOKYO) if later else None,
+        editable=circular.status in drafts.EDITABLE,
+        quiet_until=later.astimezone(TOKYO) if later else None,
         quiet_hours=settings().KAIRAN_QUIET_HOURS.replace("-", "〜"),
         form=ConfirmForm(),
         schedule_form=ScheduleForm(formdata=None, scheduled_at=_tokyo_naive(circular)),
@@ -228,7 +229,7 @@ def _quiet_hours() -> QuietHours:
 
 def _tokyo_naive(circular: Circular) -> datetime | None:
     when = circular.scheduled_at
-    return when.astimezone(compose.TOKYO).replace(tzinfo=None) if when else None
+    return when.astimezone(TOKYO).replace(tzinfo=None) if when else None
 
 
 @bp.post("/compose/<int:circular_id>/send")
@@ -245,7 +246,7 @@ def compose_send(circular_id: int) -> Response:
     circular = managed_circular(circular_id)
     # In quiet hours the preview offers their end (the default) or 「今すぐ送る」; the plain
     # 「送信」 of a page opened before they began sends nothing, and the author chooses.
-    later = compose.quiet_until(clock, _quiet_hours(), circular)
+    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
     choice = request.form.get("when")
     if later is not None and choice == "later":
         return _schedule(circular, later)
@@ -254,7 +255,7 @@ def compose_send(circular_id: int) -> Response:
         flash(_("いまは住民に送らない時間帯です。送る時刻をえらんでください。"), "error")
         return redirect(url_for("dashboard.circulars.compose_preview", circular_id=circular_id))
     try:
-        result = compose.send_now(db.session, clock, current().member, circular, quota)
+        result = lifecycle.send_now(db.session, clock, current().member, circular, quota)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -278,18 +279,18 @@ def compose_schedule(circular_id: int) -> Response:
             abort(400)
         flash(_("予約の日時を入れてください。"), "error")
         return redirect(url_for("dashboard.circulars.compose_preview", circular_id=circular_id))
-    return _schedule(circular, form.scheduled_at.data.replace(tzinfo=compose.TOKYO))
+    return _schedule(circular, form.scheduled_at.data.replace(tzinfo=TOKYO))
 
 
 def _schedule(circular: Circular, when: datetime) -> Response:
     try:
-        compose.schedule(db.session, clock, current().member, circular, when)
+        lifecycle.schedule(db.session, clock, current().member, circular, when)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
         return redirect(url_for("dashboard.circulars.compose_preview", circular_id=circular.id))
     db.session.commit()
-    shown = when.astimezone(compose.TOKYO).strftime("%Y-%m-%d %H:%M")
+    shown = when.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M")
     flash(_("予約しました（%(when)s）。", when=shown), "info")
     return redirect(url_for("dashboard.circulars.index"))
 
@@ -301,7 +302,7 @@ def compose_cancel(circular_id: int) -> Response:
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
-        compose.cancel(db.session, clock, current().member, circular)
+        lifecycle.cancel(db.session, clock, current().member, circular)
     except CompositionError as error:
         db.session.rollback()
         flash(localized(error.message), "error")
@@ -326,7 +327,7 @@ def circular_resume(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return back
     circular = managed_circular(circular_id)
-    reason = steps.resume(db.session, circular, quota)
+    reason = monthly_quota.resume(db.session, circular, quota)
     if reason is not None:
         db.session.rollback()
         flash(localized(reason), "error")

@@ -11,7 +11,6 @@ from __future__ import annotations
 import urllib3
 from flask import abort, request
 
-from broadcasts.circulars import compose
 from broadcasts.delivery.line import remaining_quota
 from linebot_app.dashboard.auth import current
 from linebot_app.extensions import db, line
@@ -34,15 +33,15 @@ def percent_cell(value: float | None) -> str:
 
 def seen_circular(circular_id: int) -> Circular:
     """The circular, if the viewer's scope sees it."""
-    if not current().scope.sees_circular(db.session, circular_id):
+    if not current().scope.may_see(db.session, circular_id):
         abort(404)
     return db.session.get_one(Circular, circular_id)
 
 
 def managed_circular(circular_id: int) -> Circular:
-    """The circular, if the viewer may change, send or correct it (compose.may_manage)."""
+    """The circular, if the viewer may change, send or correct it (Scope.may_manage)."""
     circular = db.session.get(Circular, circular_id)
-    if circular is None or not compose.may_manage(db.session, current().member, circular):
+    if circular is None or not current().scope.may_manage(db.session, circular):
         abort(404)
     return circular
 

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from flask import abort, render_template, request
 from werkzeug.datastructures import FileStorage
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars import attachments, drafts, targeting
+from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.core.clock import TOKYO
 from linebot_app.circulars.views import upload_dir
 from linebot_app.dashboard import translation_fields
 from linebot_app.dashboard.auth import current
@@ -47,7 +48,7 @@ def draft_of_form(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         question=form.question.data or None,
         options=[field.data or "" for field in form.option_fields()],
         # The form's times are Tokyo wall-clock times.
-        answer_deadline=deadline.replace(tzinfo=compose.TOKYO) if deadline else None,
+        answer_deadline=deadline.replace(tzinfo=TOKYO) if deadline else None,
         event_date=form.event_date.data,
         confirmation_required=bool(form.confirmation_required.data),
         urgent=bool(form.urgent.data),
@@ -71,8 +72,8 @@ def _uploads() -> list[FileStorage]:
 
 def attach_uploads(circular: Circular) -> None:
     for upload in _uploads():
-        data = upload.read(compose.ATTACHMENT_LIMIT + 1)
-        compose.add_attachment(db.session, circular, upload.filename or "", data, upload_dir())
+        data = upload.read(attachments.ATTACHMENT_LIMIT + 1)
+        attachments.add_attachment(db.session, circular, upload.filename or "", data, upload_dir())
 
 
 def form_errors(form: CircularFieldsForm) -> dict[str, str]:
@@ -119,11 +120,10 @@ def render_form(
     versions = (
         translation_fields.submitted()
         if request.method == "POST"
-        else compose.draft_of(circular).translations
+        else drafts.draft_of(circular).translations
         if circular is not None
         else prefilled
     )
-    scope = compose.composing_scope(db.session, current().member)
     is_correction = circular is not None and circular.corrects_id is not None
     return (
         render_template(
@@ -132,11 +132,13 @@ def render_form(
             errors=errors,
             circular=circular,
             is_correction=is_correction or not isinstance(form, ComposeForm),
-            tree=[] if is_correction else compose.allowed_target_tree(db.session, current().member),
+            tree=[]
+            if is_correction
+            else targeting.allowed_target_tree(db.session, current().scope),
             selected=_selected(form),
-            may_mark_urgent=scope.whole_city or bool(scope.district_ids),
+            may_mark_urgent=current().scope.may_send_urgent,
             remove_form=ConfirmForm(),
-            limits={"title": compose.TITLE_LIMIT, "body": compose.BODY_LIMIT},
+            limits={"title": drafts.TITLE_LIMIT, "body": drafts.BODY_LIMIT},
             versions=translation_fields.inputs(versions),
         ),
         status,
@@ -152,7 +154,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
         field.data = label
     deadline = values.answer_deadline
     form.answer_deadline.data = (
-        deadline.astimezone(compose.TOKYO).replace(tzinfo=None) if deadline else None
+        deadline.astimezone(TOKYO).replace(tzinfo=None) if deadline else None
     )
     form.event_date.data = values.event_date
     form.confirmation_required.data = values.confirmation_required

@@ -48,7 +48,7 @@ class InviteForm(FlaskForm):  # type: ignore[misc]
 
 class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
     """What every circular has, new or a correction. The rules (lengths, 2–4 options, dates in
-    the future) are broadcasts.circulars.compose's: this form only parses, so the web and LINE
+    the future) are broadcasts.circulars.drafts': this form only parses, so the web and LINE
     agree."""
 
     title = StringField(_l("題名"))
@@ -72,7 +72,7 @@ class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
 
 
 class ComposeForm(CircularFieldsForm):
-    # Ids are not checked against a list here: compose.check_target refuses any the author may
+    # Ids are not checked against a list here: drafts.check_target refuses any the author may
     # not target, forged or not, with the message the author sees.
     districts = SelectMultipleField(coerce=id_value, validate_choice=False)
     associations = SelectMultipleField(coerce=id_value, validate_choice=False)

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.households import paper, watch_over, watch_over_notice
+from broadcasts.households import paper, proxy_confirmation, watch_over, watch_over_notice
 from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import digital_reach
@@ -43,11 +43,11 @@ def groups() -> str:
     scope = current().scope
     rows = [
         (group, association, watch_over.setting(db.session, association.id) is not None)
-        for group, association in paper.led_groups(db.session, scope)
+        for group, association in proxy_confirmation.led_groups(db.session, scope)
     ]
     counts = paper.counts_by_group(db.session, [group.id for group, _a, _w in rows])
     rounds = {
-        group.id: paper.proxy_rounds(db.session, group.id)
+        group.id: proxy_confirmation.proxy_rounds(db.session, group.id)
         for group, _a, _w in rows
         if counts.get(group.id)
     }
@@ -205,7 +205,7 @@ def paper_households(association_id: int) -> Response:
 def _circular_for_group(circular_id: int, group_id: int) -> tuple[Circular, Group]:
     scope = current().scope
     group = _led(group_id, scope)
-    if not scope.sees_circular(db.session, circular_id):
+    if not scope.may_see(db.session, circular_id):
         abort(404)
     circular = db.session.get_one(Circular, circular_id)
     if circular.released_at is None or not paper.reaches(db.session, circular, group.id):
@@ -230,7 +230,7 @@ def proxy(circular_id: int, group_id: int) -> str:
         "dashboard/proxy.html",
         circular=circular,
         group=group,
-        statuses=paper.statuses(db.session, circular.id, group.id),
+        statuses=proxy_confirmation.statuses(db.session, circular.id, group.id),
         coverage=coverage,
         form=ConfirmForm(),
         me=current().member.id,
@@ -245,9 +245,11 @@ def _proxy_change(circular_id: int, group_id: int, paper_household_id: int, undo
     scope = current().scope
     try:
         if undo:
-            paper.undo(db.session, clock, scope, circular.id, paper_household_id)
+            proxy_confirmation.undo(db.session, clock, scope, circular.id, paper_household_id)
         else:
-            paper.proxy_confirm(db.session, clock, scope, circular.id, paper_household_id)
+            proxy_confirmation.proxy_confirm(
+                db.session, clock, scope, circular.id, paper_household_id
+            )
     except paper.PaperError as error:
         db.session.rollback()
         flash(localized(error.message), "error")

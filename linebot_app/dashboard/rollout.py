@@ -12,13 +12,12 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import compose, templates
-from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars import templates
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation, adoption, flyers
 from broadcasts.rollout.richmenu import FontMissingError
 from broadcasts.staff import audit
-from broadcasts.staff.scope import Scope
 from linebot_app.dashboard.auth import admin_required, current, login_required
 from linebot_app.dashboard.charts import weekly
 from linebot_app.dashboard.common import managed_circular, percent_cell
@@ -96,8 +95,7 @@ def _association(association_id: int) -> Association:
     """The association, if the viewer covers it wholly: a 班長 (who sees their association only
     through their 班) must not read or rotate the codes on other 班's flyers."""
     scope = current().scope
-    whole = Scope(scope.staff_member_id, scope.city, scope.district_ids, scope.association_ids)
-    if not whole.sees_association(db.session, association_id):
+    if not scope.whole_areas().sees_association(db.session, association_id):
         abort(404)
     return db.session.get_one(Association, association_id)
 
@@ -192,7 +190,7 @@ def templates_page() -> str:
     return render_template(
         "dashboard/templates.html",
         rows=templates.available(db.session, member),
-        may_compose=compose.composing_scope(db.session, member).can_compose,
+        may_compose=current().scope.may_compose,
         form=ConfirmForm(),
     )
 
@@ -202,7 +200,7 @@ def templates_page() -> str:
 def compose_from_template(template_id: int) -> tuple[str, int]:
     """The compose form, filled in from the template; the author still chooses the areas."""
     member = current().member
-    if not compose.composing_scope(db.session, member).can_compose:
+    if not current().scope.may_compose:
         abort(403)
     template = templates.find(db.session, member, template_id)
     if template is None:

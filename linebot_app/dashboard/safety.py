@@ -13,8 +13,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CompositionError
+from broadcasts.circulars import targeting
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.delivery.messages import area_label
 from broadcasts.safety import checks
@@ -32,13 +32,12 @@ _AREA = re.compile(r"([da]):([1-9][0-9]{0,17})")
 
 
 def _may_start() -> bool:
-    scope = compose.composing_scope(db.session, current().member)
-    return scope.whole_city or bool(scope.district_ids)
+    return current().scope.may_send_urgent
 
 
 def _area_choices() -> list[tuple[str, str]]:
     choices: list[tuple[str, str]] = []
-    for district in compose.allowed_target_tree(db.session, current().member):
+    for district in targeting.allowed_target_tree(db.session, current().scope):
         if district.selectable:
             choices.append((f"d:{district.id}", f"{district.name}（{_('校区全体')}）"))
         choices.extend((f"a:{a.id}", f"{district.name} {a.name}") for a in district.associations)
@@ -109,7 +108,7 @@ def safety_start() -> Response:
 
 def _check(circular_id: int) -> Circular:
     scope = current().scope
-    if not scope.sees_circular(db.session, circular_id):
+    if not scope.may_see(db.session, circular_id):
         abort(404)
     circular = db.session.get_one(Circular, circular_id)
     if not circular.safety_check:

@@ -19,7 +19,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.schedule.rules import TOKYO
+from broadcasts.core.clock import TOKYO
 from broadcasts.staff import logins
 from linebot_app.dashboard import circulars, labels, paper, rollout, safety, staff, stats
 from linebot_app.dashboard.auth import log_in, log_out, viewer

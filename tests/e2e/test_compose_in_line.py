@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -19,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import compose_sessions
-from broadcasts.core.clock import SystemClock
+from broadcasts.core.clock import TOKYO, SystemClock
 from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db, line
 from models import (
@@ -40,8 +39,6 @@ from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
 from tests.helpers.conversation import last
 from tests.helpers.servers import serving_line
-
-TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 @pytest.fixture

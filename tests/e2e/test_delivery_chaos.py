@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from broadcasts.core.clock import SystemClock
-from broadcasts.delivery.steps import progress
+from broadcasts.delivery.reports import progress
 from broadcasts.residents import registration
 from linebot_app import create_app
 from linebot_app.extensions import db

@@ -11,10 +11,11 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, links
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import drafts
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import SystemClock
+from broadcasts.residents import links
 from broadcasts.staff import logins
 from models import Association, Circular, CircularStatus, CircularTarget, Role, StaffMember
 from tests.helpers.browser import chromium as launch_chromium
@@ -54,7 +55,7 @@ def test_the_print_view_prints_to_an_a4_pdf_with_the_title(
     assert isinstance(chromium, Browser)
     association = make_association(name="桜町内会", paper_household_count=12, groups=("1班",))
     promoter = make_staff(Role.promoter, district_id=association.district_id)
-    circular = compose.save_draft(
+    circular = drafts.save_draft(
         session,
         clock,
         promoter,

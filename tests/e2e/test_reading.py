@@ -12,10 +12,11 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, links
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import drafts
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.residents import links
 from models import (
     EASY_JAPANESE,
     Association,
@@ -55,7 +56,7 @@ def page_url(
     """A resident's own link to a sent circular with an English and an easy Japanese version."""
     sakura = make_association(name="桜町内会")
     officer = make_staff(Role.officer, association_id=sakura.id)
-    circular: Circular = compose.save_draft(
+    circular: Circular = drafts.save_draft(
         session,
         clock,
         officer,

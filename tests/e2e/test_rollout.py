@@ -21,8 +21,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars import drafts
+from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.residents import join_codes
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
@@ -100,7 +100,7 @@ def test_a_resident_of_a_preparing_district_is_welcomed_once_when_it_starts(
     # No circular can be composed for the district while it prepares: the resident gets none.
     draft = CircularDraft(title="清掃", body="日曜の朝です", targets=Target.of([district.id]))
     with pytest.raises(CompositionError, match="準備中"):
-        compose.save_draft(session, clock, promoter, draft)
+        drafts.save_draft(session, clock, promoter, draft)
     session.rollback()
 
     runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
@@ -124,7 +124,7 @@ def test_a_resident_of_a_preparing_district_is_welcomed_once_when_it_starts(
     assert session.scalar(select(func.count()).select_from(DistrictWelcome)) == 1
 
     # Active now: the promoter composes for the district.
-    circular = compose.save_draft(session, clock, promoter, draft)
+    circular = drafts.save_draft(session, clock, promoter, draft)
     assert circular.id is not None
 
 

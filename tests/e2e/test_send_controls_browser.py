@@ -9,10 +9,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import TOKYO, CircularDraft
+from broadcasts.circulars import drafts
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
 from models import (
@@ -61,7 +62,7 @@ def test_in_quiet_hours_the_preview_sends_at_eight_unless_told_now(
     member = promoter(session, sim, association)
     night = FakeClock(datetime(2026, 12, 1, 23, 30, tzinfo=TOKYO))
     monkeypatch.setattr("linebot_app.dashboard.circulars.clock", night)
-    circular = compose.save_draft(
+    circular = drafts.save_draft(
         session,
         night,
         member,
@@ -156,7 +157,7 @@ def test_the_english_previews_counts_stay_inside_their_tiles(
     make_line_residents(1, association)
     session.commit()
     member = promoter(session, sim, association)
-    circular = compose.save_draft(
+    circular = drafts.save_draft(
         session,
         clock,
         member,

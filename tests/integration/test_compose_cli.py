@@ -10,8 +10,8 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import drafts, lifecycle
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from linebot_app.cli import cli
 from models import Association, Circular, CircularStatus, Role, StaffMember
@@ -28,7 +28,7 @@ def test_list_cancel_and_print_link(
     association = make_association()
     admin = make_staff(Role.admin)
     made = [
-        compose.save_draft(
+        drafts.save_draft(
             session,
             clock,
             admin,
@@ -38,7 +38,7 @@ def test_list_cancel_and_print_link(
         )
         for title in ("ごみ出しの変更", "夏祭り")
     ]
-    compose.schedule(session, clock, admin, made[1], clock.now() + timedelta(days=1))
+    lifecycle.schedule(session, clock, admin, made[1], clock.now() + timedelta(days=1))
     made[0].status = CircularStatus.sent
     session.commit()
     runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)

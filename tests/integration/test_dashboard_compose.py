@@ -16,7 +16,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.compose import TOKYO
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.worker import Worker
 from models import (
     Association,

@@ -10,7 +10,7 @@ from babel.messages.extract import extract_from_dir
 from flask import Flask
 
 from broadcasts.core.i18n import StaffText
-from broadcasts.delivery.steps import short_of_quota
+from broadcasts.delivery.monthly_quota import short_of_quota
 from linebot_app.dashboard.i18n import catalogue, localized
 
 ROOT = Path(__file__).resolve().parents[2]

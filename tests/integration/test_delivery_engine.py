@@ -14,8 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts.circulars.release import release
-from broadcasts.delivery import retry, steps
+from broadcasts.delivery import monthly_quota, reports, retry, steps
 from broadcasts.delivery.line import SendOutcome, multicast, remaining_quota
+from broadcasts.delivery.messages import MessageCache
 from broadcasts.delivery.retry import Verdict
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
@@ -156,7 +157,7 @@ def test_every_targeted_resident_gets_exactly_one_card(
     assert alt_text.startswith("【回覧") and "清掃活動のお知らせ" in alt_text
     assert card["customAggregationUnits"] == [f"circular_{circular.id}"]
     session.expire_all()
-    shown = steps.progress(session, circular.id)
+    shown = reports.progress(session, circular.id)
     assert shown.status is CircularStatus.sent
     assert shown.deliveries["sent"] == 1100
     assert shown.batches["accepted"] == 3
@@ -180,7 +181,7 @@ def test_retries_reuse_the_key_and_never_double_deliver(
         worker.drain()
         clock.advance(minutes=10)
         session.expire_all()
-        if steps.progress(session, circular.id).status is CircularStatus.sent:
+        if reports.progress(session, circular.id).status is CircularStatus.sent:
             break
     sim.clear_faults()
     assert set(copies(sim, targeted).values()) == {1}
@@ -212,7 +213,7 @@ def test_residents_who_block_after_the_snapshot_are_skipped(
     session.commit()
     worker.drain()
     session.expire_all()
-    assert steps.progress(session, circular.id).deliveries == {
+    assert reports.progress(session, circular.id).deliveries == {
         "pending": 0,
         "sent": 4,
         "skipped": 1,
@@ -237,7 +238,7 @@ def test_a_batch_whose_residents_all_blocked_closes_without_a_call(
     session.commit()
     assert worker.drain() == 0
     session.expire_all()
-    assert steps.progress(session, circular.id).batches["accepted"] == 1
+    assert reports.progress(session, circular.id).batches["accepted"] == 1
     assert session.get_one(Circular, circular.id).status is CircularStatus.sent
     assert sim.requests_log("/v2/bot/message/multicast") == []
 
@@ -313,9 +314,9 @@ def test_the_monthly_limit_mid_circular_pauses_it_until_resumed(
     assert circular.hold_reason is not None and "上限" in circular.hold_reason
     assert sum(copies(sim, user_ids).values()) == 500
     assert worker.drain() == 0, "a paused circular is not sent"
-    assert steps.resume(session, circular, remaining_quota(line())) is not None
+    assert monthly_quota.resume(session, circular, remaining_quota(line())) is not None
     sim.set_quota(limit=2000, used=400)
-    assert steps.resume(session, circular, remaining_quota(line())) is None
+    assert monthly_quota.resume(session, circular, remaining_quota(line())) is None
     session.commit()
     worker.drain()
     assert set(copies(sim, user_ids).values()) == {1}
@@ -382,7 +383,7 @@ def test_a_key_older_than_line_keeps_is_held_not_resent(
     clock.advance(hours=23)
     assert worker.drain() == 0
     session.expire_all()
-    assert steps.progress(session, circular.id).batches["held"] == 1
+    assert reports.progress(session, circular.id).batches["held"] == 1
     assert circular.status is CircularStatus.sending
     assert set(copies(sim, user_ids).values()) == {0}
 
@@ -407,9 +408,9 @@ def test_several_senders_finish_the_circular_and_send_each_card_once(
         give_up = deadline()
         while True:
             session.expire_all()
-            if steps.progress(session, circular.id).status is CircularStatus.sent:
+            if reports.progress(session, circular.id).status is CircularStatus.sent:
                 break
-            assert time.monotonic() < give_up, steps.progress(session, circular.id)
+            assert time.monotonic() < give_up, reports.progress(session, circular.id)
             session.rollback()
             time.sleep(0.1)
     finally:
@@ -467,7 +468,7 @@ def test_senders_asking_for_a_new_message_at_once_build_it_once(
     batch_id = session.scalars(
         select(DeliveryBatch.id).where(DeliveryBatch.circular_id == circular.id)
     ).one()
-    cache = steps.MessageCache()
+    cache = MessageCache()
     engine = session.get_bind()
     sessions = sessionmaker(engine)
     builds: list[str] = []
@@ -515,7 +516,7 @@ def test_a_workers_message_cache_keeps_at_most_its_size(
     worker: Worker,
 ) -> None:
     user_ids = make_line_residents(3, association)
-    worker.messages = steps.MessageCache(size=2)
+    worker.messages = MessageCache(size=2)
     for title in ("一つ目", "二つ目", "三つ目"):
         release_now(
             session,
@@ -569,7 +570,7 @@ def test_a_resident_who_unfollows_before_a_retry_is_accepted_is_skipped_not_sent
         worker.drain()
     session.expire_all()
     assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
-    assert steps.progress(session, circular.id).deliveries == {
+    assert reports.progress(session, circular.id).deliveries == {
         "pending": 0,
         "sent": 2,
         "skipped": 1,
@@ -626,7 +627,7 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     assert worker.drain() == 1  # 409: the key was accepted before the unfollow
     session.expire_all()
     assert set(copies(sim, user_ids).values()) == {1}
-    assert steps.progress(session, circular.id).deliveries["sent"] == 3
+    assert reports.progress(session, circular.id).deliveries["sent"] == 3
 
 
 def test_claims_that_died_with_their_workers_do_not_lengthen_the_back_off(

@@ -146,7 +146,7 @@ def test_flags_and_statistics_always_equal_a_recount(
             # Residents 0 and 1 live together (1班); the others are households of one.
             invited = families.invite(session, clock, self.residents[0])
             assert invited.code is not None
-            code = families.typed_code(invited.code)
+            code = families.CODE.typed(invited.code)
             assert code is not None
             assert families.join(session, clock, self.residents[1], code) == "joined"
             circular = make_circular(
@@ -204,7 +204,7 @@ def test_flags_and_statistics_always_equal_a_recount(
             """Neither does joining a household (the card was sent to a household of one)."""
             invited = families.invite(session, clock, self.residents[0])
             if invited.code is not None:
-                code = families.typed_code(invited.code)
+                code = families.CODE.typed(invited.code)
                 assert code is not None
                 families.join(session, clock, self.residents[who], code)
             session.commit()

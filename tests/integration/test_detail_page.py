@@ -17,12 +17,12 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, links
-from broadcasts.circulars.compose import CircularDraft
+from broadcasts.circulars import attachments, drafts, lifecycle
+from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
-from broadcasts.residents import acknowledgements
-from broadcasts.schedule import reminders
+from broadcasts.residents import acknowledgements, links
 from linebot_app.chat import replies
 from models import (
     Acknowledgement,
@@ -64,7 +64,7 @@ def circular(
     sakura: Association,
     upload_dir: Path,
 ) -> Circular:
-    made = compose.save_draft(
+    made = drafts.save_draft(
         session,
         clock,
         officer,
@@ -74,7 +74,7 @@ def circular(
             targets=Target.of(associations=[sakura.id]),
         ),
     )
-    compose.add_attachment(session, made, "避難所の地図.pdf", PDF, upload_dir)
+    attachments.add_attachment(session, made, "避難所の地図.pdf", PDF, upload_dir)
     made.status = CircularStatus.sent
     session.flush()
     return made
@@ -317,7 +317,7 @@ def test_a_correction_and_its_original_link_to_each_other(
     resident: Resident,
     officer: StaffMember,
 ) -> None:
-    fix = compose.correct(
+    fix = lifecycle.correct(
         session,
         clock,
         officer,
@@ -347,7 +347,7 @@ def test_line_breaks_survive_on_the_card_the_preview_and_the_page(
 ) -> None:
     # Three lines and a paragraph, with the line ends a browser's form posts.
     body = "12月6日 9時、公園に集合。\r\n持ち物：タオル\r\n\r\n\r\n雨の日は  中止です。"
-    draft = compose.save_draft(
+    draft = drafts.save_draft(
         session,
         clock,
         officer,
@@ -403,14 +403,14 @@ def test_the_card_and_the_deadline_reminder_name_the_deadlines_hour(
     answering that evening was refused. The card and the reminder give the hour, as the page."""
     circular = make_circular(
         question="出席しますか？",
-        answer_deadline=datetime(2026, 12, 10, 18, 0, tzinfo=messages.TOKYO),
+        answer_deadline=datetime(2026, 12, 10, 18, 0, tzinfo=TOKYO),
         options=[AnswerOption(position=1, label="出席"), AnswerOption(position=2, label="欠席")],
         status=CircularStatus.sent,
     )
     card = json.dumps(messages.circular_card(circular).to_dict(), ensure_ascii=False)
     assert "回答のしめきり：12月10日（木） 18:00" in card
     reminder = json.dumps(
-        reminders.reminder_message(circular, "deadline").to_dict(), ensure_ascii=False
+        messages.reminder_message(circular, "deadline").to_dict(), ensure_ascii=False
     )
     assert "回答のしめきりは 12月10日（木） 18:00 です" in reminder
 

@@ -10,13 +10,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars.release import release
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.households import families, watch_over
 from broadcasts.residents import acknowledgements
 from broadcasts.residents.registration import Profile
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
-from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff.scope import Scope
 from broadcasts.stats.circular_counts import summary
 from broadcasts.stats.digital_reach import reach_by_association
@@ -56,7 +57,7 @@ def family(session: Session, clock: FakeClock, residents: list[Resident]) -> Non
     for member in residents[1:]:
         invited = families.invite(session, clock, residents[0])
         assert invited.code is not None
-        code = families.typed_code(invited.code)
+        code = families.CODE.typed(invited.code)
         assert code is not None
         assert families.join(session, clock, member, code) == "joined"
     session.commit()
@@ -160,7 +161,7 @@ def test_invite_codes_are_single_use_expire_and_are_stored_hashed(
     first, second = make_resident(), make_resident()
     invited = families.invite(session, clock, inviter)
     assert invited.code is not None and invited.code.startswith("KAZOKU-")
-    code = families.typed_code(invited.code.lower().replace("-", " "))
+    code = families.CODE.typed(invited.code.lower().replace("-", " "))
     assert code is not None
     stored = session.scalars(select(HouseholdInvite.code_hash)).one()
     assert code not in stored and invited.code not in stored
@@ -171,7 +172,7 @@ def test_invite_codes_are_single_use_expire_and_are_stored_hashed(
     late = families.invite(session, clock, inviter)
     assert late.code is not None
     clock.advance(days=3, seconds=1)
-    assert families.join(session, clock, second, families.typed_code(late.code) or "") == (
+    assert families.join(session, clock, second, families.CODE.typed(late.code) or "") == (
         "expired"
     )
     assert families.join(session, clock, second, "0" * 12) == "unknown"
@@ -183,7 +184,7 @@ def test_a_resident_leaves_and_becomes_a_household_of_one(
 ) -> None:
     inviter = make_resident(registered_at=clock.now())
     other = make_resident()
-    code = families.typed_code(families.invite(session, clock, inviter).code or "")
+    code = families.CODE.typed(families.invite(session, clock, inviter).code or "")
     assert code is not None and families.join(session, clock, other, code) == "joined"
     assert families.leave(session, other) is True
     assert families.leave(session, other) is False

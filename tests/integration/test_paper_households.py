@@ -13,12 +13,12 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.release import release
 from broadcasts.core.postbacks import ProxyCircular, ProxyHousehold, encode
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
-from broadcasts.households import paper
+from broadcasts.households import paper, proxy_confirmation
 from broadcasts.residents import acknowledgements
 from broadcasts.staff import invites
 from broadcasts.staff.scope import load
@@ -121,13 +121,13 @@ def test_paper_households_are_kept_per_group_and_the_association_follows(
 
 
 def test_each_circular_needs_paper_copies_per_group(session: Session, town: Town) -> None:
-    copies = compose.paper_copies(session, town.circular)
+    copies = lifecycle.paper_copies(session, town.circular)
     assert [(r.group, r.copies) for r in copies.rows] == [("1班", 2), ("2班", 0)]
-    only_second = compose.paper_copies(session, town.other_circular)
+    only_second = lifecycle.paper_copies(session, town.other_circular)
     assert [(r.group, r.copies) for r in only_second.rows] == [("2班", 0)]
     # An association that keeps no per-班 list still prints its own count.
     town.other.paper_household_count = 6
-    far = compose.paper_copies(session, town.far_circular)
+    far = lifecycle.paper_copies(session, town.far_circular)
     assert [(r.association, r.group, r.copies) for r in far.rows] == [("梅町内会", None, 6)]
 
 
@@ -175,20 +175,22 @@ def test_proxy_confirmations_are_undone_by_their_leader_or_an_officer_only(
     leader, other, officer = (
         load(session, m.id) for m in (town.leader, town.second_leader, town.officer)
     )
-    assert paper.proxy_confirm(session, clock, leader, town.circular.id, first) is True
-    assert paper.proxy_confirm(session, clock, leader, town.circular.id, first) is False
+    assert proxy_confirmation.proxy_confirm(session, clock, leader, town.circular.id, first) is True
+    assert (
+        proxy_confirmation.proxy_confirm(session, clock, leader, town.circular.id, first) is False
+    )
     with pytest.raises(paper.PaperError):
-        paper.proxy_confirm(session, clock, other, town.circular.id, second)
+        proxy_confirmation.proxy_confirm(session, clock, other, town.circular.id, second)
     with pytest.raises(paper.PaperError):
-        paper.undo(session, clock, other, town.circular.id, first)
+        proxy_confirmation.undo(session, clock, other, town.circular.id, first)
     # A circular that does not reach 1班 cannot be confirmed for its paper households.
     with pytest.raises(paper.PaperError):
-        paper.proxy_confirm(session, clock, leader, town.other_circular.id, second)
-    paper.proxy_confirm(session, clock, officer, town.circular.id, second)
+        proxy_confirmation.proxy_confirm(session, clock, leader, town.other_circular.id, second)
+    proxy_confirmation.proxy_confirm(session, clock, officer, town.circular.id, second)
     with pytest.raises(paper.PaperError):
-        paper.undo(session, clock, leader, town.circular.id, second)
-    paper.undo(session, clock, officer, town.circular.id, second)
-    paper.undo(session, clock, leader, town.circular.id, first)
+        proxy_confirmation.undo(session, clock, leader, town.circular.id, second)
+    proxy_confirmation.undo(session, clock, officer, town.circular.id, second)
+    proxy_confirmation.undo(session, clock, leader, town.circular.id, first)
     assert session.scalars(select(ProxyConfirmation)).all() == []
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions[-2:] == ["paper.proxy_undone", "paper.proxy_undone"]
@@ -230,8 +232,10 @@ def test_the_groups_page_links_each_recent_circular_to_its_proxy_page(
     session: Session, clock: FakeClock, town: Town, dashboard_client: Callable[..., Any]
 ) -> None:
     """One tap from the menu to a circular's proxy page, with what is confirmed so far."""
-    first_paper = paper.statuses(session, town.circular.id, town.first.id)[0].paper_household
-    assert paper.proxy_confirm(
+    first_paper = proxy_confirmation.statuses(session, town.circular.id, town.first.id)[
+        0
+    ].paper_household
+    assert proxy_confirmation.proxy_confirm(
         session, clock, load(session, town.leader.id), town.circular.id, first_paper.id
     )
     session.commit()

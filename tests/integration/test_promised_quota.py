@@ -11,7 +11,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.release import Release, promised_elsewhere, release
+from broadcasts.circulars.release import Release, release
+from broadcasts.delivery.monthly_quota import promised_elsewhere
 from broadcasts.delivery.worker import Worker
 from linebot_app.cli import cli
 from models import Association, BatchStatus, Circular, CircularTarget, Delivery, DeliveryBatch

@@ -17,7 +17,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars.release import release
-from broadcasts.delivery import steps
+from broadcasts.delivery import reports
 from broadcasts.delivery.line import Line, Result, connect, multicast, remaining_quota
 from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db
@@ -86,7 +86,7 @@ def sent_once_then_500(
     worker.drain()
     sim.clear_faults()
     session.expire_all()
-    assert steps.progress(session, circular.id).batches["pending"] == 1
+    assert reports.progress(session, circular.id).batches["pending"] == 1
     assert set(copies(shared_simulator, user_ids).values()) == {1}
     return circular, user_ids, worker
 
@@ -106,7 +106,7 @@ def test_within_the_keys_lifetime_the_retry_meets_409_and_nobody_gets_two(
     clock.advance(hours=22)  # inside LINE's 24 hours less the engine's hour of margin
     worker.drain()
     session.expire_all()
-    assert steps.progress(session, circular.id).batches["accepted"] == 1
+    assert reports.progress(session, circular.id).batches["accepted"] == 1
     assert circular.status is CircularStatus.sent
     assert [e["status"] for e in shared_simulator.client.requests_log(MULTICAST)] == [500, 409]
     assert set(copies(shared_simulator, user_ids).values()) == {1}

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.residents import join_codes
 from broadcasts.residents.registration import AskConfirmation
-from broadcasts.rollout import activation, adoption, areas
+from broadcasts.rollout import activation, adoption, area_file, areas
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff.scope import Scope
@@ -71,11 +71,11 @@ def csrf(html: str) -> str:
 def test_imported_districts_start_preparing_and_keep_their_status_on_reimport(
     session: Session, clock: FakeClock
 ) -> None:
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     districts = session.scalars(select(District)).all()
     assert districts and {d.status for d in districts} == {DistrictStatus.preparing}
     activation.activate(session, clock, None, districts[0])
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     assert districts[0].status is DistrictStatus.active
 
 

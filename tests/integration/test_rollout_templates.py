@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, templates, translations
-from broadcasts.circulars.compose import TOKYO, CompositionError, NotPermitted
+from broadcasts.circulars import drafts, templates, translations
+from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.core.clock import TOKYO
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 
@@ -80,10 +81,10 @@ def test_a_template_instantiates_a_circular_with_all_its_fields(
     session.flush()
 
     draft = templates.draft_from(template, clock)  # 2026-12-01 09:00 in Tokyo
-    targeted = compose.CircularDraft(
+    targeted = drafts.CircularDraft(
         **{**draft.__dict__, "targets": Target.of(associations=[association.id])}
     )
-    circular = compose.save_draft(session, clock, promoter, targeted)
+    circular = drafts.save_draft(session, clock, promoter, targeted)
     assert circular.title == "防災訓練のお知らせ"
     assert circular.body == "11時に公園へ。"
     assert circular.question == "参加しますか？"

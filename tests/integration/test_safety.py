@@ -15,14 +15,15 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.compose import CompositionError, NotPermitted
+from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.residents import acknowledgements
 from broadcasts.safety import checks
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
-from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff.scope import Scope
 from broadcasts.staff.scope import load as load_scope
 from linebot_app.cli import cli

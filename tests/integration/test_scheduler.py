@@ -16,19 +16,21 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import attachments
 from broadcasts.circulars.release import release
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
-from broadcasts.schedule.rules import TOKYO, QuietHours
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
     AnswerOption,
     Association,
+    BatchStatus,
     Channel,
     Circular,
     CircularStatus,
@@ -268,11 +270,15 @@ def test_housekeeping_removes_uploads_no_attachment_names_once_they_are_a_day_ol
     )
     clock.moment = tokyo(3, 10)
     draft = town.circular()
-    kept = compose.add_attachment(town.session, draft, "地図.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    kept = attachments.add_attachment(
+        town.session, draft, "地図.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path
+    )
     town.session.commit()
-    removed = compose.add_attachment(town.session, draft, "旧.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path)
+    removed = attachments.add_attachment(
+        town.session, draft, "旧.pdf", b"%PDF-1.4\n%%EOF\n", tmp_path
+    )
     town.session.commit()
-    compose.remove_attachment(town.session, draft.author, draft, removed.id)
+    attachments.remove_attachment(town.session, draft.author, draft, removed.id)
     town.session.commit()
     leftovers = [tmp_path / "rolled-back.jpg", tmp_path / "upload.pdf.part"]
     for path in leftovers:
@@ -382,6 +388,52 @@ def test_the_digest_counts_where_the_circular_was_sent(
     (digest,) = sim.inbox(officers[0])
     assert "清掃活動のお知らせ：届いた 5人、見た 0人、確認 1人" in digest["message"]["text"]
     assert sim.inbox(officers[1]) == []
+
+
+def officers_of(town: Town, sim: SimulatorClient, count: int) -> list[str]:
+    """`count` officers of the town's association, by their LINE user ids."""
+    line_ids = sim.create_users(count)
+    for line_id in line_ids:
+        officer = StaffMember(line_user_id=line_id)
+        officer.roles.append(StaffRole(role=Role.officer, association=town.association))
+        town.session.add(officer)
+    town.session.commit()
+    return line_ids
+
+
+def test_a_digest_whose_answer_was_lost_is_resent_with_its_key_and_arrives_once(
+    town: Town, clockwork: Clockwork, session: Session, sim: SimulatorClient
+) -> None:
+    """Digests go through the welcomes' loop (broadcasts/delivery/pushes.py): the attempt and
+    its key are committed before the call, so a lost answer is retried with the same key."""
+    (officer,) = officers_of(town, sim, 1)
+    town.released(tokyo(1, 10))
+    # LINE takes the push, but its answer never arrives: as if the clock died after the call.
+    sim.set_faults(acceptThenDrop=1.0, seed=1, paths=["/v2/bot/message/push"])
+    town.at(tokyo(1, 19), clockwork)
+    sim.clear_faults()
+    session.expire_all()
+    digest = session.scalars(select(OfficerDigest)).one()
+    assert digest.status is BatchStatus.pending and digest.attempts == 1
+    town.at(tokyo(1, 19, 30), clockwork)
+    assert len(sim.inbox(officer)) == 1
+    session.expire_all()
+    assert session.scalars(select(OfficerDigest)).one().status is BatchStatus.accepted
+
+
+def test_a_digest_met_by_the_monthly_limit_ends_the_round_and_waits_a_day(
+    town: Town, clockwork: Clockwork, session: Session, sim: SimulatorClient
+) -> None:
+    """One pause ends the round: every later push would meet the same limit."""
+    officers_of(town, sim, 2)
+    town.released(tokyo(1, 10))
+    quota_left(sim, 0)
+    town.at(tokyo(1, 19), clockwork)
+    session.expire_all()
+    first, second = session.scalars(select(OfficerDigest).order_by(OfficerDigest.id)).all()
+    assert first.status is BatchStatus.pending and first.attempts == 1
+    assert first.next_attempt_at == tokyo(2, 19)
+    assert second.attempts == 0 and second.next_attempt_at is None
 
 
 # --- follow-ups and the monthly quota (issue #18, item 10) --------------------------------------

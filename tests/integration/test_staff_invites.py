@@ -31,7 +31,7 @@ def test_a_code_is_stored_only_as_a_hash_and_links_once(
     assert invite.code.replace("-", "") not in stored.code_hash
     assert stored.expires_at == NOW + timedelta(days=7)
 
-    typed = invites.typed_code(" ｋａｉｒａｎ " + invite.code.removeprefix("KAIRAN-").lower())
+    typed = invites.CODE.typed(" ｋａｉｒａｎ " + invite.code.removeprefix("KAIRAN-").lower())
     assert typed is not None
     linked = invites.redeem(session, clock, ALICE, typed, "推進員")
     assert (linked.status, linked.role, linked.area) == ("linked", Role.promoter, "平野校区")
@@ -45,7 +45,7 @@ def test_expired_and_mistyped_codes_change_nothing(
     make_association(code="A9")
     clock = FixedClock(NOW)
     invite = invites.create_invite(session, clock, Role.officer, association_code="A9")
-    code = invites.typed_code(invite.code)
+    code = invites.CODE.typed(invite.code)
     assert code is not None
     assert invites.redeem(session, clock, ALICE, code[:-1], None).status == "unknown"
     clock.at = NOW + timedelta(days=7, seconds=1)
@@ -74,6 +74,6 @@ def test_invites_must_name_the_right_area(
 
 
 def test_plain_words_are_not_taken_for_codes() -> None:
-    assert invites.typed_code("こんにちは") is None
-    assert invites.typed_code("kairan") is None
-    assert invites.typed_code("KAIRAN-ABCD") == "ABCD"
+    assert invites.CODE.typed("こんにちは") is None
+    assert invites.CODE.typed("kairan") is None
+    assert invites.CODE.typed("KAIRAN-ABCD") == "ABCD"

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars.targeting import Target, reach, recipient_ids
-from broadcasts.rollout import areas
+from broadcasts.rollout import area_file, areas
 from models import Association, District, FollowStatus, Group, Resident
 from tests.helpers.settings import SAMPLE_AREAS
 
@@ -18,7 +18,7 @@ SERIAL = itertools.count(1)
 @pytest.fixture
 def city(session: Session) -> list[Association]:
     """The sample areas, with residents in the first district with groups."""
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     return list(session.scalars(select(Association).order_by(Association.code)))
 
 

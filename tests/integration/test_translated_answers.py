@@ -15,13 +15,14 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, links
-from broadcasts.circulars.compose import CircularDraft, CompositionError
+from broadcasts.circulars import drafts
+from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
+from broadcasts.residents import links
 from broadcasts.schedule import reminders
 from linebot_app.extensions import line
 from models import (
@@ -93,7 +94,7 @@ def test_residents_get_answer_buttons_and_replies_in_the_language_they_read(
 ) -> None:
     japanese, english = make_line_residents(2, sakura)
     session.execute(update(Resident).where(Resident.line_user_id == english).values(locale="en"))
-    circular = compose.save_draft(session, clock, officer, draft(sakura, clock, ENGLISH))
+    circular = drafts.save_draft(session, clock, officer, draft(sakura, clock, ENGLISH))
     session.commit()
     result = release(session, clock, circular, remaining_quota(line()))
     assert result.released, result.reason
@@ -146,22 +147,22 @@ def test_residents_get_answer_buttons_and_replies_in_the_language_they_read(
 def test_a_draft_round_trips_the_labels_and_a_wrong_count_is_refused(
     session: Session, clock: FakeClock, officer: StaffMember, sakura: Association
 ) -> None:
-    circular = compose.save_draft(session, clock, officer, draft(sakura, clock, ENGLISH))
+    circular = drafts.save_draft(session, clock, officer, draft(sakura, clock, ENGLISH))
     session.commit()
     session.expire_all()
-    again = compose.draft_of(circular)
+    again = drafts.draft_of(circular)
     assert again.translations == (ENGLISH,)
-    compose.save_draft(session, clock, officer, again, circular)
+    drafts.save_draft(session, clock, officer, again, circular)
     session.commit()
     assert session.scalars(select(CircularTranslation.answers)).one() == ["I'll come", "I can't"]
 
     with pytest.raises(CompositionError) as refused:
-        compose.save_draft(
+        drafts.save_draft(
             session, clock, officer, draft(sakura, clock, Version("en", "T", "B", ("Yes",)))
         )
     assert refused.value.field == "translation:en"
     with pytest.raises(CompositionError):
-        compose.save_draft(
+        drafts.save_draft(
             session, clock, officer, draft(sakura, clock, Version("en", "T", "B", ("a" * 21, "b")))
         )
 
@@ -202,8 +203,8 @@ def test_the_compose_form_takes_the_labels_and_refuses_a_wrong_count(
     assert saved.status_code == 302
     session.expire_all()
     circular = session.scalars(select(Circular)).one()
-    assert compose.draft_of(circular).translations[0].answers == ("I'll come", "I can't")
-    assert compose.draft_of(circular).translations[0].question == "Will you come?"
+    assert drafts.draft_of(circular).translations[0].answers == ("I'll come", "I can't")
+    assert drafts.draft_of(circular).translations[0].question == "Will you come?"
     edit = client.get(f"/dashboard/compose/{circular.id}").get_data(as_text=True)
     assert "I&#39;ll come\nI can&#39;t</textarea>" in edit
 
@@ -217,12 +218,12 @@ def test_a_translated_question_needs_a_question_to_translate(
         targets=Target.of(associations=[sakura.id]),
         translations=(Version("en", "Cleanup day", "Meet at 9.", (), "Will you come?"),),
     )
-    circular = compose.save_draft(session, clock, officer, notice)
+    circular = drafts.save_draft(session, clock, officer, notice)
     session.commit()
     assert session.scalars(select(CircularTranslation.question)).one() is None
-    assert compose.draft_of(circular).translations[0].question == ""
+    assert drafts.draft_of(circular).translations[0].question == ""
     with pytest.raises(CompositionError) as refused:
-        compose.save_draft(
+        drafts.save_draft(
             session,
             clock,
             officer,

@@ -14,14 +14,14 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose, links, translations
-from broadcasts.circulars.compose import CircularDraft, CompositionError
-from broadcasts.circulars.release import release
-from broadcasts.circulars.snapshots import BATCH_SIZE
+from broadcasts.circulars import drafts, lifecycle, translations
+from broadcasts.circulars.drafts import CircularDraft, CompositionError
+from broadcasts.circulars.release import BATCH_SIZE, release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
+from broadcasts.residents import links
 from broadcasts.schedule import reminders
 from linebot_app.extensions import line
 from models import (
@@ -60,7 +60,7 @@ def compose_circular(
     session: Session, clock: FakeClock, officer: StaffMember, sakura: Association
 ) -> Callable[..., Circular]:
     def make(*versions: Version) -> Circular:
-        return compose.save_draft(
+        return drafts.save_draft(
             session,
             clock,
             officer,
@@ -104,17 +104,17 @@ def test_compose_saves_versions_and_edits_replace_them(
     circular = compose_circular(ENGLISH, EASY)
     session.commit()
     session.expire_all()
-    assert {v.language: v.title for v in compose.draft_of(circular).translations} == {
+    assert {v.language: v.title for v in drafts.draft_of(circular).translations} == {
         "en": "Disaster drill",
         # An empty やさしい日本語 title keeps the original's.
         EASY_JAPANESE: "防災訓練のお知らせ",
     }
-    draft = compose.draft_of(circular)
+    draft = drafts.draft_of(circular)
     # Saved again through every rule (as composing in LINE does), nothing is lost.
-    compose.save_draft(session, clock, officer, draft, circular)
-    assert len(compose.draft_of(circular).translations) == 2
+    drafts.save_draft(session, clock, officer, draft, circular)
+    assert len(drafts.draft_of(circular).translations) == 2
     # Emptying a version removes it.
-    compose.save_draft(
+    drafts.save_draft(
         session,
         clock,
         officer,
@@ -140,9 +140,9 @@ def test_a_correction_keeps_the_versions_its_author_wrote(
 ) -> None:
     make_line_residents(1, sakura)
     original = compose_circular(ENGLISH)
-    assert compose.send_now(session, clock, officer, original, None).released
+    assert lifecycle.send_now(session, clock, officer, original, None).released
     fixed = Version("en", "Disaster drill (corrected)", "Meet at the school at 9:00 on Sunday.")
-    correction = compose.correct(
+    correction = lifecycle.correct(
         session,
         clock,
         officer,
@@ -155,7 +155,7 @@ def test_a_correction_keeps_the_versions_its_author_wrote(
     )
     session.commit()
     session.expire_all()
-    assert {v.language: v.title for v in compose.draft_of(correction).translations} == {
+    assert {v.language: v.title for v in drafts.draft_of(correction).translations} == {
         "en": fixed.title,
         EASY_JAPANESE: "【訂正】防災訓練のお知らせ",
     }
@@ -340,7 +340,7 @@ def test_one_worker_sends_each_circular_and_language_its_own_card(
     drill = compose_circular(ENGLISH)
     session.commit()
     release_and_send(session, clock, worker, drill)
-    festival = compose.save_draft(
+    festival = drafts.save_draft(
         session,
         clock,
         officer,
@@ -435,7 +435,7 @@ def test_the_compose_form_takes_easy_japanese_and_the_configured_translations(
     assert saved.status_code == 302
     session.expire_all()
     circular = session.scalars(select(Circular)).one()
-    assert {v.language: v.body for v in compose.draft_of(circular).translations} == {
+    assert {v.language: v.body for v in drafts.draft_of(circular).translations} == {
         "en": "Meet at the park at 9.",
         EASY_JAPANESE: "日曜日の 9時に 公園に 来て ください。",
     }

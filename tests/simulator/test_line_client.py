@@ -1,10 +1,11 @@
-"""Kairan's own multicast (broadcasts.delivery.line), which builds its request without pydantic's
-validation: it must send exactly what the validated request would, and refuse what validation
-would have refused."""
+"""The one LINE client (broadcasts.delivery.line): its own multicast, which builds its request
+without pydantic's validation, must send exactly what the validated request would and refuse
+what validation would have refused; and LINE's statistics are asked through it too."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from linebot.v3.messaging import (
@@ -58,3 +59,29 @@ def test_a_batch_outside_the_limit_is_refused_before_any_call(
     with pytest.raises(ValueError, match="1 to 500 ids"):
         line_api.multicast(line, users, [CARD], uuid.uuid4(), "circular_7")
     assert sim.requests_log("/v2/bot/message/multicast") == []
+
+
+def test_statistics_come_through_the_same_client(line: line_api.Line, sim: SimulatorClient) -> None:
+    """LINE Insight's per-unit statistics, on the client's host with its token, with LINE's rule
+    that every value under 20 users reads as null."""
+    users = sim.create_users(21)
+    sent = line_api.multicast(line, users, [CARD], uuid.uuid4(), "circular_8")
+    assert sent.result is line_api.Result.accepted
+    day = date(2026, 12, 1)
+    hidden = line_api.UnitStatistics(unique_impression=None, unique_click=None, impression=None)
+    assert line_api.unit_statistics(line, "circular_8", day, day) == hidden
+    for user in users:
+        sim.read(user)
+    stats = line_api.unit_statistics(line, "circular_8", day, day)
+    assert stats is not None and stats.unique_impression == 21 and stats.impression == 21
+    asked = sim.requests_log("/v2/bot/insight/message/event/aggregation")
+    assert [entry["status"] for entry in asked] == [200, 200]
+    assert "customAggregationUnit=circular_8" in asked[0]["query"]
+
+
+def test_statistics_are_none_when_line_does_not_answer(
+    line: line_api.Line, sim: SimulatorClient
+) -> None:
+    sim.set_faults(error500=1.0, paths=["/v2/bot/insight/"])
+    day = date(2026, 12, 1)
+    assert line_api.unit_statistics(line, "circular_8", day, day) is None

@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broadcasts.rollout.areas import AreaFileError, parse, to_hiragana
+from broadcasts.rollout.area_file import AreaFileError, parse
 from tests.helpers.settings import SAMPLE_AREAS
 
 HEADER = (
@@ -78,10 +78,6 @@ def test_every_bad_row_is_reported_with_its_line() -> None:
 def test_unusable_files_are_refused(data: bytes, expected: str) -> None:
     with pytest.raises(AreaFileError, match=expected):
         parse(data)
-
-
-def test_katakana_becomes_hiragana() -> None:
-    assert to_hiragana("サクラガオカ・ヒガシ") == "さくらがおか・ひがし"
 
 
 @given(st.binary(max_size=2000))

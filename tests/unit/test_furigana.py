@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broadcasts.circulars.furigana import Segment, hiragana, segments
+from broadcasts.circulars.furigana import Segment, segments
+from broadcasts.core.text import hiragana
 
 
 def ruby(text: str) -> list[tuple[str, str | None]]:

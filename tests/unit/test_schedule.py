@@ -2,7 +2,8 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, reminder_slots
+from broadcasts.core.clock import TOKYO
+from broadcasts.schedule.rules import QuietHours, allowed_at, reminder_slots
 
 QUIET = QuietHours.parse("21:00-08:00")
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
-from broadcasts.circulars.compose import CircularDraft, CompositionError, NotPermitted
+from broadcasts.circulars import drafts, lifecycle, targeting
+from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
+from broadcasts.staff.scope import Scope
 from models import Association, Circular, CircularStatus, District, Role, StaffMember
 from tests.helpers.clock import FakeClock
 
@@ -108,13 +109,13 @@ def test_every_role_against_every_target(
     author = city.staff[role]
     target = TARGETS[target_name](city)
     if target_name in ALLOWED[role]:
-        circular = compose.save_draft(session, clock, author, draft(target))
-        assert compose.composing_scope(session, author).can_compose
+        circular = drafts.save_draft(session, clock, author, draft(target))
+        assert Scope.of_member(author).may_compose
         assert Target.of_circular(circular) == target
     else:
         expected = NotPermitted if role in ("no_roles", "resident") else CompositionError
         with pytest.raises(expected) as refused:
-            compose.save_draft(session, clock, author, draft(target))
+            drafts.save_draft(session, clock, author, draft(target))
         assert refused.value.field in ("targets", "author")
 
 
@@ -122,11 +123,11 @@ def test_officer_cannot_move_an_existing_draft_outside_their_association(
     session: Session, clock: FakeClock, city: City
 ) -> None:
     officer = city.staff["officer"]
-    circular = compose.save_draft(
+    circular = drafts.save_draft(
         session, clock, officer, draft(Target.of(associations=[city.sakura.id]))
     )
     with pytest.raises(CompositionError):
-        compose.save_draft(
+        drafts.save_draft(
             session, clock, officer, draft(Target.of(associations=[city.kaede.id])), circular
         )
     assert Target.of_circular(circular) == Target.of(associations=[city.sakura.id])
@@ -136,23 +137,23 @@ def test_only_the_author_an_admin_or_a_covering_scope_may_manage_a_circular(
     session: Session, clock: FakeClock, city: City, make_staff: Callable[..., StaffMember]
 ) -> None:
     officer = city.staff["officer"]
-    mine = compose.save_draft(
+    mine = drafts.save_draft(
         session, clock, officer, draft(Target.of(associations=[city.sakura.id]))
     )
     west_promoter = make_staff(Role.promoter, district_id=city.west.id)
     other_officer = make_staff(Role.officer, association_id=city.momo.id)
-    assert compose.may_manage(session, officer, mine)
-    assert compose.may_manage(session, city.staff["admin"], mine)
-    assert compose.may_manage(session, city.staff["promoter"], mine)  # east covers 桜
-    assert not compose.may_manage(session, west_promoter, mine)
-    assert not compose.may_manage(session, other_officer, mine)
-    assert not compose.may_manage(session, None, mine)
+    assert Scope.of_member(officer).may_manage(session, mine)
+    assert Scope.of_member(city.staff["admin"]).may_manage(session, mine)
+    assert Scope.of_member(city.staff["promoter"]).may_manage(session, mine)  # east covers 桜
+    assert not Scope.of_member(west_promoter).may_manage(session, mine)
+    assert not Scope.of_member(other_officer).may_manage(session, mine)
+    assert not Scope.of_member(None).may_manage(session, mine)
     with pytest.raises(NotPermitted):
-        compose.cancel(session, clock, other_officer, mine)
+        lifecycle.cancel(session, clock, other_officer, mine)
     with pytest.raises(NotPermitted):
-        compose.send_now(session, clock, west_promoter, mine, None)
+        lifecycle.send_now(session, clock, west_promoter, mine, None)
     with pytest.raises(NotPermitted):
-        compose.preview(session, None, mine, None)
+        lifecycle.preview(session, None, mine, None)
 
 
 def test_the_target_tree_shows_only_the_authors_scope(
@@ -162,32 +163,32 @@ def test_the_target_tree_shows_only_the_authors_scope(
     make_resident(association=city.sakura)
     make_resident(association=city.kaede)
 
-    officer_tree = compose.allowed_target_tree(session, city.staff["officer"])
+    officer_tree = targeting.allowed_target_tree(session, Scope.of_member(city.staff["officer"]))
     assert [d.name for d in officer_tree] == ["東校区"]
     assert not officer_tree[0].selectable
     (sakura,) = officer_tree[0].associations
     assert (sakura.name, sakura.recipients) == ("桜町内会", 2)
     assert [(g.name, g.recipients) for g in sakura.groups] == [("1班", 0), ("2班", 1)]
 
-    promoter_tree = compose.allowed_target_tree(session, city.staff["promoter"])
+    promoter_tree = targeting.allowed_target_tree(session, Scope.of_member(city.staff["promoter"]))
     assert [(d.name, d.selectable, d.recipients) for d in promoter_tree] == [("東校区", True, 2)]
     assert {a.name for a in promoter_tree[0].associations} == {"桜町内会", "桃町内会"}
 
-    admin_tree = compose.allowed_target_tree(session, city.staff["admin"])
+    admin_tree = targeting.allowed_target_tree(session, Scope.of_member(city.staff["admin"]))
     assert {d.name for d in admin_tree} == {"東校区", "西校区"}
-    assert compose.allowed_target_tree(session, None) == []
-    assert compose.allowed_target_tree(session, city.staff["no_roles"]) == []
+    assert targeting.allowed_target_tree(session, Scope.of_member(None)) == []
+    assert targeting.allowed_target_tree(session, Scope.of_member(city.staff["no_roles"])) == []
 
 
 def test_a_correction_keeps_its_originals_audience_whatever_targets_it_is_given(
     session: Session, clock: FakeClock, city: City, make_circular: Callable[..., Circular]
 ) -> None:
     officer = city.staff["officer"]
-    circular = compose.save_draft(
+    circular = drafts.save_draft(
         session, clock, officer, draft(Target.of(associations=[city.sakura.id]))
     )
     circular.status = CircularStatus.sent  # as if released and delivered
-    fix = compose.correct(
+    fix = lifecycle.correct(
         session, clock, officer, circular, draft(Target.of(associations=[city.kaede.id]))
     )
     assert fix.corrects_id == circular.id
@@ -205,25 +206,25 @@ def test_an_author_whose_role_for_the_area_was_removed_can_no_longer_correct_it(
     """Authorship grants nothing by itself: every write checks the author's current scope,
     a correction's included (issue #18, item 12)."""
     officer = make_staff(Role.officer, association_id=city.sakura.id)
-    mine = compose.save_draft(
+    mine = drafts.save_draft(
         session, clock, officer, draft(Target.of(associations=[city.sakura.id]))
     )
     mine.status = CircularStatus.sent  # as if released and delivered
-    fix = compose.correct(session, clock, officer, mine, draft(Target()))
+    fix = lifecycle.correct(session, clock, officer, mine, draft(Target()))
     # The admin moves the officer from 桜 to 桃: they still compose, for 桃 only.
     (role,) = officer.roles
     role.association_id = city.momo.id
     session.flush()
     session.expire(officer)
-    assert not compose.may_manage(session, officer, mine)
-    assert not compose.may_manage(session, officer, fix)
+    assert not Scope.of_member(officer).may_manage(session, mine)
+    assert not Scope.of_member(officer).may_manage(session, fix)
     with pytest.raises(NotPermitted) as refused:
-        compose.correct(session, clock, officer, mine, draft(Target()))
+        lifecycle.correct(session, clock, officer, mine, draft(Target()))
     assert "担当の範囲外" in refused.value.message
     with pytest.raises(NotPermitted):
-        compose.send_now(session, clock, officer, fix, None)
+        lifecycle.send_now(session, clock, officer, fix, None)
     with pytest.raises(NotPermitted):
-        compose.schedule(session, clock, officer, fix, clock.now() + timedelta(days=1))
+        lifecycle.schedule(session, clock, officer, fix, clock.now() + timedelta(days=1))
     assert fix.status is CircularStatus.draft
     # The dashboard answers as for any circular outside the viewer's scope.
     client = dashboard_client(officer)
@@ -234,9 +235,9 @@ def test_an_author_whose_role_for_the_area_was_removed_can_no_longer_correct_it(
     assert client.post(f"/dashboard/compose/{fix.id}/send").status_code == 404
     session.expire_all()
     assert session.get_one(Circular, fix.id).status is CircularStatus.draft
-    assert len(compose.corrections_of(session, mine)) == 0
+    assert len(lifecycle.corrections_of(session, mine)) == 0
     # A draft of theirs with no area picked yet (as LINE compose starts one) stays theirs.
     blank = Circular(author_id=officer.id, title="", body="")
     session.add(blank)
     session.flush()
-    assert compose.may_manage(session, officer, blank)
+    assert Scope.of_member(officer).may_manage(session, blank)

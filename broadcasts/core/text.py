@@ -1,0 +1,29 @@
+"""Folding what people type, so that how it was typed does not matter: full or half width, upper
+or lower case, katakana or hiragana, any kind of space or hyphen. One rule each, used by every
+feature that reads such text: a code copied from a chat or a flyer, and kana."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Spaces and every hyphen a Japanese keyboard offers; NFKC has already made full-width ones half.
+_SEPARATORS = re.compile(r"[\s\-_‐－ー−]")
+_KATAKANA = re.compile("[\u30a1-\u30f6]")
+
+
+def typed_code(text: str, prefix: str = "") -> str | None:
+    """The code in what a person typed: full width to half (NFKC), upper case, without spaces or
+    hyphens, and without `prefix`, which must be there when given. None unless ASCII letters and
+    digits remain. Each kind of code then checks its own shape."""
+    folded = _SEPARATORS.sub("", unicodedata.normalize("NFKC", text).upper())
+    if not folded.startswith(prefix):
+        return None
+    body = folded.removeprefix(prefix)
+    return body if body and body.isascii() and body.isalnum() else None
+
+
+def hiragana(text: str) -> str:
+    """Katakana as hiragana (サクラ → さくら), everything else as it is: readings are kept and
+    matched in hiragana, so either script finds them."""
+    return _KATAKANA.sub(lambda match: chr(ord(match.group()) - 0x60), text)
