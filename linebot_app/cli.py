@@ -27,7 +27,7 @@ from broadcasts.delivery.line import remaining_quota
 from broadcasts.schedule.rules import TOKYO
 from broadcasts.staff import invites as staff_invites
 from broadcasts.staff import logins
-from linebot_app import create_app
+from linebot_app import create_app, operations_cli
 from linebot_app.config import ConfigError
 from linebot_app.dashboard.links import login_url
 from linebot_app.extensions import db, line, settings
@@ -498,6 +498,9 @@ def safety_start(
         f"safety check {circular_id}: released to {started.release.recipients} residents;"
         f" {settings().KAIRAN_PUBLIC_URL}/dashboard/safety/{circular_id}"
     )
+
+
+operations_cli.register(cli)  # `kairan line check`, `kairan backup …`
 
 
 def main() -> None:
