@@ -54,6 +54,7 @@ _RETRY_KEY_VIEWS: set[str] = set()
 
 MAX_RICH_MENU_IMAGE_BYTES = 1024 * 1024
 MAX_FOLLOWER_IDS_LIMIT = 1000
+MAX_WEBHOOK_URL_LENGTH = 500
 
 
 def _endpoint(kind: str, *, retry_key: bool = False) -> Callable[[F], F]:
@@ -492,8 +493,30 @@ def set_webhook_endpoint() -> Response:
 @bp.get("/v2/bot/channel/webhook/endpoint")
 @_endpoint("default")
 def get_webhook_endpoint() -> Response:
-    url = sim().state.webhook.url
-    return jsonify({"endpoint": url or "", "active": url is not None})
+    state = sim().state
+    with state.lock:
+        url, active = state.webhook.url, state.webhook.active
+    return jsonify({"endpoint": url or "", "active": url is not None and active})
+
+
+@bp.post("/v2/bot/channel/webhook/test")
+@_endpoint("default")
+def test_webhook_endpoint() -> Response:
+    """Sends a request with no events to `endpoint`, or to the URL set when it is left out."""
+    body, failure = _json_body() if request.get_data() else ({}, None)
+    if failure is not None:
+        return failure
+    endpoint = body.get("endpoint") if isinstance(body, dict) else None
+    if endpoint is not None and (
+        not isinstance(endpoint, str)
+        or not endpoint.startswith(("http://", "https://"))
+        or len(endpoint) > MAX_WEBHOOK_URL_LENGTH
+    ):
+        return _invalid([{"message": "must be a URL", "property": "endpoint"}])
+    url = endpoint or sim().state.webhook.url
+    if not url:
+        return _error(400, "The webhook URL is not set")
+    return jsonify(webhooks.test(sim(), url))
 
 
 # -- rich menus --------------------------------------------------------------------------------

@@ -406,8 +406,12 @@ def webhook_url() -> Response:
             not isinstance(url, str) or not url.startswith(("http://", "https://"))
         ):
             raise ControlError(400, "'url' must be an http(s) URL or null")
+        active = body.get("active", True)
+        if not isinstance(active, bool):
+            raise ControlError(400, "'active' must be true or false")
         with state.lock:
             state.webhook.url = url
+            state.webhook.active = active
             for key, attr in (("timeoutSeconds", "timeout_seconds"), ("maxRetries", "max_retries")):
                 if key in body:
                     value = body[key]
@@ -419,6 +423,7 @@ def webhook_url() -> Response:
         return jsonify(
             {
                 "url": settings.url,
+                "active": settings.active,
                 "timeoutSeconds": settings.timeout_seconds,
                 "maxRetries": settings.max_retries,
             }

@@ -174,6 +174,9 @@ class RichMenu:
 @dataclass
 class WebhookSettings:
     url: str | None = None
+    # The console's 「Webhookの利用」 (use webhook): off, LINE sends no events, though the URL
+    # stays set and can still be tested.
+    active: bool = True
     timeout_seconds: float = 2.0
     # LINE redelivers failed webhooks only when redelivery is switched on; bounded either way.
     max_retries: int = 2
@@ -220,7 +223,7 @@ class SimState:
             self.narrowcasts: dict[str, dict[str, Any]] = {}
             self.unit_stats: dict[str, dict[str, Any]] = {}
             # Reset forgets everything but where the bot lives: it is configuration, not state.
-            self.webhook = WebhookSettings(url=self.webhook.url)
+            self.webhook = WebhookSettings(url=self.webhook.url, active=self.webhook.active)
             self._message_seq = 0
 
     # -- clock ---------------------------------------------------------------------------------

@@ -148,8 +148,10 @@ class SimulatorClient:
         *,
         timeout_seconds: float | None = None,
         max_retries: int | None = None,
+        active: bool = True,
     ) -> dict[str, Any]:
-        body: dict[str, Any] = {"url": url}
+        """Where LINE sends webhooks; `active=False` is the console's 「Webhookの利用」 off."""
+        body: dict[str, Any] = {"url": url, "active": active}
         if timeout_seconds is not None:
             body["timeoutSeconds"] = timeout_seconds
         if max_retries is not None:

@@ -62,6 +62,7 @@ def deliver(
     state = simulator.state
     with state.lock:
         url = state.webhook.url
+        active = state.webhook.active
         timeout = state.webhook.timeout_seconds
         max_retries = state.webhook.max_retries
         destination = state.bot_user_id
@@ -72,6 +73,9 @@ def deliver(
     }
     if url is None:
         result["error"] = "no webhook URL set (POST /_sim/webhook-url)"
+        return result
+    if not active:
+        result["error"] = "webhook usage is off (POST /_sim/webhook-url with active: true)"
         return result
     for attempt in range(max_retries + 1):
         is_redelivery = redelivery or attempt > 0
@@ -93,6 +97,54 @@ def deliver(
         if error is None and status is not None and status < 500:
             break
     return result
+
+
+def test(simulator: Simulator, url: str) -> dict[str, Any]:
+    """LINE's "Verify" of a webhook URL: one signed request with no events, and how it went, in
+    the shape of the Messaging API's answer (`success`, `statusCode`, `reason`, `detail`).
+
+    Sent whether or not webhook usage is on, as the console's 「検証」 button does. Call it
+    without holding the state lock: the bot may call back meanwhile."""
+    state = simulator.state
+    with state.lock:
+        timeout = state.webhook.timeout_seconds
+        payload = {"destination": state.bot_user_id, "events": []}
+        timestamp = state.iso_now()
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    status, error = _post(url, body, simulator.channel_secret, timeout)
+    with state.lock:
+        state.webhook_log.append(
+            {
+                "timestamp": state.now_ms(),
+                "status": status,
+                "error": error,
+                "isRedelivery": False,
+                "body": payload,
+                "test": True,
+            }
+        )
+    if status is None:
+        # No answer: the status code is 0, the reason says whether the connection was made.
+        reason = "REQUEST_TIMEOUT" if error in _TIMEOUTS else "COULD_NOT_CONNECT"
+        return {
+            "success": False,
+            "timestamp": timestamp,
+            "statusCode": 0,
+            "reason": reason,
+            "detail": error or "",
+        }
+    ok = 200 <= status < 300
+    return {
+        "success": ok,
+        "timestamp": timestamp,
+        "statusCode": status,
+        "reason": "OK" if ok else "ERROR_STATUS_CODE",
+        "detail": str(status),
+    }
+
+
+# urllib3's names for an answer that did not come in time (the connection was made or not).
+_TIMEOUTS = frozenset({"ReadTimeoutError", "ConnectTimeoutError", "TimeoutError"})
 
 
 def _stamped(events: list[dict[str, Any]], is_redelivery: bool) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """The `kairan` command: one click group on Flask's CLI, its command groups one module each
-(database, circulars, staff, rollout, safety, processes, demo). Commands parse their input,
-call the same services as the web and LINE, and commit once.
+(database, circulars, staff, rollout, safety, processes, demo, operations). Commands parse their
+input, call the same services as the web and LINE, and commit once.
 
 Flask's AppGroup runs every command inside an app context; the groups here are AppGroups, and
 the commands that start processes of their own (the simulator, the demo) are plain click
@@ -18,7 +18,16 @@ from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
 from linebot_app import create_app
-from linebot_app.cli import circulars, database, demo, processes, rollout, safety, staff
+from linebot_app.cli import (
+    circulars,
+    database,
+    demo,
+    operations,
+    processes,
+    rollout,
+    safety,
+    staff,
+)
 from linebot_app.cli.common import CommandError
 from linebot_app.config import ConfigError
 
@@ -53,6 +62,7 @@ for command in (
     rollout.import_group,
     rollout.line_group,
     staff.staff_group,
+    operations.backup_group,
     safety.safety_group,
     processes.worker_command,
     processes.scheduler_command,
@@ -60,6 +70,7 @@ for command in (
     demo.demo_command,
 ):
     cli.add_command(command)
+rollout.line_group.add_command(operations.line_check)
 
 
 def main() -> None:
