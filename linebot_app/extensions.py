@@ -27,7 +27,8 @@ def settings() -> Settings:
 
 def line() -> Line:
     """The app's LINE clients, built from its settings on first use: building them loads
-    line-bot-sdk (about 1.5 s of CPU), which a command that never calls LINE need not pay."""
+    line-bot-sdk (most of a process's start-up), which a command that never calls LINE need
+    not pay."""
     extensions = current_app.extensions
     with _CONNECTING:  # the web's threads and the worker's senders may ask at once
         if LINE_EXTENSION not in extensions:

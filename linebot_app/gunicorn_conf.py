@@ -21,8 +21,7 @@ bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads in each worker: after its commit a webhook waits for LINE to take its reply, tens of
 # milliseconds across the internet, and a single-threaded worker would serve nobody meanwhile.
-# (docs/BENCHMARKS.md: with a 50 ms reply, 2 sync workers answered 31 events/s.) Override with
-# GUNICORN_CMD_ARGS="--threads N".
+# (docs/BENCHMARKS.md measures it.) Override with GUNICORN_CMD_ARGS="--threads N".
 worker_class = "gthread"
 threads = 8
 # LINE gives up on a webhook after 2 s; a request still running after 30 s is stuck.
@@ -56,7 +55,7 @@ def on_starting(server: Arbiter) -> None:
         print(error, file=sys.stderr)  # noqa: T201 - the one line a person reads
         sys.exit(2)
     # Loaded here, once, for the workers forked from this process: the app loads line-bot-sdk
-    # only where LINE is called (commands need not pay ~1.5 s of CPU for it), but the web must
+    # only where LINE is called (commands need not pay for it), but the web must
     # not pay that on a first webhook, which LINE abandons after 2 s.
     import linebot_app.chat.routes  # noqa: F401
 

@@ -45,8 +45,8 @@ from models import (
     StaffMember,
 )
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
+# process's start-up (bench/startup.py), and most commands never talk to LINE.
 if TYPE_CHECKING:
     from linebot.v3.messaging import FlexMessage
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import urllib3
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
+# process's start-up (bench/startup.py), and most commands never talk to LINE.
 if TYPE_CHECKING:
     from linebot.v3.insight import Insight
     from linebot.v3.messaging import ApiException, Message, MessagingApi, MessagingApiBlob
@@ -110,8 +110,8 @@ def multicast(
     network's failures: the engine records every outcome."""
     from linebot.v3.messaging import ApiException, MulticastRequest
 
-    # Built without pydantic's validation, which re-checked the 500 ids one by one and was about
-    # 40% of the worker's CPU per call (bench/fanout.py measures it). Nothing goes unchecked:
+    # Built without pydantic's validation, which re-checked the 500 ids one by one and was a large
+    # part of the worker's CPU per call (bench/fanout.py measures it). Nothing goes unchecked:
     # `messages` are SDK models, validated when they were built; the ids are LINE's, from the
     # database; `unit` comes from `messages.unit_name`; and the one rule a batch could break
     # is checked here.

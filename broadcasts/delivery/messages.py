@@ -31,8 +31,8 @@ from broadcasts.core.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, 
 from broadcasts.core.postbacks import Answer, Confirm, Details, encode
 from models import CARD, AttachmentKind, Circular, CircularTarget, DeliveryBatch
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
+# process's start-up (bench/startup.py), and most commands never talk to LINE.
 if TYPE_CHECKING:
     from linebot.v3.messaging import FlexButton, FlexImage, FlexMessage, FlexText, Message
 

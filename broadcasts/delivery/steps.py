@@ -37,8 +37,8 @@ from models import (
     Resident,
 )
 
-# line-bot-sdk is imported where LINE is called or a message is built: loading its models
-# costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
+# process's start-up (bench/startup.py), and most commands never talk to LINE.
 if TYPE_CHECKING:
     from linebot.v3.messaging import Message
 

@@ -38,7 +38,7 @@ class Flyer:
 
 def render(flyer: Flyer, font_path: Path | None = None) -> bytes:
     """The flyer as PDF bytes; FontMissingError (bilingual) without a Japanese font."""
-    # Imported here: fpdf2 and its fontTools cost every process ~0.2 s of CPU at start-up.
+    # Imported here: fpdf2 and its fontTools would slow every process's start-up.
     from fpdf import FPDF
 
     pdf = FPDF(format="A4", unit="mm")

@@ -27,8 +27,8 @@ from broadcasts.core.clock import Clock
 from linebot_app.config import Settings
 from linebot_app.extensions import clock, db, line
 
-# line-bot-sdk and the chat (which builds messages) are imported when an event comes: loading
-# the SDK's models costs every process about 1.5 s of CPU, and most commands never talk to LINE.
+# line-bot-sdk and the chat (which builds messages) are imported when an event comes: the SDK's
+# models are most of a process's start-up (bench/startup.py), and commands never need them.
 if TYPE_CHECKING:
     from linebot.v3.messaging import Message
 
