@@ -309,6 +309,14 @@ def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:
     return taken is not None
 
 
+def last_tick(session: Session) -> datetime | None:
+    """When a clock last took or renewed the lease, as every tick does; None when no clock holds
+    it (none ever ran, or the last one stopped cleanly and gave it up)."""
+    lease = select(SchedulerLease.expires_at).where(SchedulerLease.name == LEASE)
+    expires_at = session.scalar(lease)
+    return None if expires_at is None else expires_at - LEASE_FOR
+
+
 def create_digests(session: Session, day: date) -> None:
     """One digest row per officer for `day`; one with nothing open is closed without a message."""
     existing = set(
