@@ -20,16 +20,6 @@ from gunicorn.glogging import Logger
 
 from linebot_app.logs import JsonFormatter, RedactTokens
 
-# Webhook metrics are counted by whichever worker serves the request: prometheus_client's
-# multiprocess mode keeps each worker's counts in a file of this directory and sums them at a
-# scrape (linebot_app/metrics.py). Set before anything imports prometheus_client, which chooses
-# its mode at import (nothing imported above loads it); the workers forked from this process
-# inherit it. An operator's own directory is used as given; otherwise a fresh one, removed
-# when gunicorn exits.
-OWN_METRICS_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-if OWN_METRICS_DIR:
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kairan-metrics-")
-
 bind = f"{os.environ.get('HOST', '0.0.0.0')}:{os.environ.get('PORT', '8000')}"  # noqa: S104
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 # Threads in each worker: after its commit a webhook waits for LINE to take its reply, tens of
@@ -68,14 +58,13 @@ class RedactingLogger(Logger):  # type: ignore[misc]  # gunicorn ships no types
 logger_class = RedactingLogger
 
 
-def on_starting(server: Arbiter) -> None:
-    from linebot_app.startup import StartupError, check_startup
+# Set by `on_starting` when it made the metrics directory itself, which `on_exit` removes.
+OWN_METRICS_DIR = "KAIRAN_OWN_METRICS_DIR"
 
-    # The counts of a previous run are not this run's (prometheus_client: wipe before start).
-    metrics_dir = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
-    metrics_dir.mkdir(parents=True, exist_ok=True)
-    for stale in metrics_dir.glob("*.db"):
-        stale.unlink()
+
+def on_starting(server: Arbiter) -> None:
+    prepare_metrics_dir()
+    from linebot_app.startup import StartupError, check_startup
 
     try:
         check_startup()
@@ -104,6 +93,24 @@ def child_exit(server: Arbiter, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
+def prepare_metrics_dir() -> None:
+    """Webhook metrics are counted by whichever worker serves the request: prometheus_client's
+    multiprocess mode keeps each worker's counts in a file of PROMETHEUS_MULTIPROC_DIR and sums
+    them at a scrape (linebot_app/metrics.py). Set here, in the master, before it or a worker
+    imports prometheus_client (which chooses its mode at import); the workers forked from it
+    inherit it. An operator's own directory is used as given, emptied of a previous run's
+    counts (prometheus_client: wipe before start); otherwise a fresh one, removed on exit."""
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not given:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="kairan-metrics-")
+        os.environ[OWN_METRICS_DIR] = "1"
+        return
+    metrics_dir = Path(given)
+    metrics_dir.mkdir(parents=True, exist_ok=True)
+    for stale in metrics_dir.glob("*.db"):
+        stale.unlink()
+
+
 def on_exit(server: Arbiter) -> None:
-    if OWN_METRICS_DIR:
-        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+    if os.environ.pop(OWN_METRICS_DIR, None):
+        shutil.rmtree(os.environ.pop("PROMETHEUS_MULTIPROC_DIR"), ignore_errors=True)

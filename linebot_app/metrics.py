@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import re
 import threading
 import time
@@ -35,6 +34,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    values,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
@@ -65,6 +65,9 @@ WEBHOOK_SECONDS = Histogram(
     buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 5.0),
     registry=None,
 )
+# Whether this process's metrics live in PROMETHEUS_MULTIPROC_DIR: prometheus_client decided
+# when it was imported, whatever the environment says later.
+MULTIPROCESS = values.ValueClass is not values.MutexValue
 EVENT_TYPE = re.compile(r"[A-Za-z]{1,40}")
 
 QUOTA_EXTENSION = "kairan.quota"
@@ -108,7 +111,7 @@ def metrics() -> Response:
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     registry = CollectorRegistry(auto_describe=False)
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if MULTIPROCESS:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     else:
         registry.register(WEBHOOK_EVENTS)
