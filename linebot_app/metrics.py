@@ -120,7 +120,6 @@ def metrics() -> Response:
     try:
         body = generate_latest(registry)
     except SQLAlchemyError as error:
-        db.session.rollback()
         log.warning("metrics: database unreachable (%s)", type(error).__name__)
         return Response("database unreachable\n", status=503, mimetype="text/plain")
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -209,3 +210,13 @@ def test_healthz_is_degraded_when_a_batch_waits_for_a_worker_too_long(
     age = sample(scrape(client), "kairan_oldest_due_batch_age_seconds")
     # Since the batch's `created_at`, the system's time at the release (just after the start).
     assert 11 * 60 <= age < 12 * 60
+
+
+def test_metrics_answer_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'no-such-dir' / 'kairan.sqlite3'}"
+    built = create_app(make_settings(DATABASE_URL=url, KAIRAN_METRICS_TOKEN=METRICS_TOKEN))
+    response = built.test_client().get(
+        "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
+    assert response.status_code == 503
+    assert response.get_data(as_text=True) == "database unreachable\n"
