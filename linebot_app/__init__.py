@@ -29,7 +29,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     app = Flask(__name__, instance_relative_config=True)
     settings = settings or load_settings()
     configure(app, settings)
-    configure_logging(settings.KAIRAN_LOG_LEVEL)
+    configure_logging(settings.KAIRAN_LOG_LEVEL, settings.KAIRAN_LOG_FORMAT)
     app.extensions[CLOCK_EXTENSION] = clock or SystemClock()
     db.init_app(app)
     with app.app_context():
@@ -97,9 +97,11 @@ def register_blueprints(app: Flask) -> None:
     from linebot_app.circulars.views import bp as circulars_bp
     from linebot_app.dashboard.views import bp as dashboard_bp
     from linebot_app.health import bp as health_bp
+    from linebot_app.metrics import bp as metrics_bp
     from linebot_app.webhook.views import bp as webhook_bp
 
     app.register_blueprint(health_bp)
+    app.register_blueprint(metrics_bp)
     app.register_blueprint(circulars_bp)
     app.register_blueprint(webhook_bp)
     app.register_blueprint(dashboard_bp)

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     KAIRAN_PUBLIC_URL: str
     SECRET_KEY: SecretStr
     KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object a line, for a log collector; the same fields, the same redaction.
+    KAIRAN_LOG_FORMAT: Literal["text", "json"] = "text"
+    # Unset: no `/metrics` (404). Set: `/metrics` answers a scraper that sends it as a bearer
+    # token (docs/monitoring.md).
+    KAIRAN_METRICS_TOKEN: SecretStr | None = None
     # After how long without a heartbeat a delivery worker's claim counts as abandoned
     # (PostgreSQL, where several workers run). A live worker beats every second while it waits
     # on LINE; shorter recovers faster and only costs a resend LINE answers with 409.
@@ -144,6 +149,13 @@ class Settings(BaseSettings):
     @classmethod
     def _long_secret(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 32:
+            raise Invalid("32文字以上にしてください", "must be at least 32 characters")
+        return value
+
+    @field_validator("KAIRAN_METRICS_TOKEN")
+    @classmethod
+    def _long_metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
             raise Invalid("32文字以上にしてください", "must be at least 32 characters")
         return value
 

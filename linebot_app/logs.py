@@ -8,8 +8,10 @@ access log included, shows the route with the token replaced.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from datetime import UTC, datetime
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
@@ -38,13 +40,34 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def configure_logging(level: str) -> None:
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line (KAIRAN_LOG_FORMAT=json) with the text format's fields: the
+    message as the filters left it, so the same rules hold (ids only, tokens redacted)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "process": record.process,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    return JsonFormatter() if log_format == "json" else logging.Formatter(FORMAT)
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
     """Idempotent: the factory may run more than once in a process (tests, CLI)."""
     root = logging.getLogger()
     if any(getattr(handler, "_kairan", False) for handler in root.handlers):
         return
     handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.setFormatter(formatter(log_format))
     # Flask's own report of a failed request names its path.
     handler.addFilter(RedactTokens())
     handler._kairan = True  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import urllib3
@@ -297,3 +297,11 @@ def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:
         .returning(SchedulerLease.name)
     ).first()
     return taken is not None
+
+
+def last_tick(session: Session) -> datetime | None:
+    """When a clock last took or renewed the lease, as every tick does; None when no clock holds
+    it (none ever ran, or the last one stopped cleanly and gave it up)."""
+    lease = select(SchedulerLease.expires_at).where(SchedulerLease.name == LEASE)
+    expires_at = session.scalar(lease)
+    return None if expires_at is None else expires_at - LEASE_FOR

@@ -26,6 +26,7 @@ from broadcasts import webhook_events
 from broadcasts.core.clock import Clock
 from linebot_app.config import Settings
 from linebot_app.extensions import clock, db, line
+from linebot_app.metrics import timed_webhook, webhook_event
 
 # line-bot-sdk and the chat (which builds messages) are imported when an event comes: the SDK's
 # models are most of a process's start-up (bench/startup.py), and commands never need them.
@@ -39,6 +40,7 @@ USER_ID = re.compile(r"U[0-9a-f]{32}")
 
 
 @bp.post("/callback")
+@timed_webhook
 def callback() -> tuple[str, int]:
     from linebot.v3.exceptions import InvalidSignatureError
     from linebot.v3.webhook import WebhookParser
@@ -89,6 +91,7 @@ def _process(event: Any) -> None:
     ):
         # Acknowledged and not stored: LINE must not redeliver what Kairan will never handle.
         log.info("webhook event %r (%s) ignored", str(event_id)[:64], event_type)
+        webhook_event(event_type, "ignored")
         return
     session = db.session
     context = chat.prepare(
@@ -102,6 +105,7 @@ def _process(event: Any) -> None:
         if not webhook_events.claim(session, clock, event_id, event_type):
             session.rollback()
             log.info("webhook event %s (%s) already handled", event_id, event_type)
+            webhook_event(event_type, "duplicate")
             return
         messages = answer(context, sent)
         resident = context.resident()
@@ -122,8 +126,10 @@ def _process(event: Any) -> None:
     except Exception as error:
         session.rollback()
         _record_failure(session, clock, event_id, event_type, error)
+        webhook_event(event_type, "failed")
         return
     log.info("webhook event %s (%s) handled, resident %s", event_id, event_type, resident_id)
+    webhook_event(event_type, "handled")
     reply_token = getattr(event, "reply_token", None)
     if messages and reply_token:
         _reply(event_id, reply_token, messages)
