@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from linebot_app.extensions import clock, db, line, settings
 
@@ -28,6 +28,7 @@ backup_group = AppGroup("backup", help="Back up and restore the database and the
 
 
 @click.command("check")
+@with_appcontext
 def line_check() -> None:
     """Check the configuration against LINE (or whatever LINE_API_BASE_URL points at): the
     token, the webhook URL and LINE's test call to it, the quota and plan, the rich menu.

@@ -22,7 +22,7 @@ from sqlalchemy import MetaData, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose
+from broadcasts.circulars import attachments
 from linebot_app import create_app
 from linebot_app.cli import cli
 from linebot_app.extensions import db
@@ -84,10 +84,10 @@ def populated(
     """The statistics fixture's districts, residents, circular, deliveries and confirmations,
     plus a draft with a PDF and a photo in the uploads directory."""
     draft = make_circular(author=sent.admin, title="防災訓練のお知らせ")
-    compose.add_attachment(session, draft, "案内.pdf", PDF, uploads)
+    attachments.add_attachment(session, draft, "案内.pdf", PDF, uploads)
     photo = io.BytesIO()
     Image.new("RGB", (64, 48), "#2E7D32").save(photo, format="PNG")
-    compose.add_attachment(session, draft, "集合場所.png", photo.getvalue(), uploads)
+    attachments.add_attachment(session, draft, "集合場所.png", photo.getvalue(), uploads)
     session.commit()
     return sent
 
