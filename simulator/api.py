@@ -77,6 +77,16 @@ def invalid(details: list[Detail]) -> Response:
     return error(400, f"The request body has {len(details)} error(s)", details)
 
 
+def json_body() -> tuple[Any, Response | None]:
+    """The request's JSON, or LINE's 400 for a body that is not JSON."""
+    try:
+        return json.loads(request.get_data()), None
+    except (ValueError, UnicodeDecodeError):
+        return None, error(
+            400, "The request body has 1 error(s)", [{"message": "invalid JSON", "property": ""}]
+        )
+
+
 # -- cross-cutting checks, in the order LINE applies them ------------------------------------------
 
 
@@ -143,6 +153,9 @@ def _before() -> Response | None:
     return None
 
 
+# -- after the view: the request id and the request log --------------------------------------------
+
+
 def _after(response: Response) -> Response:
     state = sim().state
     if g.get("fault") == "acceptThenError500" and 200 <= response.status_code < 300:
@@ -175,13 +188,7 @@ def _after(response: Response) -> Response:
     return response
 
 
-def json_body() -> tuple[Any, Response | None]:
-    try:
-        return json.loads(request.get_data()), None
-    except (ValueError, UnicodeDecodeError):
-        return None, error(
-            400, "The request body has 1 error(s)", [{"message": "invalid JSON", "property": ""}]
-        )
+# -- accepting a send: the retry key, the quota, all or nothing ------------------------------------
 
 
 def _already_accepted(push: bool) -> Response | None:
