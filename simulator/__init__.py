@@ -58,7 +58,7 @@ def create_app(
             f"LINE simulator: set {' and '.join(missing)} (environment or .env) to start"
         )
 
-    from simulator import api, control, phones
+    from simulator import channel, control, messaging, phones
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -66,7 +66,8 @@ def create_app(
     state = SimState(quota_limit=quota_limit, rate_limits_enabled=rate_limits_enabled, clock=clock)
     state.webhook.url = webhook_url
     app.extensions[EXTENSION_KEY] = Simulator(secret, token, state, allow_http_media)
-    app.register_blueprint(api.bp)
+    app.register_blueprint(messaging.bp)
+    app.register_blueprint(channel.bp)
     app.register_blueprint(control.bp)
     app.register_blueprint(phones.bp)
 
@@ -80,7 +81,7 @@ def create_app(
 
     @app.after_request
     def request_id(response: Response) -> Response:
-        # The API blueprint sets its own id (and logs it); this covers 404s and 405s under /v2.
+        # The API blueprints set their own id (and log it); this covers 404s and 405s under /v2.
         if request.path.startswith("/v2/") and "x-line-request-id" not in response.headers:
             response.headers["x-line-request-id"] = str(uuid.uuid4())
         return response

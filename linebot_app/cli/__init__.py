@@ -1,6 +1,7 @@
 """The `kairan` command: one click group on Flask's CLI, its command groups one module each
-(database, circulars, staff, rollout, safety, processes, demo, operations). Commands parse their
-input, call the same services as the web and LINE, and commit once.
+(database, circulars, staff, rollout, safety, processes, demo, operations).
+
+Commands parse their input, call the same services as the web and LINE, and commit once.
 
 Flask's AppGroup runs every command inside an app context; the groups here are AppGroups, and
 the commands that start processes of their own (the simulator, the demo) are plain click

@@ -166,9 +166,9 @@ def test_tests_share_code_through_helpers_only() -> None:
 
 # --- private names ------------------------------------------------------------------------------
 
-# Where another module's private names are refused. broadcasts/, models/ and simulator/ hold none
-# today either.
-PRIVATE_CHECKED = ("linebot_app",)
+# Where another module's private names are refused. broadcasts/ and models/ hold none today
+# either.
+PRIVATE_CHECKED = ("linebot_app", "simulator")
 
 
 def is_private(name: str) -> bool:
@@ -292,3 +292,153 @@ def test_no_file_silences_an_import_below_the_top() -> None:
         for line in e402_silenced(path.read_text(encoding="utf-8"))
     ]
     assert found == []
+
+
+# --- layout -------------------------------------------------------------------------------------
+
+# A newcomer finds a feature's package by its name and reads a file in one sitting: no file over
+# MAX_LINES, a short top level in broadcasts/ with the features in packages, and every package
+# saying what it owns in its first two lines.
+LAYOUT_TREES = ("linebot_app", "broadcasts", "models", "simulator")
+MAX_LINES = 600
+MAX_TOP_LEVEL_MODULES = 12
+MIN_FEATURE_PACKAGES = 5
+MAX_SUMMARY_LINES = 2
+PACKAGED_TREES = ("broadcasts", "linebot_app")
+
+
+def long_files(root: Path, limit: int = MAX_LINES) -> list[str]:
+    return [
+        f"{path.relative_to(root)}: {lines} lines"
+        for path in sorted(root.rglob("*.py"))
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > limit
+    ]
+
+
+def top_level_modules(package: Path) -> list[str]:
+    """The package's own modules beside its subpackages; its `__init__.py` is the package itself."""
+    return sorted(path.name for path in package.glob("*.py") if path.name != "__init__.py")
+
+
+def feature_packages(package: Path) -> list[str]:
+    return sorted(path.parent.name for path in package.glob("*/__init__.py"))
+
+
+def source_directories(root: Path) -> list[Path]:
+    """`root` and every directory under it holding Python (templates and locales hold none)."""
+    return sorted({path.parent for path in root.rglob("*.py") if "__pycache__" not in path.parts})
+
+
+def unsaid_packages(root: Path) -> list[str]:
+    """Directories of Python under `root` that do not say, in the first paragraph of their
+    `__init__.py`'s docstring and within two lines, what they own."""
+    found: list[str] = []
+    for directory in source_directories(root):
+        init = directory / "__init__.py"
+        where = init.relative_to(root.parent)
+        if not init.exists():
+            found.append(f"{where}: missing")
+            continue
+        docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        if not docstring:
+            found.append(f"{where}: no docstring")
+            continue
+        summary = docstring.split("\n\n")[0].splitlines()
+        if len(summary) > MAX_SUMMARY_LINES:
+            found.append(f"{where}: first paragraph of {len(summary)} lines")
+    return found
+
+
+def classes_named(name: str, sources: dict[str, str]) -> list[str]:
+    """Where `sources` (module → text) define a class `name`, nested ones included."""
+    return [
+        f"{module}:{node.lineno}"
+        for module, source in sources.items()
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef) and node.name == name
+    ]
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_file_over_the_limit_is_found(tmp_path: Path) -> None:
+    write(tmp_path / "short.py", "x = 1\n" * MAX_LINES)
+    write(tmp_path / "feature" / "long.py", "x = 1\n" * (MAX_LINES + 1))
+    assert long_files(tmp_path) == [f"feature/long.py: {MAX_LINES + 1} lines"]
+
+
+@pytest.mark.parametrize("tree", LAYOUT_TREES)
+def test_no_file_is_over_the_limit(tree: str) -> None:
+    assert long_files(REPO / tree) == []
+
+
+def test_a_flat_package_is_found(tmp_path: Path) -> None:
+    write(tmp_path / "__init__.py", '"""Owns x."""\n')
+    for number in range(MAX_TOP_LEVEL_MODULES + 1):
+        write(tmp_path / f"module_{number}.py", "")
+    write(tmp_path / "feature" / "__init__.py", '"""Owns y."""\n')
+    write(tmp_path / "templates" / "page.html", "")
+    assert len(top_level_modules(tmp_path)) > MAX_TOP_LEVEL_MODULES
+    assert feature_packages(tmp_path) == ["feature"]
+
+
+def test_broadcasts_keeps_its_features_in_packages() -> None:
+    broadcasts = REPO / "broadcasts"
+    assert len(top_level_modules(broadcasts)) <= MAX_TOP_LEVEL_MODULES
+    assert len(feature_packages(broadcasts)) >= MIN_FEATURE_PACKAGES
+
+
+@pytest.mark.parametrize(
+    ("init", "problem"),
+    [
+        (None, "missing"),
+        ("from . import x\n", "no docstring"),
+        ('"""One.\nTwo.\nThree."""\n', "first paragraph of 3 lines"),
+        ('"""\n\n"""\n', "no docstring"),
+    ],
+)
+def test_a_package_that_does_not_say_what_it_owns_is_found(
+    tmp_path: Path, init: str | None, problem: str
+) -> None:
+    write(tmp_path / "app" / "__init__.py", '"""The app."""\n')
+    write(tmp_path / "app" / "feature" / "steps.py", "")
+    if init is not None:
+        write(tmp_path / "app" / "feature" / "__init__.py", init)
+    assert unsaid_packages(tmp_path / "app") == [f"app/feature/__init__.py: {problem}"]
+
+
+def test_a_two_line_summary_may_be_followed_by_more(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "__init__.py", '"""Owns this,\nand that.\n\nMore.\nAnd more.\n"""\n')
+    write(tmp_path / "app" / "templates" / "page.html", "")
+    assert unsaid_packages(tmp_path / "app") == []
+
+
+@pytest.mark.parametrize("tree", PACKAGED_TREES)
+def test_every_package_says_what_it_owns(tree: str) -> None:
+    assert unsaid_packages(REPO / tree) == []
+
+
+def test_a_second_scope_is_found() -> None:
+    sources = {
+        "broadcasts.staff.scope": "class Scope:\n    pass\n",
+        "broadcasts.circulars.compose": "def f():\n    class Scope:\n        pass\n",
+        "linebot_app.chat.words": "Scope = 1\nclass Scoped:\n    pass\n",
+    }
+    assert classes_named("Scope", sources) == [
+        "broadcasts.staff.scope:1",
+        "broadcasts.circulars.compose:2",
+    ]
+
+
+def test_there_is_one_scope() -> None:
+    sources = {
+        module_name(path): path.read_text(encoding="utf-8")
+        for tree in ("linebot_app", "broadcasts", "models")
+        for path in sorted((REPO / tree).rglob("*.py"))
+    }
+    found = classes_named("Scope", sources)
+    assert len(found) == 1, found
