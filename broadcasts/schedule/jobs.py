@@ -28,7 +28,7 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import pushes, steps
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.retry import Verdict
-from broadcasts.residents import join_codes
+from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
 from broadcasts.schedule.reminders import DueReminder, due_reminders
 from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, digest_due
@@ -67,6 +67,8 @@ class ClockSettings:
     # Where attachments are stored (KAIRAN_UPLOAD_DIR): housekeeping removes files no
     # attachment names. None: nothing to sweep.
     upload_dir: Path | None = None
+    # Residents who blocked the bot this long ago are anonymised (KAIRAN_RETENTION_DAYS).
+    retention: timedelta = timedelta(days=180)
 
 
 @dataclass
@@ -77,6 +79,7 @@ class TickReport:
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
     welcomes: int = 0
+    anonymised: list[int] = field(default_factory=list)
 
 
 class Clockwork:
@@ -113,6 +116,7 @@ class Clockwork:
             self.sessions, self.line, self.clock, self.settings.quiet_hours, self.random
         )
         self.housekeeping()
+        report.anonymised = self.anonymise_blocked()
         return report
 
     def step_down(self) -> None:
@@ -245,6 +249,21 @@ class Clockwork:
                 )
                 session.commit()
             sent += decision.verdict is Verdict.accepted
+
+    def anonymise_blocked(self) -> list[int]:
+        """The retention period (docs/privacy.md): residents who blocked the bot longer ago
+        than it are anonymised, a bounded number per transaction until none is left."""
+        anonymised: list[int] = []
+        while True:
+            with self.sessions() as session:
+                done = privacy.anonymise_blocked(session, self.clock, self.settings.retention)
+                session.commit()
+            anonymised.extend(done)
+            if len(done) < privacy.RETENTION_BATCH:
+                break
+        if anonymised:
+            log.info("retention: %d blocked resident(s) anonymised", len(anonymised))
+        return anonymised
 
     def housekeeping(self) -> None:
         from linebot.v3.messaging import TextMessage

@@ -16,7 +16,12 @@ from broadcasts.households.leaders import Waiting
 from broadcasts.residents import registration
 from broadcasts.rollout import activation
 from linebot_app.chat.context import Context
-from linebot_app.chat.registration import preparing_note, watch_over_notice
+from linebot_app.chat.registration import (
+    preparing_note,
+    privacy_notice,
+    record_consent,
+    watch_over_notice,
+)
 from linebot_app.chat.replies import Gettext, gettext_in, quick_label, text_message
 from models import Resident
 
@@ -48,6 +53,9 @@ def on_family_code(context: Context, code: str) -> list[Message]:
     }
     reply: list[Message] = [text_message(texts[status])]
     if status == "joined":
+        # Joining registers: the notice of what is kept comes with it.
+        record_consent(context)
+        reply.append(text_message(privacy_notice(_)))
         reply.extend(_joined_notes(context, joining, language, _))
     return reply
 
