@@ -37,7 +37,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("residents", schema=None) as batch_op:
-        batch_op.drop_column("anonymised_at")
-        batch_op.drop_column("consented_at")
-        batch_op.drop_column("consent_version")
+    # Plain DROP COLUMN (SQLite 3.35+, PostgreSQL): batch mode would rebuild `residents`, which
+    # the delivery triggers of 0015 name on SQLite.
+    for column in ("anonymised_at", "consented_at", "consent_version"):
+        op.execute(f"ALTER TABLE residents DROP COLUMN {column}")
