@@ -51,12 +51,12 @@ def on_family_code(context: Context, code: str) -> list[Message]:
         "expired": _("このコードは期限切れです（3日間有効）。新しいコードをもらってください。"),
         "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
     }
-    reply: list[Message] = [text_message(texts[status])]
-    if status == "joined":
-        # Joining registers: the notice of what is kept comes with it.
-        record_consent(context)
-        reply.append(text_message(privacy_notice(_)))
-        reply.extend(_joined_notes(context, joining, language, _))
+    if status != "joined":
+        return [text_message(texts[status])]
+    # Joining registers: the notice of what is kept comes with it.
+    record_consent(context)
+    reply: list[Message] = [text_message(texts[status] + "\n\n" + privacy_notice(_))]
+    reply.extend(_joined_notes(context, joining, language, _))
     return reply
 
 

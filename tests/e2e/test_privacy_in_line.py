@@ -8,8 +8,10 @@ from collections.abc import Callable
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from broadcasts.core.clock import SystemClock
+from broadcasts.households import families
 from linebot_app.extensions import settings
-from models import Association, District
+from models import Association, District, Resident
 from simulator.testing import SimulatorClient
 from tests.helpers.conversation import last, resident_of, tap
 
@@ -59,3 +61,24 @@ def test_my_data_from_a_stranger_says_nothing_is_kept(bot: str, sim: SimulatorCl
     user = sim.create_user("通りすがり")
     sim.text(user, "わたしの情報")
     assert last(sim, user)["text"] == "あなたについて保存している情報はありません。"
+
+
+def test_joining_a_family_household_shows_the_notice_and_records_consent(
+    bot: str,
+    sim: SimulatorClient,
+    session: Session,
+    make_association: Callable[..., Association],
+    make_resident: Callable[..., Resident],
+) -> None:
+    inviter = make_resident(association=make_association())
+    invited = families.invite(session, SystemClock(), inviter)
+    session.commit()
+    assert invited.code is not None
+    joiner = sim.create_user("山田 次郎")
+    sim.follow(joiner)
+    sim.text(joiner, invited.code)
+    joined = last(sim, joiner)["text"]
+    assert "家族の世帯に入りました" in joined and "【個人情報の取り扱い】" in joined
+    resident = resident_of(session, joiner)
+    assert resident is not None and resident.association_id == inviter.association_id
+    assert resident.consent_version is not None and resident.consented_at is not None
