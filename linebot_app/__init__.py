@@ -9,7 +9,7 @@ from pathlib import Path
 from flask import Flask
 
 from broadcasts.core.clock import Clock, SystemClock
-from linebot_app.config import Settings, load_settings
+from linebot_app.config import DatabaseSettings, Settings, load_database_settings, load_settings
 from linebot_app.extensions import CLOCK_EXTENSION, db
 from linebot_app.ids import IdConverter
 from linebot_app.logs import configure_logging
@@ -41,21 +41,41 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     return app
 
 
-def configure(app: Flask, settings: Settings) -> None:
+def create_database_app(settings: DatabaseSettings | None = None) -> Flask:
+    """An app holding only the database, for the commands that need nothing else (`kairan db
+    upgrade`, `kairan import areas`): a migration must run before LINE's channel exists."""
+    app = Flask(__name__, instance_relative_config=True)
+    settings = settings or load_database_settings()
+    app.config.update(SQLALCHEMY_ENGINES=engines(app, settings))
+    configure_logging(settings.KAIRAN_LOG_LEVEL, settings.KAIRAN_LOG_FORMAT)
+    app.extensions[CLOCK_EXTENSION] = SystemClock()
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            tune(engine)
+    drop_async_teardowns(app)
+    return app
+
+
+def engines(app: Flask, settings: DatabaseSettings) -> dict[str, dict[str, object]]:
     database_url = settings.DATABASE_URL or default_database_url(app.instance_path)
+    return {
+        "default": {
+            "url": database_url,
+            "pool_pre_ping": True,
+            # A database error's text would quote the values bound to its statement (LINE
+            # user ids, message text) into tracebacks and logs.
+            "hide_parameters": True,
+            **POOL,
+        }
+    }
+
+
+def configure(app: Flask, settings: Settings) -> None:
     app.config.update(
         KAIRAN_SETTINGS=settings,
         SECRET_KEY=settings.SECRET_KEY.get_secret_value(),
-        SQLALCHEMY_ENGINES={
-            "default": {
-                "url": database_url,
-                "pool_pre_ping": True,
-                # A database error's text would quote the values bound to its statement (LINE
-                # user ids, message text) into tracebacks and logs.
-                "hide_parameters": True,
-                **POOL,
-            }
-        },
+        SQLALCHEMY_ENGINES=engines(app, settings),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=not settings.KAIRAN_DEMO,

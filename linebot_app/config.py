@@ -42,12 +42,36 @@ PYDANTIC_REASONS_JA = {
 }
 
 
-class Settings(BaseSettings):
-    """Every setting Kairan reads. Field names are the environment variable names."""
+class DatabaseSettings(BaseSettings):
+    """What `kairan db upgrade` and `kairan import areas` need: the database, nothing of LINE's
+    (a migration must run before the channel exists). Field names are the environment
+    variable names."""
 
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
     )
+
+    # None means a SQLite file in the Flask instance folder.
+    DATABASE_URL: str | None = None
+    KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # "json": one JSON object a line, for a log collector; the same fields, the same redaction.
+    KAIRAN_LOG_FORMAT: Literal["text", "json"] = "text"
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("sqlite:", "postgres:", "postgresql:", "postgresql+psycopg:")):
+            raise Invalid(
+                "sqlite:/// か postgresql:// の URL にしてください",
+                "must be a sqlite:/// or postgresql:// URL",
+            )
+        return normalise_database_url(value)
+
+
+class Settings(DatabaseSettings):
+    """Every setting Kairan reads. Field names are the environment variable names."""
 
     LINE_CHANNEL_SECRET: SecretStr
     LINE_CHANNEL_ACCESS_TOKEN: SecretStr
@@ -55,16 +79,11 @@ class Settings(BaseSettings):
     # LINE serves content (photos users send, rich-menu images) from a second host. Unset: that
     # host when talking to LINE, else LINE_API_BASE_URL (the simulator answers both).
     LINE_API_DATA_BASE_URL: str | None = None
-    # None means a SQLite file in the Flask instance folder.
-    DATABASE_URL: str | None = None
     # Demo mode: the offline demo with the simulator; allows http:// links and plain cookies.
     # Before KAIRAN_PUBLIC_URL, whose check reads it.
     KAIRAN_DEMO: bool = False
     KAIRAN_PUBLIC_URL: str
     SECRET_KEY: SecretStr
-    KAIRAN_LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # "json": one JSON object a line, for a log collector; the same fields, the same redaction.
-    KAIRAN_LOG_FORMAT: Literal["text", "json"] = "text"
     # Unset: no `/metrics` (404). Set: `/metrics` answers a scraper that sends it as a bearer
     # token (docs/monitoring.md).
     KAIRAN_METRICS_TOKEN: SecretStr | None = None
@@ -88,9 +107,23 @@ class Settings(BaseSettings):
     # Languages authors may translate circulars into (comma-separated BCP 47 tags such as
     # "en,zh-Hans,ko"), besides the Japanese original and its やさしい日本語 version.
     KAIRAN_LANGUAGES: str = "en"
+    # The notice residents see before they confirm their registration: what is kept and why
+    # (docs/privacy.md). Unset: Kairan's own notice, in the resident's language. The operator's
+    # privacy policy (プライバシーポリシー) is linked under it when its URL is set.
+    KAIRAN_PRIVACY_NOTICE: str | None = Field(default=None, min_length=1, max_length=1000)
+    KAIRAN_PRIVACY_POLICY_URL: str | None = None
+    # The version registration records with each consent. Unset: derived from the notice and
+    # the policy URL, so changing either is a new version.
+    KAIRAN_PRIVACY_VERSION: str | None = Field(default=None, min_length=1, max_length=64)
+    # Residents who blocked the bot this many days ago are anonymised by the clock.
+    KAIRAN_RETENTION_DAYS: int = Field(default=180, ge=1, le=3650)
 
     @field_validator(
-        "LINE_API_BASE_URL", "LINE_API_DATA_BASE_URL", "KAIRAN_PUBLIC_URL", "KAIRAN_ADD_FRIEND_URL"
+        "LINE_API_BASE_URL",
+        "LINE_API_DATA_BASE_URL",
+        "KAIRAN_PUBLIC_URL",
+        "KAIRAN_ADD_FRIEND_URL",
+        "KAIRAN_PRIVACY_POLICY_URL",
     )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -159,18 +192,6 @@ class Settings(BaseSettings):
             raise Invalid("32文字以上にしてください", "must be at least 32 characters")
         return value
 
-    @field_validator("DATABASE_URL")
-    @classmethod
-    def _database_url(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        if not value.startswith(("sqlite:", "postgres:", "postgresql:", "postgresql+psycopg:")):
-            raise Invalid(
-                "sqlite:/// か postgresql:// の URL にしてください",
-                "must be a sqlite:/// or postgresql:// URL",
-            )
-        return normalise_database_url(value)
-
     @property
     def line_data_base_url(self) -> str:
         if self.LINE_API_DATA_BASE_URL:
@@ -186,11 +207,28 @@ class Settings(BaseSettings):
             return DEMO_ADD_FRIEND_URL
         return self.KAIRAN_ADD_FRIEND_URL
 
+    @property
+    def privacy_version(self) -> str:
+        """KAIRAN_PRIVACY_VERSION, or one that changes whenever the notice or the URL does."""
+        from broadcasts.residents.privacy import notice_version
+
+        if self.KAIRAN_PRIVACY_VERSION:
+            return self.KAIRAN_PRIVACY_VERSION
+        return notice_version(self.KAIRAN_PRIVACY_NOTICE, self.KAIRAN_PRIVACY_POLICY_URL)
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the settings, turning pydantic's report into one line a person can act on."""
     try:
         return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        raise ConfigError(describe(error)) from None
+
+
+def load_database_settings(**overrides: object) -> DatabaseSettings:
+    """Only what the database needs (`kairan db upgrade`, `kairan import areas`)."""
+    try:
+        return DatabaseSettings(**overrides)  # type: ignore[arg-type]
     except ValidationError as error:
         raise ConfigError(describe(error)) from None
 

@@ -44,6 +44,13 @@ class Resident(Base):
     registered_at: Mapped[datetime | None]
     # Set by 「登録解除」: the row is then anonymous (residents.registration.unregister).
     unregistered_at: Mapped[datetime | None]
+    # The privacy notice the resident was shown when they registered (a version string from
+    # the settings) and when they said 「はい」 to it (docs/privacy.md).
+    consent_version: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime | None]
+    # When what identified them was removed (登録解除, an admin's erase, or the retention period
+    # after blocking the bot): the row then only counts in statistics.
+    anonymised_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -7,7 +7,6 @@ that the chat (linebot_app/chat/registration.py) words. The registration being c
 
 from __future__ import annotations
 
-import secrets
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,9 +29,8 @@ from broadcasts.core.postbacks import (
 )
 from broadcasts.core.text import hiragana
 from broadcasts.households import watch_over
-from broadcasts.residents import languages
+from broadcasts.residents import languages, privacy
 from models import (
-    ArchiveSearch,
     Association,
     Conversation,
     ConversationStep,
@@ -412,30 +410,18 @@ def unregister(
 ) -> Unregistered | Cancelled | Stale:
     """「登録解除」: remove the registration and what identifies the resident.
 
-    The row itself stays, anonymous: deliveries, opens and acknowledgements point at it, and the
-    statistics of circulars already sent (how many in an association confirmed) must not change
-    when one resident leaves. What made it a person goes: the LINE user id is replaced by a
-    random placeholder of the same length ("X…", which LINE never issues: its ids start with
-    "U"), the display name and language are dropped, and the row is marked blocked so no
-    circular is ever addressed to it again. Association and group stay for the aggregate counts
-    of past circulars. If the same person uses Kairan again they are a new resident.
+    The row itself stays, anonymous (privacy.anonymise): deliveries, opens and acknowledgements
+    point at it, and the statistics of circulars already sent (how many in an association
+    confirmed) must not change when one resident leaves. The row is marked blocked so no
+    circular is ever addressed to it again. If the same person uses Kairan again they are a new
+    resident.
     """
     conversation = session.get(Conversation, resident.id)
     if conversation is None or conversation.step is not ConversationStep.unregister:
         return Stale()
     if not answer.confirmed:
         return cancel(session, resident)
-    _end_conversation(session, resident)
-    # The words they searched their circulars for are theirs too.
-    session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
-    now = clock.now()
-    resident.line_user_id = "X" + secrets.token_hex(16)
-    resident.display_name = None
-    resident.locale = "ja"
-    resident.follow_status = FollowStatus.blocked
-    resident.blocked_at = now
-    resident.unregistered_at = now
-    session.flush()
+    privacy.anonymise(session, clock.now(), resident)
     return Unregistered()
 
 

@@ -28,7 +28,7 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.monthly_quota import quota_paused
-from broadcasts.residents import join_codes
+from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
 from broadcasts.schedule import digests
 from broadcasts.schedule.reminders import DueReminder, due_reminders, release_follow_up
@@ -58,6 +58,8 @@ class ClockSettings:
     # Where attachments are stored (KAIRAN_UPLOAD_DIR): housekeeping removes files no
     # attachment names. None: nothing to sweep.
     upload_dir: Path | None = None
+    # Residents who blocked the bot this long ago are anonymised (KAIRAN_RETENTION_DAYS).
+    retention: timedelta = timedelta(days=180)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class TickReport:
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
     welcomes: int = 0
+    anonymised: list[int] = field(default_factory=list)
 
 
 class Clockwork:
@@ -102,6 +105,7 @@ class Clockwork:
         report.digests = self.send_digests()
         report.welcomes = self.send_welcomes()
         self.housekeeping()
+        report.anonymised = self.anonymise_blocked()
         return report
 
     def step_down(self) -> None:
@@ -235,6 +239,21 @@ class Clockwork:
             timedelta(hours=1),
             limit=activation.WELCOMES_PER_TICK,
         )
+
+    def anonymise_blocked(self) -> list[int]:
+        """The retention period (docs/privacy.md): residents who blocked the bot longer ago
+        than it are anonymised, a bounded number per transaction until none is left."""
+        anonymised: list[int] = []
+        while True:
+            with self.sessions() as session:
+                done = privacy.anonymise_blocked(session, self.clock, self.settings.retention)
+                session.commit()
+            anonymised.extend(done)
+            if len(done) < privacy.RETENTION_BATCH:
+                break
+        if anonymised:
+            log.info("retention: %d blocked resident(s) anonymised", len(anonymised))
+        return anonymised
 
     def housekeeping(self) -> None:
         from linebot.v3.messaging import TextMessage

@@ -47,6 +47,9 @@ ACTIONS = (
     "association.watch_over",
     "paper.proxy_confirmed",
     "paper.proxy_undone",
+    # A disclosure or deletion request answered (docs/privacy.md): the resident's id only.
+    "resident.exported",
+    "resident.erased",
 )
 
 Detail = int | str | bool | None
@@ -163,6 +166,8 @@ def _names(session: Session, wanted: dict[str, set[int]]) -> dict[tuple[str, int
             .where(Group.id.in_(wanted["group"]))
         )
         add("group", ((i, f"{code} {name} {group}") for i, code, name, group in groups))
+    # A resident is shown by their id only: the log is read long after a name was erased.
+    add("resident", ((i, f"#{i}") for i in wanted.get("resident", ())))
     if wanted.get("paper_household"):
         households = session.execute(
             select(PaperHousehold.id, Group.name, PaperHousehold.position)

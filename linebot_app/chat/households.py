@@ -16,7 +16,12 @@ from broadcasts.households.leaders import Waiting
 from broadcasts.residents import registration
 from broadcasts.rollout import activation
 from linebot_app.chat.context import Context
-from linebot_app.chat.registration import preparing_note, watch_over_notice
+from linebot_app.chat.registration import (
+    preparing_note,
+    privacy_notice,
+    record_consent,
+    watch_over_notice,
+)
 from linebot_app.chat.replies import Gettext, gettext_in, quick_label, text_message
 from models import Resident
 
@@ -46,9 +51,12 @@ def on_family_code(context: Context, code: str) -> list[Message]:
         "expired": _("このコードは期限切れです（3日間有効）。新しいコードをもらってください。"),
         "used": _("このコードは、もう使われています。新しいコードをもらってください。"),
     }
-    reply: list[Message] = [text_message(texts[status])]
-    if status == "joined":
-        reply.extend(_joined_notes(context, joining, language, _))
+    if status != "joined":
+        return [text_message(texts[status])]
+    # Joining registers: the notice of what is kept comes with it.
+    record_consent(context)
+    reply: list[Message] = [text_message(texts[status] + "\n\n" + privacy_notice(_))]
+    reply.extend(_joined_notes(context, joining, language, _))
     return reply
 
 

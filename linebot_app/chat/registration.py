@@ -29,7 +29,7 @@ from broadcasts.core.postbacks import (
     RegistrationControl,
     Unregister,
 )
-from broadcasts.residents import join_codes, languages, registration
+from broadcasts.residents import join_codes, languages, privacy, registration
 from broadcasts.residents.registration import (
     AskConfirmation,
     AskUnregister,
@@ -56,6 +56,7 @@ from linebot_app.chat.replies import (
     text_message,
     typed_button,
 )
+from linebot_app.extensions import settings
 from models import Resident
 
 RegistrationStep = (
@@ -136,6 +137,9 @@ def on_step(context: Context, step: RegistrationStep) -> list[Message]:
     """A tap on an area, a page, 「はい」, 「やり直す」 or 「やめる」."""
     language = context.language()
     chosen = registration.choose(context.session, context.clock, _known(context), step)
+    if isinstance(chosen, Registered):
+        # 「はい」 was said below the privacy notice (the confirmation shows it).
+        record_consent(context)
     return worded(chosen, language) + after_registration(context, chosen, language)
 
 
@@ -159,6 +163,10 @@ def on_join_code(context: Context, code: str) -> list[Message]:
     return unknown_code(joined, language, then=step)
 
 
+def record_consent(context: Context) -> None:
+    privacy.record_consent(_known(context), settings().privacy_version, context.clock.now())
+
+
 def _known(context: Context) -> Resident:
     resident = context.resident()
     assert resident is not None  # noqa: S101 - routed for residents only
@@ -177,7 +185,11 @@ def worded(outcome: Outcome, language: str | None) -> list[Message]:
         case AskConfirmation(chosen):
             return [
                 text_message(
-                    _("この内容で登録します。よろしいですか？") + "\n" + _describe(chosen, _),
+                    _("この内容で登録します。よろしいですか？")
+                    + "\n"
+                    + _describe(chosen, _)
+                    + "\n\n"
+                    + privacy_notice(_),
                     [
                         quick_button(_("はい"), RegistrationControl("ok")),
                         quick_button(_("やり直す"), RegistrationControl("redo")),
@@ -248,6 +260,16 @@ def worded(outcome: Outcome, language: str | None) -> list[Message]:
             return stale(language)
         case Nothing():
             return help_message(language)
+
+
+def privacy_notice(_: Gettext) -> str:
+    """What is kept and why, shown before 「はい」 registers (KAIRAN_PRIVACY_NOTICE, or Kairan's
+    own in the resident's language), and where the operator's policy is."""
+    configured = settings()
+    notice = configured.KAIRAN_PRIVACY_NOTICE or privacy.default_notice(_)
+    if configured.KAIRAN_PRIVACY_POLICY_URL:
+        notice += "\n" + _("くわしくは：{url}").format(url=configured.KAIRAN_PRIVACY_POLICY_URL)
+    return notice
 
 
 def watch_over_notice(_: Gettext) -> str:

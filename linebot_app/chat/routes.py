@@ -44,7 +44,7 @@ from broadcasts.households import families
 from broadcasts.residents import join_codes
 from broadcasts.residents.registration import normalise
 from broadcasts.staff import invites
-from linebot_app.chat import archive, composing, households, registration, replies
+from linebot_app.chat import archive, composing, households, privacy, registration, replies
 from linebot_app.chat.context import Context, Kind, Sent
 
 T = TypeVar("T")
@@ -198,6 +198,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("設定", "せってい", "登録", "とうろく", "settings", "register"),
           registration.on_settings),
     Route(words("登録解除", "とうろくかいじょ", "解除", "unregister"), registration.on_unregister),
+    Route(words("わたしの情報", "私の情報", "わたしのじょうほう", "my data"), privacy.on_my_data),
     Route(words("ヘルプ", "help", "使い方", "つかいかた", "?", "？"), replies.on_help),
     Route(words("やめる", "キャンセル", "cancel", "stop"), registration.on_cancel),
     Route(words("ログイン", "ろぐいん", "login"), replies.on_login),

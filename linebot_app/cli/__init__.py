@@ -18,13 +18,14 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from linebot_app import create_app
+from linebot_app import create_app, create_database_app
 from linebot_app.cli import (
     circulars,
     database,
     demo,
     operations,
     processes,
+    residents,
     rollout,
     safety,
     staff,
@@ -40,11 +41,25 @@ class KairanGroup(FlaskGroup):
         return click.Group.list_commands(self, ctx)
 
 
+# Commands that need only DATABASE_URL: the schema and the areas come before the LINE channel
+# (a migration must not require LINE's secrets). Every other command loads all the settings
+# and, when one is missing or malformed, says which in one line.
+DATABASE_ONLY = frozenset({"db upgrade", "import areas"})
+
+
 def _create_app() -> Flask:
     try:
+        if _running() in DATABASE_ONLY:
+            return create_database_app()
         return create_app()
     except ConfigError as error:
         raise CommandError(str(error)) from None
+
+
+def _running() -> str:
+    """The command being run, without the program's name: "db upgrade"."""
+    context = click.get_current_context(silent=True)
+    return "" if context is None else " ".join(context.command_path.split()[1:])
 
 
 cli = KairanGroup(
@@ -64,6 +79,7 @@ for command in (
     rollout.line_group,
     staff.staff_group,
     operations.backup_group,
+    residents.residents_group,
     safety.safety_group,
     processes.worker_command,
     processes.scheduler_command,

@@ -78,6 +78,7 @@ def scheduler_command() -> None:
             quiet_hours=QuietHours.parse(configured.KAIRAN_QUIET_HOURS),
             dashboard_url=f"{configured.KAIRAN_PUBLIC_URL}/dashboard/",
             upload_dir=upload_dir(),
+            retention=timedelta(days=configured.KAIRAN_RETENTION_DAYS),
         ),
         holder=worker_id(),
     )

@@ -120,3 +120,15 @@ class SafetyForm(FlaskForm):  # type: ignore[misc]
     # may not target, forged or not, with the message they see.
     area = SelectField(_l("地域"), validate_choice=False)
     message = TextAreaField(_l("お知らせ文（空なら決まった文）"))
+
+
+class ResidentLookupForm(FlaskForm):  # type: ignore[misc]
+    """A resident's LINE user id, for a disclosure request (dashboard/privacy.py)."""
+
+    line_user_id = StringField(_l("LINEユーザーID"), validators=[InputRequired()])
+
+
+class EraseForm(ResidentLookupForm):
+    """A deletion request: the id, and the admin's confirmation that it cannot be undone."""
+
+    confirm = BooleanField(_l("元に戻せないことを確認しました"), validators=[InputRequired()])

@@ -55,6 +55,8 @@ def action_label(action: str) -> str:
         "association.watch_over": _("見守りの設定を変更"),
         "paper.proxy_confirmed": _("代理確認"),
         "paper.proxy_undone": _("代理確認を取り消し"),
+        "resident.exported": _("住民の情報を開示"),
+        "resident.erased": _("住民の情報を削除"),
     }
     return str(labels.get(action, action))
 
@@ -70,6 +72,7 @@ def subject_label(subject_type: str) -> str:
         "template": pgettext("audit", "ひな形"),
         "staff_member": pgettext("audit", "担当者"),
         "staff_invite": pgettext("audit", "招待コード"),
+        "resident": pgettext("audit", "住民"),
     }
     return str(labels.get(subject_type, subject_type))
 

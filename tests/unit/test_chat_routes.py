@@ -25,7 +25,7 @@ from broadcasts.core.postbacks import (
 from broadcasts.households import families
 from broadcasts.residents import join_codes
 from broadcasts.staff import invites
-from linebot_app.chat import archive, composing, households, registration, replies
+from linebot_app.chat import archive, composing, households, privacy, registration, replies
 from linebot_app.chat.context import Kind, Sent
 from linebot_app.chat.routes import ROUTES, Facts, Words, matching
 
@@ -89,6 +89,8 @@ def test_a_family_code_and_a_staff_code_go_to_their_own_handlers() -> None:
         ("ろぐいん", RESIDENT, replies.on_login),
         ("回覧を見る", RESIDENT, archive.on_list),
         ("登録解除", RESIDENT, registration.on_unregister),
+        ("わたしの情報", RESIDENT, privacy.on_my_data),
+        ("My Data", STRANGER, privacy.on_my_data),
         ("家族を招待", RESIDENT, households.on_invite),
         ("見守りをやめる", RESIDENT, households.on_watch_off),
         ("代理確認", RESIDENT, households.on_proxy),
