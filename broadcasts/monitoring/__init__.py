@@ -1,3 +1,2 @@
-"""Monitoring: the figures `/metrics` and `/healthz` read from the database at the moment they
-are asked. The web, the delivery worker and the clock are separate processes (several of each,
-some day); what they did is in the database, so any one web process can report all of it."""
+"""Monitoring: the figures `/metrics` and `/healthz` read from the database when asked, so any
+one web process reports what every worker and clock process did."""
