@@ -32,6 +32,7 @@ from broadcasts.residents import join_codes
 from broadcasts.rollout import activation
 from broadcasts.schedule.reminders import DueReminder, due_reminders
 from broadcasts.schedule.rules import TOKYO, QuietHours, allowed_at, digest_due
+from broadcasts.staff import terms
 from broadcasts.staff.scope import Scope
 from broadcasts.stats.circular_counts import summary
 from models import (
@@ -77,6 +78,7 @@ class TickReport:
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
     welcomes: int = 0
+    terms_ended: int = 0
 
 
 class Clockwork:
@@ -108,6 +110,8 @@ class Clockwork:
         report.resumed = self.resume_quota_pauses()
         report.released = self.release_scheduled()
         report.reminders = self.release_reminders()
+        # Before the digests: an officer whose term ended today gets none.
+        report.terms_ended = self.end_terms()
         report.digests = self.send_digests()
         report.welcomes = activation.send_welcomes(
             self.sessions, self.line, self.clock, self.settings.quiet_hours, self.random
@@ -211,6 +215,16 @@ class Clockwork:
             done.append(reminder)
         return done
 
+    def end_terms(self) -> int:
+        """Remove every role whose term has ended (terms.end_due_roles): access ends at the end
+        date without anyone acting, for people who never open the dashboard too."""
+        with self.sessions() as session:
+            ended = terms.end_due_roles(session, self.clock)
+            session.commit()
+        for role in ended:
+            log.info("term ended: role %d of staff %d", role.role_id, role.staff_member_id)
+        return len(ended)
+
     def send_digests(self) -> int:
         from linebot.v3.messaging import TextMessage
 
@@ -218,7 +232,7 @@ class Clockwork:
         today = now.astimezone(TOKYO).date()
         if now >= digest_due(today):
             with self.sessions() as session:
-                create_digests(session, today)
+                create_digests(session, today, now)
                 session.commit()
         sent = 0
         while True:
@@ -309,13 +323,16 @@ def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:
     return taken is not None
 
 
-def create_digests(session: Session, day: date) -> None:
-    """One digest row per officer for `day`; one with nothing open is closed without a message."""
+def create_digests(session: Session, day: date, now: datetime) -> None:
+    """One digest row per officer (with a term running at `now`) for `day`; one with nothing
+    open is closed without a message."""
     existing = set(
         session.scalars(select(OfficerDigest.staff_member_id).where(OfficerDigest.day == day))
     )
     officers = session.scalars(
-        select(StaffRole.staff_member_id).where(StaffRole.role == Role.officer).distinct()
+        select(StaffRole.staff_member_id)
+        .where(StaffRole.role == Role.officer, terms.in_force(now))
+        .distinct()
     ).all()
     for member_id in officers:
         if member_id not in existing:

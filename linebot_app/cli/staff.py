@@ -53,7 +53,7 @@ def staff_login_link(line_user_id: str) -> None:
     """Print a single-use dashboard login link (10 minutes) for a staff member's LINE account:
     how the first admin logs in. Everyone else sends 「ログイン」 to the bot."""
     require_current_schema()
-    member = logins.staff_with_roles(db.session, line_user_id)
+    member = logins.staff_with_roles(db.session, line_user_id, clock.now())
     if member is None:
         raise CommandError(
             "この LINE アカウントには役割がありません（先に kairan staff invite）"

@@ -17,8 +17,7 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from broadcasts.staff import logins
-from broadcasts.staff import scope as scopes
+from broadcasts.staff import logins, terms
 from broadcasts.staff.scope import Scope
 from linebot_app.extensions import clock, db
 from models import StaffMember
@@ -76,7 +75,13 @@ def viewer() -> Viewer | None:
             # Ended or expired on the server: the browser forgets it too (nothing is written).
             session.pop(SESSION_KEY)
         else:
-            found = Viewer(member, scopes.load(db.session, member.id))
+            scope = terms.request_scope(db.session, clock, member.id)
+            if scope is None:
+                # A term ended: the role is gone and the member's sessions with it.
+                db.session.commit()
+                session.pop(SESSION_KEY)
+            else:
+                found = Viewer(member, scope)
     request.environ[VIEWER_KEY] = found
     return found
 
