@@ -23,6 +23,8 @@ from broadcasts.staff.scope import Scope
 from models import Association, District, Group, Role, StaffInvite, StaffMember, StaffRole
 
 VALID_FOR = timedelta(days=7)
+# A hand-over code is given ahead of the change (March for April): it lasts longer.
+HAND_OVER_VALID_FOR = timedelta(days=30)
 CODE = InviteCode("KAIRAN", 16)
 
 
@@ -283,6 +285,7 @@ def hand_over(
         role_ends_at=role_ends_at,
         replaces=role,
         inviter_id=scope.staff_member_id,
+        valid_for=HAND_OVER_VALID_FOR,
     )
 
 

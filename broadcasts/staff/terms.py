@@ -144,7 +144,7 @@ def ending_soon(
             StaffRole.ends_at.is_not(None),
             StaffRole.ends_at > now,
             StaffRole.ends_at <= now + within,
-            _covered(scope),
+            covered(scope),
         )
         .order_by(StaffRole.ends_at, StaffRole.id)
     ).all()
@@ -189,7 +189,7 @@ def area_name(role: StaffRole) -> str:
     return "市全体"
 
 
-def _covered(scope: Scope) -> ColumnElement[bool]:
+def covered(scope: Scope) -> ColumnElement[bool]:
     """On `StaffRole`: roles whose area lies inside the scope (an admin role: the city's only)."""
     if scope.city:
         return StaffRole.id.is_not(None)
