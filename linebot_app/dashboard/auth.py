@@ -1,5 +1,7 @@
 """Who is looking: the logged-in staff member and their scope, loaded from the database on every
-request (reading only), so a removed role stops working at the next click.
+request (reading only), so a removed role stops working at the next click. A role whose term has
+ended is removed at that request (broadcasts.staff.terms.request_scope), which ends the member's
+sessions as removing it by hand does: access ends at the end date without anyone acting.
 
 The cookie (Flask's signed session: HttpOnly, SameSite=Lax, Secure outside demo mode) carries
 only the id of a session kept on the server (broadcasts.staff.logins). A login lasts

@@ -12,17 +12,20 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pypdf
 import pypdfium2
 import pytest
 import zxingcpp
+from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.staff import invites, terms
+from linebot_app.cli import cli
 from linebot_app.extensions import CLOCK_EXTENSION
 from models import (
     MAX_ID,
@@ -38,6 +41,7 @@ from models import (
     StaffRole,
 )
 from tests.helpers.clock import FakeClock
+from tests.helpers.webhooks import text_event
 
 CODE = re.compile(r"KAIRAN-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
@@ -506,3 +510,39 @@ def test_a_hand_over_code_still_appoints_after_the_predecessors_term_ended(
         select(StaffRole.staff_member_id).where(StaffRole.association_id == city.a1.id)
     ).all()
     assert len(holders) == 1 and holders[0] != city.officer.id
+
+
+def test_the_command_line_prints_letters_from_a_staff_file_and_their_codes_work_in_line(
+    app: Flask,
+    session: Session,
+    city: City,
+    tmp_path: Path,
+    post_webhook: Callable[..., Any],
+) -> None:
+    staff_file = tmp_path / "staff.csv"
+    staff_file.write_bytes(
+        "役割,範囲コード,氏名,任期\r\nICT推進員,D02,北の推進員,2027/3/31\r\n".encode("cp932")
+    )
+    bad_file = tmp_path / "bad.csv"
+    bad_file.write_bytes("役割,範囲コード,氏名\r\n推進員,D99,だれか\r\n".encode("cp932"))
+    letters_file = tmp_path / "letters.pdf"
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["staff", "import", str(bad_file), "--letters", str(letters_file)])
+    assert refused.exit_code != 0 and "2行目" in refused.output and not letters_file.exists()
+    result = runner.invoke(
+        cli, ["staff", "import", str(staff_file), "--letters", str(letters_file)]
+    )
+    assert result.exit_code == 0, result.output
+    (text,) = _page_texts(letters_file.read_bytes())
+    assert "北の推進員様" in text and "ICT推進員" in text and "北校区" in text
+    (code,) = CODE.findall(text)
+    user_id = "U" + "8" * 32
+    assert post_webhook([text_event(user_id, code)]).status_code == 200
+    session.expire_all()
+    (role,) = session.scalars(
+        select(StaffRole)
+        .join(StaffMember, StaffMember.id == StaffRole.staff_member_id)
+        .where(StaffMember.line_user_id == user_id)
+    ).all()
+    assert (role.role, role.district_id) == (Role.promoter, city.d2.id)
+    assert terms.last_day(role.ends_at) == date(2027, 3, 31)
