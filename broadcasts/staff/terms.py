@@ -23,7 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from broadcasts.core.clock import Clock
 from broadcasts.staff import audit, logins
@@ -147,6 +147,14 @@ def ending_soon(
             covered(scope),
         )
         .order_by(StaffRole.ends_at, StaffRole.id)
+        # In March every officer's term may end at once: areas in a few queries, not per row.
+        .options(
+            selectinload(StaffRole.district),
+            selectinload(StaffRole.association).selectinload(Association.district),
+            selectinload(StaffRole.group)
+            .selectinload(Group.association)
+            .selectinload(Association.district),
+        )
     ).all()
     groups: dict[int | None, list[EndingRole]] = defaultdict(list)
     names: dict[int | None, str | None] = {None: None}
