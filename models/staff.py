@@ -71,6 +71,9 @@ class StaffRole(Base):
     association_id: Mapped[int | None] = mapped_column(ForeignKey("associations.id"))
     group_id: Mapped[int | None] = mapped_column(ForeignKey("groups.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The end of the term (aware UTC): from then on the role grants nothing, and the clock
+    # removes it. None: no end date (an admin, a promoter without a term).
+    ends_at: Mapped[datetime | None] = mapped_column(index=True)
 
     staff_member: Mapped[StaffMember] = relationship(back_populates="roles")
     district: Mapped[District | None] = relationship()
@@ -98,6 +101,16 @@ class StaffInvite(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     used_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+    # Who made the code (None: a server command); the name the letter is addressed to (from a
+    # bulk import); the role's term end, carried to the role on redemption.
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+    invitee_name: Mapped[str | None] = mapped_column(String(100))
+    role_ends_at: Mapped[datetime | None]
+    # A hand-over: the role this code replaces. Redeeming it removes that role (the predecessor
+    # keeps no access); if the role ended or was removed meanwhile, the code still appoints.
+    replaces_role_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff_roles.id", ondelete="SET NULL")
+    )
 
     district: Mapped[District | None] = relationship()
     association: Mapped[Association | None] = relationship()

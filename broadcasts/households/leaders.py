@@ -9,8 +9,9 @@ Plain results; the chat (linebot_app/chat/households.py) words them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
@@ -28,12 +29,16 @@ class Waiting:
     households: list[proxy_confirmation.PaperStatus]
 
 
-def group_leader(session: Session, line_user_id: str) -> StaffMember | None:
-    """The staff member behind this LINE user if they are a 班長 (of any 班)."""
+def group_leader(session: Session, line_user_id: str, now: datetime) -> StaffMember | None:
+    """The staff member behind this LINE user if they are a 班長 (of any 班) in force."""
     return session.scalars(
         select(StaffMember)
         .join(StaffRole, StaffRole.staff_member_id == StaffMember.id)
-        .where(StaffMember.line_user_id == line_user_id, StaffRole.role == Role.group_leader)
+        .where(
+            StaffMember.line_user_id == line_user_id,
+            StaffRole.role == Role.group_leader,
+            or_(StaffRole.ends_at.is_(None), StaffRole.ends_at > now),
+        )
     ).first()
 
 
@@ -54,11 +59,11 @@ def circulars_to_confirm(
 
 
 def waiting(
-    session: Session, leader: StaffMember, circular_id: int, group_id: int
+    session: Session, now: datetime, leader: StaffMember, circular_id: int, group_id: int
 ) -> Waiting | None:
     """The 班's paper households still to confirm for the circular; None when the 班長 may not
     confirm for this 班, or the circular is not one the 班 was sent."""
-    return _waiting(session, load(session, leader.id), circular_id, group_id)
+    return _waiting(session, load(session, leader.id, now), circular_id, group_id)
 
 
 def confirm(
@@ -66,7 +71,7 @@ def confirm(
 ) -> Waiting | None:
     """Record that the paper household saw the circular; then what `waiting` says of its 班.
     Raises PaperError when the 班長 may not confirm for it."""
-    scope = load(session, leader.id)
+    scope = load(session, leader.id, clock.now())
     proxy_confirmation.proxy_confirm(session, clock, scope, circular_id, paper_household_id)
     group_id = session.get_one(PaperHousehold, paper_household_id).group_id
     return _waiting(session, scope, circular_id, group_id)

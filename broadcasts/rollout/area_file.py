@@ -98,7 +98,7 @@ def encoding_of(source: Source) -> str:
     raise AreaFileError([UNKNOWN_ENCODING])
 
 
-def _records(
+def records(
     source: Source, encoding: str, progress: Callable[[int], None] | None = None
 ) -> Iterator[tuple[int, list[str]]]:
     """(line, cells) for every non-blank record, the header first; `progress` gets the bytes
@@ -130,15 +130,15 @@ def read(source: Source, progress: Callable[[int], None] | None = None) -> Itera
     """The file's good rows, as a stream; once it is read to the end, AreaFileError naming every
     problem if it had any. A caller writing as it reads must therefore be ready to undo: see
     `import_areas`. `progress` gets the bytes read since its last call."""
-    records = _records(source, encoding_of(source), progress)
-    first = next(records, None)
+    lines = records(source, encoding_of(source), progress)
+    first = next(lines, None)
     if first is None:
         raise AreaFileError(["ファイルが空です / the file is empty"])
     positions = _column_positions(first[1])
     problems: list[str] = []
     consistency = _Consistency()
     count = 0
-    for line, record in records:
+    for line, record in lines:
         try:
             row = _row(line, record, positions)
         except ValueError as error:

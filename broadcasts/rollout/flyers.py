@@ -70,7 +70,7 @@ def render(flyer: Flyer, font_path: Path | None = None) -> bytes:
         "登録は下の3つのステップで、1分ほどで終わります。お名前や住所の入力はいりません。",
     )
 
-    _qr_code(pdf, flyer.add_friend_url, x=20, y=66, size=62)
+    qr_code(pdf, flyer.add_friend_url, x=20, y=66, size=62)
     pdf.set_font(FONT, size=11)
     pdf.set_xy(20, 129)
     pdf.cell(62, 6, "友だち追加の QR コード", align="C")
@@ -134,7 +134,7 @@ def render(flyer: Flyer, font_path: Path | None = None) -> bytes:
     return bytes(pdf.output())
 
 
-def _qr_code(pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
+def qr_code(pdf: FPDF, url: str, x: float, y: float, size: float) -> None:
     """The QR code as filled squares, one rectangle per run of dark modules in a row."""
     code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
     code.add_data(url)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.pushes import Push
+from broadcasts.staff import terms
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import circular_counts
 from models import (
@@ -29,13 +30,16 @@ from models import (
 CIRCULARS_WINDOW = timedelta(days=14)
 
 
-def create(session: Session, day: date) -> None:
-    """One digest row per officer for `day`; one with nothing open is closed without a message."""
+def create(session: Session, day: date, now: datetime) -> None:
+    """One digest row per officer (with a term running at `now`) for `day`; one with nothing
+    open is closed without a message."""
     existing = set(
         session.scalars(select(OfficerDigest.staff_member_id).where(OfficerDigest.day == day))
     )
     officers = session.scalars(
-        select(StaffRole.staff_member_id).where(StaffRole.role == Role.officer).distinct()
+        select(StaffRole.staff_member_id)
+        .where(StaffRole.role == Role.officer, terms.in_force(now))
+        .distinct()
     ).all()
     for member_id in officers:
         if member_id not in existing:

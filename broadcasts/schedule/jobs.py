@@ -33,6 +33,7 @@ from broadcasts.rollout import activation
 from broadcasts.schedule import digests
 from broadcasts.schedule.reminders import DueReminder, due_reminders, release_follow_up
 from broadcasts.schedule.rules import QuietHours, allowed_at, digest_due
+from broadcasts.staff import terms
 from models import (
     Circular,
     CircularStatus,
@@ -71,6 +72,7 @@ class TickReport:
     digests: int = 0
     welcomes: int = 0
     anonymised: list[int] = field(default_factory=list)
+    terms_ended: int = 0
 
 
 class Clockwork:
@@ -102,6 +104,8 @@ class Clockwork:
         report.resumed = self.resume_quota_pauses()
         report.released = self.release_scheduled()
         report.reminders = self.release_reminders()
+        # Before the digests: an officer whose term ended today gets none.
+        report.terms_ended = self.end_terms()
         report.digests = self.send_digests()
         report.welcomes = self.send_welcomes()
         self.housekeeping()
@@ -204,12 +208,22 @@ class Clockwork:
             done.append(reminder)
         return done
 
+    def end_terms(self) -> int:
+        """Remove every role whose term has ended (terms.end_due_roles): access ends at the end
+        date without anyone acting, for people who never open the dashboard too."""
+        with self.sessions() as session:
+            ended = terms.end_due_roles(session, self.clock)
+            session.commit()
+        for role in ended:
+            log.info("term ended: role %d of staff %d", role.role_id, role.staff_member_id)
+        return len(ended)
+
     def send_digests(self) -> int:
         now = self.clock.now()
         today = now.astimezone(TOKYO).date()
         if now >= digest_due(today):
             with self.sessions() as session:
-                digests.create(session, today)
+                digests.create(session, today, now)
                 session.commit()
         url = self.settings.dashboard_url
         # A pause (quota) waits for tomorrow's digest.

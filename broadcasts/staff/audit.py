@@ -36,6 +36,9 @@ ACTIONS = (
     "role.invited",
     "role.removed",
     "role.granted",
+    "role.ended",
+    "role.handed_over",
+    "staff.imported",
     "association.paper_households",
     "district.activated",
     "district.prepared",
@@ -89,6 +92,7 @@ REFERENCES = {
     "circular": "circular",
     "corrects": "circular",
     "paper_household_id": "paper_household",
+    "successor": "staff_member",
 }
 
 

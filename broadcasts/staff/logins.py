@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
@@ -42,13 +42,18 @@ def staff_member_for(session: Session, line_user_id: str) -> StaffMember | None:
     ).first()
 
 
-def staff_with_roles(session: Session, line_user_id: str) -> StaffMember | None:
-    """The staff member behind a LINE account, if they hold at least one role."""
+def staff_with_roles(session: Session, line_user_id: str, now: datetime) -> StaffMember | None:
+    """The staff member behind a LINE account, if they hold at least one role in force."""
     member = staff_member_for(session, line_user_id)
     if member is None:
         return None
     has_role = session.scalar(
-        select(StaffRole.id).where(StaffRole.staff_member_id == member.id).limit(1)
+        select(StaffRole.id)
+        .where(
+            StaffRole.staff_member_id == member.id,
+            or_(StaffRole.ends_at.is_(None), StaffRole.ends_at > now),
+        )
+        .limit(1)
     )
     return member if has_role is not None else None
 

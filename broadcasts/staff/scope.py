@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.orm import InstrumentedAttribute, Session
@@ -122,6 +123,18 @@ class Scope:
                 Association.id.in_(select(Group.association_id).where(Group.id.in_(self.group_ids)))
             )
         return or_(*parts) if parts else false()
+
+    def districts_whole(self) -> ColumnElement[bool]:
+        """On `District`: the districts this scope covers wholly (a promoter's, or the city)."""
+        if self.city:
+            return true()
+        return District.id.in_(self.district_ids) if self.district_ids else false()
+
+    def associations_whole(self) -> ColumnElement[bool]:
+        """On `Association`: the associations this scope covers wholly (not through a 班)."""
+        return Scope(
+            self.staff_member_id, self.city, self.district_ids, self.association_ids
+        ).associations()
 
     def districts(self) -> ColumnElement[bool]:
         """On `District`."""
@@ -293,7 +306,13 @@ class Scope:
         return led
 
 
-def load(session: Session, staff_member_id: int) -> Scope:
-    """The scope from the roles the database holds now: a removed role stops working at once."""
-    roles = session.scalars(select(StaffRole).where(StaffRole.staff_member_id == staff_member_id))
+def load(session: Session, staff_member_id: int, now: datetime) -> Scope:
+    """The scope from the roles the database holds now and still in force at `now`: a removed
+    role stops working at once, and so does one whose term has ended."""
+    roles = session.scalars(
+        select(StaffRole).where(
+            StaffRole.staff_member_id == staff_member_id,
+            or_(StaffRole.ends_at.is_(None), StaffRole.ends_at > now),
+        )
+    )
     return Scope.of(staff_member_id, roles)

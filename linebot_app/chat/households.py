@@ -146,7 +146,7 @@ def _not_registered(_: Gettext) -> list[Message]:
 def on_proxy(context: Context, _text: str) -> list[Message] | None:
     """「代理確認」: the recent circulars of the 班長's 班; None (not theirs to answer) for
     anyone who leads no 班."""
-    leader = leaders.group_leader(context.session, context.user_id)
+    leader = leaders.group_leader(context.session, context.user_id, context.clock.now())
     if leader is None:
         return None
     _ = gettext_in(context.language())
@@ -168,7 +168,7 @@ def on_proxy(context: Context, _text: str) -> list[Message] | None:
 def on_proxy_tap(context: Context, tap: ProxyCircular | ProxyHousehold) -> list[Message]:
     """A circular chosen (its households still to confirm), or a household confirmed."""
     _ = gettext_in(context.language())
-    leader = leaders.group_leader(context.session, context.user_id)
+    leader = leaders.group_leader(context.session, context.user_id, context.clock.now())
     if leader is None:
         return [
             text_message(
@@ -176,7 +176,9 @@ def on_proxy_tap(context: Context, tap: ProxyCircular | ProxyHousehold) -> list[
             )
         ]
     if isinstance(tap, ProxyCircular):
-        found = leaders.waiting(context.session, leader, tap.circular_id, tap.group_id)
+        found = leaders.waiting(
+            context.session, context.clock.now(), leader, tap.circular_id, tap.group_id
+        )
         return _households(found, "", _)
     try:
         found = leaders.confirm(

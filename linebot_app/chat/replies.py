@@ -241,7 +241,7 @@ def on_invite_code(context: Context, code: str) -> list[Message]:
 def on_login(context: Context, _sent: object) -> list[Message]:
     """「ログイン」: a staff member gets a single-use dashboard link; anyone else the usual help."""
     language = context.language()
-    member = logins.staff_with_roles(context.session, context.user_id)
+    member = logins.staff_with_roles(context.session, context.user_id, context.clock.now())
     if member is None:
         return help_message(language)
     issued = logins.issue(context.session, context.clock, member)

@@ -1,5 +1,7 @@
 """Who is looking: the logged-in staff member and their scope, loaded from the database on every
-request (reading only), so a removed role stops working at the next click.
+request (reading only), so a removed role stops working at the next click. A role whose term has
+ended is removed at that request (broadcasts.staff.terms.request_scope), which ends the member's
+sessions as removing it by hand does: access ends at the end date without anyone acting.
 
 The cookie (Flask's signed session: HttpOnly, SameSite=Lax, Secure outside demo mode) carries
 only the id of a session kept on the server (broadcasts.staff.logins). A login lasts
@@ -17,8 +19,7 @@ from typing import Any, TypeVar, cast
 from flask import abort, current_app, redirect, request, session, url_for
 from werkzeug.wrappers import Response
 
-from broadcasts.staff import logins
-from broadcasts.staff import scope as scopes
+from broadcasts.staff import logins, terms
 from broadcasts.staff.scope import Scope
 from linebot_app.extensions import clock, db
 from models import StaffMember
@@ -76,7 +77,13 @@ def viewer() -> Viewer | None:
             # Ended or expired on the server: the browser forgets it too (nothing is written).
             session.pop(SESSION_KEY)
         else:
-            found = Viewer(member, scopes.load(db.session, member.id))
+            scope = terms.request_scope(db.session, clock, member.id)
+            if scope is None:
+                # A term ended: the role is gone and the member's sessions with it.
+                db.session.commit()
+                session.pop(SESSION_KEY)
+            else:
+                found = Viewer(member, scope)
     request.environ[VIEWER_KEY] = found
     return found
 

@@ -9,6 +9,7 @@ from wtforms import (
     BooleanField,
     DateField,
     DateTimeLocalField,
+    FileField,
     IntegerField,
     MultipleFileField,
     SelectField,
@@ -33,17 +34,40 @@ class PaperHouseholdsForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+ROLE_CHOICES = {
+    "admin": _l("管理者（市全体）"),
+    "promoter": _l("ICT推進員（校区）"),
+    "officer": _l("自治会役員（自治会）"),
+    "group_leader": _l("班長（班）"),
+}
+
+
 class InviteForm(FlaskForm):  # type: ignore[misc]
+    """The choices are the roles the viewer may invite (invites.appointable_roles), set by the
+    view; the area is named by codes, and the service refuses any outside the viewer's scope."""
+
     role = SelectField(
-        _l("役割"),
-        choices=[
-            SelectChoice("promoter", _l("ICT推進員（校区）")),
-            SelectChoice("officer", _l("自治会役員（自治会）")),
-            SelectChoice("admin", _l("管理者（市全体）")),
-        ],
+        _l("役割"), choices=[SelectChoice(key, label) for key, label in ROLE_CHOICES.items()]
     )
-    district_code = StringField(_l("校区コード"), validators=[Optional()])
-    association_code = StringField(_l("自治会コード"), validators=[Optional()])
+    district_code = StringField(_l("校区コード（推進員）"), validators=[Optional()])
+    association_code = StringField(_l("自治会コード（役員・班長）"), validators=[Optional()])
+    group_name = StringField(_l("班の名前（班長）"), validators=[Optional()])
+    invitee_name = StringField(_l("名前（任意）"), validators=[Optional()])
+    term_end = DateField(_l("任期の最後の日（任意）"), validators=[Optional()])
+
+    def limit_roles(self, roles: list[str]) -> None:
+        self.role.choices = [
+            SelectChoice(key, label) for key, label in ROLE_CHOICES.items() if key in roles
+        ]
+
+
+class HandOverForm(FlaskForm):  # type: ignore[misc]
+    invitee_name = StringField(_l("後任の名前（任意）"), validators=[Optional()])
+    term_end = DateField(_l("後任の任期の最後の日（任意）"), validators=[Optional()])
+
+
+class StaffFileForm(FlaskForm):  # type: ignore[misc]
+    file = FileField(_l("職員の CSV（役割・範囲コード・班・氏名・任期）"))
 
 
 class CircularFieldsForm(FlaskForm):  # type: ignore[misc]

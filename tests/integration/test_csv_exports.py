@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -51,6 +52,10 @@ def exports(
         association = make_association(district=district, name=name, kana=f"あ{i}", groups=(name,))
         resident = make_resident(association=association, group=association.groups[0])
         session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
+        # A staff name from a bulk import, on a role whose term ends soon (issue #20).
+        officer = make_staff(Role.officer, association_id=association.id)
+        officer.display_name = name
+        officer.roles[0].ends_at = datetime.now(UTC) + timedelta(days=5)
     session.commit()
     areas = [district.name, *HOSTILE]
     return admin, {
@@ -58,10 +63,13 @@ def exports(
         "stats.csv": (f"/dashboard/circulars/{circular.id}/stats.csv", areas),
         "reach.csv": ("/dashboard/associations.csv", areas),
         "adoption.csv": ("/dashboard/adoption.csv", areas),
+        "roles-ending.csv": ("/dashboard/staff/ending.csv", areas),
     }
 
 
-@pytest.mark.parametrize("export", ["answers.csv", "stats.csv", "reach.csv", "adoption.csv"])
+@pytest.mark.parametrize(
+    "export", ["answers.csv", "stats.csv", "reach.csv", "adoption.csv", "roles-ending.csv"]
+)
 def test_no_cell_of_an_export_is_a_formula(
     export: str,
     exports: tuple[StaffMember, dict[str, tuple[str, list[str]]]],
@@ -86,4 +94,5 @@ def test_the_table_above_covers_every_csv_route(app: Flask) -> None:
         "/dashboard/circulars/<int:circular_id>/stats.csv",
         "/dashboard/associations.csv",
         "/dashboard/adoption.csv",
+        "/dashboard/staff/ending.csv",
     }

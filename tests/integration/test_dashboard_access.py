@@ -105,6 +105,7 @@ def routes(w: World) -> dict[str, str]:
 OK, NOT_FOUND, FORBIDDEN, LOGIN = 200, 404, 403, 302
 
 # viewer → route → status. Anything outside a viewer's scope is 404, existing or not.
+# Promoters and officers have a staff page since issue #20: they invite the roles below them.
 MATRIX: dict[str, dict[str, int]] = {
     "admin": {
         "list": OK, "stats_x": OK, "stats_y": OK, "progress_x": OK, "progress_y": OK,
@@ -116,21 +117,21 @@ MATRIX: dict[str, dict[str, int]] = {
         "list": OK, "stats_x": OK, "stats_y": NOT_FOUND, "progress_x": OK,
         "progress_y": NOT_FOUND, "csv_x": OK, "csv_y": NOT_FOUND, "answers_x": OK,
         "answers_y": NOT_FOUND, "unconfirmed_x": NOT_FOUND, "unconfirmed_y": NOT_FOUND,
-        "associations": OK, "reach_csv": OK, "staff": NOT_FOUND, "audit": NOT_FOUND,
+        "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
         "missing": NOT_FOUND,
     },
     "officer_x": {
         "list": OK, "stats_x": OK, "stats_y": NOT_FOUND, "progress_x": OK,
         "progress_y": NOT_FOUND, "csv_x": OK, "csv_y": NOT_FOUND, "answers_x": OK,
         "answers_y": NOT_FOUND, "unconfirmed_x": OK, "unconfirmed_y": NOT_FOUND,
-        "associations": OK, "reach_csv": OK, "staff": NOT_FOUND, "audit": NOT_FOUND,
+        "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
         "missing": NOT_FOUND,
     },
     "officer_y": {
         "list": OK, "stats_x": NOT_FOUND, "stats_y": OK, "progress_x": NOT_FOUND,
         "progress_y": OK, "csv_x": NOT_FOUND, "csv_y": OK, "answers_x": NOT_FOUND,
         "answers_y": OK, "unconfirmed_x": NOT_FOUND, "unconfirmed_y": OK,
-        "associations": OK, "reach_csv": OK, "staff": NOT_FOUND, "audit": NOT_FOUND,
+        "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
         "missing": NOT_FOUND,
     },
     # A staff member whose roles were all removed (or a resident who never had one).

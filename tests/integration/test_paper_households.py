@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -99,7 +100,7 @@ def town(
 
 
 def coverage_of(session: Session, town: Town, member: StaffMember) -> dict[str, tuple[int, int]]:
-    rows = paper.coverage(session, town.circular, load(session, member.id))
+    rows = paper.coverage(session, town.circular, load(session, member.id, datetime.now(UTC)))
     return {row.group: (row.covered, row.households) for row in rows}
 
 
@@ -173,7 +174,7 @@ def test_proxy_confirmations_are_undone_by_their_leader_or_an_officer_only(
 ) -> None:
     first, second = (h.id for h in paper.active(session, town.first.id))
     leader, other, officer = (
-        load(session, m.id) for m in (town.leader, town.second_leader, town.officer)
+        load(session, m.id, clock.now()) for m in (town.leader, town.second_leader, town.officer)
     )
     assert proxy_confirmation.proxy_confirm(session, clock, leader, town.circular.id, first) is True
     assert (
@@ -236,7 +237,7 @@ def test_the_groups_page_links_each_recent_circular_to_its_proxy_page(
         0
     ].paper_household
     assert proxy_confirmation.proxy_confirm(
-        session, clock, load(session, town.leader.id), town.circular.id, first_paper.id
+        session, clock, load(session, town.leader.id, clock.now()), town.circular.id, first_paper.id
     )
     session.commit()
     page = dashboard_client(town.leader).get("/dashboard/groups").get_data(as_text=True)

@@ -155,7 +155,7 @@ def test_a_safety_check_reaches_500_residents_at_night_and_the_board_counts_per_
     # A resident may change their answer: the latest one counts.
     answer(session, clock, circular, south.user_ids[:1], SAFE)
 
-    board = checks.board(session, circular.id, load_scope(session, town.promoter.id))
+    board = checks.board(session, circular.id, load_scope(session, town.promoter.id, clock.now()))
     assert counts(board) == {
         ("東町内会", "1班"): (3, 60, 37),
         ("東町内会", "2班"): (0, 0, 90),
@@ -189,7 +189,7 @@ def test_names_only_for_officers_of_the_association_and_the_leader_of_the_group(
     officer = make_staff(Role.officer, association_id=east1.association.id)
     session.commit()
 
-    board = checks.board(session, circular.id, load_scope(session, officer.id))
+    board = checks.board(session, circular.id, load_scope(session, officer.id, clock.now()))
     assert {(r.association_name, r.group_name) for r in board.rows} == {
         ("東町内会", "1班"),
         ("東町内会", "2班"),

@@ -30,6 +30,7 @@ from models import (
     Acknowledgement,
     AnswerOption,
     Association,
+    AuditEntry,
     BatchStatus,
     Channel,
     Circular,
@@ -361,6 +362,37 @@ def test_officers_get_one_digest_at_seven_in_the_evening(
     assert "https://kairan.test/dashboard/" in text
     session.expire_all()
     assert session.scalar(select(func.count()).select_from(OfficerDigest)) == 1
+
+
+def test_an_officer_whose_term_ended_gets_no_digest_and_loses_the_role_unasked(
+    town: Town, clockwork: Clockwork, session: Session, sim: SimulatorClient
+) -> None:
+    """Issue #20 item 4: a term ends by itself. The clock removes the role on its own tick (no
+    request, nobody acting) and the officer's evening digest stops with it."""
+    leaving_line_id, staying_line_id = sim.create_users(2)
+    leaving = StaffMember(line_user_id=leaving_line_id)
+    # The term's last day is the 1st (Tokyo): it ends at midnight before the 2nd.
+    leaving.roles.append(
+        StaffRole(role=Role.officer, association=town.association, ends_at=tokyo(2, 0))
+    )
+    staying = StaffMember(line_user_id=staying_line_id)
+    staying.roles.append(StaffRole(role=Role.officer, association=town.association))
+    session.add_all([leaving, staying])
+    circular = town.released(tokyo(1, 10))
+    town.confirm(circular, *town.user_ids[:2])
+    town.at(tokyo(1, 19, 1), clockwork)
+    assert len(sim.inbox(leaving_line_id)) == 1, "still in office on the last day"
+    town.at(tokyo(2, 0, 1), clockwork)
+    session.expire_all()
+    assert (
+        session.scalars(select(StaffRole).where(StaffRole.staff_member_id == leaving.id)).all()
+        == []
+    )
+    town.at(tokyo(2, 19, 1), clockwork)
+    assert len(sim.inbox(leaving_line_id)) == 1, "no digest after the term"
+    assert len(sim.inbox(staying_line_id)) == 2
+    ended = session.scalars(select(AuditEntry).where(AuditEntry.action == "role.ended")).all()
+    assert [(e.actor_id, e.subject_id) for e in ended] == [(None, leaving.id)]
 
 
 def test_the_digest_counts_where_the_circular_was_sent(
