@@ -1,8 +1,8 @@
 """staff terms and hand-overs: roles end by themselves; invites carry a name, a term end, their
 inviter and the role they replace
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-12-02 10:00:00
 
 Issue #20 items 3 and 4: promoters and officers invite the roles below them, a bulk import prints
@@ -17,8 +17,8 @@ from alembic import op
 
 import models.base
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0023"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
