@@ -47,8 +47,8 @@ CODE = re.compile(r"KAIRAN-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}")
 
 
 def typed(code: str) -> str:
-    """What the bot reads from the code as typed (invites.typed_code)."""
-    found = invites.typed_code(code)
+    """What the bot reads from the code as typed (invites.CODE.typed)."""
+    found = invites.CODE.typed(code)
     assert found is not None, code
     return found
 
