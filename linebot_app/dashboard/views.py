@@ -21,7 +21,16 @@ from werkzeug.wrappers import Response
 
 from broadcasts.schedule.rules import TOKYO
 from broadcasts.staff import logins
-from linebot_app.dashboard import circulars, labels, paper, rollout, safety, staff, stats
+from linebot_app.dashboard import (
+    circulars,
+    labels,
+    paper,
+    rollout,
+    safety,
+    staff,
+    stats,
+    target_picker,
+)
 from linebot_app.dashboard.auth import log_in, log_out, viewer
 from linebot_app.dashboard.forms import ConfirmForm
 from linebot_app.dashboard.i18n import LANGUAGE_KEY, LOCALES, localized
@@ -38,7 +47,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 # Each area's endpoints are named after it: `dashboard.stats.circular_stats`.
-for area in (circulars, stats, paper, rollout, staff, safety):
+for area in (circulars, target_picker, stats, paper, rollout, staff, safety):
     bp.register_blueprint(area.bp)
 
 
