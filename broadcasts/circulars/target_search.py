@@ -10,7 +10,6 @@ it fits on one screen, so there is nothing to search.
 from __future__ import annotations
 
 import math
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcasts.circulars import compose, targeting
 from broadcasts.circulars.targeting import Target
+from broadcasts.core.search_text import katakana, normalized
 from models import Association, District, FollowStatus, Group, Resident, StaffMember
 
 PAGE_SIZE = 15
@@ -95,18 +95,6 @@ class Chosen:
     refused: bool
 
 
-def normalized(text: str) -> str:
-    """What a person typed, comparable with names and kana: full-width folded (NFKC), spaces
-    dropped, katakana as hiragana, lower case."""
-    folded = unicodedata.normalize("NFKC", text).strip().lower()
-    folded = "".join(folded.split())
-    return "".join(chr(ord(c) - 0x60) if "ァ" <= c <= "ヶ" else c for c in folded)
-
-
-def _katakana(text: str) -> str:
-    return "".join(chr(ord(c) + 0x60) if "ぁ" <= c <= "ゖ" else c for c in text)
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
@@ -119,7 +107,7 @@ def _matches(
     code: InstrumentedAttribute[str] | None,
 ) -> ColumnElement[bool]:
     # `text` has its katakana as hiragana: names and readings may be written in either.
-    variants = {_like(text), _like(_katakana(text))}
+    variants = {_like(text), _like(katakana(text))}
     parts = [name.like(v, escape="\\") for v in sorted(variants)]
     if kana is not None:
         parts.extend(kana.like(v, escape="\\") for v in sorted(variants))

@@ -37,7 +37,7 @@ class Reach:
         return min(1.0, (self.registered + self.paper) / self.households)
 
 
-def _registered() -> Any:
+def registered_households() -> Any:
     """LINE-registered households per association: a family of three on LINE counts once."""
     return (
         select(Resident.association_id, func.count(func.distinct(household_key())).label("n"))
@@ -54,7 +54,7 @@ def _registered() -> Any:
 
 
 def reach_by_association(session: Session, scope: Scope) -> list[Reach]:
-    registered = _registered()
+    registered = registered_households()
     rows = session.execute(
         select(
             Association.id,
@@ -78,7 +78,7 @@ def reach_by_association(session: Session, scope: Scope) -> list[Reach]:
 
 def reach_by_district(session: Session, scope: Scope) -> list[Reach]:
     """Per district, best reach first (the city view)."""
-    registered = _registered()
+    registered = registered_households()
     rows = session.execute(
         select(
             District.id,
