@@ -36,7 +36,7 @@ from sqlalchemy.pool import NullPool
 from bench._common import DEFAULT_POSTGRES, REPO, scratch_database
 from models.session import normalise_database_url
 
-BENCHES = ("fanout", "webhook", "stats_page", "area_import", "startup")
+BENCHES = ("fanout", "webhook", "stats_page", "reach_page", "area_import", "startup")
 REPORT = REPO / "docs" / "BENCHMARKS.md"
 FINDINGS = ("<!-- findings -->", "<!-- /findings -->")
 
@@ -187,6 +187,14 @@ METHOD = """\
   measured the same way in the same app (the Flask stack plus one database round trip).
   *Growth* is p95 at one size over p95 at the size before, given against the residents'
   growth (the ratio column: ≤ 1 is no faster than linear).
+- **Reach page and compose page** (`bench/reach_page.py`, issue #20): a city of 2,266
+  associations (`bench/make_sample_areas.py --associations 2266`, loaded by the area import, 班
+  included) and 300,000 LINE residents (a tenth in two-person households), as the city's admin
+  through the Flask test client: 「自治会と到達率」 (`/dashboard/associations`) on the first
+  request of a fresh app, then p95 over `--repeat` requests of its first page, sorted by reach,
+  a kana search and one district's second page (target < 1 s); the compose page's HTML size
+  (target < 150 KB) and time, and the target picker's search fragment. Baseline: `GET /healthz`
+  in the same app.
 - **Area import** (`bench/area_import.py`): `bench/make_sample_areas.py --associations N`
   writes a city of N associations in 45 districts (about three 班 each on average); on a new,
   migrated database `kairan import areas FILE` runs as a subprocess, timed from spawn to exit,
@@ -261,6 +269,7 @@ def write_report(
         "fanout": "Fan-out",
         "webhook": "Webhook",
         "stats_page": "Stats page",
+        "reach_page": "Reach page and compose page (2,266 associations)",
         "area_import": "Area import",
         "startup": "Start-up",
     }
@@ -292,7 +301,7 @@ def main() -> None:
     only = (
         args.only.split(",")
         if args.only
-        else ["startup", "webhook", "stats_page", "area_import", "fanout"]
+        else ["startup", "webhook", "stats_page", "reach_page", "area_import", "fanout"]
     )
     unknown = set(only) - set(BENCHES)
     if unknown:
@@ -324,6 +333,13 @@ def main() -> None:
             + (["--repeat", "10"] if args.quick else []),
             f"stats page and CSV export: {stats_sizes} residents"
             + (", 10 requests" if args.quick else ", 30 requests")
+            + f" on {args.databases}",
+        ),
+        "reach_page": (
+            [python, str(here / "reach_page.py")]
+            + (["--residents", "30000", "--repeat", "3"] if args.quick else []),
+            "reach page and compose page: 2,266 associations, "
+            + ("30,000 residents, 3 requests" if args.quick else "300,000 residents, 10 requests")
             + f" on {args.databases}",
         ),
         "area_import": (
@@ -361,12 +377,12 @@ def main() -> None:
         for bench in only:
             argv, description = plans[bench]
             out = work / f"{bench}.json"
-            if bench == "stats_page":
+            if bench in ("stats_page", "reach_page"):
                 results: list[dict[str, Any]] = []
                 ok = True
                 for database in databases:
                     one = work / f"{bench}-{database}.json"
-                    with scratch_database(database, "stats", args.postgres) as url:
+                    with scratch_database(database, bench, args.postgres) as url:
                         extra = ["--database", database]
                         if database == "postgresql":
                             extra += ["--url", url]  # its own database, never kairan_bench

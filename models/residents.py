@@ -24,6 +24,15 @@ class Resident(Base):
         # Targeting asks "who follows in these associations / groups": both are covered.
         Index("ix_residents_association_status", "association_id", "follow_status"),
         Index("ix_residents_group_status", "group_id", "follow_status"),
+        # Digital reach counts registered, following residents per association from the index
+        # alone (migration 0022).
+        Index(
+            "ix_residents_reach",
+            "association_id",
+            "follow_status",
+            "unregistered_at",
+            "registered_at",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.households.families import household_key
 from broadcasts.staff.scope import Scope
 from models import Association, District, FollowStatus, HouseholdMember, Resident
 
@@ -37,24 +36,53 @@ class Reach:
         return min(1.0, (self.registered + self.paper) / self.households)
 
 
-def _registered() -> Any:
-    """LINE-registered households per association: a family of three on LINE counts once."""
-    return (
-        select(Resident.association_id, func.count(func.distinct(household_key())).label("n"))
-        .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
-        .where(
-            Resident.follow_status == FollowStatus.following,
-            Resident.registered_at.is_not(None),
-            Resident.unregistered_at.is_(None),
-            Resident.association_id.is_not(None),
-        )
+def registered_households() -> Any:
+    """LINE-registered households per association: a family of three on LINE counts once.
+
+    Counted as every registered resident, less the household members, plus their households:
+    the first count reads one index (ix_residents_reach), the second only the residents who are
+    in a household. (One COUNT(DISTINCT household or resident) over every resident joined to
+    its household took seconds at 300,000 residents on SQLite.)"""
+    registered = (
+        Resident.follow_status == FollowStatus.following,
+        Resident.registered_at.is_not(None),
+        Resident.unregistered_at.is_(None),
+        Resident.association_id.is_not(None),
+    )
+    everyone = (
+        select(Resident.association_id, func.count().label("n"))
+        .where(*registered)
         .group_by(Resident.association_id)
+        .subquery()
+    )
+    grouped = (
+        select(
+            Resident.association_id,
+            func.count().label("members"),
+            func.count(func.distinct(HouseholdMember.household_id)).label("households"),
+        )
+        .join(HouseholdMember, HouseholdMember.resident_id == Resident.id)
+        # Redundant with the join, and there so SQLite starts from the household members.
+        .where(*registered, Resident.id.in_(select(HouseholdMember.resident_id)))
+        .group_by(Resident.association_id)
+        .subquery()
+    )
+    return (
+        select(
+            everyone.c.association_id,
+            (
+                everyone.c.n
+                - func.coalesce(grouped.c.members, 0)
+                + func.coalesce(grouped.c.households, 0)
+            ).label("n"),
+        )
+        .outerjoin(grouped, grouped.c.association_id == everyone.c.association_id)
         .subquery()
     )
 
 
 def reach_by_association(session: Session, scope: Scope) -> list[Reach]:
-    registered = _registered()
+    registered = registered_households()
     rows = session.execute(
         select(
             Association.id,
@@ -78,7 +106,7 @@ def reach_by_association(session: Session, scope: Scope) -> list[Reach]:
 
 def reach_by_district(session: Session, scope: Scope) -> list[Reach]:
     """Per district, best reach first (the city view)."""
-    registered = _registered()
+    registered = registered_households()
     rows = session.execute(
         select(
             District.id,

@@ -25,6 +25,7 @@ from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import monthly_quota
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.stats import circular_counts
+from linebot_app.dashboard import target_picker
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.common import (
     QuotaUnknown,
@@ -87,6 +88,9 @@ def compose_create() -> Response | tuple[str, int]:
     form = ComposeForm()
     if not form.validate_on_submit():
         return render_form(form, form_errors(form), status=400)
+    if target_picker.requested():
+        # A picker button without JavaScript: the form again, with the search, nothing saved.
+        return render_form(form, {})
     try:
         circular = drafts.save_draft(
             db.session, clock, current().member, draft_of_form(form, targets_of(form))
@@ -121,6 +125,8 @@ def compose_update(circular_id: int) -> Response | tuple[str, int]:
     )
     if not form.validate_on_submit():
         return render_form(form, form_errors(form), circular, status=400)
+    if isinstance(form, ComposeForm) and target_picker.requested():
+        return render_form(form, {}, circular)
     targets = targets_of(form) if isinstance(form, ComposeForm) else Target()
     try:
         drafts.save_draft(

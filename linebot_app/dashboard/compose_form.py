@@ -6,18 +6,17 @@ name."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from flask import abort, render_template, request
 from werkzeug.datastructures import FileStorage
 
-from broadcasts.circulars import attachments, drafts, targeting
+from broadcasts.circulars import attachments, drafts
 from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import TOKYO
 from linebot_app.circulars.views import upload_dir
-from linebot_app.dashboard import translation_fields
+from linebot_app.dashboard import target_picker, translation_fields
 from linebot_app.dashboard.auth import current
 from linebot_app.dashboard.forms import CircularFieldsForm, ComposeForm, ConfirmForm
 from linebot_app.dashboard.i18n import localized
@@ -91,23 +90,6 @@ def error_of(error: CompositionError) -> dict[str, str]:
     return {FORM_FIELDS.get(error.field, "form"): localized(error.message)}
 
 
-@dataclass(frozen=True)
-class _Selected:
-    districts: frozenset[int]
-    associations: frozenset[int]
-    groups: frozenset[int]
-
-
-def _selected(form: CircularFieldsForm) -> _Selected:
-    if not isinstance(form, ComposeForm):
-        return _Selected(frozenset(), frozenset(), frozenset())
-    return _Selected(
-        frozenset(form.districts.data or ()),
-        frozenset(form.associations.data or ()),
-        frozenset(form.groups.data or ()),
-    )
-
-
 def render_form(
     form: CircularFieldsForm,
     errors: dict[str, str],
@@ -132,10 +114,10 @@ def render_form(
             errors=errors,
             circular=circular,
             is_correction=is_correction or not isinstance(form, ComposeForm),
-            tree=[]
-            if is_correction
-            else targeting.allowed_target_tree(db.session, current().scope),
-            selected=_selected(form),
+            # The target picker (target_picker): found areas and the chosen ones' chips.
+            picker=None
+            if is_correction or not isinstance(form, ComposeForm)
+            else target_picker.state(targets_of(form)),
             may_mark_urgent=current().scope.may_send_urgent,
             remove_form=ConfirmForm(),
             limits={"title": drafts.TITLE_LIMIT, "body": drafts.BODY_LIMIT},

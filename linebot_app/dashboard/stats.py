@@ -16,10 +16,17 @@ from broadcasts.households import paper
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import by_area, circular_counts, circular_page, digital_reach, responses
+from broadcasts.stats import (
+    by_area,
+    circular_counts,
+    circular_page,
+    digital_reach,
+    reach_page,
+    responses,
+)
 from linebot_app.dashboard import charts
 from linebot_app.dashboard.auth import current, login_required
-from linebot_app.dashboard.common import percent_cell, seen_circular
+from linebot_app.dashboard.common import page_number, percent_cell, seen_circular
 from linebot_app.dashboard.exports import csv_response
 from linebot_app.dashboard.forms import ConfirmForm, PaperHouseholdsForm
 from linebot_app.extensions import clock, db, line, settings
@@ -183,21 +190,37 @@ def export_answers(circular_id: int) -> Response:
 @bp.get("/associations")
 @login_required
 def associations() -> Response | str:
+    """「自治会と到達率」: searched (name, kana, code), filtered by district, sorted by reach and
+    paged (broadcasts.stats.reach_page), with the per-district summary."""
     scope = current().scope
     if scope.groups_only:
         # A 班長 sees their own 班 only, not their association's figures.
         return redirect(url_for("dashboard.paper.groups"))
-    reach = digital_reach.reach_by_association(db.session, scope)
-    districts = (
-        digital_reach.reach_by_district(db.session, scope) if not scope.association_ids else []
+    args = request.args
+    district_id = args.get("district", type=id_value) if args.get("district") else None
+    if args.get("district") and district_id is None:
+        abort(404)
+    shown = reach_page.read(
+        db.session,
+        scope,
+        query=args.get("q", ""),
+        district_id=district_id,
+        sort=args.get("sort", "area"),
+        page=page_number(),
+        with_districts=not scope.association_ids,
     )
+    if district_id is not None and district_id not in dict(shown.choices):
+        abort(404)  # another's district, or none: like any id outside the scope
+    ids = [r.id for r in shown.rows]
     return render_template(
         "dashboard/associations.html",
-        reach=reach,
-        districts=districts,
-        editable=set(scope.association_ids) if not scope.city else {r.id for r in reach},
-        by_group=paper.kept_per_group(db.session, [r.id for r in reach]),
+        shown=shown,
+        reach=shown.rows,
+        districts=shown.districts,
+        editable=set(scope.association_ids) if not scope.city else set(ids),
+        by_group=paper.kept_per_group(db.session, ids),
         form=PaperHouseholdsForm(),
+        page_url=url_for("dashboard.stats.associations"),
     )
 
 

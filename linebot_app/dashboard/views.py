@@ -30,6 +30,7 @@ from linebot_app.dashboard import (
     safety,
     staff,
     stats,
+    target_picker,
 )
 from linebot_app.dashboard.auth import log_in, log_out, viewer
 from linebot_app.dashboard.forms import ConfirmForm
@@ -47,7 +48,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 # Each area's endpoints are named after it: `dashboard.stats.circular_stats`.
-for area in (circulars, stats, paper, rollout, staff, safety, privacy):
+for area in (circulars, target_picker, stats, paper, rollout, staff, safety, privacy):
     bp.register_blueprint(area.bp)
 
 

@@ -130,7 +130,7 @@ def test_a_promoter_composes_with_attachments_previews_and_sends(
     assert "X町内会" in html and "X2町内会" in html and "Y町内会" not in html
     assert f'name="districts" value="{town.district.id}" data-recipients="5"' in html
     assert f'name="associations" value="{town.x.id}" data-recipients="3"' in html
-    assert 'id="live-total"' in html and "compose.js" in html
+    assert 'id="live-total"' in html and "picker.js" in html
     for name in ("title", "body", "question", "answer_deadline", "event_date", "files"):
         assert f'for="{name}"' in html, f"no label for {name}"
 
