@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._common import REPO, Figure, percentile, show, write_figures
 from broadcasts.core.clock import SystemClock
-from broadcasts.rollout import areas
+from broadcasts.rollout import area_file, areas
 from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.config import Settings
@@ -93,7 +93,7 @@ def populate(engine: Engine, associations: int, residents: int) -> int:
         capture_output=True,
     ).stdout
     with Session(engine) as session:
-        areas.import_areas(session, areas.parse(csv_text))
+        areas.import_areas(session, area_file.parse(csv_text))
         session.execute(District.__table__.update().values(status=DistrictStatus.active.name))
         session.commit()
         places = session.execute(

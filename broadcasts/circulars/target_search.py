@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from broadcasts.circulars import targeting
@@ -117,10 +117,6 @@ def _matches(
     return or_(*parts)
 
 
-def _association_scope(scope: Scope) -> ColumnElement[bool]:
-    return true() if scope.city else Association.id.in_(scope.association_ids)
-
-
 def find(
     session: Session,
     author: StaffMember | None,
@@ -135,7 +131,7 @@ def find(
     empty = Listing(text, (), (), (), 1, 1, 0, False)
     if not scope.may_compose:
         return empty
-    in_scope = _association_scope(scope)
+    in_scope = scope.associations()
     if text:
         return _search(session, scope, in_scope, text, page)
     return _browse(session, scope, in_scope, opened, page)
@@ -371,7 +367,7 @@ def chosen(session: Session, author: StaffMember | None, target: Target) -> Chos
     scope = Scope.of_member(author).whole_areas()
     if not scope.may_compose:
         return Chosen((), targeting.reach(session, Target()), refused=not target.is_empty())
-    in_scope = _association_scope(scope)
+    in_scope = scope.associations()
     districts = session.execute(
         select(District.id, District.name)
         .where(District.id.in_(target.district_ids))

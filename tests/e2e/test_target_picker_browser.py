@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts.delivery.worker import Worker
-from broadcasts.rollout import areas
+from broadcasts.rollout import area_file, areas
 from models import (
     Association,
     Circular,
@@ -44,7 +44,7 @@ def test_the_admin_picks_two_districts_and_three_associations_by_kana_and_sends(
 
     page = browser_page
     assert isinstance(page, Page)
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     for district in session.scalars(select(District)):
         district.status = DistrictStatus.active
     by_code = {d.code: d for d in session.scalars(select(District))}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.rollout import areas
+from broadcasts.rollout import area_file, areas
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import reach_page
 from models import MAX_ID, Association, District, Group, Resident, Role, StaffMember
@@ -24,7 +24,7 @@ SERIAL = itertools.count(1)
 
 @pytest.fixture
 def sample(session: Session) -> dict[str, Association]:
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     by_code = {a.code: a for a in session.scalars(select(Association))}
     # A0001 (楓西町内会, 194 households, 29 on paper): 170 on LINE → reach capped at 100%.
     session.add_all(

@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import target_search
-from broadcasts.rollout import areas
+from broadcasts.rollout import area_file, areas
 from models import (
     MAX_ID,
     Association,
@@ -56,7 +56,7 @@ def _residents(session: Session, association: Association, count: int, **fields:
 
 @pytest.fixture
 def city(session: Session, make_staff: Callable[..., StaffMember]) -> City:
-    areas.import_areas(session, areas.parse(SAMPLE_AREAS.read_bytes()))
+    areas.import_areas(session, area_file.parse(SAMPLE_AREAS.read_bytes()))
     for district in session.scalars(select(District)):
         district.status = DistrictStatus.active
     hirano = session.scalars(select(District).where(District.code == "D01")).one()
