@@ -1,10 +1,10 @@
 """Circulars on the dashboard: the list, and composing on the web (issue #6) — the form, the
 preview, send, schedule, cancel, edit, correct and resume.
 
-Every rule is broadcasts.circulars.compose's; these views parse the form (compose_form), call it,
-commit once and redirect. A CompositionError is shown next to the input it names (its `field`),
-the transaction rolled back, so nothing of a refused form is saved. Circulars the viewer may not
-manage answer 404, like every id outside a dashboard viewer's scope.
+Every rule is broadcasts.circulars' (drafts, lifecycle); these views parse the form (compose_form),
+call them, commit once and redirect. A CompositionError is shown next to the input it names (its
+`field`), the transaction rolled back, so nothing of a refused form is saved. Circulars the viewer
+may not manage answer 404, like every id outside a dashboard viewer's scope.
 
 LINE's remaining quota is asked outside any transaction (common.quota): the read transaction that
 checked the viewer is rolled back first, so no connection waits on the network.

@@ -1,5 +1,5 @@
 """The compose form and a circular's draft, both ways: what the author typed into a
-`CircularDraft` for broadcasts.circulars.compose, a draft (a circular's, or a template's) back
+`CircularDraft` for broadcasts.circulars.drafts, a draft (a circular's, or a template's) back
 into the form, and the form rendered with the messages a refusal carries under the inputs they
 name."""
 

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 import pytest
-from broadcasts.circulars.compose import TOKYO
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.worker import Worker
 from broadcasts.rollout import area_file, areas
 from models import (
