@@ -68,9 +68,7 @@ class Claim:
     maybe_accepted_since: datetime
     # No earlier request under the key may have been accepted: this claim set the above.
     first_unanswered: bool
-    # This claim's request begins (about) now.
-    claimed_at: datetime
-    # The requests LINE answered with a 5xx, by id, and when each began (ISO 8601): LINE may
+    # The requests LINE answered with a 5xx, by id, and when each ended (ISO 8601): LINE may
     # have accepted one of them.
     server_errors: dict[str, str]
     first_attempt_at: datetime
@@ -122,7 +120,6 @@ def claim_next(
             line_failures=batch.line_failures,
             maybe_accepted_since=batch.maybe_accepted_since,
             first_unanswered=first_unanswered,
-            claimed_at=now,
             server_errors=dict(batch.server_errors or {}),
             first_attempt_at=batch.first_attempt_at,
             user_ids=user_ids,
@@ -192,8 +189,15 @@ def record(
     answered_at: datetime | None = None,
 ) -> Decision | None:
     """Apply LINE's answer to the batch and its deliveries; None when the claim was lost.
-    `answered_at`: when the answer came (by default now), before any wait for the database."""
+    `answered_at`: when the answer came (by default now), before any wait for the database.
+
+    A request LINE may have accepted is dated at its end, as this worker saw it: LINE takes a
+    request once it has read it, so a resident whose unfollow was recorded before the answer
+    (or before the connection failed) had blocked the bot first and got nothing. Only a request
+    whose worker died is dated at its claim, the one moment known of it.
+    """
     now = clock.now()
+    ended_at = answered_at or now
     # While the batch is in flight under this claim nobody else changes it, so the claim's
     # attempts are the batch's: the batch is updated only if it is still this claim's.
     decision = decide(outcome, claim.line_failures, claim.first_attempt_at, now, random)
@@ -209,11 +213,14 @@ def record(
     if outcome.result is Result.server_error and outcome.request_id:
         changes["server_errors"] = {
             **claim.server_errors,
-            outcome.request_id: claim.claimed_at.isoformat(),
+            outcome.request_id: ended_at.isoformat(),
         }
-    if refused(outcome.result) and claim.first_unanswered:
-        # LINE took nothing from this request, and no earlier one went unanswered.
-        changes["maybe_accepted_since"] = None
+    if claim.first_unanswered:
+        if refused(outcome.result):
+            # LINE took nothing from this request, and no earlier one went unanswered.
+            changes["maybe_accepted_since"] = None
+        elif outcome.result is Result.unreachable:
+            changes["maybe_accepted_since"] = ended_at
     match decision.verdict:
         case Verdict.accepted:
             changes.update(status=BatchStatus.accepted, completed_at=now)
@@ -248,7 +255,7 @@ def record(
             # request: their unfollow, recorded before, makes them skipped, not sent.
             server_error_began = claim.server_errors.get(outcome.request_id or "")
             if outcome.result is Result.accepted:
-                accepted_at = answered_at or now
+                accepted_at = ended_at
             elif server_error_began is not None:
                 # The 409 names a request LINE answered with a 5xx: it was accepted after all.
                 accepted_at = datetime.fromisoformat(server_error_began)

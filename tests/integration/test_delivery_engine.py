@@ -14,13 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from broadcasts.circulars.release import release
+from broadcasts.core.clock import SystemClock
 from broadcasts.delivery import monthly_quota, reports, retry, steps
 from broadcasts.delivery.line import SendOutcome, multicast, remaining_quota
 from broadcasts.delivery.messages import MessageCache
 from broadcasts.delivery.retry import Verdict
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders
-from linebot_app.extensions import line
+from linebot_app.extensions import db, line
 from models import (
     Association,
     BatchStatus,
@@ -35,7 +36,7 @@ from models import (
 )
 from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
-from tests.helpers.waiting import deadline
+from tests.helpers.waiting import deadline, wait_until
 from tests.helpers.webhooks import line_event
 
 LineResidents = Callable[..., list[str]]
@@ -628,6 +629,72 @@ def test_a_resident_who_unfollows_after_line_accepted_the_batch_counts_as_sent(
     session.expire_all()
     assert set(copies(sim, user_ids).values()) == {1}
     assert reports.progress(session, circular.id).deliveries["sent"] == 3
+
+
+@pytest.mark.parametrize(
+    "accepted",
+    [
+        # LINE took the request at its end and answered 500; the retry's 409 names it.
+        pytest.param("acceptThenError500", id="500, then 409"),
+        # LINE took the request at its end and the answer was lost; the retry gets 409.
+        pytest.param("acceptThenDrop", id="answer lost, then 409"),
+    ],
+)
+def test_a_resident_who_unfollows_while_line_holds_the_request_is_skipped_not_sent(
+    app: Any,
+    session: Session,
+    clock: FakeClock,
+    circular: Circular,
+    association: Association,
+    make_line_residents: LineResidents,
+    sim: SimulatorClient,
+    post_webhook: Callable[..., Any],
+    accepted: str,
+) -> None:
+    """Found by bench/chaos.py: LINE accepts a request when it has read it, at the request's end
+    as the bot sees it, so an unfollow recorded while the request was on its way came first.
+    Dated at the claim (the request's start), the resident was recorded sent; LINE delivered
+    nothing to them."""
+    clock.moment = datetime.now(UTC) - timedelta(minutes=1)
+    # Real time on both sides: the webhook records the unfollow on the system clock.
+    worker = Worker(db.sessionmaker, line(), SystemClock(), "test-worker")
+    user_ids = make_line_residents(3, association)
+    release_now(session, clock, circular)
+    sim.set_faults(
+        **{accepted: 1.0},
+        latency={"distribution": "uniform", "min": 3.0, "max": 3.0},
+        paths=["/v2/bot/message/multicast"],
+    )
+    sending = threading.Thread(target=worker.drain)
+    sending.start()
+    wait_until(
+        lambda: (
+            session.scalar(
+                select(func.count()).where(DeliveryBatch.status == BatchStatus.in_flight)
+            )
+            or session.rollback()
+        ),
+        "the batch in flight",
+    )
+    sim.block(user_ids[0])
+    unfollow = line_event("unfollow", user_ids[0], timestamp=int(time.time() * 1000))
+    assert post_webhook([unfollow]).status_code == 200
+    sending.join()
+    sim.clear_faults()
+
+    def closed() -> bool:
+        worker.drain()
+        session.expire_all()
+        return reports.progress(session, circular.id).deliveries["pending"] == 0
+
+    wait_until(closed, "the retry's 409")
+    assert copies(sim, user_ids) == {user_ids[0]: 0, **dict.fromkeys(user_ids[1:], 1)}
+    assert reports.progress(session, circular.id).deliveries == {
+        "pending": 0,
+        "sent": 2,
+        "skipped": 1,
+        "failed": 0,
+    }
 
 
 def test_claims_that_died_with_their_workers_do_not_lengthen_the_back_off(
