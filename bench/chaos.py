@@ -33,7 +33,8 @@ at city scale for as long as asked:
     python bench/chaos.py --database sqlite --residents 20000 --rounds 40
 
 Prints what happened; exits non-zero if a copy was lost, doubled or misdelivered, or a record
-disagrees with LINE for a reason Kairan could have known (see `disagree` in the output).
+disagrees with LINE for a reason Kairan could have known (`disagree` in the output; bench/census.py
+judges each record that differs from the inbox).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import census
 from bench._common import (
     BIN,
     DEFAULT_POSTGRES,
@@ -156,9 +158,13 @@ def wait_until_all_sent(url: str, circular_ids: list[int], seconds: float) -> fl
     try:
         with engine.connect() as connection:
             while True:
-                statuses = connection.execute(
-                    select(Circular.status).where(Circular.id.in_(circular_ids))
-                ).scalars()
+                # Read whole before the rollback: a SQLite statement left open would keep its
+                # snapshot, and the loop would never see the circulars sent.
+                statuses = (
+                    connection.execute(select(Circular.status).where(Circular.id.in_(circular_ids)))
+                    .scalars()
+                    .all()
+                )
                 connection.rollback()
                 if all(status is CircularStatus.sent for status in statuses):
                     return time.monotonic()
@@ -200,6 +206,63 @@ def clock(moment: datetime | float | None) -> str:
     if not isinstance(moment, datetime):
         moment = datetime.fromtimestamp(moment / 1000, UTC)
     return moment.astimezone(UTC).strftime("%H:%M:%S.%f")[:-3]
+
+
+def judge_differences(
+    url: str,
+    log: list[dict[str, Any]],
+    differences: list[tuple[str, int]],
+    records: set[tuple[str, int]],
+    blocked_by_line: set[str],
+) -> dict[tuple[str, int], str]:
+    """bench/census.py's verdict on each (user, circular) whose record differs from the inbox."""
+    by_key: dict[str, list[census.Request]] = {}
+    for entry in sorted(log, key=lambda e: e["startedAt"]):
+        if entry["retryKey"]:
+            by_key.setdefault(entry["retryKey"], []).append(
+                census.Request(
+                    entry["requestId"],
+                    entry["status"],
+                    started=entry["startedAt"],
+                    accepted=entry["acceptedAt"],
+                    answered=entry["timestamp"],
+                )
+            )
+    verdicts: dict[tuple[str, int], str] = {}
+    engine = engine_for(url)
+    with Session(engine) as session:
+        for user_id, circular_id in differences:
+            resident, batch = session.execute(
+                select(Resident, DeliveryBatch)
+                .join(Delivery, Delivery.resident_id == Resident.id)
+                .join(DeliveryBatch, DeliveryBatch.id == Delivery.batch_id)
+                .where(
+                    Resident.line_user_id == user_id,
+                    Delivery.circular_id == circular_id,
+                    Delivery.slot == CARD,
+                )
+            ).one()
+            verdicts[(user_id, circular_id)] = census.judge(
+                census.Evidence(
+                    recorded_sent=(user_id, circular_id) in records,
+                    received=(user_id, circular_id) not in records,
+                    blocked_by_line=user_id in blocked_by_line,
+                    unfollow_recorded=epoch_ms(resident.blocked_at),
+                    batch_recorded=epoch_ms(batch.completed_at),
+                    maybe_accepted_since=epoch_ms(batch.maybe_accepted_since),
+                    server_errors={
+                        request_id: epoch_ms(datetime.fromisoformat(ended)) or 0
+                        for request_id, ended in (batch.server_errors or {}).items()
+                    },
+                    requests=tuple(by_key.get(str(batch.retry_key), ())),
+                )
+            )
+    engine.dispose()
+    return verdicts
+
+
+def epoch_ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
 
 
 def diagnose(
@@ -422,12 +485,10 @@ def main() -> None:
             for u in targeted
             if inbox[c].get(u) and (u, c) not in records
         ]
-        # LINE answered 200 for them, then they blocked before delivery: Kairan's "sent" is LINE's
-        # acceptance, and nothing LINE tells the bot says otherwise.
-        after_acceptance = [(u, c) for u, c in sent_not_received if u in blocked_by_line]
-        unexplained = [
-            d for d in sent_not_received + received_not_sent if d not in after_acceptance
-        ]
+        verdicts = judge_differences(
+            url, log, sent_not_received + received_not_sent, records, blocked_by_line
+        )
+        unexplained = [d for d, verdict in verdicts.items() if verdict == census.DISAGREE]
         why = [diagnose(url, base, log, records, u, c) for u, c in unexplained[:20]]
 
     faults = Counter(entry["fault"] or "none" for entry in log)
@@ -463,10 +524,10 @@ def main() -> None:
     print(f"lost: {len(lost)}; duplicated: {duplicated}; misdelivered: {misdelivered}")
     print(
         f"records that disagree with LINE: {len(sent_not_received) + len(received_not_sent)}"
-        f" (recorded sent, not received: {len(sent_not_received)}, of which"
-        f" {len(after_acceptance)} blocked after LINE accepted;"
-        f" received, not recorded sent: {len(received_not_sent)}); unexplained: {len(unexplained)}"
+        f" (recorded sent, not received: {len(sent_not_received)};"
+        f" received, not recorded sent: {len(received_not_sent)})"
     )
+    print(f"  judged from both sides' evidence: {dict(sorted(Counter(verdicts.values()).items()))}")
     for line in why:
         print(f"  disagree: {line}")
     unfinished = any(d["pending"] or d["failed"] for d in shown.values())

@@ -94,6 +94,8 @@ def _before() -> Response | None:
     simulator = sim()
     state = simulator.state
     g.request_id = str(uuid.uuid4())
+    g.started_ms = state.now_ms()
+    g.accepted_ms = None
     g.drop_after = False
     g.fault = None
     g.latency = 0.0
@@ -173,6 +175,10 @@ def _after(response: Response) -> Response:
                 "path": request.path,
                 "query": request.query_string.decode("latin-1"),
                 "status": response.status_code,
+                # When LINE began reading the request, accepted it (a send that delivered,
+                # or None), and answered: a census can tell an unfollow before acceptance.
+                "startedAt": g.started_ms,
+                "acceptedAt": g.accepted_ms,
                 "timestamp": state.now_ms(),
                 "retryKey": request.headers.get("X-Line-Retry-Key"),
                 "fault": g.fault,
@@ -245,6 +251,7 @@ def send(
         if not state.try_consume_quota(len(reachable)):
             return _quota_exceeded()
         message_ids = state.deliver(reachable, body["messages"], g.request_id, source, units)
+        g.accepted_ms = state.now_ms()
         answer: dict[str, Any] = {}
         if push:
             answer["sentMessages"] = sent_messages(

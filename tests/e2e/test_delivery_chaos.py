@@ -202,9 +202,9 @@ def test_workers_killed_at_random_deliver_each_card_exactly_once(
     assert all(counts.get(u, 0) == 0 for u in outsiders)
     assert all(counts.get(u, 0) <= CIRCULARS for u in unfollowed)
     # Kairan's records agree with what LINE delivered to those who left mid-send (the outside
-    # run found up to 15 of 20 recorded sent who got nothing). Not all of them always: an
-    # unfollow between a request LINE may have accepted (a 5xx, a lost answer) and its 409 is
-    # counted sent, as LINE may have delivered it.
+    # run found up to 15 of 20 recorded sent who got nothing). Not all of them always: a worker
+    # killed while LINE held the request it accepted leaves the acceptance dated at the claim,
+    # and an unfollow after that claim is counted sent (docs/delivery.md; bench/census.py).
     disagree = [
         (counts.get(u, 0), recorded.get(u, 0))
         for u in unfollowed

@@ -152,7 +152,9 @@ def test_accept_then_500_delivers_and_a_retry_with_the_key_is_409(
         multicast_with_key(line_api, [follower], key)
     assert failed.value.status == 500
     assert len(sim.inbox(follower)) == 1 and sim.quota()["used"] == 1
-    assert sim.requests_log("/v2/bot/message/multicast")[-1]["fault"] == "acceptThenError500"
+    logged = sim.requests_log("/v2/bot/message/multicast")[-1]
+    assert logged["fault"] == "acceptThenError500"
+    assert logged["startedAt"] <= logged["acceptedAt"] <= logged["timestamp"]
     sim.clear_faults()
     with pytest.raises(ApiException) as again:
         multicast_with_key(line_api, [follower], key)
@@ -167,6 +169,7 @@ def test_a_refused_connection_is_an_error_without_a_status_and_sends_nothing(
     with pytest.raises((urllib3.exceptions.ProtocolError, ConnectionError)):
         push(line_api, follower)
     assert sim.inbox(follower) == [] and sim.quota()["used"] == 0
+    assert sim.requests_log("/v2/bot/message/push")[-1]["acceptedAt"] is None
     sim.clear_faults()
     push(line_api, follower)
     assert len(sim.inbox(follower)) == 1
