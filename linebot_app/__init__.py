@@ -23,9 +23,21 @@ POOL = {"pool_size": 0, "max_overflow": -1}
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
-    """Build the app. Reads settings (from the environment when none are given) and never
-    touches the database or the network: checks that need them run at process start-up.
-    Everything the app does asks `clock` the time (the system's unless a test gives one)."""
+    """Build the web app: `create_process_app` with the dashboard, the resident pages and the
+    webhook."""
+    app = create_process_app(settings, clock)
+    init_dashboard(app)
+    register_blueprints(app)
+    return app
+
+
+def create_process_app(settings: Settings | None = None, clock: Clock | None = None) -> Flask:
+    """The app the worker and the clock run in: the settings, the database, the clock and LINE,
+    without the web's pages, which they never serve and would only be slower to start with.
+
+    Reads settings (from the environment when none are given) and never touches the database or
+    the network: checks that need them run at process start-up. Everything the app does asks
+    `clock` the time (the system's unless a test gives one)."""
     app = Flask(__name__, instance_relative_config=True)
     settings = settings or load_settings()
     configure(app, settings)
@@ -36,8 +48,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         for engine in db.engines.values():
             tune(engine)
     drop_async_teardowns(app)
-    init_dashboard(app)
-    register_blueprints(app)
     return app
 
 

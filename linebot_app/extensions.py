@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
+from pathlib import Path
 
 from flask import current_app
 from flask_sqlalchemy_lite import SQLAlchemy
@@ -23,6 +24,12 @@ def settings() -> Settings:
     """The settings the app was built with."""
     built: Settings = current_app.config["KAIRAN_SETTINGS"]
     return built
+
+
+def upload_dir() -> Path:
+    """Where attachments are stored: KAIRAN_UPLOAD_DIR, else `uploads/` in the instance folder."""
+    configured = settings().KAIRAN_UPLOAD_DIR
+    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
 
 
 def line() -> Line:

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, inspect, text
 
 import migrations
 
-# Alembic (with the Mako and Pygments it loads) is imported where the schema is looked at: a
-# command such as `kairan --help` never does.
+# Alembic (with the Mako and Pygments it loads) is imported only to change the schema: every
+# process checks it at start-up, and that check reads the newest revision from the migrations'
+# file names instead (tests/integration/test_schema.py keeps the two ways equal).
 if TYPE_CHECKING:
     from alembic.config import Config
+
+VERSIONS = Path(migrations.__file__).parent / "versions"
+# Each migration's file name starts with its revision: `0024_residents_reach_index.py`.
+NUMBERED = re.compile(r"^(\d{4})_\w+\.py$")
 
 UPGRADE_HINT = "kairan db upgrade"
 
@@ -27,15 +33,20 @@ def alembic_config(connection: Connection) -> Config:
     return config
 
 
+def head_revision() -> str:
+    """The newest migration's revision: the highest-numbered file in migrations/versions/."""
+    return max(
+        match.group(1) for path in VERSIONS.iterdir() if (match := NUMBERED.match(path.name))
+    )
+
+
 def schema_problem(engine: Engine) -> str | None:
     """None when the schema is at the newest migration, else a bilingual reason."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     with engine.connect() as connection:
-        current = set(MigrationContext.configure(connection).get_current_heads())
-        heads = set(ScriptDirectory.from_config(alembic_config(connection)).get_heads())
-    if current == heads:
+        current: set[str] = set()
+        if inspect(connection).has_table("alembic_version"):
+            current = set(connection.scalars(text("SELECT version_num FROM alembic_version")))
+    if current == {head_revision()}:
         return None
     if not current:
         return (

@@ -35,8 +35,7 @@ from broadcasts.delivery.line import remaining_quota
 from broadcasts.residents import registration
 from broadcasts.residents.registration import Profile
 from broadcasts.schedule.rules import QuietHours
-from linebot_app.circulars.views import upload_dir
-from linebot_app.extensions import line, settings
+from linebot_app.extensions import line, settings, upload_dir
 from models import ComposeStep, Resident
 
 log = logging.getLogger(__name__)

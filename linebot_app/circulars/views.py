@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import qrcode
@@ -30,7 +29,6 @@ from babel import Locale, UnknownLocaleError
 from flask import (
     Blueprint,
     Response,
-    current_app,
     redirect,
     render_template,
     request,
@@ -49,7 +47,7 @@ from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
 from broadcasts.residents import acknowledgements, links, reading
 from linebot_app.dashboard.auth import current, login_required
-from linebot_app.extensions import clock, db, settings
+from linebot_app.extensions import clock, db, settings, upload_dir
 from models import (
     EASY_JAPANESE,
     Attachment,
@@ -99,12 +97,6 @@ def _resident_error(error: HTTPException) -> BaseResponse:
 def _body_helpers() -> dict[str, object]:
     # The body's paragraphs and line breaks, whatever line ends the author's browser sent.
     return {"paragraphs": paragraphs}
-
-
-def upload_dir() -> Path:
-    """Where attachments are stored: KAIRAN_UPLOAD_DIR, else `uploads/` in the instance folder."""
-    configured = settings().KAIRAN_UPLOAD_DIR
-    return Path(configured) if configured else Path(current_app.instance_path) / "uploads"
 
 
 def _secret() -> str:

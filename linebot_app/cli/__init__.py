@@ -18,7 +18,7 @@ import click
 from flask import Flask
 from flask.cli import FlaskGroup, routes_command, shell_command
 
-from linebot_app import create_app, create_database_app
+from linebot_app import create_app, create_database_app, create_process_app
 from linebot_app.cli import (
     circulars,
     database,
@@ -45,12 +45,16 @@ class KairanGroup(FlaskGroup):
 # (a migration must not require LINE's secrets). Every other command loads all the settings
 # and, when one is missing or malformed, says which in one line.
 DATABASE_ONLY = frozenset({"db upgrade", "import areas"})
+# The Procfile's long-running processes other than the web: they serve no page.
+PROCESSES = frozenset({"worker", "scheduler"})
 
 
 def _create_app() -> Flask:
     try:
         if _running() in DATABASE_ONLY:
             return create_database_app()
+        if _running() in PROCESSES:
+            return create_process_app()
         return create_app()
     except ConfigError as error:
         raise CommandError(str(error)) from None

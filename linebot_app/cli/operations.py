@@ -62,7 +62,7 @@ def backup_create(file: Path) -> None:
     The archive holds personal data: it is readable by its owner only; keep it so.
     """
     from broadcasts.operations import backup
-    from linebot_app.circulars.views import upload_dir
+    from linebot_app.extensions import upload_dir
 
     try:
         manifest = backup.create(db.engine, upload_dir(), file, clock)
@@ -106,7 +106,7 @@ def backup_restore(file: Path, force: bool) -> None:
     directory. Stop web, worker and clock first. A database holding data is refused unless
     --force is given; then everything in it is replaced."""
     from broadcasts.operations import backup
-    from linebot_app.circulars.views import upload_dir
+    from linebot_app.extensions import upload_dir
     from linebot_app.schema import schema_problem
 
     try:

@@ -11,7 +11,7 @@ import click
 from flask.cli import with_appcontext
 
 from linebot_app.cli.common import CommandError, require_current_schema
-from linebot_app.extensions import current_clock, db, line, settings
+from linebot_app.extensions import current_clock, db, line, settings, upload_dir
 from linebot_app.startup import StartupError, wait_for_schema
 
 
@@ -66,7 +66,6 @@ def scheduler_command() -> None:
     from broadcasts.schedule import process
     from broadcasts.schedule.jobs import ClockSettings, Clockwork
     from broadcasts.schedule.rules import QuietHours
-    from linebot_app.circulars.views import upload_dir
 
     require_current_schema()
     configured = settings()

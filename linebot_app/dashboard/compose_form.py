@@ -15,12 +15,11 @@ from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import TOKYO
-from linebot_app.circulars.views import upload_dir
 from linebot_app.dashboard import target_picker, translation_fields
 from linebot_app.dashboard.auth import current
 from linebot_app.dashboard.forms import CircularFieldsForm, ComposeForm, ConfirmForm
 from linebot_app.dashboard.i18n import localized
-from linebot_app.extensions import db
+from linebot_app.extensions import db, upload_dir
 from models import Circular
 
 # compose's `field` → the form input its message is shown under; the rest go above the form.

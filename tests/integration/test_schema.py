@@ -3,6 +3,7 @@ from pathlib import Path
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from flask import Flask
 from sqlalchemy import create_engine, inspect
 from sqlalchemy.orm import Session
@@ -11,7 +12,7 @@ from broadcasts.core.clock import SystemClock
 from broadcasts.schedule.jobs import acquire_lease
 from linebot_app import create_app
 from linebot_app.extensions import db
-from linebot_app.schema import alembic_config, schema_problem, upgrade
+from linebot_app.schema import alembic_config, head_revision, schema_problem, upgrade
 from models import Base
 from models.session import tune
 from tests.helpers.settings import make_settings
@@ -21,6 +22,17 @@ def test_models_and_migrations_agree(app: Flask) -> None:
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_head_read_from_file_names_is_alembics(tmp_path: Path) -> None:
+    """The start-up check reads the newest revision from the file names, without Alembic."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'names.sqlite3'}")
+    with engine.connect() as connection:
+        scripts = ScriptDirectory.from_config(alembic_config(connection))
+    engine.dispose()
+    assert scripts.get_heads() == [head_revision()]
+    for script in scripts.walk_revisions():
+        assert Path(script.path).name.startswith(f"{script.revision}_"), script.path
 
 
 def test_schema_is_current_after_upgrade(app: Flask) -> None:
