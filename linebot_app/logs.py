@@ -15,7 +15,8 @@ from datetime import UTC, datetime
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
 
-# The routes whose next path segment is a token (tests/unit/test_logs.py checks the app's routes).
+# The routes whose next path segment is a token (tests/unit/linebot_app/test_logs.py checks the
+# app's routes).
 TOKEN_IN_PATH = re.compile(r"(/(?:dashboard/login|c/public|c|print/link|files)/)[^/?#\s\"']+")
 REDACTED = "<redacted>"
 

@@ -5,7 +5,7 @@ and the walk goes on below it — a draft that ended elsewhere meanwhile, 「代
 who leads no 班, a text that is no search — and one route only takes note and always declines
 (a pending 「検索」 is used up by any text). Words match after normalising width, kana, case and
 spaces. A matcher reads what was sent and three facts about the sender (`Facts`), nothing else,
-so the order is tested without LINE or a database (tests/unit/test_chat_routes.py).
+so the order is tested without LINE or a database (tests/unit/chat/test_chat_routes.py).
 """
 
 from __future__ import annotations

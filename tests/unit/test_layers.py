@@ -148,6 +148,7 @@ def imports_of_tests(source: str, module: str) -> list[str]:
         "from tests.e2e.conftest import started",
         "from ..simulator.conftest import TOKEN",
         "from tests.integration import test_dashboard_stats",
+        "from tests.integration.circulars.test_drafts import draft",
     ],
 )
 def test_a_test_importing_another_test_module_is_found(source: str) -> None:
@@ -162,6 +163,60 @@ def test_tests_share_code_through_helpers_only() -> None:
         for problem in imports_of_tests(path.read_text(encoding="utf-8"), module_name(path))
     ]
     assert found == []
+
+
+# --- tests mirror the packages ------------------------------------------------------------------
+
+# A newcomer finds a package's tests by its name: tests/unit and tests/integration hold one folder
+# per package (a feature of broadcasts/ or linebot_app/, or a top-level package for its own
+# modules), one level deep, each a package itself so that two test files may share a name.
+MIRRORED_TIERS = ("unit", "integration")
+
+
+def package_names(root: Path) -> set[str]:
+    """Our top-level packages under `root` and the packages directly inside them."""
+    return set(OURS) | {
+        init.parent.name for package in OURS for init in (root / package).glob("*/__init__.py")
+    }
+
+
+def unmirrored_folders(tests: Path, packages: set[str]) -> list[str]:
+    """Folders under the mirrored tiers of `tests` that name no package of `packages`, sit more
+    than one level down, or are no package (no `__init__.py`)."""
+    found: list[str] = []
+    for tier in MIRRORED_TIERS:
+        for folder in sorted((tests / tier).rglob("*")):
+            if not folder.is_dir() or "__pycache__" in folder.parts:
+                continue
+            where = folder.relative_to(tests.parent)
+            if folder.parent != tests / tier:
+                found.append(f"{where}: nested")
+            elif folder.name not in packages:
+                found.append(f"{where}: names no package")
+            elif not (folder / "__init__.py").exists():
+                found.append(f"{where}: no __init__.py")
+    return found
+
+
+def test_a_test_folder_that_mirrors_nothing_is_found(tmp_path: Path) -> None:
+    write(tmp_path / "tests" / "unit" / "core" / "__init__.py", "")
+    write(tmp_path / "tests" / "unit" / "core" / "test_text.py", "")
+    write(tmp_path / "tests" / "unit" / "misc" / "__init__.py", "")
+    write(tmp_path / "tests" / "integration" / "delivery" / "test_worker.py", "")
+    write(tmp_path / "tests" / "integration" / "dashboard" / "core" / "__init__.py", "")
+    write(tmp_path / "tests" / "integration" / "dashboard" / "__init__.py", "")
+    write(tmp_path / "tests" / "e2e" / "anything" / "test_x.py", "")
+    assert unmirrored_folders(tmp_path / "tests", {"core", "delivery", "dashboard"}) == [
+        "tests/unit/misc: names no package",
+        "tests/integration/dashboard/core: nested",
+        "tests/integration/delivery: no __init__.py",
+    ]
+
+
+def test_the_test_folders_mirror_the_packages() -> None:
+    packages = package_names(REPO)
+    assert {"core", "circulars", "delivery", "dashboard", "chat", "models"} <= packages
+    assert unmirrored_folders(REPO / "tests", packages) == []
 
 
 # --- private names ------------------------------------------------------------------------------

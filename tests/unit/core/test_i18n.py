@@ -8,7 +8,7 @@ from broadcasts.core.i18n import LOCALES as LOCALES_KNOWN
 from broadcasts.core.i18n import locale_for, translations
 from models import EASY_JAPANESE
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 BROADCASTS = REPO / "broadcasts"
 LOCALES = BROADCASTS / "core" / "locales"
 # Where resident-facing text is written: the conversation (linebot_app/chat) and the services'

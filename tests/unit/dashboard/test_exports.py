@@ -1,5 +1,5 @@
 """The CSV writer's cell rule (issue #18, item 16); the exports themselves are tested in
-tests/integration/test_csv_exports.py."""
+tests/integration/dashboard/test_csv_exports.py."""
 
 from __future__ import annotations
 

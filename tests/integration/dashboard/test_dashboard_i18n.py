@@ -13,7 +13,7 @@ from broadcasts.core.i18n import StaffText
 from broadcasts.delivery.monthly_quota import short_of_quota
 from linebot_app.dashboard.i18n import catalogue, localized
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 
