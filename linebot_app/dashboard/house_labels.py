@@ -6,6 +6,8 @@ leaves out, and nothing here logs it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
@@ -16,7 +18,7 @@ from linebot_app.dashboard.common import officer_association, page_number
 from linebot_app.dashboard.forms import HouseLabelForm, LabelAnswerForm
 from linebot_app.dashboard.i18n import localized
 from linebot_app.extensions import clock, db
-from linebot_app.ids import page_value
+from linebot_app.ids import MAX_PAGE
 from models import Association, Group, Resident
 
 bp = Blueprint("house_labels", __name__)
@@ -109,24 +111,14 @@ def _back(resident_id: int, form: HouseLabelForm | LabelAnswerForm) -> Response:
     """The page the form was on: the association's for its officers and admins, else the 班's."""
     resident = db.session.get_one(Resident, resident_id)
     scope = current().scope
-    args: dict[str, object] = {}
+    args: dict[str, Any] = {}
     if form.q.data:
         args["q"] = form.q.data
-    try:
-        if form.page.data:
-            args["page"] = page_value(str(form.page.data))
-    except ValueError:
-        pass
-    if resident.association_id is not None and (
-        scope.city or scope.names_residents_of(resident.association_id)
-    ):
-        return redirect(
-            url_for(
-                "dashboard.house_labels.association_labels",
-                association_id=resident.association_id,
-                **args,
-            )
-        )
-    return redirect(
-        url_for("dashboard.house_labels.group_labels", group_id=resident.group_id, **args)
-    )
+    if form.page.data and 1 < form.page.data <= MAX_PAGE:
+        args["page"] = form.page.data
+    association_id = resident.association_id
+    if association_id is not None and (scope.city or scope.names_residents_of(association_id)):
+        endpoint = "dashboard.house_labels.association_labels"
+        return redirect(url_for(endpoint, association_id=association_id, **args))
+    endpoint = "dashboard.house_labels.group_labels"
+    return redirect(url_for(endpoint, group_id=resident.group_id, **args))
