@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from sqlalchemy import ColumnElement, ScalarSelect, Select, delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
@@ -74,17 +75,24 @@ def label_of(session: Session, resident_id: int) -> str | None:
 
 
 def _household(session: Session, now: datetime, resident: Resident) -> Household:
-    """The resident's household, made for a resident alone."""
-    household = session.scalar(
-        select(Household)
-        .join(HouseholdMember, HouseholdMember.household_id == Household.id)
-        .where(HouseholdMember.resident_id == resident.id)
+    """The resident's household, made for a resident alone. Two staff members labelling them
+    at once make one: the membership's primary key refuses the second, which then takes the
+    first's."""
+    found = (
+        select(Household).join(HouseholdMember).where(HouseholdMember.resident_id == resident.id)
     )
-    if household is None:
-        household = Household(created_at=now)
-        session.add(household)
-        session.flush()
-        session.add(HouseholdMember(resident_id=resident.id, household_id=household.id))
+    household = session.scalar(found)
+    if household is not None:
+        return household
+    try:
+        with session.begin_nested():
+            household = Household(created_at=now)
+            session.add(household)
+            session.flush()
+            session.add(HouseholdMember(resident_id=resident.id, household_id=household.id))
+            session.flush()
+    except IntegrityError:
+        return session.scalars(found).one()
     return household
 
 
@@ -120,16 +128,22 @@ def _apply(
     session.flush()
 
 
-def decide(session: Session, clock: Clock, scope: Scope, resident: Resident, approve: bool) -> bool:
-    """Approve (the label becomes the one asked for) or decline a resident's request. False:
-    no request waits (answered meanwhile, or withdrawn)."""
+def decide(
+    session: Session, clock: Clock, scope: Scope, resident: Resident, seen: str, approve: bool
+) -> bool:
+    """Approve (the label becomes the one asked for) or decline a resident's request for the
+    label `seen` (what the staff member read). False: it was answered meanwhile, or the
+    resident asked for another since. Of two answering at once, one answers."""
     _checked(scope, resident)
-    request = session.get(LabelRequest, resident.id)
-    if request is None or request.label is None:
+    label = session.scalar(
+        delete(LabelRequest)
+        .where(LabelRequest.resident_id == resident.id, LabelRequest.label == seen)
+        .returning(LabelRequest.label)
+    )
+    if label is None:
         return False
     if approve:
-        _apply(session, clock, scope, resident, request.label)
-    session.delete(request)
+        _apply(session, clock, scope, resident, label)
     action = "household.label_approved" if approve else "household.label_declined"
     audit.record(session, clock, scope.staff_member_id, action, "resident", resident.id)
     session.flush()

@@ -174,5 +174,7 @@ class LabelAnswerForm(FlaskForm):  # type: ignore[misc]
     """承認 or 却下 of a resident's request: the button pressed."""
 
     answer = SelectField(choices=["approve", "decline"])
+    # The label the staff member read: a request changed since is not answered unseen.
+    requested = StringField(validators=[InputRequired()])
     page = IntegerField(validators=[Optional()])
     q = StringField(validators=[Optional()])

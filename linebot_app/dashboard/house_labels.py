@@ -88,12 +88,14 @@ def answer_request(resident_id: int) -> Response:
     resident = _resident(resident_id)
     approve = form.answer.data == "approve"
     try:
-        answered = labels.decide(db.session, clock, current().scope, resident, approve)
+        answered = labels.decide(
+            db.session, clock, current().scope, resident, form.requested.data, approve
+        )
     except labels.NotYours:
         abort(404)
     db.session.commit()
     if not answered:
-        flash(_("このお願いは、もう答えが出ています。"), "info")
+        flash(_("このお願いは、もう答えが出ているか、住民が言い直しました。"), "info")
     elif approve:
         flash(_("表示名の変更を承認しました。"), "info")
     else:

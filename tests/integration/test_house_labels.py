@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
@@ -34,6 +35,7 @@ from models import (
 from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
 from tests.helpers.conversation import last
+from tests.helpers.databases import race
 from tests.helpers.servers import serving_line
 
 
@@ -189,11 +191,14 @@ def test_a_request_is_approved_or_declined_once(
     leader = scope_of(make_staff(Role.group_leader, group_id=town.first.group_id))
     assert labels.ask(session, clock, town.first, "1班 山田（12-3）") == "sent"
     assert labels.own(session, town.first) == labels.Own(None, "1班 山田(12-3)")
-    assert labels.decide(session, clock, leader, town.first, approve=True)
+    assert labels.decide(session, clock, leader, town.first, "1班 山田(12-3)", approve=True)
     assert labels.own(session, town.first) == labels.Own("1班 山田(12-3)", None)
-    assert not labels.decide(session, clock, leader, town.first, approve=False)
+    assert not labels.decide(session, clock, leader, town.first, "1班 山田(12-3)", approve=False)
     labels.ask(session, clock, town.first, "やまだ")
-    assert labels.decide(session, clock, leader, town.first, approve=False)
+    # Asked again since the page was read: the request on the page is no longer the one.
+    labels.ask(session, clock, town.first, "ヤマダ")
+    assert not labels.decide(session, clock, leader, town.first, "やまだ", approve=True)
+    assert labels.decide(session, clock, leader, town.first, "ヤマダ", approve=False)
     assert labels.own(session, town.first) == labels.Own("1班 山田(12-3)", None)
     actions = session.scalars(select(AuditEntry.action).order_by(AuditEntry.id)).all()
     assert actions == ["household.label_approved", "household.label_declined"]
@@ -201,7 +206,7 @@ def test_a_request_is_approved_or_declined_once(
     labels.ask(session, clock, town.first, "山田")
     other = scope_of(make_staff(Role.group_leader, group_id=town.second.group_id))
     with pytest.raises(labels.NotYours):
-        labels.decide(session, clock, other, town.first, approve=True)
+        labels.decide(session, clock, other, town.first, "山田", approve=True)
 
 
 def test_the_list_is_searched_by_label_and_paged(
@@ -291,3 +296,49 @@ def test_a_resident_asks_for_a_new_label_in_line(
         assert "1班 やまだ" in last(sim, user)["text"]
     session.expire_all()
     assert session.get_one(LabelRequest, resident.id).label == "1班 やまだ"
+
+
+def test_two_staff_labelling_a_resident_alone_at_once_make_one_household(
+    app: Flask, session: Session, town: Town, make_staff: Callable[..., StaffMember]
+) -> None:
+    officer_id = make_staff(Role.officer, association_id=town.association.id).id
+    leader_id = make_staff(Role.group_leader, group_id=town.first.group_id).id
+    resident_id = town.first.id
+    session.commit()
+    clock = FakeClock(datetime(2026, 12, 1, tzinfo=UTC))
+    staff = iter((officer_id, leader_id))
+
+    def label(other: Session) -> str | None:
+        scope = Scope.of_member(other.get_one(StaffMember, next(staff)))
+        return labels.set_label(other, clock, scope, other.get_one(Resident, resident_id), "山田")
+
+    late = race(app, label)
+    assert late == "山田", late
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(HouseholdMember)) == 1
+    assert labels.label_of(session, resident_id) == "山田"
+
+
+def test_two_staff_answering_one_request_at_once_answer_it_once(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    town: Town,
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    officer_id = make_staff(Role.officer, association_id=town.association.id).id
+    resident_id = town.first.id
+    labels.ask(session, clock, town.first, "山田")
+    session.commit()
+    answers = iter((True, False))
+
+    def answer(other: Session) -> bool:
+        scope = Scope.of_member(other.get_one(StaffMember, officer_id))
+        resident = other.get_one(Resident, resident_id)
+        return labels.decide(other, clock, scope, resident, "山田", next(answers))
+
+    assert race(app, answer) is False
+    session.expire_all()
+    assert labels.label_of(session, resident_id) == "山田"
+    actions = session.scalars(select(AuditEntry.action)).all()
+    assert actions == ["household.label_approved"]

@@ -101,6 +101,11 @@ def test_who_sees_which_page(
         client = dashboard_client(staff[who])
         assert client.get(association).status_code == on_association, who
         assert client.get(group).status_code == on_group, who
+    # Linked from the pages each of them starts from.
+    listed = dashboard_client(staff["officer in"]).get("/dashboard/associations")
+    assert association in listed.get_data(as_text=True)
+    groups = dashboard_client(staff["leader own"]).get("/dashboard/groups").get_data(as_text=True)
+    assert group in groups
     page = dashboard_client(staff["leader own"]).get(group).get_data(as_text=True)
     assert "さくら" in page and "もも" not in page and "うめ" not in page
     anonymous = dashboard_client(None)
@@ -140,7 +145,7 @@ def test_who_may_label_and_answer_on_the_dashboard(
     )
     answered = client.post(
         f"/dashboard/residents/{resident_id}/label-request",
-        data={"csrf_token": csrf, "answer": "decline"},
+        data={"csrf_token": csrf, "answer": "decline", "requested": "1班 やまだ"},
     )
     session.expire_all()
     if allowed:
@@ -164,7 +169,10 @@ def test_writes_need_the_csrf_token(
     resident_id = town.first.id
     for path, data in (
         (f"/dashboard/residents/{resident_id}/label", {"label": SECRET}),
-        (f"/dashboard/residents/{resident_id}/label-request", {"answer": "approve"}),
+        (
+            f"/dashboard/residents/{resident_id}/label-request",
+            {"answer": "approve", "requested": "山田"},
+        ),
         (f"/dashboard/residents/{resident_id}/label", {"label": SECRET, "csrf_token": "x"}),
     ):
         assert client.post(path, data=data).status_code == 400
@@ -194,7 +202,10 @@ def test_ids_of_other_areas_and_out_of_range_name_nothing(
     for resident_id in (town.elsewhere.id, too_large, 0, 999_999):
         for path, data in (
             (f"/dashboard/residents/{resident_id}/label", {"label": SECRET}),
-            (f"/dashboard/residents/{resident_id}/label-request", {"answer": "approve"}),
+            (
+                f"/dashboard/residents/{resident_id}/label-request",
+                {"answer": "approve", "requested": "山田"},
+            ),
         ):
             answer = client.post(path, data={"csrf_token": csrf, **data})
             assert answer.status_code == 404, path
@@ -206,7 +217,7 @@ def test_ids_of_other_areas_and_out_of_range_name_nothing(
     assert client.get(f"{page}?q={'x' * 5000}").status_code == 200
     forged = client.post(
         f"/dashboard/residents/{town.first.id}/label-request",
-        data={"csrf_token": csrf, "answer": "delete"},
+        data={"csrf_token": csrf, "answer": "delete", "requested": "山田"},
     )
     assert forged.status_code == 400
     saved = client.post(
@@ -314,7 +325,7 @@ def test_no_label_in_the_logs_and_the_access_log_leaves_the_query_out(
     )
     client.post(
         f"/dashboard/residents/{town.second.id}/label-request",
-        data={"csrf_token": csrf, "answer": "approve", "q": "山田"},
+        data={"csrf_token": csrf, "answer": "approve", "requested": "2班 もものき", "q": "山田"},
     )
     assert "山田" in client.get(f"{page}?q=山田").get_data(as_text=True)
     for line in logs.lines:
