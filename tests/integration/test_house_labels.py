@@ -269,6 +269,8 @@ def test_a_resident_asks_for_a_new_label_in_line(
     sim: SimulatorClient,
     make_association: Callable[..., Association],
     make_line_residents: Callable[..., list[str]],
+    clock: FakeClock,
+    make_staff: Callable[..., StaffMember],
 ) -> None:
     association = make_association(name="桜町内会", groups=("1班",))
     (user,) = make_line_residents(1, association, association.groups[0])
@@ -294,8 +296,16 @@ def test_a_resident_asks_for_a_new_label_in_line(
         assert "40文字まで" in last(sim, user)["text"]
         sim.text(user, "表示名の変更 1班 やまだ")
         assert "1班 やまだ" in last(sim, user)["text"]
-    session.expire_all()
-    assert session.get_one(LabelRequest, resident.id).label == "1班 やまだ"
+        session.expire_all()
+        assert session.get_one(LabelRequest, resident.id).label == "1班 やまだ"
+        # Approved on the dashboard: 「わたしの情報」 shows it, and no request waits.
+        leader = Scope.of_member(make_staff(Role.group_leader, group_id=resident.group_id))
+        labels.decide(session, clock, leader, resident, "1班 やまだ", approve=True)
+        session.commit()
+        sim.text(user, "わたしの情報")
+        told = sim.inbox(user)[-2]["message"]["text"]
+        assert "世帯の表示名（役員・班長に見える名前）：1班 やまだ" in told
+        assert "変更をお願い中" not in told
 
 
 def test_two_staff_labelling_a_resident_alone_at_once_make_one_household(
