@@ -16,12 +16,18 @@ from models.staff import StaffMember
 
 
 class Household(Base):
-    """A household of LINE residents. A resident in none is a household of one."""
+    """A household of LINE residents. A resident in none is a household of one; labelling one
+    makes its row (households.labels)."""
 
     __tablename__ = "households"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The name staff know the household by (「3班 山田（12-3）」), set by an officer or the
+    # 班長; shown to staff instead of LINE nicknames. Personal data (docs/privacy.md).
+    label: Mapped[str | None] = mapped_column(String(40))
+    label_set_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
+    label_set_at: Mapped[datetime | None]
 
     members: Mapped[list[HouseholdMember]] = relationship(back_populates="household")
 
@@ -36,6 +42,23 @@ class HouseholdMember(Base):
     joined_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     household: Mapped[Household] = relationship(back_populates="members")
+    resident: Mapped[Resident] = relationship()
+
+
+class LabelRequest(Base):
+    """A resident's 「表示名の変更」: at most one per resident. `label` is the text they asked
+    for, waiting for an officer or the 班長; without one the bot is waiting for them to type it
+    (since `prompted_at`)."""
+
+    __tablename__ = "label_requests"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str | None] = mapped_column(String(40))
+    requested_at: Mapped[datetime | None]
+    prompted_at: Mapped[datetime | None]
+
     resident: Mapped[Resident] = relationship()
 
 

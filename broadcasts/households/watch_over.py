@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import Refused, StaffText
+from broadcasts.households.labels import staff_name
 from models import (
     CARD,
     Acknowledgement,
@@ -87,7 +88,8 @@ def opt_in(session: Session, resident: Resident) -> None:
 @dataclass(frozen=True)
 class Watched:
     resident_id: int
-    display_name: str | None
+    # The name staff see (labels.staff_name).
+    name: str | None
 
 
 def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]:
@@ -143,8 +145,9 @@ def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]
         .group_by(ranked.c.resident_id)
         .having(func.count() == count, func.count(Acknowledgement.id) == 0)
     )
+    name = staff_name()
     rows = session.execute(
-        select(Resident.id, Resident.display_name)
+        select(Resident.id, name)
         .where(
             Resident.id.in_(last),
             Resident.group_id == group_id,
@@ -153,6 +156,6 @@ def not_confirming(session: Session, group_id: int, count: int) -> list[Watched]
             or_(Resident.registered_at >= told_since, Resident.id.in_(told_by_notice)),
             Resident.id.not_in(select(WatchOverOptOut.resident_id)),
         )
-        .order_by(Resident.display_name, Resident.id)
+        .order_by(name, Resident.id)
     )
     return [Watched(resident_id, name) for resident_id, name in rows]

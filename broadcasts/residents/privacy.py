@@ -6,7 +6,8 @@ docs/privacy.md lists every personal field; `export` returns each of them (a tes
 Anonymising keeps the row and everything that points at it — deliveries, opens, confirmations
 and answers — so the statistics of circulars already sent do not change; what made it a person
 goes: the LINE user id (replaced by a placeholder LINE never issues), the display name, the
-language, the household, the conversation and the words searched for.
+language, the household and its label (households.labels.forget), a request to change the label,
+the conversation and the words searched for.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy import delete, func, or_, select, union
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
+from broadcasts.households import labels
 from models import (
     Acknowledgement,
     ArchiveSearch,
@@ -33,8 +35,10 @@ from models import (
     Delivery,
     DistrictWelcome,
     FollowStatus,
+    Household,
     HouseholdInvite,
     HouseholdMember,
+    LabelRequest,
     Open,
     Resident,
     StaffMember,
@@ -81,6 +85,9 @@ class Summary:
     """What Kairan keeps about one resident, as 「わたしの情報」 tells them."""
 
     display_name: str | None
+    # The name staff know their household by, and the one they asked for instead.
+    label: str | None
+    requested_label: str | None
     district: str | None
     association: str | None
     group: str | None
@@ -97,6 +104,7 @@ class Summary:
 
 def summary(session: Session, resident: Resident) -> Summary:
     association = resident.association if resident.unregistered_at is None else None
+    label = labels.own(session, resident)
 
     def count(model: type[Delivery] | type[Open] | type[Acknowledgement], *where: Any) -> int:
         return (
@@ -110,6 +118,8 @@ def summary(session: Session, resident: Resident) -> Summary:
 
     return Summary(
         display_name=resident.display_name,
+        label=label.label,
+        requested_label=label.requested,
         district=association.district.name if association else None,
         association=association.name if association else None,
         group=resident.group.name if association and resident.group else None,
@@ -171,6 +181,14 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     for item in data["acknowledgements"]:
         item["answer_label"] = answers.get(item["id"])
     data["household_members"] = rows(HouseholdMember, HouseholdMember.resident_id == resident.id)
+    # The household's row for its label (households.labels), and the label asked for.
+    data["households"] = rows(
+        Household,
+        Household.id.in_(
+            select(HouseholdMember.household_id).where(HouseholdMember.resident_id == resident.id)
+        ),
+    )
+    data["label_requests"] = rows(LabelRequest, LabelRequest.resident_id == resident.id)
     data["household_invites"] = rows(
         HouseholdInvite,
         or_(
@@ -262,6 +280,7 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
     # The words they searched their circulars for are theirs too.
     session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
+    labels.forget(session, resident.id)
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
     resident.line_user_id = ANONYMOUS_PREFIX + secrets.token_hex(16)

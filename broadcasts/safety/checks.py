@@ -28,6 +28,7 @@ from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import N_, StaffText, translations
+from broadcasts.households.labels import staff_name
 from broadcasts.staff.scope import Scope
 from models import (
     CARD,
@@ -235,7 +236,7 @@ def board(session: Session, circular_id: int, scope: Scope) -> Board:
         delivered.with_only_columns(
             Resident.association_id,
             Resident.group_id,
-            Resident.display_name,
+            staff_name(),
             answer,
             Acknowledgement.answered_at,
         ).where(scope.named_residents())

@@ -53,6 +53,12 @@ ACTIONS = (
     # A disclosure or deletion request answered (docs/privacy.md): the resident's id only.
     "resident.exported",
     "resident.erased",
+    # A household's label set or removed, a resident's request for one answered: the resident's
+    # id only, never the label (it is personal data).
+    "household.labelled",
+    "household.label_removed",
+    "household.label_approved",
+    "household.label_declined",
 )
 
 Detail = int | str | bool | None

@@ -188,6 +188,10 @@ class Scope:
             parts.append(Resident.group_id.in_(self.group_ids))
         return or_(*parts) if parts else false()
 
+    def labelled_residents(self) -> ColumnElement[bool]:
+        """On `Resident`: those whose household this scope may label (`may_label`)."""
+        return true() if self.city else self.named_residents()
+
     def groups(self) -> ColumnElement[bool]:
         """On `Group`: the groups this scope covers wholly."""
         if self.city:
@@ -282,6 +286,18 @@ class Scope:
     def names_residents_of(self, association_id: int) -> bool:
         """Only an association's officers see its residents by name."""
         return association_id in self.association_ids
+
+    def may_label(self, association_id: int | None, group_id: int | None) -> bool:
+        """Whether this scope may label the household of a resident registered here, and answer
+        their request to change it: those who see them by name (`named_residents`), and
+        admins, who answer any resident. Promoters, who never see residents by name, do not."""
+        if association_id is None:
+            return False
+        return (
+            self.city
+            or association_id in self.association_ids
+            or (group_id is not None and group_id in self.group_ids)
+        )
 
     def leads_group(self, session: Session, group_id: int) -> bool:
         """The 班長 of this group, or an officer of its association: may see its paper

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import func, literal, select
 from sqlalchemy.orm import Session
 
+from broadcasts.households.labels import staff_name
 from broadcasts.staff.scope import Scope
 from broadcasts.stats.circular_counts import acknowledgements_in_scope
 from models import (
@@ -111,7 +112,8 @@ def failures(session: Session, circular_id: int, scope: Scope) -> list[tuple[str
 
 @dataclass(frozen=True)
 class Unconfirmed:
-    display_name: str | None
+    # The name staff see (households.labels.staff_name).
+    name: str | None
     group_name: str | None
     opened: bool
 
@@ -121,8 +123,9 @@ def not_confirmed(session: Session, circular_id: int, association_id: int) -> li
     column of the paper circular. Like every count here, by where they lived when it was sent
     (a resident who moved since stays on the list it went round). The caller checks the viewer
     is its officer."""
+    name = staff_name()
     rows = session.execute(
-        select(Resident.display_name, Group.name, Delivery.opened)
+        select(name, Group.name, Delivery.opened)
         .select_from(Delivery)
         .join(Resident, Resident.id == Delivery.resident_id)
         .outerjoin(Group, Group.id == Delivery.group_id)
@@ -133,6 +136,6 @@ def not_confirmed(session: Session, circular_id: int, association_id: int) -> li
             Delivery.status == DeliveryStatus.sent,
             Delivery.confirmed.is_(False),
         )
-        .order_by(func.coalesce(Group.position, literal(0)), Resident.display_name, Resident.id)
+        .order_by(func.coalesce(Group.position, literal(0)), name, Resident.id)
     )
     return [Unconfirmed(name, group, opened) for name, group, opened in rows]

@@ -34,6 +34,7 @@ def worded(kept: privacy.Summary, _: Gettext) -> str:
     lines = [
         _("あなたについて保存している情報です。"),
         _("LINEの表示名：{name}").format(name=kept.display_name or none),
+        _("世帯の表示名（役員・班長に見える名前）：{name}").format(name=kept.label or none),
         _("校区：{name}").format(name=kept.district or none),
         _("自治会：{name}").format(name=kept.association or none),
         _("班：{name}").format(name=kept.group or none),
@@ -55,6 +56,9 @@ def worded(kept: privacy.Summary, _: Gettext) -> str:
         ),
         _("消したいときは「登録解除」と送ってください。"),
     ]
+    if kept.requested_label is not None:
+        lines.insert(3, _("変更をお願い中の表示名：{name}").format(name=kept.requested_label))
+    lines.insert(-1, _("表示名を変えたいときは「表示名の変更」と送ってください。"))
     return "\n".join(lines)
 
 

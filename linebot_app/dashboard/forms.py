@@ -156,3 +156,25 @@ class EraseForm(ResidentLookupForm):
     """A deletion request: the id, and the admin's confirmation that it cannot be undone."""
 
     confirm = BooleanField(_l("元に戻せないことを確認しました"), validators=[InputRequired()])
+
+
+# --- house labels -------------------------------------------------------------------------------
+
+
+class HouseLabelForm(FlaskForm):  # type: ignore[misc]
+    """A household's label; empty removes it. Its length and form are households.labels'."""
+
+    label = StringField(_l("表示名"), validators=[Optional()])
+    # Where the page was, so saving returns to it.
+    page = IntegerField(validators=[Optional()])
+    q = StringField(validators=[Optional()])
+
+
+class LabelAnswerForm(FlaskForm):  # type: ignore[misc]
+    """承認 or 却下 of a resident's request: the button pressed."""
+
+    answer = SelectField(choices=["approve", "decline"])
+    # The label the staff member read: a request changed since is not answered unseen.
+    requested = StringField(validators=[InputRequired()])
+    page = IntegerField(validators=[Optional()])
+    q = StringField(validators=[Optional()])

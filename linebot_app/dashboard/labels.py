@@ -60,6 +60,10 @@ def action_label(action: str) -> str:
         "paper.proxy_undone": _("代理確認を取り消し"),
         "resident.exported": _("住民の情報を開示"),
         "resident.erased": _("住民の情報を削除"),
+        "household.labelled": _("世帯の表示名を設定"),
+        "household.label_removed": _("世帯の表示名を削除"),
+        "household.label_approved": _("表示名の変更を承認"),
+        "household.label_declined": _("表示名の変更を却下"),
     }
     return str(labels.get(action, action))
 

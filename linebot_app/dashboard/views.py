@@ -23,6 +23,7 @@ from broadcasts.core.clock import TOKYO
 from broadcasts.staff import logins
 from linebot_app.dashboard import (
     circulars,
+    house_labels,
     labels,
     paper,
     privacy,
@@ -48,7 +49,17 @@ bp = Blueprint(
     static_url_path="/static",
 )
 # Each area's endpoints are named after it: `dashboard.stats.circular_stats`.
-for area in (circulars, target_picker, stats, paper, rollout, staff, safety, privacy):
+for area in (
+    circulars,
+    target_picker,
+    stats,
+    paper,
+    house_labels,
+    rollout,
+    staff,
+    safety,
+    privacy,
+):
     bp.register_blueprint(area.bp)
 
 

@@ -42,6 +42,7 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    LabelRequest,
     Open,
     Resident,
     Role,
@@ -107,8 +108,13 @@ def everything(
             answered_at=clock.now(),
         )
     )
-    household = Household()
+    household = Household(
+        label="1班 山田（12-3）",
+        label_set_by_id=circular.author_id,
+        label_set_at=clock.now(),
+    )
     session.add(household)
+    session.add(LabelRequest(resident_id=resident.id, label="山田", requested_at=clock.now()))
     session.flush()
     session.add(HouseholdMember(resident_id=resident.id, household_id=household.id))
     session.add(HouseholdMember(resident_id=other.id, household_id=household.id))
@@ -144,6 +150,8 @@ def test_export_lists_every_field_docs_privacy_names(
     assert exported["residents"]["display_name"] == everything.display_name
     assert exported["acknowledgements"][0]["answer_label"] == "出席"
     assert exported["archive_searches"][0]["word"] == "夏祭り"
+    assert exported["households"][0]["label"] == "1班 山田（12-3）"
+    assert exported["label_requests"][0]["label"] == "山田"
     entry = session.scalars(select(AuditEntry)).one()
     assert (entry.action, entry.subject_type, entry.subject_id) == (
         "resident.exported",
@@ -384,3 +392,18 @@ def test_an_admin_exports_and_erases_from_the_dashboard(
     ]
     audit_page = client.get("/dashboard/audit").get_data(as_text=True)
     assert f"#{resident_id}" in audit_page and line_user_id not in audit_page
+
+
+def test_erase_takes_the_household_label_and_the_request_with_it(
+    app: Flask, session: Session, everything: Resident
+) -> None:
+    # The label may carry the resident's name: erasing them clears it for the whole household.
+    assert sorted(text_columns_holding(session, "山田")) == [
+        "households.label",
+        "label_requests.label",
+    ]
+    result = run(app, "residents", "erase", everything.line_user_id, "--yes")
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert text_columns_holding(session, "山田") == []
+    assert session.get(LabelRequest, everything.id) is None

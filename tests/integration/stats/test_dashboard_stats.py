@@ -83,7 +83,7 @@ def test_an_officer_counts_only_their_association(session: Session, sent: Sent) 
         "2班",
     ]
     missing = not_confirmed(session, sent.circular.id, sent.x.id)
-    assert [(m.group_name, m.display_name, m.opened) for m in missing] == [
+    assert [(m.group_name, m.name, m.opened) for m in missing] == [
         ("1班", "一班2", True),
         ("1班", "一班3", False),
         ("2班", "二班1", False),
@@ -97,7 +97,7 @@ def test_a_resident_who_moved_stays_on_the_list_the_circular_went_round(
     moved.association, moved.group = sent.y, None
     session.commit()
     missing = not_confirmed(session, sent.circular.id, sent.x.id)
-    assert [(m.group_name, m.display_name) for m in missing] == [
+    assert [(m.group_name, m.name) for m in missing] == [
         ("1班", "一班2"),
         ("1班", "一班3"),
         ("2班", "二班1"),
