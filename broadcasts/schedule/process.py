@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import signal
+import threading
 from datetime import datetime
 
-from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -18,9 +18,10 @@ log = logging.getLogger(__name__)
 TICK_SECONDS = 30
 
 
-def run(clockwork: Clockwork, tick_seconds: int = TICK_SECONDS) -> None:
-    """Tick until SIGTERM or SIGINT."""
-    scheduler = BlockingScheduler(timezone=TOKYO)
+def run(clockwork: Clockwork, stop: threading.Event, tick_seconds: int = TICK_SECONDS) -> None:
+    """Tick in APScheduler's threads until `stop` is set (SIGTERM or SIGINT); the tick under way
+    then finishes before the lease is given up."""
+    scheduler = BackgroundScheduler(timezone=TOKYO)
     scheduler.add_job(
         lambda: tick_safely(clockwork),
         IntervalTrigger(seconds=tick_seconds, timezone=TOKYO),
@@ -34,15 +35,15 @@ def run(clockwork: Clockwork, tick_seconds: int = TICK_SECONDS) -> None:
         misfire_grace_time=None,
         next_run_time=datetime.now(TOKYO),
     )
-
-    def stop(_signum: int, _frame: object) -> None:
-        # APScheduler marks a run done when it starts, so nothing depends on this tick ending.
-        scheduler.shutdown(wait=False)
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    log.info("clock %s started, ticking every %d s", clockwork.holder, tick_seconds)
     scheduler.start()
+    log.info("clock %s started, ticking every %d s", clockwork.holder, tick_seconds)
+    stop.wait()
+    log.info("clock %s stopping: a tick under way finishes first", clockwork.holder)
+    # Out of the job store first: APScheduler's thread could otherwise hand a tick falling due
+    # now to the executor after it has shut down (an error with a traceback in the log).
+    scheduler.remove_job("tick")
+    scheduler.shutdown(wait=True)
+    # After the tick: giving the lease up mid-tick would let another clock tick beside it.
     clockwork.step_down()
     log.info("clock %s stopped", clockwork.holder)
 

@@ -1,7 +1,11 @@
 """What the `kairan` commands share: the one-line error, the schema check every command that
-reads the database makes first, and LINE's remaining quota asked before any transaction."""
+reads the database makes first, LINE's remaining quota asked before any transaction, and the
+stop signals of the long-running processes."""
 
 from __future__ import annotations
+
+import signal
+import threading
 
 import click
 import urllib3
@@ -9,6 +13,30 @@ import urllib3
 from broadcasts.delivery.line import remaining_quota
 from linebot_app.extensions import line
 from linebot_app.startup import StartupError, check_schema
+
+# SIGTERM from a deployment (systemd, honcho, a container runtime), SIGINT from Ctrl-C.
+STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
+
+
+def stop_on_signal() -> threading.Event:
+    """An Event set once SIGTERM or SIGINT comes; a long-running command calls it first.
+
+    The signals are blocked in this thread and so in every thread started afterwards, which
+    inherit the mask, and one small thread takes them with sigwait. A stop that comes during the
+    imports or the database check therefore waits until the process can act on it instead of
+    killing it, and the Event is set from an ordinary thread: a Python signal handler runs in
+    the main thread between two bytecodes, where setting an Event can wait forever for a lock
+    the interrupted code holds.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    stop = threading.Event()
+
+    def take_the_signal() -> None:
+        signal.sigwait(STOP_SIGNALS)
+        stop.set()
+
+    threading.Thread(target=take_the_signal, name="stop-signal", daemon=True).start()
+    return stop
 
 
 class CommandError(click.ClickException):

@@ -3,14 +3,12 @@ and `kairan scheduler` (the clock: scheduled circulars, reminders, digests)."""
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import timedelta
 
 import click
 from flask.cli import with_appcontext
 
-from linebot_app.cli.common import CommandError, require_current_schema
+from linebot_app.cli.common import CommandError, require_current_schema, stop_on_signal
 from linebot_app.extensions import current_clock, db, line, settings, upload_dir
 from linebot_app.startup import StartupError, wait_for_schema
 
@@ -22,6 +20,7 @@ def worker_command() -> None:
 
     Several may run on PostgreSQL; on SQLite a second one refuses to start.
     """
+    stop = stop_on_signal()  # first: a stop during start-up is taken, not fatal
     from broadcasts.delivery.worker import (
         Worker,
         WorkerAlreadyRunning,
@@ -29,9 +28,6 @@ def worker_command() -> None:
         worker_id,
     )
 
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda _signum, _frame: stop.set())
     try:
         # A database away at start-up is waited for, as the worker waits for it later.
         if not wait_for_schema(stop):
@@ -61,7 +57,9 @@ def worker_command() -> None:
 @with_appcontext
 def scheduler_command() -> None:
     """Release scheduled circulars, send reminders and officers' digests (the Procfile's
-    `clock`). A second one started by mistake waits: a database lease decides who ticks."""
+    `clock`). A second one started by mistake waits: a database lease decides who ticks.
+    Stops cleanly on SIGTERM, after the tick under way."""
+    stop = stop_on_signal()  # first: a stop during start-up is taken, not fatal
     from broadcasts.delivery.worker import worker_id
     from broadcasts.schedule import process
     from broadcasts.schedule.jobs import ClockSettings, Clockwork
@@ -81,4 +79,4 @@ def scheduler_command() -> None:
         ),
         holder=worker_id(),
     )
-    process.run(clockwork)
+    process.run(clockwork, stop)

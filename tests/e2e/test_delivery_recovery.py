@@ -1,5 +1,6 @@
 """After a crash: workers killed while they wait on LINE, and LINE failing meanwhile; once both
-are healthy again, the batches left behind go out within seconds, not minutes."""
+are healthy again, the batches left behind go out within seconds, not minutes. And no crash at
+all: a worker stopped while it starts, or while it waits on LINE, ends cleanly."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ from models import BatchStatus, Circular, CircularStatus, DeliveryBatch
 from simulator.testing import RunningSimulator
 from tests.helpers.chaos import Workers, prepare
 from tests.helpers.databases import fresh_schema, postgres_url
-from tests.helpers.processes import environment
+from tests.helpers.processes import environment, holds_signal
 from tests.helpers.settings import TEST_SETTINGS
-from tests.helpers.waiting import wait_until
+from tests.helpers.waiting import PATIENCE, wait_until
 
 RESIDENTS = 2000  # four batches
 KILLS = 8
@@ -156,3 +157,70 @@ def test_a_worker_whose_database_does_not_answer_at_start_waits_for_it(
         for database_name in (name, template):
             run(f'DROP DATABASE IF EXISTS "{database_name}" WITH (FORCE)')
         admin.dispose()
+
+
+def worker_environment(url: str, simulator: RunningSimulator, tmp_path: Path) -> dict[str, str]:
+    return environment(
+        tmp_path,
+        **{**TEST_SETTINGS, "DATABASE_URL": url, "LINE_API_BASE_URL": simulator.base_url},
+    )
+
+
+def test_a_worker_stopped_while_it_starts_exits_cleanly(
+    own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    """It holds SIGTERM from its command's first line: signalled as soon as it does, before its
+    imports and its database check are done, it ends with 0 instead of being killed."""
+    log = tmp_path / "worker.log"
+    with log.open("wb") as output:
+        worker = subprocess.Popen(
+            ["kairan", "worker"],
+            env=worker_environment(own_database, chaos_simulator, tmp_path),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_until(
+            lambda: (
+                holds_signal(worker.pid, signal.SIGTERM)
+                or worker.poll() is not None
+                or b" started" in log.read_bytes()
+            ),
+            "the worker to hold SIGTERM",
+        )
+        assert holds_signal(worker.pid, signal.SIGTERM), log.read_text(encoding="utf-8")
+        worker.send_signal(signal.SIGTERM)
+        code = worker.wait(timeout=PATIENCE)
+        said = log.read_text(encoding="utf-8")
+        assert code == 0, said
+        assert "Traceback" not in said, said
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+            worker.wait()
+
+
+def test_a_worker_stopped_mid_send_records_its_batch_and_exits_cleanly(
+    own_database: str, chaos_simulator: RunningSimulator, tmp_path: Path
+) -> None:
+    _, targeted, _ = prepare(own_database, chaos_simulator, residents=600)
+    sim = chaos_simulator.client
+    # LINE answers slowly, so the stop comes while a sender waits on it.
+    sim.set_faults(slow=1.0, slowSeconds=4, paths=["/v2/bot/message/multicast"])
+    workers = Workers(worker_environment(own_database, chaos_simulator, tmp_path), tmp_path)
+    try:
+        with database(own_database) as connection:
+            worker = workers.start()
+            wait_until(lambda: in_flight(connection, worker.pid) > 0, "a batch in flight")
+            assert workers.stop_all() == [0]
+            # What LINE answered was recorded: nothing is left in flight for recovery.
+            assert in_flight(connection, worker.pid) == 0
+    finally:
+        for process in workers.running:
+            process.kill()
+            process.wait()
+    said = (tmp_path / "worker-1.log").read_text(encoding="utf-8")
+    assert "Traceback" not in said, said
+    assert "stopped" in said, said
+    counts = sim.inbox_counts()
+    assert any(counts.get(user_id, 0) == 1 for user_id in targeted)

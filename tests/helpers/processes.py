@@ -1,5 +1,6 @@
 """Kairan's processes as the Procfile starts them: their lines, a free port, a clean environment,
-waiting for an address to answer, and stopping a process with its children."""
+waiting for an address to answer, whether a process holds a signal, and stopping a process with
+its children."""
 
 from __future__ import annotations
 
@@ -56,6 +57,17 @@ def wait_for(url: str) -> int:
             if time.monotonic() > give_up:
                 raise
             time.sleep(0.2)
+
+
+def holds_signal(pid: int, signum: int) -> bool:
+    """Whether process `pid` has blocked `signum` (its main thread's SigBlk): from then on the
+    signal waits until the process takes it. False once the process has gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return False
+    blocked = next(line for line in status.splitlines() if line.startswith("SigBlk:"))
+    return bool(int(blocked.split()[1], 16) >> (signum - 1) & 1)
 
 
 def start_web(cwd: Path, env: dict[str, str], **options: Any) -> subprocess.Popen[Any]:
