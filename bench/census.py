@@ -6,12 +6,13 @@ A record that differs from the inbox is one of:
 - `blocked after LINE accepted`: the simulator's `blockBeforeDelivery` fault. LINE answered the
   request as accepted and then delivered nothing to them; Kairan's "sent" is LINE's acceptance,
   and nothing LINE tells the bot says otherwise.
-- `unfollow heard after the record`: they blocked before LINE accepted, but their unfollow
-  reached Kairan only after it had recorded the batch (a webhook LINE redelivered, a slow web
-  app). Kairan could not know in time.
-- `dated at a dead worker's claim`: the request LINE accepted, or an earlier one under the same
-  key, went unheard because its worker was killed; the engine dates the acceptance at that claim,
-  the one moment known of it (docs/delivery.md), and errs towards "sent".
+- `unfollow heard after LINE accepted`: they blocked before LINE accepted the request, but their
+  unfollow reached Kairan only after LINE had accepted it (or never). Kairan dates an acceptance
+  no later than LINE made it, so it could not count them out.
+- `dated at an earlier unheard request`: Kairan heard of the unfollow before LINE accepted, but
+  the engine dated the acceptance before the accepting request began: an earlier request under
+  the same key went unanswered (or its worker died) and LINE may have accepted that one; the
+  engine takes the earliest such moment (docs/delivery.md) and errs towards "sent".
 - `disagree`: anything else. Kairan knew enough to record what LINE did, and did not.
 
 Pure functions of plain values, so that `tests/unit/test_chaos_census.py` can judge made-up
@@ -24,14 +25,9 @@ from dataclasses import dataclass
 
 AGREE = "agree"
 AFTER_ACCEPTANCE = "blocked after LINE accepted"
-HEARD_LATE = "unfollow heard after the record"
-DEAD_CLAIM = "dated at a dead worker's claim"
+HEARD_LATE = "unfollow heard after LINE accepted"
+UNHEARD_EARLIER = "dated at an earlier unheard request"
 DISAGREE = "disagree"
-
-# The way back of an answer, and the worker's reading it, on a loaded host: a request's end as
-# the simulator logs it and as the worker dates it differ by about this much at most. A date
-# further than this from every request's end is a claim's (a heuristic of this bench).
-ANSWER_WAY_BACK_MS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,8 +52,6 @@ class Evidence:
     blocked_by_line: bool
     # Kairan's unfollow (`Resident.blocked_at`), None if it never heard of one.
     unfollow_recorded: int | None
-    # When the batch was recorded accepted (`DeliveryBatch.completed_at`).
-    batch_recorded: int | None
     # The batch's `maybe_accepted_since` and `server_errors` (request id → when it ended).
     maybe_accepted_since: int | None
     server_errors: dict[str, int]
@@ -69,18 +63,21 @@ def judge(evidence: Evidence) -> str:
     """Which of the module's verdicts one record earns."""
     if evidence.recorded_sent == evidence.received:
         return AGREE
-    if evidence.recorded_sent and evidence.blocked_by_line:
+    if not evidence.recorded_sent:
+        return DISAGREE  # skipped, though LINE delivered: the engine dated too late
+    if evidence.blocked_by_line:
         return AFTER_ACCEPTANCE
-    if evidence.recorded_sent:
-        known_late = evidence.unfollow_recorded is None or (
-            evidence.batch_recorded is not None
-            and evidence.unfollow_recorded >= evidence.batch_recorded
-        )
-        if known_late:
-            return HEARD_LATE
-        dated = dated_acceptance(evidence)
-        if dated is not None and evidence.unfollow_recorded >= dated and _a_claim(evidence, dated):
-            return DEAD_CLAIM
+    accepting = next((r for r in evidence.requests if r.accepted is not None), None)
+    dated = dated_acceptance(evidence)
+    heard = evidence.unfollow_recorded
+    if accepting is None or accepting.accepted is None or dated is None:
+        return DISAGREE  # recorded sent, yet LINE accepted nothing under the key
+    if heard is not None and heard < dated:
+        return DISAGREE  # the engine knew of the unfollow before its own date
+    if heard is None or heard >= accepting.accepted:
+        return HEARD_LATE
+    if dated < accepting.started:
+        return UNHEARD_EARLIER
     return DISAGREE
 
 
@@ -95,10 +92,3 @@ def dated_acceptance(evidence: Evidence) -> int | None:
     if accepting.request_id in evidence.server_errors:
         return evidence.server_errors[accepting.request_id]
     return evidence.maybe_accepted_since
-
-
-def _a_claim(evidence: Evidence, dated: int) -> bool:
-    """The engine's date is a claim's, not any request's end: a worker died while LINE held one
-    of the key's requests."""
-    ends = {r.answered for r in evidence.requests} | set(evidence.server_errors.values())
-    return all(abs(dated - end) > ANSWER_WAY_BACK_MS for end in ends)

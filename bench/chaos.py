@@ -248,7 +248,6 @@ def judge_differences(
                     received=(user_id, circular_id) not in records,
                     blocked_by_line=user_id in blocked_by_line,
                     unfollow_recorded=epoch_ms(resident.blocked_at),
-                    batch_recorded=epoch_ms(batch.completed_at),
                     maybe_accepted_since=epoch_ms(batch.maybe_accepted_since),
                     server_errors={
                         request_id: epoch_ms(datetime.fromisoformat(ended)) or 0
