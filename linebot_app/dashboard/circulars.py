@@ -22,7 +22,7 @@ from broadcasts.circulars import attachments, drafts, lifecycle
 from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
-from broadcasts.delivery import monthly_quota
+from broadcasts.schedule import holds
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.stats import circular_counts
 from linebot_app.dashboard import target_picker
@@ -321,8 +321,8 @@ def compose_cancel(circular_id: int) -> Response:
 @bp.post("/circulars/<int:circular_id>/resume")
 @login_required
 def circular_resume(circular_id: int) -> Response:
-    """「再開」: lift a pause (the monthly limit met by the card or a reminder) once the quota
-    covers what the circular still has to send."""
+    """「再開」: resume what the month's quota held (schedule.holds.resume) — a pause, a held
+    scheduled card, a held follow-up — once the quota covers it; else say why not."""
     managed_circular(circular_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -333,7 +333,7 @@ def circular_resume(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return back
     circular = managed_circular(circular_id)
-    reason = monthly_quota.resume(db.session, circular, quota)
+    reason = holds.resume(db.session, clock, current().member.id, circular, quota, _quiet_hours())
     if reason is not None:
         db.session.rollback()
         flash(localized(reason), "error")
