@@ -203,8 +203,8 @@ def _released_follow_ups(
 
 
 def card_counts(session: Session, circular_ids: list[int]) -> dict[int, CardCounts]:
-    """Each released card's residents reached, not confirmed, not answered: one pass over the
-    deliveries' covering index (ix_deliveries_circular_area)."""
+    """Each released card's residents reached (or about to be), not confirmed, not answered:
+    one pass over the deliveries' covering index (ix_deliveries_circular_area)."""
     rows = session.execute(
         select(
             Delivery.circular_id,
@@ -215,7 +215,8 @@ def card_counts(session: Session, circular_ids: list[int]) -> dict[int, CardCoun
         .where(
             Delivery.circular_id.in_(circular_ids),
             Delivery.slot == CARD,
-            Delivery.status == DeliveryStatus.sent,
+            # A card still sending will reach its pending residents too.
+            Delivery.status.in_((DeliveryStatus.sent, DeliveryStatus.pending)),
         )
         .group_by(Delivery.circular_id)
     ).all()

@@ -207,8 +207,11 @@ def compose_preview(circular_id: int) -> str:
         quota, quota_unknown = None, True
     circular = managed_circular(circular_id)
     public_url = settings().KAIRAN_PUBLIC_URL
-    shown = lifecycle.preview(db.session, current().member, circular, quota, public_url)
-    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
+    quiet = _quiet_hours()
+    shown = lifecycle.preview(
+        db.session, current().member, circular, quota, public_url, clock=clock, quiet=quiet
+    )
+    later = lifecycle.quiet_until(clock, quiet, circular)
     card = shown.card.contents.to_dict() if shown.card is not None else None
     photo = attachments.first_photo(circular)
     return render_template(

@@ -24,6 +24,7 @@ from broadcasts.staff import logins
 from linebot_app.dashboard import (
     circulars,
     labels,
+    messages,
     paper,
     privacy,
     rollout,
@@ -48,7 +49,7 @@ bp = Blueprint(
     static_url_path="/static",
 )
 # Each area's endpoints are named after it: `dashboard.stats.circular_stats`.
-for area in (circulars, target_picker, stats, paper, rollout, staff, safety, privacy):
+for area in (circulars, target_picker, stats, messages, paper, rollout, staff, safety, privacy):
     bp.register_blueprint(area.bp)
 
 
