@@ -184,10 +184,8 @@ def _released_follow_ups(
     candidates = reminders.follow_up_candidates(session, now)
     if not candidates:
         return []
-    ids = [circular.id for circular in candidates]
-    released = reminders.released_slots(session, ids)
-    counts = card_counts(session, ids)
-    costs: list[Cost] = []
+    released = reminders.released_slots(session, [circular.id for circular in candidates])
+    waiting: list[tuple[Circular, list[tuple[str, datetime]], set[str]]] = []
     for circular in candidates:
         slots = dict(reminders.upcoming(circular, quiet))
         done = {slot for circular_id, slot in released if circular_id == circular.id}
@@ -196,9 +194,14 @@ def _released_follow_ups(
             for slot, at in slots.items()
             if at <= now and reminders.pointless(circular, slot, slots, now)
         }
-        costs += follow_up_costs(
-            slots.items(), counts.get(circular.id, CardCounts()), done, now, end
-        )
+        if any(slot not in done and at < end for slot, at in slots.items()):
+            waiting.append((circular, list(slots.items()), done))
+    # Only the cards with a follow-up still to come this month are counted: most circulars a
+    # few days old have had all of theirs.
+    counts = card_counts(session, [circular.id for circular, _slots, _done in waiting])
+    costs: list[Cost] = []
+    for circular, slots_list, done in waiting:
+        costs += follow_up_costs(slots_list, counts.get(circular.id, CardCounts()), done, now, end)
     return costs
 
 

@@ -3,6 +3,7 @@ item 7): a held follow-up, a held scheduled card, a pause by LINE's monthly limi
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
@@ -132,7 +133,10 @@ def resume_form(client: Any, circular: Circular) -> tuple[str, dict[str, str]]:
     return action, {"csrf_token": token.group(1)}
 
 
-def test_a_held_follow_up_is_told_once_however_often_the_clock_ticks(town: Town) -> None:
+def test_a_held_follow_up_is_told_once_however_often_the_clock_ticks(
+    town: Town, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     circular = town.released(tokyo(1, 10))
     town.quota_left(3)  # the first reminder needs 5
     for minute in (0, 1, 2):
@@ -146,6 +150,9 @@ def test_a_held_follow_up_is_told_once_however_often_the_clock_ticks(town: Town)
     assert f"https://kairan.test/dashboard/circulars/{circular.id}" in notice
     assert circular.body not in notice
     assert len(town.inbox(town.admin)) == 1
+    # The logs name ids only: neither the circular's words nor who was told.
+    for secret in (circular.title, circular.body, town.author.line_user_id):
+        assert secret not in caplog.text
 
 
 def test_a_notice_whose_answer_was_lost_is_resent_with_its_key_and_arrives_once(
