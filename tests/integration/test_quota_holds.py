@@ -10,6 +10,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -19,6 +22,7 @@ from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import QuietHours
+from linebot_app.cli import cli
 from linebot_app.extensions import db, line
 from models import (
     MAX_ID,
@@ -296,3 +300,17 @@ def test_who_may_press_resume(
         select(func.count()).select_from(Delivery).where(Delivery.slot == "reminder-1")
     )
     assert count == 0, "nobody resumed it past the quota"
+
+
+def test_a_held_follow_up_resumes_from_the_command(town: Town, app: Flask) -> None:
+    circular = town.released(tokyo(1, 10))
+    town.quota_left(3)
+    town.at(tokyo(2, 10))
+    runner, info = CliRunner(), ScriptInfo(create_app=lambda: app)
+    short = runner.invoke(cli, ["circulars", "send", str(circular.id)], obj=info)
+    assert short.exit_code != 0 and "必要 5 通" in short.output
+    town.sim.set_quota(limit=1000)
+    resumed = runner.invoke(cli, ["circulars", "send", str(circular.id)], obj=info)
+    assert resumed.exit_code == 0 and "resumed" in resumed.output, resumed.output
+    town.worker.drain()
+    assert town.residents_got() == [2] * 5
