@@ -11,6 +11,7 @@ if a tick is repeated or killed after the call. `settle` ends the holds whose ca
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import exists, select, update
@@ -30,6 +31,7 @@ from broadcasts.schedule.reminders import (
 )
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff import audit, terms
+from broadcasts.staff.scope import Scope
 from models import (
     CARD,
     BatchStatus,
@@ -120,6 +122,26 @@ def open_holds(session: Session, circular_id: int) -> list[QuotaHold]:
             .order_by(QuotaHold.id)
         )
     )
+
+
+@dataclass(frozen=True)
+class Held:
+    circular_id: int
+    title: str
+    slot: str
+    held_at: datetime
+
+
+def held_in(session: Session, scope: Scope, limit: int = 100) -> list[Held]:
+    """What is held now, of the circulars `scope` sees, oldest first (for the month's page)."""
+    rows = session.execute(
+        select(QuotaHold.circular_id, Circular.title, QuotaHold.slot, QuotaHold.held_at)
+        .join(Circular, Circular.id == QuotaHold.circular_id)
+        .where(QuotaHold.ended_at.is_(None), scope.circulars())
+        .order_by(QuotaHold.held_at, QuotaHold.id)
+        .limit(limit)
+    ).all()
+    return [Held(*row) for row in rows]
 
 
 def settle(session: Session, clock: Clock, due: Iterable[DueReminder]) -> int:

@@ -1,5 +1,6 @@
 """「今月のメッセージ」: messages used this month per district, against LINE's monthly quota and
-what is already committed (broadcasts.stats.messages_used, broadcasts.circulars.budget).
+what is already committed (broadcasts.stats.messages_used, broadcasts.circulars.budget), and
+what the quota holds now, each linked to its circular's page and its 「再開」.
 
 For an admin (every district) and a promoter (their districts); anyone else finds no such page
 (404, as for an id outside one's scope). LINE's quota is asked after the read transaction ends.
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from broadcasts.circulars import budget
+from broadcasts.schedule import holds
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.stats import messages_used
 from linebot_app.dashboard.auth import current, login_required
@@ -28,6 +30,7 @@ def month_page() -> str:
     page = page_number()
     now = clock.now()
     use = messages_used.month_use(db.session, scope, now, page)
+    held = holds.held_in(db.session, scope)
     committed = budget.committed(db.session, now, QuietHours.parse(settings().KAIRAN_QUIET_HOURS))
     try:
         remaining, quota_unknown = line_quota(), False
@@ -41,4 +44,5 @@ def month_page() -> str:
         committed=committed,
         remaining=remaining,
         quota_unknown=quota_unknown,
+        held=held,
     )

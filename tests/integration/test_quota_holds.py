@@ -188,6 +188,8 @@ def test_a_held_follow_up_resumes_from_the_dashboard(
     client = dashboard_client(town.author)
     page = client.get(f"/dashboard/circulars/{circular.id}").get_data(as_text=True)
     assert "今月のメッセージ上限のため保留中" in page and "確認のお願い（1回目）" in page
+    month = client.get("/dashboard/messages").get_data(as_text=True)
+    assert f'href="/dashboard/circulars/{circular.id}"' in month and "確認のお願い（1回目）" in month
     action, form = resume_form(client, circular)
     assert client.post(action, data={}).status_code == 400, "CSRF"
     short = client.post(action, data=form, follow_redirects=True).get_data(as_text=True)
@@ -291,6 +293,9 @@ def test_who_may_press_resume(
     form = resume_form(client, circular)[1] if expected == 302 and who != "none" else {}
     response = client.post(action, data=form)
     assert response.status_code == expected
+    if who == "other_promoter":
+        month = client.get("/dashboard/messages").get_data(as_text=True)
+        assert f"/dashboard/circulars/{circular.id}" not in month, "another area's hold"
     if who == "none":
         assert "/login" in response.headers["Location"]
     else:
