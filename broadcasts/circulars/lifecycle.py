@@ -154,7 +154,8 @@ def preview(
         paper=paper_copies(session, circular),
         budget=(
             budget_service.of_circular(session, clock.now(), quiet, circular, remaining_quota)
-            if clock is not None and quiet is not None
+            # A circular already released is past its budget: its page shows what it sent.
+            if clock is not None and quiet is not None and circular.status in EDITABLE
             else None
         ),
     )

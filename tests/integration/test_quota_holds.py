@@ -189,7 +189,8 @@ def test_a_held_follow_up_resumes_from_the_dashboard(
     page = client.get(f"/dashboard/circulars/{circular.id}").get_data(as_text=True)
     assert "今月のメッセージ上限のため保留中" in page and "確認のお願い（1回目）" in page
     month = client.get("/dashboard/messages").get_data(as_text=True)
-    assert f'href="/dashboard/circulars/{circular.id}"' in month and "確認のお願い（1回目）" in month
+    assert f'href="/dashboard/circulars/{circular.id}"' in month
+    assert "確認のお願い（1回目）" in month
     action, form = resume_form(client, circular)
     assert client.post(action, data={}).status_code == 400, "CSRF"
     short = client.post(action, data=form, follow_redirects=True).get_data(as_text=True)
