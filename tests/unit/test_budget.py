@@ -1,4 +1,5 @@
-"""The month's message budget as pure functions: a circular's whole life against the month."""
+"""The month's message budget as pure functions: a circular's whole life against the month, and
+the words of a hold's notice."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from broadcasts.circulars.budget import (
     month_start,
 )
 from broadcasts.core.clock import TOKYO
+from broadcasts.schedule import holds
 from broadcasts.schedule.rules import QuietHours, allowed_at, reminder_slots
-from models import CARD
+from models import CARD, Circular, QuotaHold
 
 QUIET = QuietHours.parse("21:00-08:00")
 
@@ -144,3 +146,30 @@ def test_the_month_never_counts_more_than_the_whole_life(
     assert budget.this_month >= recipients  # the card goes this month
     assert budget.total == recipients * (1 + min(len(hours), 2))
     assert budget.overruns == (budget.this_month > remaining - committed)
+
+
+@pytest.mark.parametrize(
+    ("slot", "needed", "available", "words"),
+    [
+        (
+            "card",
+            5,
+            3,
+            "のカードを、今月のメッセージ上限のため保留しました（必要 5 通、残り 3 通）。",
+        ),
+        ("reminder-2", 4, 0, "の確認のお願い（2回目）を"),
+        ("deadline", 4, 0, "の回答しめきりの前日のお知らせを"),
+        ("safety-3", 4, 0, "の安否確認のお知らせ（3回目）を"),
+        # A pause by LINE's monthly limit: no figures were known.
+        ("event", None, None, "の行事の前日のお知らせを、今月のメッセージ上限のため保留しました。"),
+    ],
+)
+def test_a_hold_notice_names_the_circular_and_what_is_held_not_its_body(
+    slot: str, needed: int | None, available: int | None, words: str
+) -> None:
+    circular = Circular(id=7, title="清掃活動", body="集合は公民館前")
+    held = QuotaHold(circular_id=7, slot=slot, needed=needed, available=available)
+    text = holds.notice_text(circular, held, "https://kairan.test/dashboard/")
+    assert text.startswith("【配信の保留】") and "回覧「清掃活動」" + words in text
+    assert text.endswith("https://kairan.test/dashboard/circulars/7")
+    assert "集合は公民館前" not in text
