@@ -36,7 +36,7 @@ from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
 from models.responses import Acknowledgement, Channel, Open
 from models.rollout import CircularTemplate, DistrictWelcome, JoinCode, JoinCodeFailure
-from models.scheduling import OfficerDigest, SchedulerLease
+from models.scheduling import HoldNotice, OfficerDigest, QuotaHold, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
 from models.translations import EASY_JAPANESE, CircularTranslation
 
@@ -73,6 +73,7 @@ __all__ = [
     "DistrictWelcome",
     "FollowStatus",
     "Group",
+    "HoldNotice",
     "Household",
     "HouseholdInvite",
     "HouseholdMember",
@@ -85,6 +86,7 @@ __all__ = [
     "PaperHousehold",
     "ProcessedWebhookEvent",
     "ProxyConfirmation",
+    "QuotaHold",
     "Resident",
     "Role",
     "SchedulerLease",

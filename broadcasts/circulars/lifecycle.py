@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from broadcasts.circulars import budget as budget_service
 from broadcasts.circulars.drafts import (
     EDITABLE,
     CircularDraft,
@@ -91,10 +92,27 @@ class Preview:
     # Why it cannot be sent now (Japanese), or None.
     problem: str | None
     paper: PaperCopies
+    # The circular's whole life (card, reminders, notices) against the month; None when the
+    # edge asked for the card's cost only.
+    budget: budget_service.Budget | None = None
 
     @property
     def sendable(self) -> bool:
         return self.problem is None
+
+    @property
+    def overrun(self) -> str | None:
+        """The flag shown before sending when the card fits but its follow-ups would not: they
+        would be held for quota later in the month (Japanese)."""
+        budget = self.budget
+        if self.problem is not None or budget is None or not budget.overruns:
+            return None
+        return StaffText(
+            "催促やお知らせまで含めると、今月のメッセージが足りません（今月分 %(month)s 通、"
+            "使える残り %(available)s 通）。足りない分は保留になります",
+            month=budget.this_month,
+            available=max(budget.available or 0, 0),
+        )
 
 
 def preview(
@@ -103,10 +121,13 @@ def preview(
     circular: Circular,
     remaining_quota: int | None,
     public_url: str | None = None,
+    *,
+    clock: Clock | None = None,
+    quiet: QuietHours | None = None,
 ) -> Preview:
     """The preview for `circular`. Read only; the recipient count comes from the same query
     release uses, so the number shown is the number sent (unless residents join or block in
-    between)."""
+    between). With `clock` and `quiet`, also its whole life against the month (budget)."""
     require_manage(session, author, circular)
     target = Target.of_circular(circular)
     recipients = reach(session, target).quota_messages
@@ -131,6 +152,12 @@ def preview(
         available=available,
         problem=problem,
         paper=paper_copies(session, circular),
+        budget=(
+            budget_service.of_circular(session, clock.now(), quiet, circular, remaining_quota)
+            # A circular already released is past its budget: its page shows what it sent.
+            if clock is not None and quiet is not None and circular.status in EDITABLE
+            else None
+        ),
     )
 
 

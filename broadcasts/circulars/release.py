@@ -48,6 +48,8 @@ class Release:
     batches: int = 0
     # Why it was not released, for the author (Japanese, shown as is).
     reason: str | None = None
+    # Set when the month's quota was the reason: what it had left for this circular.
+    available: int | None = None
 
 
 def release(
@@ -74,11 +76,12 @@ def release(
         )
     target = Target.of_circular(circular)
     recipients = reach(session, target).quota_messages
-    reason = _refusal(session, circular, target, recipients, remaining_quota)
-    if reason is not None:
+    refusal = _refusal(session, circular, target, recipients, remaining_quota)
+    if refusal is not None:
+        reason, available = refusal
         circular.hold_reason = reason
         session.flush()
-        return Release(False, recipients=recipients, reason=reason)
+        return Release(False, recipients=recipients, reason=reason, available=available)
 
     now = clock.now()
     batches = snapshot(session, clock, circular.id, CARD, recipient_ids(target))
@@ -95,22 +98,24 @@ def _refusal(
     target: Target,
     recipients: int,
     remaining_quota: int | None,
-) -> str | None:
+) -> tuple[str, int | None] | None:
+    """Why not, and what the month had left when the quota was why."""
     if target.is_empty():
-        return StaffText("届け先が選ばれていません")
+        return StaffText("届け先が選ばれていません"), None
     if recipients == 0:
-        return StaffText("届け先に登録済みの住民がいません")
+        return StaffText("届け先に登録済みの住民がいません"), None
     try:
         circular_card(circular)
     except UnsendableCircular as error:
-        return error.message
+        return error.message, None
     if remaining_quota is not None:
         available = remaining_quota - promised_elsewhere(session)
         if available < recipients:
-            return StaffText(
+            reason = StaffText(
                 "%(shortage)s。全員に届くまで送信しません",
                 shortage=short_of_quota(recipients, available),
             )
+            return reason, available
     return None
 
 

@@ -30,11 +30,17 @@ from broadcasts.delivery.line import Line
 from broadcasts.delivery.monthly_quota import quota_paused
 from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
-from broadcasts.schedule import digests
-from broadcasts.schedule.reminders import DueReminder, due_reminders, release_follow_up
+from broadcasts.schedule import digests, holds
+from broadcasts.schedule.reminders import (
+    DueReminder,
+    Shortfall,
+    due_reminders,
+    release_follow_up,
+)
 from broadcasts.schedule.rules import QuietHours, allowed_at, digest_due
 from broadcasts.staff import terms
 from models import (
+    CARD,
     Circular,
     CircularStatus,
     JoinCodeFailure,
@@ -71,6 +77,7 @@ class TickReport:
     reminders: list[DueReminder] = field(default_factory=list)
     digests: int = 0
     welcomes: int = 0
+    hold_notices: int = 0
     anonymised: list[int] = field(default_factory=list)
     terms_ended: int = 0
 
@@ -108,6 +115,7 @@ class Clockwork:
         report.terms_ended = self.end_terms()
         report.digests = self.send_digests()
         report.welcomes = self.send_welcomes()
+        report.hold_notices = self.send_hold_notices()
         self.housekeeping()
         report.anonymised = self.anonymise_blocked()
         return report
@@ -152,6 +160,10 @@ class Clockwork:
             with self.sessions() as session:
                 circular = session.get_one(Circular, circular_id)
                 result = release(session, self.clock, circular, remaining)
+                if result.available is not None:
+                    holds.hold(
+                        session, self.clock, circular_id, CARD, result.recipients, result.available
+                    )
                 session.commit()
             if result.released:
                 released.append(circular_id)
@@ -167,6 +179,9 @@ class Clockwork:
 
         with self.sessions() as session:
             paused = quota_paused(session)
+            # The pauses the worker met since the last tick become holds, told once.
+            holds.hold_pauses(session, self.clock, paused)
+            session.commit()
         resumed = []
         for circular_id in paused:
             try:
@@ -187,18 +202,38 @@ class Clockwork:
         now = self.clock.now()
         with self.sessions() as session:
             due = due_reminders(session, now, self.settings.quiet_hours)
-        done = []
+        done = self._release_follow_ups(due)
+        # Holds whose cause is gone (released, resumed, superseded, cancelled) end.
+        with self.sessions() as session:
+            holds.settle(
+                session, self.clock, due_reminders(session, now, self.settings.quiet_hours)
+            )
+            session.commit()
+        return done
+
+    def _release_follow_ups(self, due: list[DueReminder]) -> list[DueReminder]:
+        """Each due follow-up released whole, or held for quota (told once)."""
+        done: list[DueReminder] = []
         for reminder in due:
             remaining = self._remaining_quota()
             with self.sessions() as session:
                 try:
                     released = release_follow_up(session, self.clock, reminder, remaining)
+                    if isinstance(released, Shortfall):
+                        holds.hold(
+                            session,
+                            self.clock,
+                            reminder.circular_id,
+                            reminder.slot,
+                            released.needed,
+                            released.available,
+                        )
                     session.commit()
                 except IntegrityError:
                     # Another clock released it at the same moment: the unique rows held.
                     session.rollback()
                     continue
-            if released is None:
+            if isinstance(released, Shortfall):
                 log.warning(
                     "reminder %s of circular %d waits for quota",
                     reminder.slot,
@@ -252,6 +287,20 @@ class Clockwork:
             self.random,
             timedelta(hours=1),
             limit=activation.WELCOMES_PER_TICK,
+        )
+
+    def send_hold_notices(self) -> int:
+        """Tell the author and the admins of each new quota hold, once each. Staff alerts, not
+        residents' messages: no quiet hours. A notice the monthly limit meets waits an hour."""
+        url = self.settings.dashboard_url
+        return pushes.send_due(
+            self.sessions,
+            self.line,
+            self.clock.now(),
+            holds.next_notice,
+            lambda session, notice: holds.notice_push(session, notice, url),
+            self.random,
+            timedelta(hours=1),
         )
 
     def anonymise_blocked(self) -> list[int]:

@@ -49,8 +49,16 @@ def upcoming(circular: Circular, quiet: QuietHours) -> list[tuple[str, datetime]
     """The reminders this circular will get, each with the time it may go out."""
     if circular.released_at is None:
         return []
+    return upcoming_if_released(circular, circular.released_at, quiet)
+
+
+def upcoming_if_released(
+    circular: Circular, released_at: datetime, quiet: QuietHours
+) -> list[tuple[str, datetime]]:
+    """`upcoming` for a circular released at `released_at` (the budget asks before release)."""
     return [
-        (slot, allowed_at(due, quiet, circular.urgent)) for slot, due in _applicable_slots(circular)
+        (slot, allowed_at(due, quiet, circular.urgent))
+        for slot, due in _applicable_slots(circular, released_at)
     ]
 
 
@@ -73,52 +81,64 @@ def _corrected() -> ColumnElement[bool]:
     )
 
 
-def due_reminders(session: Session, now: datetime, quiet: QuietHours) -> list[DueReminder]:
-    """Every reminder slot that is due now, not yet released, and not pointless."""
-    candidates = session.scalars(
-        select(Circular).where(
-            Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
-            Circular.released_at.is_not(None),
-            ~_corrected(),
-            or_(
-                Circular.released_at > now - REMINDER_WINDOW,
-                Circular.event_date >= (now.astimezone(TOKYO).date()),
-                Circular.answer_deadline > now,
-            ),
+def follow_up_candidates(session: Session, now: datetime) -> list[Circular]:
+    """Released circulars that may still get a follow-up: the only ones `due_reminders` and the
+    month's budget need to read."""
+    return list(
+        session.scalars(
+            select(Circular).where(
+                Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
+                Circular.released_at.is_not(None),
+                ~_corrected(),
+                or_(
+                    Circular.released_at > now - REMINDER_WINDOW,
+                    Circular.event_date >= (now.astimezone(TOKYO).date()),
+                    Circular.answer_deadline > now,
+                ),
+            )
         )
-    ).all()
-    released: set[tuple[int, str]] = set(
+    )
+
+
+def released_slots(session: Session, circular_ids: list[int]) -> set[tuple[int, str]]:
+    """The follow-up slots of these circulars already released (snapshotted)."""
+    return set(
         session.execute(
             select(Delivery.circular_id, Delivery.slot)
-            .where(Delivery.circular_id.in_([c.id for c in candidates]), Delivery.slot != CARD)
+            .where(Delivery.circular_id.in_(circular_ids), Delivery.slot != CARD)
             .distinct()
         ).all()
     )
+
+
+def due_reminders(session: Session, now: datetime, quiet: QuietHours) -> list[DueReminder]:
+    """Every reminder slot that is due now, not yet released, and not pointless."""
+    candidates = follow_up_candidates(session, now)
+    released = released_slots(session, [c.id for c in candidates])
     due: list[DueReminder] = []
     for circular in candidates:
         slots = dict(upcoming(circular, quiet))
         for slot, at in slots.items():
             if at > now or (circular.id, slot) in released:
                 continue
-            if _pointless(circular, slot, slots, now):
+            if pointless(circular, slot, slots, now):
                 continue
             due.append(DueReminder(circular.id, slot, at))
     return due
 
 
-def _applicable_slots(circular: Circular) -> list[tuple[str, datetime]]:
-    assert circular.released_at is not None  # noqa: S101 - callers check
+def _applicable_slots(circular: Circular, released_at: datetime) -> list[tuple[str, datetime]]:
     if circular.safety_check:
-        return safety_slots(circular.released_at)
+        return safety_slots(released_at)
     return reminder_slots(
-        circular.released_at,
+        released_at,
         circular.reminder_hours if circular.confirmation_required else [],
         circular.answer_deadline if circular.question and circular.options else None,
         circular.event_date,
     )
 
 
-def _pointless(circular: Circular, slot: str, slots: dict[str, datetime], now: datetime) -> bool:
+def pointless(circular: Circular, slot: str, slots: dict[str, datetime], now: datetime) -> bool:
     """A reminder caught up late is skipped when a later one supersedes it or its moment is
     gone: a clock that was down sends each missed reminder once, never a burst."""
     for series in ("reminder-", "safety-"):
@@ -177,19 +197,32 @@ def release_reminder(session: Session, clock: Clock, due: DueReminder) -> int:
     return count
 
 
+@dataclass(frozen=True)
+class Shortfall:
+    """A follow-up the month's quota cannot carry whole: it needs `needed` messages, the month
+    has `available` left once what is promised elsewhere has gone."""
+
+    needed: int
+    available: int
+
+
 def release_follow_up(
     session: Session, clock: Clock, due: DueReminder, remaining_quota: int | None
-) -> int | None:
+) -> int | Shortfall:
     """Release a reminder (a deadline notice, a safety check's follow-up) like the card: whole
-    or nothing. Returns how many residents it goes to, or None when the quota left after what
-    is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
+    or nothing. Returns how many residents it goes to, or the Shortfall when the quota left after
+    what is promised elsewhere cannot cover them all: it stays due, and the next tick tries again.
     """
     if remaining_quota is not None:
         one_release_at_a_time(session)
         circular = session.get_one(Circular, due.circular_id)
-        needed = session.scalar(
-            select(func.count()).select_from(recipients(circular, due.slot).subquery())
+        needed = int(
+            session.scalar(
+                select(func.count()).select_from(recipients(circular, due.slot).subquery())
+            )
+            or 0
         )
-        if remaining_quota - promised_elsewhere(session) < int(needed or 0):
-            return None
+        available = remaining_quota - promised_elsewhere(session)
+        if available < needed:
+            return Shortfall(needed, available)
     return release_reminder(session, clock, due)

@@ -31,6 +31,7 @@ ACTIONS = (
     "circular.scheduled",
     "circular.sent",
     "circular.cancelled",
+    "circular.resumed",
     "export.circular",
     "export.reach",
     "role.invited",

@@ -18,6 +18,7 @@ from broadcasts.delivery.line import Line
 from broadcasts.households import families, paper
 from broadcasts.households.families import HouseholdCounts
 from broadcasts.households.paper import Coverage
+from broadcasts.schedule import holds
 from broadcasts.schedule.reminders import scheduled
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff.scope import Scope
@@ -35,6 +36,8 @@ class CircularPage:
     title: str
     status: CircularStatus
     hold_reason: str | None
+    # Slots (CARD, "reminder-1", …) held for the month's quota right now.
+    held: tuple[str, ...]
     released_at: datetime | None
     now: datetime
     counts: Counts
@@ -108,11 +111,13 @@ def read(
     )
     status = circular.status
     manages = scope.may_manage(session, circular)
+    held = tuple(hold.slot for hold in holds.open_holds(session, circular.id))
     page = CircularPage(
         circular_id=circular.id,
         title=circular.title,
         status=status,
         hold_reason=circular.hold_reason,
+        held=held,
         released_at=released_at,
         now=now,
         counts=counts,
@@ -133,7 +138,8 @@ def read(
         officer_of=sorted(a for a in scope.association_ids if scope.sees_association(session, a)),
         can_edit=manages and status in drafts.EDITABLE,
         can_correct=manages and status in lifecycle.CORRECTABLE,
-        can_resume=manages and status in lifecycle.CORRECTABLE and circular.hold_reason is not None,
+        can_resume=manages
+        and (bool(held) or (status in lifecycle.CORRECTABLE and circular.hold_reason is not None)),
         line_stats=None,
     )
     # The read transaction ends before LINE is asked: no connection waits on the network.

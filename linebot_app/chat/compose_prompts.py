@@ -172,7 +172,13 @@ def preview(
     _: Gettext,
 ) -> list[Message]:
     shown = lifecycle.preview(
-        session, member, state.circular, edge.remaining_quota, public_url=edge.public_url
+        session,
+        member,
+        state.circular,
+        edge.remaining_quota,
+        public_url=edge.public_url,
+        clock=clock,
+        quiet=edge.quiet,
     )
     lines = [
         _("プレビューです。次のカードが届きます。"),
@@ -185,6 +191,17 @@ def preview(
         lines.append(_("今月の残り：上限なし"))
     else:
         lines.append(_("今月の残り：{count}通").format(count=max(shown.available, 0)))
+    budget = shown.budget
+    if budget is not None and budget.total > shown.recipients:
+        lines.append(
+            _("催促・お知らせを含めて：多くて{total}通（うち今月{month}通）").format(
+                total=budget.total, month=budget.this_month
+            )
+        )
+    if budget is not None and edge.quota_known and budget.available is not None:
+        lines.append(_("今月すでに予定の分：{count}通").format(count=budget.committed))
+    if shown.overrun:
+        lines.append(_("注意：{warning}").format(warning=shown.overrun))
     if shown.paper.total:
         lines.append(_("紙で配る分：{count}部").format(count=shown.paper.total))
     if shown.problem:

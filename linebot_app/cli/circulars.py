@@ -8,8 +8,10 @@ from flask.cli import AppGroup
 
 from broadcasts.circulars import drafts, lifecycle
 from broadcasts.core.clock import TOKYO
-from broadcasts.delivery import monthly_quota, reports
+from broadcasts.delivery import reports
 from broadcasts.residents import links
+from broadcasts.schedule import holds
+from broadcasts.schedule.rules import QuietHours
 from linebot_app.cli.common import CommandError, remaining_quota_or_fail, require_current_schema
 from linebot_app.extensions import clock, db, settings
 from models import Circular, CircularStatus
@@ -48,11 +50,13 @@ def circulars_send(circular_id: int) -> None:
     circular = db.session.get(Circular, circular_id)
     if circular is None:
         raise CommandError(f"回覧 {circular_id} はありません / No circular {circular_id}")
-    # Paused (its card, or a reminder after it was sent): resume. Anything else is released;
-    # release says so if it has been already, by this command run twice or by the clock.
+    # Held for quota (its card, or a follow-up after it was sent): resume, as 「再開」 does.
+    # Anything else is released; release says so if it has been already, by this command run
+    # twice or by the clock.
     started = circular.status in (CircularStatus.sending, CircularStatus.sent)
-    if started and circular.hold_reason is not None:
-        reason = monthly_quota.resume(db.session, circular, remaining)
+    if started and (circular.hold_reason is not None or holds.open_holds(db.session, circular.id)):
+        quiet = QuietHours.parse(settings().KAIRAN_QUIET_HOURS)
+        reason = holds.resume(db.session, clock, None, circular, remaining, quiet)
         db.session.commit()
         if reason:
             raise CommandError(reason)

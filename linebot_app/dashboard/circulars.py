@@ -22,7 +22,7 @@ from broadcasts.circulars import attachments, drafts, lifecycle
 from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import TOKYO
-from broadcasts.delivery import monthly_quota
+from broadcasts.schedule import holds
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.stats import circular_counts
 from linebot_app.dashboard import target_picker
@@ -207,8 +207,11 @@ def compose_preview(circular_id: int) -> str:
         quota, quota_unknown = None, True
     circular = managed_circular(circular_id)
     public_url = settings().KAIRAN_PUBLIC_URL
-    shown = lifecycle.preview(db.session, current().member, circular, quota, public_url)
-    later = lifecycle.quiet_until(clock, _quiet_hours(), circular)
+    quiet = _quiet_hours()
+    shown = lifecycle.preview(
+        db.session, current().member, circular, quota, public_url, clock=clock, quiet=quiet
+    )
+    later = lifecycle.quiet_until(clock, quiet, circular)
     card = shown.card.contents.to_dict() if shown.card is not None else None
     photo = attachments.first_photo(circular)
     return render_template(
@@ -321,8 +324,8 @@ def compose_cancel(circular_id: int) -> Response:
 @bp.post("/circulars/<int:circular_id>/resume")
 @login_required
 def circular_resume(circular_id: int) -> Response:
-    """「再開」: lift a pause (the monthly limit met by the card or a reminder) once the quota
-    covers what the circular still has to send."""
+    """「再開」: resume what the month's quota held (schedule.holds.resume) — a pause, a held
+    scheduled card, a held follow-up — once the quota covers it; else say why not."""
     managed_circular(circular_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -333,7 +336,7 @@ def circular_resume(circular_id: int) -> Response:
         flash(_("LINE からメッセージの残りを取得できませんでした。"), "error")
         return back
     circular = managed_circular(circular_id)
-    reason = monthly_quota.resume(db.session, circular, quota)
+    reason = holds.resume(db.session, clock, current().member.id, circular, quota, _quiet_hours())
     if reason is not None:
         db.session.rollback()
         flash(localized(reason), "error")

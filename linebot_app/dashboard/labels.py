@@ -39,6 +39,7 @@ def action_label(action: str) -> str:
         "circular.scheduled": _("回覧を予約"),
         "circular.sent": _("回覧を送信"),
         "circular.cancelled": _("回覧を取り消し"),
+        "circular.resumed": _("保留を再開"),
         "export.circular": _("回覧の集計を保存"),
         "export.reach": _("到達率を保存"),
         "role.invited": _("招待コードを作成"),
@@ -114,8 +115,10 @@ def detail_value(key: str, value: audit.Detail) -> str:
 
 
 def reminder_label(slot: str) -> str:
-    """A reminder slot (schedule.reminders' names) as the circular's page lists it."""
+    """A reminder slot (schedule.reminders' names), or the card, as the circular's page lists
+    it."""
     labels = {
+        "card": _("回覧のカード"),
         "reminder-1": _("確認のお願い（1回目）"),
         "reminder-2": _("確認のお願い（2回目）"),
         "deadline": _("回答しめきりの前日"),
