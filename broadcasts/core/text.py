@@ -37,3 +37,10 @@ def typed_name(text: str) -> str:
     are kept: it is shown as written."""
     flat = _CONTROLS.sub(" ", unicodedata.normalize("NFKC", text))
     return " ".join(flat.split())
+
+
+def typed_word(text: str) -> str:
+    """For matching what a resident types (a word, part of a name): full-width to half-width,
+    katakana to hiragana, lower case, no spaces."""
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(hiragana(folded).split())

@@ -7,11 +7,8 @@ that the chat (linebot_app/chat/registration.py) words. The registration being c
 
 from __future__ import annotations
 
-import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -27,9 +24,10 @@ from broadcasts.core.postbacks import (
     RegistrationControl,
     Unregister,
 )
-from broadcasts.core.text import hiragana
+from broadcasts.core.text import typed_word
 from broadcasts.households import watch_over
-from broadcasts.residents import languages, privacy
+from broadcasts.residents import area_lists, languages, privacy
+from broadcasts.residents.area_lists import Choose
 from models import (
     Association,
     Conversation,
@@ -40,13 +38,7 @@ from models import (
     Resident,
 )
 
-# LINE shows at most 13 quick-reply items. A list that fits in 12 is shown whole with 「やめる」;
-# a longer one is paged 10 at a time, leaving room for 「前へ」, 「次へ」 and 「やめる」.
-SHORT_LIST = 12
-PAGE_SIZE = 10
 LINE_USER_ID_LENGTH = 33
-
-AreaKind = Literal["district", "association", "group"]
 
 
 @dataclass(frozen=True)
@@ -55,31 +47,6 @@ class Profile:
 
     display_name: str | None
     language: str | None
-
-
-@dataclass(frozen=True)
-class Option:
-    id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class Choose:
-    """Ask the resident to pick one area from `options` (one page of them)."""
-
-    kind: AreaKind
-    options: tuple[Option, ...]
-    page: int
-    page_count: int
-    # The district (for associations) or association (for groups) being listed.
-    parent_id: int | None = None
-    # Set when the list is the result of a typed search.
-    query: str | None = None
-    # A search found more than fit: the resident is asked to type more of the name.
-    truncated: bool = False
-    # A search found nothing: `options` is the whole list's first page instead.
-    not_found: bool = False
-    greeting: bool = False
 
 
 @dataclass(frozen=True)
@@ -233,7 +200,7 @@ def unfollow(session: Session, clock: Clock, line_user_id: str, happened_at: dat
 def start(session: Session, resident: Resident) -> Choose:
     """Begin (or begin again) choosing: the first page of districts."""
     _set_step(session, resident, ConversationStep.district)
-    return _district_page(session, 0)
+    return area_lists.district_page(session, 0)
 
 
 def resume(session: Session, resident: Resident) -> Choose | AskConfirmation | None:
@@ -244,11 +211,11 @@ def resume(session: Session, resident: Resident) -> Choose | AskConfirmation | N
     if conversation is None:
         return None
     if conversation.step is ConversationStep.district:
-        return _district_page(session, 0)
+        return area_lists.district_page(session, 0)
     if conversation.step is ConversationStep.association and conversation.district_id:
-        return _association_page(session, conversation.district_id, 0)
+        return area_lists.association_page(session, conversation.district_id, 0)
     if conversation.step is ConversationStep.group and conversation.association_id:
-        return _group_page(session, conversation.association_id, 0)
+        return area_lists.group_page(session, conversation.association_id, 0)
     if conversation.step is ConversationStep.confirm and conversation.association_id:
         return AskConfirmation(_registration_of_conversation(conversation))
     return None
@@ -274,7 +241,7 @@ def choose(
         return Stale()
     match postback:
         case DistrictPage(page) if conversation.step is ConversationStep.district:
-            return _district_page(session, page)
+            return area_lists.district_page(session, page)
         case ChooseDistrict(district_id) if conversation.step is ConversationStep.district:
             district = session.get(District, district_id)
             if district is None:
@@ -282,12 +249,12 @@ def choose(
             conversation.district_id = district.id
             conversation.step = ConversationStep.association
             session.flush()
-            return _association_page(session, district.id, 0)
+            return area_lists.association_page(session, district.id, 0)
         case AssociationPage(district_id, page) if (
             conversation.step is ConversationStep.association
             and conversation.district_id == district_id
         ):
-            return _association_page(session, district_id, page)
+            return area_lists.association_page(session, district_id, page)
         case ChooseAssociation(association_id) if conversation.step is ConversationStep.association:
             association = session.get(Association, association_id)
             if association is None or association.district_id != conversation.district_id:
@@ -297,7 +264,7 @@ def choose(
             if association.groups:
                 conversation.step = ConversationStep.group
                 session.flush()
-                return _group_page(session, association.id, 0)
+                return area_lists.group_page(session, association.id, 0)
             conversation.step = ConversationStep.confirm
             session.flush()
             return AskConfirmation(_registration_of_conversation(conversation))
@@ -305,7 +272,7 @@ def choose(
             conversation.step is ConversationStep.group
             and conversation.association_id == association_id
         ):
-            return _group_page(session, association_id, page)
+            return area_lists.group_page(session, association_id, page)
         case ChooseGroup(group_id) if conversation.step is ConversationStep.group:
             group = session.get(Group, group_id)
             if group is None or group.association_id != conversation.association_id:
@@ -352,50 +319,15 @@ def cancel(session: Session, resident: Resident) -> Cancelled:
 def search(session: Session, resident: Resident, text: str) -> Choose | Nothing:
     """Typed text while choosing narrows the list: part of a name, in kanji or kana."""
     conversation = session.get(Conversation, resident.id)
-    query = normalise(text)
-    if conversation is None or not query:
+    if conversation is None or not typed_word(text):
         return Nothing()
-    options: Sequence[Option]
-    parent_id: int | None = None
-    kind: AreaKind
     if conversation.step is ConversationStep.district:
-        kind = "district"
-        rows: Sequence[District | Association] = session.scalars(
-            select(District).order_by(District.kana, District.id)
-        ).all()
-        options = [Option(row.id, row.name) for row in rows if _matches(query, row.name, row.kana)]
-    elif conversation.step is ConversationStep.association and conversation.district_id:
-        kind, parent_id = "association", conversation.district_id
-        rows = _associations(session, parent_id)
-        options = [Option(row.id, row.name) for row in rows if _matches(query, row.name, row.kana)]
-    elif conversation.step is ConversationStep.group and conversation.association_id:
-        kind, parent_id = "group", conversation.association_id
-        groups = _groups(session, parent_id)
-        options = [Option(g.id, g.name) for g in groups if query in normalise(g.name)]
-    else:
-        return Nothing()
-    if not options:
-        first = _first_page(session, kind, parent_id)
-        return Choose(
-            kind,
-            first.options,
-            0,
-            first.page_count,
-            parent_id=parent_id,
-            query=text.strip()[:40],
-            not_found=True,
-        )
-    # Search results are not paged (the query would have to travel in every postback): the
-    # first page is shown and the resident is asked to type more when there are too many.
-    return Choose(
-        kind,
-        tuple(options[:SHORT_LIST]),
-        0,
-        1,
-        parent_id=parent_id,
-        query=text.strip()[:40],
-        truncated=len(options) > SHORT_LIST,
-    )
+        return area_lists.narrowed(session, "district", None, text)
+    if conversation.step is ConversationStep.association and conversation.district_id:
+        return area_lists.narrowed(session, "association", conversation.district_id, text)
+    if conversation.step is ConversationStep.group and conversation.association_id:
+        return area_lists.narrowed(session, "group", conversation.association_id, text)
+    return Nothing()
 
 
 def ask_unregister(session: Session, resident: Resident) -> AskUnregister | NotRegistered:
@@ -426,66 +358,6 @@ def unregister(
 
 
 # --- helpers ------------------------------------------------------------------------------------
-
-
-def normalise(text: str) -> str:
-    """For matching typed names: full-width to half-width, katakana to hiragana, no spaces."""
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(hiragana(folded).split())
-
-
-def _matches(query: str, name: str, kana: str) -> bool:
-    return query in normalise(name) or query in normalise(kana)
-
-
-def _page_of(options: Sequence[Option], page: int) -> tuple[tuple[Option, ...], int, int]:
-    if len(options) <= SHORT_LIST:
-        return tuple(options), 0, 1
-    page_count = -(-len(options) // PAGE_SIZE)
-    page = min(max(page, 0), page_count - 1)
-    return tuple(options[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]), page, page_count
-
-
-def _district_page(session: Session, page: int) -> Choose:
-    districts = session.scalars(select(District).order_by(District.kana, District.id)).all()
-    shown, page, count = _page_of([Option(d.id, d.name) for d in districts], page)
-    return Choose("district", shown, page, count)
-
-
-def _associations(session: Session, district_id: int) -> Sequence[Association]:
-    return session.scalars(
-        select(Association)
-        .where(Association.district_id == district_id)
-        .order_by(Association.kana, Association.id)
-    ).all()
-
-
-def _association_page(session: Session, district_id: int, page: int) -> Choose:
-    options = [Option(a.id, a.name) for a in _associations(session, district_id)]
-    shown, page, count = _page_of(options, page)
-    return Choose("association", shown, page, count, parent_id=district_id)
-
-
-def _groups(session: Session, association_id: int) -> Sequence[Group]:
-    return session.scalars(
-        select(Group)
-        .where(Group.association_id == association_id)
-        .order_by(Group.position, Group.id)
-    ).all()
-
-
-def _group_page(session: Session, association_id: int, page: int) -> Choose:
-    options = [Option(g.id, g.name) for g in _groups(session, association_id)]
-    shown, page, count = _page_of(options, page)
-    return Choose("group", shown, page, count, parent_id=association_id)
-
-
-def _first_page(session: Session, kind: AreaKind, parent_id: int | None) -> Choose:
-    if kind == "association" and parent_id is not None:
-        return _association_page(session, parent_id, 0)
-    if kind == "group" and parent_id is not None:
-        return _group_page(session, parent_id, 0)
-    return _district_page(session, 0)
 
 
 def _set_step(session: Session, resident: Resident, step: ConversationStep) -> None:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 from broadcasts.circulars import compose_sessions
 from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback, decode
+from broadcasts.core.text import typed_word
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.residents import registration
 from broadcasts.residents.registration import Profile
@@ -66,7 +67,7 @@ class Sent:
 
     @classmethod
     def typed(cls, text: str, at: datetime | None = None) -> Sent:
-        return cls("text", at or datetime.now(UTC), text=text, word=registration.normalise(text))
+        return cls("text", at or datetime.now(UTC), text=text, word=typed_word(text))
 
 
 def parse(event: Any) -> Sent | None:

@@ -30,11 +30,11 @@ from broadcasts.core.postbacks import (
     Unregister,
 )
 from broadcasts.residents import join_codes, languages, privacy, registration
+from broadcasts.residents.area_lists import Choose
 from broadcasts.residents.registration import (
     AskConfirmation,
     AskUnregister,
     Cancelled,
-    Choose,
     Nothing,
     NotRegistered,
     Outcome,

@@ -41,9 +41,9 @@ from broadcasts.core.postbacks import (
     RegistrationControl,
     Unregister,
 )
+from broadcasts.core.text import typed_word
 from broadcasts.households import families
 from broadcasts.residents import join_codes
-from broadcasts.residents.registration import normalise
 from broadcasts.staff import invites
 from linebot_app.chat import (
     archive,
@@ -125,7 +125,7 @@ class Words:
 
 
 def words(*typed: str, who: Who = anyone) -> Words:
-    return Words(frozenset(normalise(word) for word in typed), who)
+    return Words(frozenset(typed_word(word) for word in typed), who)
 
 
 def code(read: Callable[[str], str | None]) -> Matcher[str]:
