@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
-from models.circulars import AnswerOption, Circular
+from models.circulars import ANSWER_TEXT_LIMIT, MAX_HEADCOUNT, AnswerOption, Circular
 from models.residents import Resident
 from models.types import enum_type
 
@@ -22,7 +22,10 @@ class Channel(enum.Enum):
 
 
 class Acknowledgement(Base):
-    """A resident's 「確認しました」, and their answer if the circular asks a question."""
+    """A resident's 「確認しました」, and their answer if the circular asks a question: an option,
+    a headcount or a short text, as the circular's `question_kind` says. One row per circular ×
+    resident, so one answer each; `answered_at` is set whenever there is an answer (the delivery's
+    `answered` flag follows it, migration 0025)."""
 
     __tablename__ = "acknowledgements"
     __table_args__ = (
@@ -30,6 +33,10 @@ class Acknowledgement(Base):
         Index("ix_acknowledgements_circular_confirmed_at", "circular_id", "confirmed_at"),
         # The answer tallies count the answered ones from this index alone.
         Index("ix_acknowledgements_circular_answer", "circular_id", "answer_option_id"),
+        CheckConstraint(
+            f"answer_count IS NULL OR answer_count BETWEEN 0 AND {MAX_HEADCOUNT}",
+            name="answer_count_range",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -38,6 +45,8 @@ class Acknowledgement(Base):
     confirmed_at: Mapped[datetime] = mapped_column(default=utcnow)
     channel: Mapped[Channel] = mapped_column(enum_type(Channel, "channel"))
     answer_option_id: Mapped[int | None] = mapped_column(ForeignKey("answer_options.id"))
+    answer_count: Mapped[int | None] = mapped_column(SmallInteger)
+    answer_text: Mapped[str | None] = mapped_column(String(ANSWER_TEXT_LIMIT))
     answered_at: Mapped[datetime | None]
 
     circular: Mapped[Circular] = relationship()
@@ -58,3 +67,16 @@ class Open(Base):
     circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id"))
     resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"), index=True)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnswerPrompt(Base):
+    """At most one per resident: the circular whose answer the bot waits for as the resident's
+    next typed message (a free answer, or a headcount of 10 or more), after 「回答する」."""
+
+    __tablename__ = "answer_prompts"
+
+    resident_id: Mapped[int] = mapped_column(
+        ForeignKey("residents.id", ondelete="CASCADE"), primary_key=True
+    )
+    circular_id: Mapped[int] = mapped_column(ForeignKey("circulars.id", ondelete="CASCADE"))
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
