@@ -20,12 +20,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, union
+from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from models import (
     Acknowledgement,
+    AnswerPrompt,
     ArchiveSearch,
     Base,
     Circular,
@@ -121,7 +122,7 @@ def summary(session: Session, resident: Resident) -> Summary:
         deliveries=count(Delivery),
         opens=count(Open),
         confirmations=count(Acknowledgement),
-        answers=count(Acknowledgement, Acknowledgement.answer_option_id.is_not(None)),
+        answers=count(Acknowledgement, Acknowledgement.answered_at.is_not(None)),
     )
 
 
@@ -262,6 +263,13 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     session.execute(delete(Conversation).where(Conversation.resident_id == resident.id))
     # The words they searched their circulars for are theirs too.
     session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
+    session.execute(delete(AnswerPrompt).where(AnswerPrompt.resident_id == resident.id))
+    # Their free answers are their own words; the answer still counts as given.
+    session.execute(
+        update(Acknowledgement)
+        .where(Acknowledgement.resident_id == resident.id, Acknowledgement.answer_text.is_not(None))
+        .values(answer_text=None)
+    )
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
     resident.line_user_id = ANONYMOUS_PREFIX + secrets.token_hex(16)

@@ -113,7 +113,7 @@ def _applicable_slots(circular: Circular) -> list[tuple[str, datetime]]:
     return reminder_slots(
         circular.released_at,
         circular.reminder_hours if circular.confirmation_required else [],
-        circular.answer_deadline if circular.question and circular.options else None,
+        circular.answer_deadline if circular.question else None,
         circular.event_date,
     )
 
@@ -151,7 +151,7 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
         and_(
             Acknowledgement.circular_id == circular.id,
             Acknowledgement.resident_id == Resident.id,
-            Acknowledgement.answer_option_id.is_not(None),
+            Acknowledgement.answered_at.is_not(None),
         )
     )
     if slot.startswith("reminder-"):

@@ -34,17 +34,28 @@ from broadcasts.core.postbacks import (
     Details,
     DistrictPage,
     GroupPage,
+    Headcount,
     Menu,
     ProxyCircular,
     ProxyHousehold,
     RegistrationControl,
+    Respond,
+    TypeCount,
     Unregister,
 )
 from broadcasts.households import families
 from broadcasts.residents import join_codes
 from broadcasts.residents.registration import normalise
 from broadcasts.staff import invites
-from linebot_app.chat import archive, composing, households, privacy, registration, replies
+from linebot_app.chat import (
+    answers,
+    archive,
+    composing,
+    households,
+    privacy,
+    registration,
+    replies,
+)
 from linebot_app.chat.context import Context, Kind, Sent
 
 T = TypeVar("T")
@@ -148,6 +159,9 @@ def compose_tap(sent: Sent, facts: Facts) -> Sent | None:
     return sent
 
 
+# A circular's buttons: from someone Kairan does not know (any more), a polite word.
+CIRCULAR_TAPS = (Confirm, Answer, Details, Respond, Headcount, TypeCount)
+
 REGISTRATION_STEPS = (
     DistrictPage,
     ChooseDistrict,
@@ -172,7 +186,10 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(tap(Confirm, who=resident), replies.on_confirm),
     Route(tap(Answer, who=resident), replies.on_answer),
     Route(tap(Details, who=resident), replies.on_details),
-    Route(tap(Confirm, Answer, Details), replies.on_unknown_circular),
+    Route(tap(Respond, who=resident), answers.on_respond),
+    Route(tap(Headcount, who=resident), answers.on_headcount),
+    Route(tap(TypeCount, who=resident), answers.on_type_count),
+    Route(tap(*CIRCULAR_TAPS), replies.on_unknown_circular),
     Route(compose_tap, composing.on_tap),
     Route(tap(ArchivePage, who=resident), archive.on_page),
     Route(tap(ArchiveResults, who=resident), archive.on_results),
@@ -192,8 +209,10 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(event("image"), replies.on_help),
     Route(event("other"), replies.on_help),
 
-    # From here on, texts. A pending 「検索」 applies to the very next one only: used up now.
+    # From here on, texts. A pending 「検索」 or 「回答する」 applies to the very next one only:
+    # used up now.
     Route(text(who=resident), archive.use_up_prompt),
+    Route(text(who=resident), answers.use_up_prompt),
     Route(words("回覧を見る", "回覧", "かいらん", "circulars"), archive.on_list),
     Route(words("設定", "せってい", "登録", "とうろく", "settings", "register"),
           registration.on_settings),
@@ -202,6 +221,9 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("ヘルプ", "help", "使い方", "つかいかた", "?", "？"), replies.on_help),
     Route(words("やめる", "キャンセル", "cancel", "stop"), registration.on_cancel),
     Route(words("ログイン", "ろぐいん", "login"), replies.on_login),
+
+    # The text after 「回答する」 is the answer (a word above still means what it says).
+    Route(text(who=resident), answers.on_typed),
 
     # Codes people copy from a chat or a flyer, before the archive: a code sent right after
     # 「検索」 is still a code.

@@ -47,7 +47,7 @@ from broadcasts.circulars.lifecycle import paper_copies
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
-from broadcasts.residents import acknowledgements, links, reading
+from broadcasts.residents import acknowledgements, answers, links, reading
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import clock, db, settings
 from models import (
@@ -178,17 +178,31 @@ def answer(token: str) -> BaseResponse:
     shown = _posted(token)
     if isinstance(shown, Response):
         return shown
-    position = request.form.get("option", "")
-    if not position.isdigit():
+    form = request.form
+    circular_id = shown.circular.id
+    status: str
+    if "count" in form:
+        count = answers.read_count(form["count"])
+        status = "invalid"
+        if count is not None:
+            status = answers.headcount(
+                db.session, clock, shown.resident, circular_id, count, Channel.web
+            ).status
+    elif "text" in form:
+        status = answers.free_text(
+            db.session, clock, shown.resident, circular_id, form["text"], Channel.web
+        ).status
+    elif form.get("option", "").isdigit():
+        status = acknowledgements.answer(
+            db.session, clock, shown.resident, circular_id, int(form["option"]), Channel.web
+        ).status
+    else:
         return _refused(shown.resident)
-    result = acknowledgements.answer(
-        db.session, clock, shown.resident, shown.circular.id, int(position), Channel.web
-    )
     db.session.commit()
-    log.info("circular %s answered on the web (%s)", shown.circular.id, result.status)
-    if result.status == "unknown":
+    log.info("circular %s answered on the web (%s)", circular_id, status)
+    if status == "unknown":
         return _refused(shown.resident)
-    outcome = "closed" if result.status == "closed" else "1"
+    outcome = {"closed": "closed", "invalid": "invalid"}.get(status, "1")
     return redirect(
         url_for("circulars.detail", token=token, answered=outcome, _anchor="question"), code=303
     )

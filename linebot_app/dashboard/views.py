@@ -26,6 +26,7 @@ from linebot_app.dashboard import (
     labels,
     paper,
     privacy,
+    respondents,
     rollout,
     safety,
     staff,
@@ -48,7 +49,17 @@ bp = Blueprint(
     static_url_path="/static",
 )
 # Each area's endpoints are named after it: `dashboard.stats.circular_stats`.
-for area in (circulars, target_picker, stats, paper, rollout, staff, safety, privacy):
+for area in (
+    circulars,
+    target_picker,
+    stats,
+    respondents,
+    paper,
+    rollout,
+    staff,
+    safety,
+    privacy,
+):
     bp.register_blueprint(area.bp)
 
 
