@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    or_,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.base import Base, utcnow
@@ -24,8 +33,8 @@ class Channel(enum.Enum):
 class Acknowledgement(Base):
     """A resident's 「確認しました」, and their answer if the circular asks a question: an option,
     a headcount or a short text, as the circular's `question_kind` says. One row per circular ×
-    resident, so one answer each; `answered_at` is set whenever there is an answer (the delivery's
-    `answered` flag follows it, migration 0025)."""
+    resident, so one answer each. It is answered when any of the three is set (`answered`; the
+    delivery's flag follows the same rule, migration 0025)."""
 
     __tablename__ = "acknowledgements"
     __table_args__ = (
@@ -52,6 +61,15 @@ class Acknowledgement(Base):
     circular: Mapped[Circular] = relationship()
     resident: Mapped[Resident] = relationship()
     answer: Mapped[AnswerOption | None] = relationship()
+
+    @classmethod
+    def answered(cls) -> ColumnElement[bool]:
+        """Whether an answer was given: an option, a headcount or a text."""
+        return or_(
+            cls.answer_option_id.is_not(None),
+            cls.answer_count.is_not(None),
+            cls.answer_text.is_not(None),
+        )
 
 
 class Open(Base):

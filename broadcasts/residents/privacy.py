@@ -122,7 +122,7 @@ def summary(session: Session, resident: Resident) -> Summary:
         deliveries=count(Delivery),
         opens=count(Open),
         confirmations=count(Acknowledgement),
-        answers=count(Acknowledgement, Acknowledgement.answered_at.is_not(None)),
+        answers=count(Acknowledgement, Acknowledgement.answered()),
     )
 
 
@@ -264,11 +264,11 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     # The words they searched their circulars for are theirs too.
     session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
     session.execute(delete(AnswerPrompt).where(AnswerPrompt.resident_id == resident.id))
-    # Their free answers are their own words; the answer still counts as given.
+    # Their free answers are their own words: emptied, so the answer still counts as given.
     session.execute(
         update(Acknowledgement)
         .where(Acknowledgement.resident_id == resident.id, Acknowledgement.answer_text.is_not(None))
-        .values(answer_text=None)
+        .values(answer_text="")
     )
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))

@@ -151,7 +151,7 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
         and_(
             Acknowledgement.circular_id == circular.id,
             Acknowledgement.resident_id == Resident.id,
-            Acknowledgement.answered_at.is_not(None),
+            Acknowledgement.answered(),
         )
     )
     if slot.startswith("reminder-"):

@@ -50,7 +50,7 @@ class Respondent:
     count: int | None  # a headcount
     text: str | None  # a free answer, when the viewer may read it
     text_hidden: bool  # a free answer the viewer may not read
-    answered_at: datetime
+    answered_at: datetime | None  # None where a row was written without it
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def _answered(scope: Scope, circular_id: int, *columns: Any) -> Select[Any]:
         )
         .where(
             Acknowledgement.circular_id == circular_id,
-            Acknowledgement.answered_at.is_not(None),
+            Acknowledgement.answered(),
             scope.deliveries(),
         )
     )

@@ -222,9 +222,6 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("やめる", "キャンセル", "cancel", "stop"), registration.on_cancel),
     Route(words("ログイン", "ろぐいん", "login"), replies.on_login),
 
-    # The text after 「回答する」 is the answer (a word above still means what it says).
-    Route(text(who=resident), answers.on_typed),
-
     # Codes people copy from a chat or a flyer, before the archive: a code sent right after
     # 「検索」 is still a code.
     Route(code(invites.CODE.typed), replies.on_invite_code),
@@ -239,8 +236,10 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
 
-    # Anything else a resident types: a search (「検索 ことば」), else part of an area's name
-    # while registering, else help.
+    # Anything else a resident types: the answer awaited after 「回答する」, else a search
+    # (「検索 ことば」), else part of an area's name while registering, else help. A word or a
+    # code above still means what it says, as after 「検索」.
+    Route(text(who=resident), answers.on_typed),
     Route(text(who=resident), archive.on_typed),
     Route(text(who=resident), registration.on_typed),
     Route(text(), replies.on_help),

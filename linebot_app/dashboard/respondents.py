@@ -67,5 +67,5 @@ def _cells(row: Respondent) -> list[object]:
         row.option or "",
         "" if row.count is None else row.count,
         text,
-        row.answered_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M"),
+        row.answered_at.astimezone(TOKYO).strftime("%Y-%m-%d %H:%M") if row.answered_at else "",
     ]

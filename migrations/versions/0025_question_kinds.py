@@ -3,9 +3,8 @@
 Issue #20 item 5. A circular (and a template) says what kind of answer its question asks for
 (`question_kind`: choice, headcount, text). An acknowledgement keeps a headcount (0–20) or a short
 text beside the chosen option: still one row per circular × resident, so one answer each by the
-existing unique constraint. A delivery counts as answered when its acknowledgement has
-`answered_at` (set by every kind of answer), so the triggers of 0015 now follow that column
-instead of the option. `answer_prompts` remembers, per resident, the circular whose answer the
+existing unique constraint. A delivery counts as answered when its acknowledgement holds any of
+the three answers, so the triggers of 0015 now follow all three columns instead of the option. `answer_prompts` remembers, per resident, the circular whose answer the
 bot waits for as their next typed message.
 
 Columns are added with their CHECK inline (ALTER TABLE … ADD COLUMN … CHECK), which SQLite and
@@ -44,9 +43,16 @@ ADD_COLUMNS = [
 ]
 
 
-def _sqlite_triggers(answered: str, column: str) -> list[str]:
-    """0015's SQLite triggers that set `answered`, with `answered` as the acknowledgement's
-    condition and `column` the one whose update changes it."""
+# What "answered" means, of acknowledgement `{a}` (the model's Acknowledgement.answered), and
+# the columns whose update changes it; before this migration, the option alone.
+ANSWERED = "({a}.answer_option_id IS NOT NULL OR {a}.answer_count IS NOT NULL OR {a}.answer_text IS NOT NULL)"
+ANSWER_COLUMNS = "answer_option_id, answer_count, answer_text"
+OPTION_ANSWERED = "({a}.answer_option_id IS NOT NULL)"
+
+
+def _sqlite_triggers(answered: str, columns: str) -> list[str]:
+    """0015's SQLite triggers that set `answered`, with `answered` (ANSWERED or OPTION_ANSWERED)
+    as the acknowledgement's condition and `columns` those whose update changes it."""
     snapshot = f"""
     association_id = (SELECT r.association_id FROM residents r WHERE r.id = deliveries.resident_id),
     group_id = (SELECT r.group_id FROM residents r WHERE r.id = deliveries.resident_id),
@@ -63,7 +69,7 @@ def _sqlite_triggers(answered: str, column: str) -> list[str]:
     answered = (slot = 'card' AND EXISTS (
         SELECT 1 FROM acknowledgements a
         WHERE a.circular_id = deliveries.circular_id AND a.resident_id = deliveries.resident_id
-          AND a.{answered.replace("NEW.", "")}))
+          AND {answered.format(a="a")}))
     """  # noqa: S608 (this file's constants only)
     return [
         "DROP TRIGGER deliveries_snapshot",
@@ -79,16 +85,16 @@ def _sqlite_triggers(answered: str, column: str) -> list[str]:
         f"""
         CREATE TRIGGER acknowledgements_mark_delivery AFTER INSERT ON acknowledgements
         BEGIN
-            UPDATE deliveries SET confirmed = 1, answered = ({answered})
+            UPDATE deliveries SET confirmed = 1, answered = {answered.format(a="NEW")}
             WHERE circular_id = NEW.circular_id AND resident_id = NEW.resident_id
               AND slot = 'card';
         END
         """,  # noqa: S608
         f"""
-        CREATE TRIGGER acknowledgements_mark_answer AFTER UPDATE OF {column}
+        CREATE TRIGGER acknowledgements_mark_answer AFTER UPDATE OF {columns}
         ON acknowledgements
         BEGIN
-            UPDATE deliveries SET answered = ({answered})
+            UPDATE deliveries SET answered = {answered.format(a="NEW")}
             WHERE circular_id = NEW.circular_id AND resident_id = NEW.resident_id
               AND slot = 'card';
         END
@@ -96,7 +102,7 @@ def _sqlite_triggers(answered: str, column: str) -> list[str]:
     ]
 
 
-def _postgresql_triggers(answered: str, column: str) -> list[str]:
+def _postgresql_triggers(answered: str, columns: str) -> list[str]:
     return [
         f"""
         CREATE OR REPLACE FUNCTION deliveries_snapshot() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -114,7 +120,7 @@ def _postgresql_triggers(answered: str, column: str) -> list[str]:
             NEW.answered := NEW.slot = 'card' AND EXISTS (
                 SELECT 1 FROM acknowledgements a
                 WHERE a.circular_id = NEW.circular_id AND a.resident_id = NEW.resident_id
-                  AND a.{answered.replace("NEW.", "")});
+                  AND {answered.format(a="a")});
             RETURN NEW;
         END $$
         """,  # noqa: S608
@@ -123,7 +129,7 @@ def _postgresql_triggers(answered: str, column: str) -> list[str]:
         LANGUAGE plpgsql AS $$
         BEGIN
             UPDATE deliveries
-            SET confirmed = TRUE, answered = ({answered})
+            SET confirmed = TRUE, answered = {answered.format(a="NEW")}
             WHERE circular_id = NEW.circular_id AND resident_id = NEW.resident_id
               AND slot = 'card';
             RETURN NULL;
@@ -132,16 +138,16 @@ def _postgresql_triggers(answered: str, column: str) -> list[str]:
         "DROP TRIGGER acknowledgements_mark_delivery ON acknowledgements",
         f"""
         CREATE TRIGGER acknowledgements_mark_delivery
-        AFTER INSERT OR UPDATE OF {column} ON acknowledgements
+        AFTER INSERT OR UPDATE OF {columns} ON acknowledgements
         FOR EACH ROW EXECUTE FUNCTION acknowledgements_mark_delivery()
         """,
     ]
 
 
-def _triggers(answered: str, column: str) -> list[str]:
+def _triggers(answered: str, columns: str) -> list[str]:
     if op.get_bind().dialect.name == "postgresql":
-        return _postgresql_triggers(answered, column)
-    return _sqlite_triggers(answered, column)
+        return _postgresql_triggers(answered, columns)
+    return _sqlite_triggers(answered, columns)
 
 
 def upgrade() -> None:
@@ -166,18 +172,18 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("resident_id", name=op.f("pk_answer_prompts")),
     )
-    # Every answer so far had an option and its time together: the flags stay as they are.
-    for statement in _triggers("NEW.answered_at IS NOT NULL", "answered_at"):
+    # Every answer so far was an option: the flags stay as they are.
+    for statement in _triggers(ANSWERED, ANSWER_COLUMNS):
         op.execute(statement)
 
 
 def downgrade() -> None:
     # Headcounts and texts go; their acknowledgements stay as confirmations.
     op.execute(
-        "UPDATE acknowledgements SET answered_at = NULL WHERE answer_option_id IS NULL"
-        " AND answered_at IS NOT NULL"
+        "UPDATE acknowledgements SET answer_count = NULL, answer_text = NULL, answered_at = NULL"
+        " WHERE answer_option_id IS NULL AND answered_at IS NOT NULL"
     )
-    for statement in _triggers("NEW.answer_option_id IS NOT NULL", "answer_option_id"):
+    for statement in _triggers(OPTION_ANSWERED, "answer_option_id"):
         op.execute(statement)
     op.drop_table("answer_prompts")
     # Each CHECK belongs to its column: both databases drop it with the column.
