@@ -24,7 +24,8 @@ Formats (all well under LINE's 300 characters):
     menu:list | menu:settings | menu:help   the rich menu's three areas
     cmp:<word>                      composing in LINE (staff): next, skip, done, yes, no, send,
                                     schedule, cancel, resume, new, deadline, event, at
-                                    (the last three are datetime pickers: LINE adds the value)
+                                    (those three are datetime pickers: LINE adds the value),
+                                    headcount, text (the question's kind)
     cmp:b:d:0:<page>                composing: a page of the author's districts
     cmp:b:a:<district_id>:<page>    composing: a page of a district's associations
     cmp:b:g:<association_id>:<page> composing: a page of an association's groups
@@ -164,6 +165,8 @@ ComposeWord = Literal[
     "deadline",
     "event",
     "at",
+    "headcount",
+    "text",
 ]
 AreaLevel = Literal["d", "a", "g"]
 
@@ -355,6 +358,8 @@ _COMPOSE_WORDS = (
     "deadline",
     "event",
     "at",
+    "headcount",
+    "text",
 )
 _COMPOSE_BROWSE = re.compile(rf"cmp:b:(?:(d):(0)|(a|g):({_ID})):({_PAGE})")
 _COMPOSE_TOGGLE = re.compile(rf"cmp:t:(d|a|g):({_ID})")
