@@ -181,6 +181,7 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     )
     data["watch_over_opt_outs"] = rows(WatchOverOptOut, WatchOverOptOut.resident_id == resident.id)
     data["archive_searches"] = rows(ArchiveSearch, ArchiveSearch.resident_id == resident.id)
+    data["answer_prompts"] = rows(AnswerPrompt, AnswerPrompt.resident_id == resident.id)
     data["conversations"] = rows(Conversation, Conversation.resident_id == resident.id)
     data["district_welcomes"] = rows(DistrictWelcome, DistrictWelcome.resident_id == resident.id)
     # The same LINE account may also be staff (a promoter, an officer): that is kept too.
