@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Literal
@@ -21,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
+from broadcasts.residents.acknowledgements import answer as answer_choice
 from broadcasts.residents.acknowledgements import answers_open, delivered_circular, record_answer
 from models import (
     ANSWER_TEXT_LIMIT,
@@ -126,6 +128,25 @@ def free_text(
         return Answered("closed", QuestionKind.text)
     record_answer(session, clock, resident, circular, channel, answer_text=cleaned)
     return Answered("recorded", QuestionKind.text, deadline=circular.answer_deadline is not None)
+
+
+def posted(
+    session: Session, clock: Clock, resident: Resident, circular_id: int, form: Mapping[str, str]
+) -> Status:
+    """The detail page's answer form: a number (`count`), a text (`text`) or a button
+    (`option`, a position). "unknown" for a form that names none of them."""
+    if "count" in form:
+        count = read_count(form["count"])
+        if count is None:
+            return "invalid"
+        return headcount(session, clock, resident, circular_id, count, Channel.web).status
+    if "text" in form:
+        return free_text(session, clock, resident, circular_id, form["text"], Channel.web).status
+    position = form.get("option", "")
+    if not (position.isascii() and position.isdigit()):
+        return "unknown"
+    chosen = answer_choice(session, clock, resident, circular_id, int(position), Channel.web)
+    return chosen.status
 
 
 # --- waiting for a typed answer in LINE ---------------------------------------------------------

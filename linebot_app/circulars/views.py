@@ -174,30 +174,13 @@ def confirm(token: str) -> BaseResponse:
 
 @bp.post("/c/<token>/answer")
 def answer(token: str) -> BaseResponse:
-    """The answer buttons of the page: the same service, and so the same rules, as the card's."""
+    """The page's answer (a button, a number or a text): the same services, and so the same
+    rules, as in LINE."""
     shown = _posted(token)
     if isinstance(shown, Response):
         return shown
-    form = request.form
     circular_id = shown.circular.id
-    status: str
-    if "count" in form:
-        count = answers.read_count(form["count"])
-        status = "invalid"
-        if count is not None:
-            status = answers.headcount(
-                db.session, clock, shown.resident, circular_id, count, Channel.web
-            ).status
-    elif "text" in form:
-        status = answers.free_text(
-            db.session, clock, shown.resident, circular_id, form["text"], Channel.web
-        ).status
-    elif form.get("option", "").isdigit():
-        status = acknowledgements.answer(
-            db.session, clock, shown.resident, circular_id, int(form["option"]), Channel.web
-        ).status
-    else:
-        return _refused(shown.resident)
+    status = answers.posted(db.session, clock, shown.resident, circular_id, request.form)
     db.session.commit()
     log.info("circular %s answered on the web (%s)", circular_id, status)
     if status == "unknown":

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.residents import acknowledgements, answers
+from broadcasts.residents import acknowledgements, answers, privacy
 from broadcasts.staff.scope import Scope
 from broadcasts.stats import respondents
 from models import (
@@ -211,8 +211,6 @@ def test_the_list_is_paged(town: Town, session: Session) -> None:
 def test_an_anonymised_resident_keeps_the_count_but_not_the_words(
     town: Town, session: Session, clock: FakeClock
 ) -> None:
-    from broadcasts.residents import privacy
-
     privacy.anonymise(session, clock.now(), town.people["x1"])
     session.commit()
     listed = respondents.listing(session, town.text, Scope.of_member(town.staff["officer_x"]))

@@ -29,6 +29,7 @@ from models import (
     Association,
     Channel,
     Circular,
+    CircularStatus,
     Delivery,
     QuestionKind,
     Resident,
@@ -204,7 +205,7 @@ def test_the_detail_page_takes_a_headcount_and_a_text(
         (QuestionKind.text, "text", "<b>車いす</b>で行きます", "x" * 201, "&lt;b&gt;車いす"),
     ):
         circular = compose(session, clock, officer, sakura, kind)
-        circular.status = circular.status.sent
+        circular.status = CircularStatus.sent
         session.add(Delivery(circular_id=circular.id, resident_id=resident.id))
         session.commit()
         url = "/c/" + links.detail_token(SECRET, circular.id, resident.id)
