@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +20,7 @@ from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
 from broadcasts.delivery.line import remaining_quota
+from broadcasts.delivery.messages import reminder_message
 from broadcasts.delivery.worker import Worker
 from broadcasts.residents import answers, links
 from broadcasts.staff.scope import Scope
@@ -278,3 +280,51 @@ def test_the_database_keeps_a_headcount_in_range(
     with pytest.raises(IntegrityError):
         session.flush()
     session.rollback()
+
+
+def test_the_compose_form_asks_for_a_free_answer_with_its_csrf_token(
+    app: Flask,
+    session: Session,
+    officer: StaffMember,
+    sakura: Association,
+    dashboard_client: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(app.config, "WTF_CSRF_ENABLED", True)
+    client = dashboard_client(officer)
+    shown = client.get("/dashboard/compose").get_data(as_text=True)
+    assert 'name="question_kind"' in shown and 'value="headcount"' in shown
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', shown)
+    assert token
+    form = {
+        "title": "自治会への意見",
+        "body": "ご意見をお寄せください。",
+        "question": "ご意見は？",
+        "question_kind": "text",
+        "confirmation_required": "y",
+        "associations": [str(sakura.id)],
+    }
+    assert client.post("/dashboard/compose", data=form).status_code == 400  # no CSRF token
+    assert session.scalars(select(Circular)).all() == []
+    posted = client.post("/dashboard/compose", data={**form, "csrf_token": token[1]})
+    assert posted.status_code == 302
+    session.expire_all()
+    saved = session.scalars(select(Circular)).one()
+    assert (saved.question_kind, saved.options) == (QuestionKind.text, [])
+    # A kind the form never offered is refused, and saves nothing.
+    forged = client.post(
+        "/dashboard/compose", data={**form, "question_kind": "poll", "csrf_token": token[1]}
+    )
+    assert forged.status_code == 400
+    session.expire_all()
+    assert len(session.scalars(select(Circular)).all()) == 1
+
+
+def test_the_deadline_reminder_of_a_headcount_carries_the_answer_button(
+    session: Session, clock: FakeClock, officer: StaffMember, sakura: Association
+) -> None:
+    circular = compose(session, clock, officer, sakura, QuestionKind.headcount)
+    circular.answer_deadline = clock.now() + timedelta(days=2)
+    message = reminder_message(circular, "deadline").to_dict()
+    datas = [b["action"]["data"] for b in message["contents"]["footer"]["contents"]]
+    assert f"say:{circular.id}" in datas
