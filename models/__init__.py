@@ -4,12 +4,15 @@ from models.archive import ArchiveSearch
 from models.areas import Association, District, DistrictStatus, Group
 from models.base import MAX_ID, Base, UTCDateTime, utcnow
 from models.circulars import (
+    ANSWER_TEXT_LIMIT,
+    MAX_HEADCOUNT,
     AnswerOption,
     Attachment,
     AttachmentKind,
     Circular,
     CircularStatus,
     CircularTarget,
+    QuestionKind,
 )
 from models.composing import ComposeSession, ComposeStep
 from models.conversations import Conversation, ConversationStep
@@ -34,18 +37,21 @@ from models.households import (
 from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
-from models.responses import Acknowledgement, Channel, Open
+from models.responses import Acknowledgement, AnswerPrompt, Channel, Open
 from models.rollout import CircularTemplate, DistrictWelcome, JoinCode, JoinCodeFailure
 from models.scheduling import HoldNotice, OfficerDigest, QuotaHold, SchedulerLease
 from models.staff import Role, StaffInvite, StaffMember, StaffRole
 from models.translations import EASY_JAPANESE, CircularTranslation
 
 __all__ = [
+    "ANSWER_TEXT_LIMIT",
     "CARD",
     "EASY_JAPANESE",
+    "MAX_HEADCOUNT",
     "MAX_ID",
     "Acknowledgement",
     "AnswerOption",
+    "AnswerPrompt",
     "ArchiveSearch",
     "Association",
     "Attachment",
@@ -86,6 +92,7 @@ __all__ = [
     "PaperHousehold",
     "ProcessedWebhookEvent",
     "ProxyConfirmation",
+    "QuestionKind",
     "QuotaHold",
     "Resident",
     "Role",

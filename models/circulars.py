@@ -35,6 +35,18 @@ class CircularStatus(enum.Enum):
     cancelled = "cancelled"  # withdrawn before release
 
 
+class QuestionKind(enum.Enum):
+    choice = "choice"  # 2–4 options (出欠, yes/no, …): AnswerOption rows
+    headcount = "headcount"  # how many people (参加人数): a number 0..MAX_HEADCOUNT
+    text = "text"  # a short free answer, shown only to the officers of the resident's association
+
+
+# A headcount answer is at most this many people (a household's attendance at an event).
+MAX_HEADCOUNT = 20
+# A free answer is at most this many characters.
+ANSWER_TEXT_LIMIT = 200
+
+
 class Circular(Base):
     __tablename__ = "circulars"
     __table_args__ = (Index("ix_circulars_status_scheduled_at", "status", "scheduled_at"),)
@@ -58,6 +70,12 @@ class Circular(Base):
     # Hours after release at which residents who have not confirmed are reminded (at most two).
     reminder_hours: Mapped[list[int]] = mapped_column(JSON, default=lambda: [24, 72])
     question: Mapped[str | None] = mapped_column(String(200))
+    # What kind of answer the question asks for (only meaningful with a question).
+    question_kind: Mapped[QuestionKind] = mapped_column(
+        enum_type(QuestionKind, "question_kind"),
+        default=QuestionKind.choice,
+        server_default=QuestionKind.choice.value,
+    )
     answer_deadline: Mapped[datetime | None]
     # The day of the event the circular announces (清掃活動, 防災訓練…), in Asia/Tokyo.
     event_date: Mapped[date | None]

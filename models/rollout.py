@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from models.areas import Association, District, Group
 from models.base import Base, utcnow
+from models.circulars import QuestionKind
 from models.deliveries import BatchStatus
 from models.types import enum_type
 
@@ -103,6 +104,11 @@ class CircularTemplate(Base):
     title: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
     question: Mapped[str | None] = mapped_column(String(200))
+    question_kind: Mapped[QuestionKind] = mapped_column(
+        enum_type(QuestionKind, "question_kind"),
+        default=QuestionKind.choice,
+        server_default=QuestionKind.choice.value,
+    )
     options: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Days from the day of use to the answer deadline (at DEADLINE_HOUR Tokyo) / to the event.
     deadline_days: Mapped[int | None]

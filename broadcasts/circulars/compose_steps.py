@@ -27,7 +27,15 @@ from broadcasts.circulars.targeting import Target
 from broadcasts.core.clock import Clock, tokyo_today
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle
 from broadcasts.schedule.rules import QuietHours
-from models import AnswerOption, AttachmentKind, Circular, ComposeSession, ComposeStep, StaffMember
+from models import (
+    AnswerOption,
+    AttachmentKind,
+    Circular,
+    ComposeSession,
+    ComposeStep,
+    QuestionKind,
+    StaffMember,
+)
 
 log = logging.getLogger(__name__)
 
@@ -178,6 +186,7 @@ def take_text(session: Session, clock: Clock, state: ComposeSession, text: str) 
         return BodyAdded(len(circular.body))
     if state.step is ComposeStep.question:
         circular.question = drafts.clean_question(text)
+        circular.question_kind = QuestionKind.choice
         return go(session, state, ComposeStep.options)
     if state.step is ComposeStep.options:
         option = drafts.clean_option(text)
@@ -252,9 +261,15 @@ def take_tap(
             return go(session, state, ComposeStep.question)
         case ComposeControl("skip") if step is ComposeStep.question:
             circular.question = None
+            circular.question_kind = QuestionKind.choice
             circular.options.clear()
             circular.answer_deadline = None
             return go(session, state, ComposeStep.event_date)
+        case ComposeControl("headcount" | "text") as kind if step is ComposeStep.options:
+            # Answered with a number or a text instead of options: none are kept.
+            circular.question_kind = QuestionKind(kind.word)
+            circular.options.clear()
+            return go(session, state, ComposeStep.deadline)
         case ComposeControl("next") if step is ComposeStep.options:
             if len(circular.options) < drafts.MIN_OPTIONS:
                 raise StepRefused("too_few_options")

@@ -42,6 +42,7 @@ from models import (
     CircularTarget,
     District,
     Group,
+    QuestionKind,
     StaffMember,
 )
 
@@ -90,6 +91,8 @@ class CircularDraft:
     body: str
     targets: Target = field(default_factory=Target)
     question: str | None = None
+    # A choice of `options`, a headcount or a short text (no options for those two).
+    question_kind: QuestionKind = QuestionKind.choice
     options: Sequence[str] = ()
     # Aware datetimes (any zone); stored as UTC.
     answer_deadline: datetime | None = None
@@ -198,6 +201,7 @@ def save_draft(
     circular.title = values.title
     circular.body = values.body
     circular.question = values.question
+    circular.question_kind = values.question_kind
     circular.answer_deadline = values.answer_deadline
     circular.event_date = draft.event_date
     circular.confirmation_required = draft.confirmation_required
@@ -222,6 +226,7 @@ class _Valid:
     options: tuple[str, ...]
     answer_deadline: datetime | None
     translations: tuple[Version, ...]
+    question_kind: QuestionKind = QuestionKind.choice
 
 
 def clean_title(text: str) -> str:
@@ -283,8 +288,14 @@ def validate(clock: Clock, draft: CircularDraft) -> _Valid:
     options = tuple(option for option in options if option)
     if question is None and options:
         raise CompositionError("question", StaffText("選択肢があるときは、質問を入れてください"))
+    kind = draft.question_kind if question is not None else QuestionKind.choice
+    if kind is not QuestionKind.choice and options:
+        raise CompositionError(
+            "options", StaffText("人数や自由記述で答える質問には、選択肢はいりません")
+        )
     if question is not None:
         question = clean_question(question)
+    if question is not None and kind is QuestionKind.choice:
         if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
             raise CompositionError(
                 "options",
@@ -314,7 +325,7 @@ def validate(clock: Clock, draft: CircularDraft) -> _Valid:
         versions = clean_translations(draft.translations, title, len(options))
     except TranslationError as error:
         raise CompositionError(f"translation:{error.language}", error.message) from None
-    return _Valid(title, body, question, options, deadline, versions)
+    return _Valid(title, body, question, options, deadline, versions, kind)
 
 
 def draft_of(circular: Circular) -> CircularDraft:
@@ -324,6 +335,7 @@ def draft_of(circular: Circular) -> CircularDraft:
         body=circular.body,
         targets=Target.of_circular(circular) if circular.corrects_id is None else Target(),
         question=circular.question,
+        question_kind=circular.question_kind,
         options=[option.label for option in circular.options],
         answer_deadline=circular.answer_deadline,
         event_date=circular.event_date,

@@ -285,6 +285,7 @@ def correct(
         body=values.body,
         corrects_id=original.id,
         question=values.question,
+        question_kind=values.question_kind,
         answer_deadline=values.answer_deadline,
         event_date=draft.event_date,
         confirmation_required=draft.confirmation_required,

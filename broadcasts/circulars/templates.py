@@ -28,7 +28,7 @@ from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import StaffText
 from broadcasts.staff import audit
 from broadcasts.staff.scope import Scope
-from models import Association, Circular, CircularTemplate, Role, StaffMember
+from models import Association, Circular, CircularTemplate, QuestionKind, Role, StaffMember
 
 STARTER_SET = Path(__file__).parent / "data" / "starter_templates.json"
 # A deadline proposed by a template falls at this Tokyo hour of its day.
@@ -52,6 +52,7 @@ def load_starter_set(session: Session, path: Path = STARTER_SET) -> int:
                 title=entry["title"],
                 body=entry["body"],
                 question=entry["question"],
+                question_kind=QuestionKind(entry.get("question_kind", "choice")),
                 options=list(entry["options"]),
                 deadline_days=entry["deadline_days"],
                 event_days=entry["event_days"],
@@ -145,6 +146,7 @@ def draft_from(template: CircularTemplate, clock: Clock) -> CircularDraft:
         title=template.title,
         body=template.body,
         question=template.question,
+        question_kind=template.question_kind,
         options=list(template.options),
         answer_deadline=deadline,
         event_date=event,
@@ -188,6 +190,7 @@ def save_from_circular(
         title=clean_title(circular.title),
         body=circular.body,
         question=circular.question,
+        question_kind=circular.question_kind,
         options=[option.label for option in circular.options],
         deadline_days=(
             max((deadline.astimezone(TOKYO).date() - base_day).days, 1) if deadline else None

@@ -10,6 +10,9 @@ Formats (all well under LINE's 300 characters):
     ack:<circular_id>               「確認しました」 on a circular card
     ans:<circular_id>:<position>    an answer option (AnswerOption.position, 1..4)
     more:<circular_id>              「詳しく見る」
+    say:<circular_id>               「回答する」: a headcount (0–9 buttons, or typed) or a text
+    cnt:<circular_id>:<count>       a headcount button (0..20 people)
+    num:<circular_id>               「10人以上」: the headcount is typed as a number
     reg:dp:<page>                   registration: a page of the district list
     reg:d:<district_id>             registration: this district
     reg:ap:<district_id>:<page>     registration: a page of a district's associations
@@ -21,7 +24,8 @@ Formats (all well under LINE's 300 characters):
     menu:list | menu:settings | menu:help   the rich menu's three areas
     cmp:<word>                      composing in LINE (staff): next, skip, done, yes, no, send,
                                     schedule, cancel, resume, new, deadline, event, at
-                                    (the last three are datetime pickers: LINE adds the value)
+                                    (those three are datetime pickers: LINE adds the value),
+                                    headcount, text (the question's kind)
     cmp:b:d:0:<page>                composing: a page of the author's districts
     cmp:b:a:<district_id>:<page>    composing: a page of a district's associations
     cmp:b:g:<association_id>:<page> composing: a page of an association's groups
@@ -65,6 +69,26 @@ class Answer:
 
 @dataclass(frozen=True)
 class Details:
+    circular_id: int
+
+
+@dataclass(frozen=True)
+class Respond:
+    """「回答する」 on a card whose question takes a headcount or a free answer."""
+
+    circular_id: int
+
+
+@dataclass(frozen=True)
+class Headcount:
+    circular_id: int
+    count: int
+
+
+@dataclass(frozen=True)
+class TypeCount:
+    """「10人以上」: the resident types the number."""
+
     circular_id: int
 
 
@@ -141,6 +165,8 @@ ComposeWord = Literal[
     "deadline",
     "event",
     "at",
+    "headcount",
+    "text",
 ]
 AreaLevel = Literal["d", "a", "g"]
 
@@ -213,6 +239,9 @@ Postback = (
     Confirm
     | Answer
     | Details
+    | Respond
+    | Headcount
+    | TypeCount
     | DistrictPage
     | ChooseDistrict
     | AssociationPage
@@ -250,6 +279,12 @@ def _encode(postback: Postback) -> str:
             return f"ans:{circular_id}:{position}"
         case Details(circular_id):
             return f"more:{circular_id}"
+        case Respond(circular_id):
+            return f"say:{circular_id}"
+        case Headcount(circular_id, count):
+            return f"cnt:{circular_id}:{count}"
+        case TypeCount(circular_id):
+            return f"num:{circular_id}"
         case DistrictPage(page):
             return f"reg:dp:{page}"
         case ChooseDistrict(district_id):
@@ -292,6 +327,10 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"ack:({_ID})"), Confirm),
     (re.compile(rf"ans:({_ID}):([1-{MAX_ANSWER_POSITION}])"), Answer),
     (re.compile(rf"more:({_ID})"), Details),
+    (re.compile(rf"say:({_ID})"), Respond),
+    # 0..MAX_HEADCOUNT (20) people.
+    (re.compile(rf"cnt:({_ID}):([0-9]|1[0-9]|20)"), Headcount),
+    (re.compile(rf"num:({_ID})"), TypeCount),
     (re.compile(rf"reg:dp:({_PAGE})"), DistrictPage),
     (re.compile(rf"reg:d:({_ID})"), ChooseDistrict),
     (re.compile(rf"reg:ap:({_ID}):({_PAGE})"), AssociationPage),
@@ -319,6 +358,8 @@ _COMPOSE_WORDS = (
     "deadline",
     "event",
     "at",
+    "headcount",
+    "text",
 )
 _COMPOSE_BROWSE = re.compile(rf"cmp:b:(?:(d):(0)|(a|g):({_ID})):({_PAGE})")
 _COMPOSE_TOGGLE = re.compile(rf"cmp:t:(d|a|g):({_ID})")

@@ -28,8 +28,8 @@ from broadcasts.circulars.translations import (
 )
 from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
-from broadcasts.core.postbacks import Answer, Confirm, Details, encode
-from models import CARD, AttachmentKind, Circular, CircularTarget, DeliveryBatch
+from broadcasts.core.postbacks import Answer, Confirm, Details, Respond, encode
+from models import CARD, AttachmentKind, Circular, CircularTarget, DeliveryBatch, QuestionKind
 
 # line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
 # process's start-up (bench/startup.py), and most commands never talk to LINE.
@@ -230,7 +230,11 @@ def _buttons(circular: Circular, version: Version, _: Gettext) -> list[FlexButto
 
 
 def answer_buttons(circular: Circular, version: Version | None = None) -> list[FlexButton]:
-    """One button per option, labelled in `version`'s language; the data is the position."""
+    """One button per option, labelled in `version`'s language; the data is the position. A
+    headcount or a free answer has one 「回答する」: the chat then asks for it."""
+    if circular.question and circular.question_kind is not QuestionKind.choice:
+        _ = gettext_for(version or original(circular))
+        return [_postback_button(_("回答する"), encode(Respond(circular.id)), "secondary")]
     labels = answer_labels(circular, version)
     return [
         _postback_button(label, encode(Answer(circular.id, option.position)), "secondary")

@@ -26,6 +26,7 @@ from models import (
     Channel,
     Circular,
     Delivery,
+    QuestionKind,
     Resident,
 )
 
@@ -103,32 +104,47 @@ def answer(
             AnswerOption.circular_id == circular_id, AnswerOption.position == position
         )
     ).first()
-    if option is None:
+    if option is None or circular.question_kind is not QuestionKind.choice:
         return AnswerResult("unknown")
     label = answer_label(circular, resident, position)
-    now = clock.now()
-    if not answers_open(circular, now):
+    if not answers_open(circular, clock.now()):
         return AnswerResult("closed", label)
+    record_answer(session, clock, resident, circular, channel, answer_option_id=option.id)
+    return AnswerResult(
+        "recorded", label, circular.safety_check, circular.answer_deadline is not None
+    )
+
+
+def record_answer(
+    session: Session,
+    clock: Clock,
+    resident: Resident,
+    circular: Circular,
+    channel: Channel,
+    **answer: int | str | None,
+) -> None:
+    """Write the resident's answer (an option, a headcount or a text: `answer`'s columns), which
+    also confirms; a later answer replaces it. The caller checked the circular was delivered to
+    them and answers are open."""
+    now = clock.now()
+    values = {"answer_option_id": None, "answer_count": None, "answer_text": None, **answer}
     statement = _insert(session).values(
-        circular_id=circular_id,
+        circular_id=circular.id,
         resident_id=resident.id,
         confirmed_at=now,
         channel=channel,
-        answer_option_id=option.id,
         answered_at=now,
+        **values,
     )
     session.execute(
         statement.on_conflict_do_update(
             index_elements=["circular_id", "resident_id"],
-            set_={"answer_option_id": option.id, "answered_at": now},
+            set_={**values, "answered_at": now},
         )
     )
     families.confirm_for_household(session, clock, resident, circular)
     # The upsert bypassed the ORM: objects loaded earlier must not show the old answer.
     session.expire_all()
-    return AnswerResult(
-        "recorded", label, circular.safety_check, circular.answer_deadline is not None
-    )
 
 
 def answers_open(circular: Circular, now: datetime) -> bool:

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, union
+from sqlalchemy import delete, func, or_, select, union, update
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.households import labels
 from models import (
     Acknowledgement,
+    AnswerPrompt,
     ArchiveSearch,
     Base,
     Circular,
@@ -131,7 +132,7 @@ def summary(session: Session, resident: Resident) -> Summary:
         deliveries=count(Delivery),
         opens=count(Open),
         confirmations=count(Acknowledgement),
-        answers=count(Acknowledgement, Acknowledgement.answer_option_id.is_not(None)),
+        answers=count(Acknowledgement, Acknowledgement.answered()),
     )
 
 
@@ -198,6 +199,7 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     )
     data["watch_over_opt_outs"] = rows(WatchOverOptOut, WatchOverOptOut.resident_id == resident.id)
     data["archive_searches"] = rows(ArchiveSearch, ArchiveSearch.resident_id == resident.id)
+    data["answer_prompts"] = rows(AnswerPrompt, AnswerPrompt.resident_id == resident.id)
     data["conversations"] = rows(Conversation, Conversation.resident_id == resident.id)
     data["district_welcomes"] = rows(DistrictWelcome, DistrictWelcome.resident_id == resident.id)
     # The same LINE account may also be staff (a promoter, an officer): that is kept too.
@@ -281,6 +283,13 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     # The words they searched their circulars for are theirs too.
     session.execute(delete(ArchiveSearch).where(ArchiveSearch.resident_id == resident.id))
     labels.forget(session, resident.id)
+    session.execute(delete(AnswerPrompt).where(AnswerPrompt.resident_id == resident.id))
+    # Their free answers are their own words: emptied, so the answer still counts as given.
+    session.execute(
+        update(Acknowledgement)
+        .where(Acknowledgement.resident_id == resident.id, Acknowledgement.answer_text.is_not(None))
+        .values(answer_text="")
+    )
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
     resident.line_user_id = ANONYMOUS_PREFIX + secrets.token_hex(16)

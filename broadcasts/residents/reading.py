@@ -40,6 +40,9 @@ class Reading:
     corrects: Circular | None
     # The position of the option the resident answered, if they did.
     answered: int | None = None
+    # Their headcount or free answer, if the question asks for one and they gave it.
+    count: int | None = None
+    text: str | None = None
 
 
 def for_resident(session: Session, circular_id: int, resident_id: int) -> Reading | None:
@@ -60,7 +63,12 @@ def for_resident(session: Session, circular_id: int, resident_id: int) -> Readin
         return None
     circular, resident = row
     acknowledgement = session.execute(
-        select(Acknowledgement.id, AnswerOption.position)
+        select(
+            Acknowledgement.id,
+            AnswerOption.position,
+            Acknowledgement.answer_count,
+            Acknowledgement.answer_text,
+        )
         .outerjoin(AnswerOption, AnswerOption.id == Acknowledgement.answer_option_id)
         .where(
             Acknowledgement.circular_id == circular_id,
@@ -68,7 +76,14 @@ def for_resident(session: Session, circular_id: int, resident_id: int) -> Readin
         )
     ).first()
     shown = _reading(session, circular, resident, acknowledgement is not None)
-    return replace(shown, answered=acknowledgement.position) if acknowledgement else shown
+    if acknowledgement is None:
+        return shown
+    return replace(
+        shown,
+        answered=acknowledgement.position,
+        count=acknowledgement.answer_count,
+        text=acknowledgement.answer_text,
+    )
 
 
 def for_public(session: Session, circular_id: int) -> Reading | None:

@@ -133,7 +133,7 @@ def _applicable_slots(circular: Circular, released_at: datetime) -> list[tuple[s
     return reminder_slots(
         released_at,
         circular.reminder_hours if circular.confirmation_required else [],
-        circular.answer_deadline if circular.question and circular.options else None,
+        circular.answer_deadline if circular.question else None,
         circular.event_date,
     )
 
@@ -171,7 +171,7 @@ def recipients(circular: Circular, slot: str) -> Select[int]:
         and_(
             Acknowledgement.circular_id == circular.id,
             Acknowledgement.resident_id == Resident.id,
-            Acknowledgement.answer_option_id.is_not(None),
+            Acknowledgement.answered(),
         )
     )
     if slot.startswith("reminder-"):

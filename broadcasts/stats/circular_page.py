@@ -22,12 +22,12 @@ from broadcasts.schedule import holds
 from broadcasts.schedule.reminders import scheduled
 from broadcasts.schedule.rules import QuietHours
 from broadcasts.staff.scope import Scope
-from broadcasts.stats import by_area, insight, responses
+from broadcasts.stats import by_area, insight, respondents, responses
 from broadcasts.stats.by_area import AreaRow
 from broadcasts.stats.circular_counts import Counts
 from broadcasts.stats.insight import LineStats
 from broadcasts.stats.responses import Tally
-from models import Circular, CircularStatus, StaffMember
+from models import Circular, CircularStatus, QuestionKind, StaffMember
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -49,6 +49,9 @@ class CircularPage:
     paper_only: list[tuple[int, str]]
     confirmations: list[tuple[datetime, int]]  # (hour, confirmations so far), UTC
     tallies: list[Tally]
+    # The question's kind (None: no question), and for a headcount the people in all.
+    question_kind: QuestionKind | None
+    people: int | None
     failures: list[tuple[str, str, int]]
     households: HouseholdCounts
     coverage: list[Coverage]  # per 班 of the opened association, paper households included
@@ -126,6 +129,12 @@ def read(
         paper_only=[(a, name) for a, name in reached if a not in listed] if opened is None else [],
         confirmations=responses.confirmations_over_time(session, circular.id, scope),
         tallies=responses.answer_tallies(session, circular.id, scope),
+        question_kind=circular.question_kind if circular.question else None,
+        people=(
+            respondents.people(session, circular.id, scope)
+            if circular.question and circular.question_kind is QuestionKind.headcount
+            else None
+        ),
         failures=responses.failures(session, circular.id, scope),
         households=families.summary(session, circular.id, scope, by_area.alone(rows)),
         coverage=coverage,

@@ -123,8 +123,16 @@ def prompt(
         case ComposeStep.options:
             return [
                 text_message(
-                    _("選択肢を1つずつ送ってください（2〜4つ、1つ20文字まで）。"),
-                    [cancel],
+                    _(
+                        "選択肢を1つずつ送ってください（2〜4つ、1つ20文字まで）。"
+                        "人数（0〜20人）や、ひとこと（200文字まで）で答えてもらうときは、"
+                        "下のボタンを押してください。"
+                    ),
+                    [
+                        quick_button(_("人数で答える"), ComposeControl("headcount")),
+                        quick_button(_("ひとことで答える"), ComposeControl("text")),
+                        cancel,
+                    ],
                 )
             ]
         case ComposeStep.deadline:

@@ -2,10 +2,10 @@
 
 Read `ROUTES` top to bottom: the first route that matches answers. A handler may decline (None)
 and the walk goes on below it — a draft that ended elsewhere meanwhile, 「代理確認」 from someone
-who leads no 班, a text that is no search — and two routes only take note and always decline
-(a pending 「検索」 or 「表示名の変更」 is used up by any text). Words match after normalising
-width, kana, case and spaces. A matcher reads what was sent and three facts about the sender
-(`Facts`), nothing else, so the order is tested without LINE or a database
+who leads no 班, a text that is no search — and three routes only take note and always
+decline (a pending 「検索」, 「表示名の変更」 or 「回答する」 is used up by any text). Words match
+after normalising width, kana, case and spaces. A matcher reads what was sent and three facts
+about the sender (`Facts`), nothing else, so the order is tested without LINE or a database
 (tests/unit/chat/test_chat_routes.py).
 """
 
@@ -35,10 +35,13 @@ from broadcasts.core.postbacks import (
     Details,
     DistrictPage,
     GroupPage,
+    Headcount,
     Menu,
     ProxyCircular,
     ProxyHousehold,
     RegistrationControl,
+    Respond,
+    TypeCount,
     Unregister,
 )
 from broadcasts.core.text import typed_word
@@ -46,6 +49,7 @@ from broadcasts.households import families
 from broadcasts.residents import join_codes
 from broadcasts.staff import invites
 from linebot_app.chat import (
+    answers,
     archive,
     composing,
     households,
@@ -157,6 +161,9 @@ def compose_tap(sent: Sent, facts: Facts) -> Sent | None:
     return sent
 
 
+# A circular's buttons: from someone Kairan does not know (any more), a polite word.
+CIRCULAR_TAPS = (Confirm, Answer, Details, Respond, Headcount, TypeCount)
+
 REGISTRATION_STEPS = (
     DistrictPage,
     ChooseDistrict,
@@ -181,7 +188,10 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(tap(Confirm, who=resident), replies.on_confirm),
     Route(tap(Answer, who=resident), replies.on_answer),
     Route(tap(Details, who=resident), replies.on_details),
-    Route(tap(Confirm, Answer, Details), replies.on_unknown_circular),
+    Route(tap(Respond, who=resident), answers.on_respond),
+    Route(tap(Headcount, who=resident), answers.on_headcount),
+    Route(tap(TypeCount, who=resident), answers.on_type_count),
+    Route(tap(*CIRCULAR_TAPS), replies.on_unknown_circular),
     Route(compose_tap, composing.on_tap),
     Route(tap(ArchivePage, who=resident), archive.on_page),
     Route(tap(ArchiveResults, who=resident), archive.on_results),
@@ -201,10 +211,11 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(event("image"), replies.on_help),
     Route(event("other"), replies.on_help),
 
-    # From here on, texts. A pending 「検索」 or 「表示名の変更」 applies to the very next one
-    # only: used up now.
+    # From here on, texts. A pending 「検索」, 「表示名の変更」 or 「回答する」 applies to the very
+    # next one only: used up now.
     Route(text(who=resident), archive.use_up_prompt),
     Route(text(who=resident), labels.use_up_prompt),
+    Route(text(who=resident), answers.use_up_prompt),
     Route(words("回覧を見る", "回覧", "かいらん", "circulars"), archive.on_list),
     Route(words("設定", "せってい", "登録", "とうろく", "settings", "register"),
           registration.on_settings),
@@ -228,9 +239,11 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
 
-    # Anything else a resident types: 「表示名の変更」 or the label it asked for, a search
-    # (「検索 ことば」), else part of an area's name while registering, else help.
+    # Anything else a resident types: 「表示名の変更」 or the label it asked for, the answer
+    # awaited after 「回答する」, else a search (「検索 ことば」), else part of an area's name while
+    # registering, else help. A word or a code above still means what it says, as after 「検索」.
     Route(text(who=resident), labels.on_typed),
+    Route(text(who=resident), answers.on_typed),
     Route(text(who=resident), archive.on_typed),
     Route(text(who=resident), registration.on_typed),
     Route(text(), replies.on_help),

@@ -45,7 +45,7 @@ from broadcasts.circulars.lifecycle import paper_copies
 from broadcasts.core.i18n import SOURCE_LOCALE, locale_for
 from broadcasts.core.i18n import translations as translations_for
 from broadcasts.delivery.messages import area_label, day_label, paragraphs, tokyo_date, tokyo_moment
-from broadcasts.residents import acknowledgements, links, reading
+from broadcasts.residents import acknowledgements, answers, links, reading
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.extensions import clock, db, settings, upload_dir
 from models import (
@@ -166,21 +166,18 @@ def confirm(token: str) -> BaseResponse:
 
 @bp.post("/c/<token>/answer")
 def answer(token: str) -> BaseResponse:
-    """The answer buttons of the page: the same service, and so the same rules, as the card's."""
+    """The page's answer (a button, a number or a text): the same services, and so the same
+    rules, as in LINE."""
     shown = _posted(token)
     if isinstance(shown, Response):
         return shown
-    position = request.form.get("option", "")
-    if not position.isdigit():
-        return _refused(shown.resident)
-    result = acknowledgements.answer(
-        db.session, clock, shown.resident, shown.circular.id, int(position), Channel.web
-    )
+    circular_id = shown.circular.id
+    status = answers.posted(db.session, clock, shown.resident, circular_id, request.form)
     db.session.commit()
-    log.info("circular %s answered on the web (%s)", shown.circular.id, result.status)
-    if result.status == "unknown":
+    log.info("circular %s answered on the web (%s)", circular_id, status)
+    if status == "unknown":
         return _refused(shown.resident)
-    outcome = "closed" if result.status == "closed" else "1"
+    outcome = {"closed": "closed", "invalid": "invalid"}.get(status, "1")
     return redirect(
         url_for("circulars.detail", token=token, answered=outcome, _anchor="question"), code=303
     )

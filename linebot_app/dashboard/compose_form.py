@@ -20,7 +20,7 @@ from linebot_app.dashboard.auth import current
 from linebot_app.dashboard.forms import CircularFieldsForm, ComposeForm, ConfirmForm
 from linebot_app.dashboard.i18n import localized
 from linebot_app.extensions import db, upload_dir
-from models import Circular
+from models import Circular, QuestionKind
 
 # compose's `field` → the form input its message is shown under; the rest go above the form.
 FORM_FIELDS = {
@@ -28,6 +28,7 @@ FORM_FIELDS = {
     "body": "body",
     "targets": "targets",
     "question": "question",
+    "question_kind": "question_kind",
     "options": "options",
     "answer_deadline": "answer_deadline",
     "event_date": "event_date",
@@ -44,6 +45,7 @@ def draft_of_form(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         body=form.body.data or "",
         targets=targets,
         question=form.question.data or None,
+        question_kind=question_kind(form.question_kind.data),
         options=[field.data or "" for field in form.option_fields()],
         # The form's times are Tokyo wall-clock times.
         answer_deadline=deadline.replace(tzinfo=TOKYO) if deadline else None,
@@ -53,6 +55,12 @@ def draft_of_form(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         one_per_household=bool(form.one_per_household.data),
         translations=translation_fields.submitted(),
     )
+
+
+def question_kind(value: object) -> QuestionKind:
+    """The kind chosen; a choice for anything the form did not offer."""
+    known = {kind.value: kind for kind in QuestionKind}
+    return known.get(value, QuestionKind.choice) if isinstance(value, str) else QuestionKind.choice
 
 
 def targets_of(form: ComposeForm) -> Target:
@@ -131,6 +139,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
     form.title.data = values.title
     form.body.data = values.body
     form.question.data = values.question or ""
+    form.question_kind.data = values.question_kind.value
     for field, label in zip(form.option_fields(), [*values.options, "", "", "", ""], strict=False):
         field.data = label
     deadline = values.answer_deadline

@@ -78,6 +78,15 @@ class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
     title = StringField(_l("題名"))
     body = TextAreaField(_l("本文"))
     question = StringField(_l("質問（任意）"))
+    question_kind = SelectField(
+        _l("答え方"),
+        choices=[
+            SelectChoice("choice", _l("選択肢から選ぶ")),
+            SelectChoice("headcount", _l("人数（0〜20人）")),
+            SelectChoice("text", _l("ひとこと（200文字まで）")),
+        ],
+        default="choice",
+    )
     option_1 = StringField(_l("選択肢1"))
     option_2 = StringField(_l("選択肢2"))
     option_3 = StringField(_l("選択肢3"))

@@ -30,6 +30,7 @@ from models import (
     District,
     FollowStatus,
     Open,
+    QuestionKind,
     Resident,
     Role,
     StaffMember,
@@ -231,6 +232,33 @@ def test_an_officer_cannot_target_another_association_even_with_forged_postbacks
     # 「決定」 without a target is refused as well.
     sim.postback(officer, "cmp:done")
     assert "届け先をえらんでください" in sim.inbox(officer)[-2]["message"]["text"]
+
+
+def test_an_officer_asks_for_a_headcount_in_line(
+    bot: str, sim: SimulatorClient, session: Session, town: dict[str, Any]
+) -> None:
+    """Issue #20 item 5: at the options step 「人数で答える」 makes the question a headcount: no
+    options, and the card carries 「回答する」."""
+    officer = staff_user(session, sim, "役員さん", Role.officer, association_id=town["momo"].id)
+    say(sim, officer, "回覧作成")
+    say(sim, officer, "もちつき大会")
+    say(sim, officer, "12月20日に公民館で。")
+    tap(sim, officer, "次へ")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "桃町内会")
+    tap(sim, officer, "決定")
+    asked = say(sim, officer, "何人で来ますか？")
+    assert {"人数で答える", "ひとことで答える"} <= set(chips(asked))
+    assert "しめきり" in tap(sim, officer, "人数で答える")["text"]
+    tap(sim, officer, "なし")
+    tap(sim, officer, "なし")
+    tap(sim, officer, "はい")
+    card = sim.inbox(officer)[-1]["message"]
+    labels = [b["action"]["label"] for b in card["contents"]["footer"]["contents"]]
+    assert "回答する" in labels
+    session.expire_all()
+    draft = session.scalars(select(Circular)).one()
+    assert (draft.question_kind, draft.options) == (QuestionKind.headcount, [])
 
 
 def test_a_draft_is_resumed_and_a_stale_one_discarded_with_a_notice(

@@ -14,8 +14,10 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from models import (
+    Acknowledgement,
     AnswerOption,
     Association,
+    Channel,
     Circular,
     CircularStatus,
     CircularTarget,
@@ -52,6 +54,16 @@ def exports(
         association = make_association(district=district, name=name, kana=f"あ{i}", groups=(name,))
         resident = make_resident(association=association, group=association.groups[0])
         session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
+        # Each answers the option of its own hostile label (issue #20 item 5's 回答者一覧).
+        session.add(
+            Acknowledgement(
+                circular=circular,
+                resident=resident,
+                channel=Channel.line,
+                answer=circular.options[i],
+                answered_at=datetime.now(UTC),
+            )
+        )
         # A staff name from a bulk import, on a role whose term ends soon (issue #20).
         officer = make_staff(Role.officer, association_id=association.id)
         officer.display_name = name
@@ -60,6 +72,7 @@ def exports(
     areas = [district.name, *HOSTILE]
     return admin, {
         "answers.csv": (f"/dashboard/circulars/{circular.id}/answers.csv", HOSTILE),
+        "respondents.csv": (f"/dashboard/circulars/{circular.id}/respondents.csv", HOSTILE),
         "stats.csv": (f"/dashboard/circulars/{circular.id}/stats.csv", areas),
         "reach.csv": ("/dashboard/associations.csv", areas),
         "adoption.csv": ("/dashboard/adoption.csv", areas),
@@ -68,7 +81,15 @@ def exports(
 
 
 @pytest.mark.parametrize(
-    "export", ["answers.csv", "stats.csv", "reach.csv", "adoption.csv", "roles-ending.csv"]
+    "export",
+    [
+        "answers.csv",
+        "respondents.csv",
+        "stats.csv",
+        "reach.csv",
+        "adoption.csv",
+        "roles-ending.csv",
+    ],
 )
 def test_no_cell_of_an_export_is_a_formula(
     export: str,
@@ -91,6 +112,7 @@ def test_the_table_above_covers_every_csv_route(app: Flask) -> None:
     routes = {rule.rule for rule in app.url_map.iter_rules() if rule.rule.endswith(".csv")}
     assert routes == {
         "/dashboard/circulars/<int:circular_id>/answers.csv",
+        "/dashboard/circulars/<int:circular_id>/respondents.csv",
         "/dashboard/circulars/<int:circular_id>/stats.csv",
         "/dashboard/associations.csv",
         "/dashboard/adoption.csv",

@@ -26,6 +26,7 @@ from linebot_app.extensions import db, line
 from models import (
     Acknowledgement,
     AnswerOption,
+    AnswerPrompt,
     ArchiveSearch,
     Association,
     AuditEntry,
@@ -128,6 +129,7 @@ def everything(
     )
     session.add(WatchOverOptOut(resident_id=resident.id))
     session.add(ArchiveSearch(resident_id=resident.id, word="夏祭り"))
+    session.add(AnswerPrompt(resident_id=resident.id, circular_id=circular.id))
     session.add(Conversation(resident_id=resident.id, step=ConversationStep.district))
     session.add(DistrictWelcome(district_id=district.id, resident_id=resident.id))
     session.commit()
@@ -236,6 +238,7 @@ def test_erase_removes_the_household_membership_but_not_the_household(
     assert session.get(HouseholdMember, everything.id) is None
     assert session.scalar(select(func.count()).select_from(HouseholdMember)) == 1
     assert session.get(ArchiveSearch, everything.id) is None
+    assert session.get(AnswerPrompt, everything.id) is None
     assert session.get(Conversation, everything.id) is None
 
 
