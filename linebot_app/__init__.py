@@ -44,10 +44,10 @@ def create_process_app(settings: Settings | None = None, clock: Clock | None = N
     configure_logging(settings.KAIRAN_LOG_LEVEL, settings.KAIRAN_LOG_FORMAT)
     app.extensions[CLOCK_EXTENSION] = clock or SystemClock()
     db.init_app(app)
+    drop_async_teardowns(app)
     with app.app_context():
         for engine in db.engines.values():
             tune(engine)
-    drop_async_teardowns(app)
     return app
 
 
@@ -60,10 +60,10 @@ def create_database_app(settings: DatabaseSettings | None = None) -> Flask:
     configure_logging(settings.KAIRAN_LOG_LEVEL, settings.KAIRAN_LOG_FORMAT)
     app.extensions[CLOCK_EXTENSION] = SystemClock()
     db.init_app(app)
+    drop_async_teardowns(app)
     with app.app_context():
         for engine in db.engines.values():
             tune(engine)
-    drop_async_teardowns(app)
     return app
 
 
@@ -98,7 +98,10 @@ def configure(app: Flask, settings: Settings) -> None:
 def drop_async_teardowns(app: Flask) -> None:
     """flask-sqlalchemy-lite also registers a teardown for async sessions, which Kairan never
     opens. Flask runs an async teardown through asgiref, which starts a thread at the end of
-    every request: about a millisecond per webhook on the benchmark machine, for nothing."""
+    every request: about a millisecond per webhook on the benchmark machine, for nothing. Dropped
+    before the app's first context: that thread, started while the worker or the clock is
+    building its app, does not block SIGTERM, and a stop sent then would kill the process
+    (linebot_app.cli.common.stop_on_signal)."""
     app.teardown_appcontext_funcs[:] = [
         teardown
         for teardown in app.teardown_appcontext_funcs
