@@ -18,7 +18,7 @@ from dotenv import dotenv_values, set_key
 from honcho.manager import Manager
 from sqlalchemy import select
 
-from broadcasts.circulars import templates
+from broadcasts.composing import templates
 from broadcasts.delivery.line import connect
 from broadcasts.rollout import activation, area_file, areas, richmenu
 from broadcasts.staff import logins

@@ -1,2 +1,2 @@
-"""A circular from draft to release: drafts and their rules, attachments, the way out (preview,
-send, schedule, cancel, correct), targeting, templates, translations, reading aids, release."""
+"""A composed circular on its way out: preview, send, schedule, cancel, correct, targeting and
+the target search, the month's message budget, translations, reading aids, release."""

@@ -22,7 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import budget as budget_service
-from broadcasts.circulars.drafts import (
+from broadcasts.circulars.release import Release, release
+from broadcasts.circulars.targeting import Target, reach
+from broadcasts.circulars.translations import save as save_translations
+from broadcasts.composing.drafts import (
     EDITABLE,
     CircularDraft,
     CompositionError,
@@ -35,9 +38,6 @@ from broadcasts.circulars.drafts import (
     set_targets,
     validate,
 )
-from broadcasts.circulars.release import Release, release
-from broadcasts.circulars.targeting import Target, reach
-from broadcasts.circulars.translations import save as save_translations
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
 from broadcasts.delivery.monthly_quota import promised_elsewhere, short_of_quota

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle
-from broadcasts.circulars.drafts import CircularDraft
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.release import Release
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import N_, translations
 from models import EASY_JAPANESE, StaffMember, WatchOverSetting

@@ -21,11 +21,12 @@ from typing import Literal
 from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle
-from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.release import Release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError, NotPermitted
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import N_, StaffText, translations
 from broadcasts.households.labels import staff_name

@@ -20,9 +20,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from broadcasts.circulars import compose_sessions
-from broadcasts.circulars.attachments import unreferenced_files
 from broadcasts.circulars.release import release
+from broadcasts.composing import sessions as compose_sessions
+from broadcasts.composing.attachments import unreferenced_files
 from broadcasts.core.clock import TOKYO, Clock
 from broadcasts.delivery import line as line_api
 from broadcasts.delivery import monthly_quota, pushes

@@ -13,7 +13,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle
+from broadcasts.circulars import lifecycle
+from broadcasts.composing import drafts
 from broadcasts.delivery.line import Line
 from broadcasts.households import families, paper
 from broadcasts.households.families import HouseholdCounts

@@ -1,17 +1,18 @@
 """Composing a circular in LINE: 「回覧作成」 starts a guided conversation for staff, and while
 it lasts every text, photo and button of theirs belongs to it (the routes try it first).
 
-The session and the steps' rules are the services' (broadcasts/circulars/compose_sessions.py,
-compose_steps.py); this module words what each step did, compose_prompts what each step asks.
+The session and the steps' rules are the services' (broadcasts/composing/sessions.py and
+steps.py); this module words what each step did, compose_prompts what each step asks.
 """
 
 from __future__ import annotations
 
 from linebot.v3.messaging import Message, QuickReplyItem
 
-from broadcasts.circulars import compose_sessions as drafts
-from broadcasts.circulars import compose_steps as steps
-from broadcasts.circulars.compose_steps import (
+from broadcasts.composing import sessions as drafts
+from broadcasts.composing import steps
+from broadcasts.composing.drafts import CompositionError, NotPermitted
+from broadcasts.composing.steps import (
     Ask,
     BodyAdded,
     Cancelled,
@@ -28,7 +29,6 @@ from broadcasts.circulars.compose_steps import (
     Unusable,
     WrongStep,
 )
-from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.core.clock import TOKYO
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle
 from linebot_app.chat.compose_prompts import preview_chips, prompt, quiet_notice

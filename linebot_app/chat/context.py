@@ -28,7 +28,7 @@ from linebot.v3.webhooks import (
 )
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose_sessions
+from broadcasts.composing import sessions as compose_sessions
 from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback, decode
 from broadcasts.core.text import typed_word

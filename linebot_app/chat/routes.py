@@ -17,7 +17,7 @@ from typing import Any, Generic, TypeVar
 
 from linebot.v3.messaging import Message
 
-from broadcasts.circulars import compose_sessions
+from broadcasts.composing import sessions as compose_sessions
 from broadcasts.core.postbacks import (
     Answer,
     ArchiveFind,

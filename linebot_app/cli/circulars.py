@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from broadcasts.circulars import drafts, lifecycle
+from broadcasts.circulars import lifecycle
+from broadcasts.composing import drafts
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import reports
 from broadcasts.residents import links
@@ -135,7 +136,7 @@ def templates_group() -> None:
 @templates_group.command("load")
 def templates_load() -> None:
     """Load the city's starter templates (again: only the missing ones are added)."""
-    from broadcasts.circulars import templates
+    from broadcasts.composing import templates
 
     require_current_schema()
     added = templates.load_starter_set(db.session)

@@ -26,7 +26,7 @@ def safety_start(
 ) -> None:
     """Send a safety check now, even in quiet hours; reminders follow every 30 minutes."""
 
-    from broadcasts.circulars import drafts
+    from broadcasts.composing import drafts
     from broadcasts.safety import checks
     from broadcasts.staff import logins
 

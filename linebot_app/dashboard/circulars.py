@@ -18,9 +18,10 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import attachments, drafts, lifecycle
-from broadcasts.circulars.drafts import CompositionError
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.drafts import CompositionError
 from broadcasts.core.clock import TOKYO
 from broadcasts.schedule import holds
 from broadcasts.schedule.rules import QuietHours

@@ -1,5 +1,5 @@
 """The compose form and a circular's draft, both ways: what the author typed into a
-`CircularDraft` for broadcasts.circulars.drafts, a draft (a circular's, or a template's) back
+`CircularDraft` for broadcasts.composing.drafts, a draft (a circular's, or a template's) back
 into the form, and the form rendered with the messages a refusal carries under the inputs they
 name."""
 
@@ -10,10 +10,10 @@ from collections.abc import Sequence
 from flask import abort, render_template, request
 from werkzeug.datastructures import FileStorage
 
-from broadcasts.circulars import attachments, drafts
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.core.clock import TOKYO
 from linebot_app.dashboard import target_picker, translation_fields
 from linebot_app.dashboard.auth import current

@@ -72,7 +72,7 @@ class StaffFileForm(FlaskForm):  # type: ignore[misc]
 
 class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
     """What every circular has, new or a correction. The rules (lengths, 2–4 options, dates in
-    the future) are broadcasts.circulars.drafts': this form only parses, so the web and LINE
+    the future) are broadcasts.composing.drafts': this form only parses, so the web and LINE
     agree."""
 
     title = StringField(_l("題名"))

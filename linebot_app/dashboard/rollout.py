@@ -12,8 +12,8 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from broadcasts.circulars import templates
-from broadcasts.circulars.drafts import CompositionError
+from broadcasts.composing import templates
+from broadcasts.composing.drafts import CompositionError
 from broadcasts.residents import join_codes
 from broadcasts.rollout import activation, adoption, flyers
 from broadcasts.rollout.richmenu import FontMissingError

@@ -14,8 +14,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from broadcasts.circulars import targeting
-from broadcasts.circulars.drafts import CompositionError
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing.drafts import CompositionError
 from broadcasts.delivery.messages import area_label
 from broadcasts.safety import checks
 from linebot_app.dashboard.auth import current, login_required

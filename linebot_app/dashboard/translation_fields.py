@@ -3,7 +3,7 @@ the question and its answer labels, one a line, per language).
 
 The languages are configuration (KAIRAN_LANGUAGES), so these inputs are not WTForms fields of
 the form class: they are read from the same POST, which the form's CSRF token protects, and
-handed to broadcasts.circulars.drafts in the draft, whose rules
+handed to broadcasts.composing.drafts in the draft, whose rules
 (broadcasts.circulars.translations.clean) decide.
 """
 

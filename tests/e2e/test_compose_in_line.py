@@ -17,7 +17,7 @@ from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import compose_sessions
+from broadcasts.composing import sessions as compose_sessions
 from broadcasts.core.clock import TOKYO, SystemClock
 from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import db, line

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.core.clock import SystemClock
 from broadcasts.residents import links
 from broadcasts.staff import logins

@@ -12,10 +12,10 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.residents import links
 from models import (
     EASY_JAPANESE,

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.core.clock import SystemClock
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker

@@ -21,9 +21,9 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.residents import join_codes
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import QuietHours

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import templates
+from broadcasts.composing import templates
 from broadcasts.core.clock import SystemClock
 from broadcasts.staff import logins
 from linebot_app.dashboard.links import login_url

@@ -9,10 +9,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.worker import Worker
 from broadcasts.schedule import reminders

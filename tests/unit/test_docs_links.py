@@ -150,7 +150,7 @@ def test_paths_are_found_in_prose(text: str, expected: list[str]) -> None:
         ("`simulator.create_app()`", None),
         ("`broadcasts.households.household_key`", "broadcasts.households has no module or name"),
         ("`broadcasts.compose.Scope`", "broadcasts has no module or name compose"),
-        ("`broadcasts.circulars.drafts.Nothing`", "broadcasts.circulars.drafts has no module or"),
+        ("`broadcasts.composing.drafts.Nothing`", "broadcasts.composing.drafts has no module or"),
     ],
 )
 def test_dotted_names_are_resolved(text: str, expected: str | None) -> None:

@@ -17,9 +17,10 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments, drafts, lifecycle
-from broadcasts.circulars.drafts import CircularDraft
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.drafts import CircularDraft
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import messages
 from broadcasts.residents import acknowledgements, links

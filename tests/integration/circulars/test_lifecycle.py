@@ -13,9 +13,10 @@ from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments, drafts, lifecycle
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from linebot_app.extensions import line

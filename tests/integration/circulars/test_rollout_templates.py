@@ -12,10 +12,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, templates, translations
-from broadcasts.circulars.drafts import CompositionError, NotPermitted
+from broadcasts.circulars import translations
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts, templates
+from broadcasts.composing.drafts import CompositionError, NotPermitted
 from broadcasts.core.clock import TOKYO
 from models import Association, Circular, CircularTemplate, District, Role, StaffMember
 from tests.helpers.clock import FakeClock

@@ -15,11 +15,11 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.residents import links

@@ -14,11 +14,12 @@ from flask import Flask
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle, translations
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
+from broadcasts.circulars import lifecycle, translations
 from broadcasts.circulars.release import BATCH_SIZE, release
 from broadcasts.circulars.targeting import Target
 from broadcasts.circulars.translations import Version
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker
 from broadcasts.residents import links

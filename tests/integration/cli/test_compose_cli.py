@@ -10,9 +10,10 @@ from flask import Flask
 from flask.cli import ScriptInfo
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle
-from broadcasts.circulars.drafts import CircularDraft
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft
 from linebot_app.cli import cli
 from models import Association, Circular, CircularStatus, Role, StaffMember
 from tests.helpers.clock import FakeClock

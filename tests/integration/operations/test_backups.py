@@ -22,7 +22,7 @@ from sqlalchemy import MetaData, create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments
+from broadcasts.composing import attachments
 from linebot_app import create_app
 from linebot_app.cli import cli
 from linebot_app.extensions import db

@@ -15,10 +15,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.release import release
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.messages import reminder_message
 from broadcasts.delivery.worker import Worker

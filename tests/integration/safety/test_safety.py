@@ -15,8 +15,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.drafts import CompositionError, NotPermitted
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing.drafts import CompositionError, NotPermitted
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker

@@ -16,8 +16,8 @@ from flask.cli import ScriptInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments
 from broadcasts.circulars.release import release
+from broadcasts.composing import attachments
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.line import remaining_quota
 from broadcasts.delivery.worker import Worker

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import drafts, lifecycle, targeting
-from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted
+from broadcasts.circulars import lifecycle, targeting
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError, NotPermitted
 from broadcasts.staff.scope import Scope
 from models import Association, Circular, CircularStatus, District, Role, StaffMember
 from tests.helpers.clock import FakeClock

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.orm import Session
 
+from broadcasts.core.clock import TOKYO
 from broadcasts.staff import audit
 from models import (
     Association,
@@ -44,7 +46,13 @@ def test_the_english_preview_says_send_and_schedule(
     make_association: Callable[..., Association],
     make_staff: Callable[..., StaffMember],
     make_circular: Callable[..., Circular],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # In the daytime: in quiet hours the preview offers 「8:00 に送る」 instead of 「送信」.
+    monkeypatch.setattr(
+        "linebot_app.dashboard.circulars.clock",
+        FakeClock(datetime(2026, 12, 1, 10, 0, tzinfo=TOKYO)),
+    )
     association = make_association()
     promoter = make_staff(Role.promoter, district_id=association.district_id)
     draft = make_circular(author=promoter)

@@ -4,7 +4,7 @@ title → body (several messages) → photos (optional) → target (only the aut
 question (optional) → 2–4 options → answer deadline (optional) → event date (optional) →
 「確認しました」 asked or not → preview → send now, at the end of quiet hours, or at a chosen time.
 
-Every value goes through `broadcasts.circulars.drafts` (the dashboard's rules); before the
+Every value goes through `broadcasts.composing.drafts` (the dashboard's rules); before the
 preview the whole draft is saved again through `drafts.save_draft`, which checks everything,
 scope included. Each function flushes and returns what the step did as a small value (or raises
 CompositionError or StepRefused); the chat (linebot_app/chat/composing.py) words it.
@@ -21,9 +21,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments, drafts, lifecycle
-from broadcasts.circulars.compose_sessions import cancel, discard
+from broadcasts.circulars import lifecycle
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.sessions import cancel, discard
 from broadcasts.core.clock import Clock, tokyo_today
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle
 from broadcasts.schedule.rules import QuietHours

@@ -22,8 +22,8 @@ from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import translations
-from broadcasts.circulars.drafts import CircularDraft, CompositionError, NotPermitted, clean_title
 from broadcasts.circulars.translations import Version
+from broadcasts.composing.drafts import CircularDraft, CompositionError, NotPermitted, clean_title
 from broadcasts.core.clock import TOKYO, Clock, tokyo_today
 from broadcasts.core.i18n import StaffText
 from broadcasts.staff import audit

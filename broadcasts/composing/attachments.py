@@ -14,7 +14,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars.drafts import EDITABLE, CompositionError, require_manage
+from broadcasts.composing.drafts import EDITABLE, CompositionError, require_manage
 from broadcasts.core.i18n import StaffText
 from models import Attachment, AttachmentKind, Circular, StaffMember
 

@@ -9,7 +9,7 @@ flush and never commit; nothing here talks to LINE or knows about Flask.
     draft = CircularDraft(title=..., body=..., targets=Target.of(associations=[3]))
     circular = save_draft(session, clock, author, draft)     # CompositionError, NotPermitted
 
-Then attachments (broadcasts/circulars/attachments.py) and the way out — preview, send, schedule,
+Then attachments (broadcasts/composing/attachments.py) and the way out — preview, send, schedule,
 cancel, correct (broadcasts/circulars/lifecycle.py).
 """
 

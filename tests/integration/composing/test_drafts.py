@@ -12,9 +12,9 @@ import pytest
 from PIL import Image
 from sqlalchemy.orm import Session
 
-from broadcasts.circulars import attachments, drafts
-from broadcasts.circulars.drafts import CircularDraft, CompositionError
 from broadcasts.circulars.targeting import Target
+from broadcasts.composing import attachments, drafts
+from broadcasts.composing.drafts import CircularDraft, CompositionError
 from models import (
     Association,
     AttachmentKind,
