@@ -169,7 +169,6 @@ def test_a_refused_connection_is_an_error_without_a_status_and_sends_nothing(
     with pytest.raises((urllib3.exceptions.ProtocolError, ConnectionError)):
         push(line_api, follower)
     assert sim.inbox(follower) == [] and sim.quota()["used"] == 0
-    assert sim.requests_log("/v2/bot/message/push")[-1]["acceptedAt"] is None
     sim.clear_faults()
     push(line_api, follower)
     assert len(sim.inbox(follower)) == 1
