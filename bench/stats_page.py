@@ -39,9 +39,12 @@ from sqlalchemy.orm import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from broadcasts.core.clock import SystemClock
 from broadcasts.households.families import household_key
+from broadcasts.staff import logins
 from linebot_app import create_app
 from linebot_app.config import Settings
+from linebot_app.dashboard.auth import SESSION_KEY
 from linebot_app.gunicorn_conf import post_worker_init
 from linebot_app.schema import upgrade
 from models import (
@@ -153,17 +156,21 @@ def populate(engine: Engine, residents: int) -> tuple[int, int, int]:
             for r in range(1, residents - PARTNER + 1)
             if r % 10 == 1 and ((r - 1) // PARTNER) % 2 == 0
         ]
-        session.execute(
-            insert(Household), [{"id": h, "created_at": RELEASED} for h in range(1, len(pairs) + 1)]
-        )
-        session.execute(
-            insert(HouseholdMember),
-            [
-                {"resident_id": member, "household_id": h, "joined_at": RELEASED}
-                for h, r in enumerate(pairs, start=1)
-                for member in (r, r + PARTNER)
-            ],
-        )
+        # None below 1 + PARTNER residents (a quick run's size); an empty list would insert one
+        # row of defaults.
+        if pairs:
+            session.execute(
+                insert(Household),
+                [{"id": h, "created_at": RELEASED} for h in range(1, len(pairs) + 1)],
+            )
+            session.execute(
+                insert(HouseholdMember),
+                [
+                    {"resident_id": member, "household_id": h, "joined_at": RELEASED}
+                    for h, r in enumerate(pairs, start=1)
+                    for member in (r, r + PARTNER)
+                ],
+            )
         groups = ASSOCIATIONS * GROUPS_PER_ASSOCIATION
         session.execute(
             insert(PaperHousehold),
@@ -294,12 +301,21 @@ def client_for(url: str, staff_id: int) -> FlaskClient:
         DATABASE_URL=url,
         KAIRAN_LOG_LEVEL="ERROR",
     )
-    client = create_app(settings).test_client()
+    app = create_app(settings)
+    client = app.test_client()
     # As each web worker does once it has loaded the app (linebot_app.gunicorn_conf).
     post_worker_init(None)
+    # A dashboard login is a server-side session whose id the cookie carries (dashboard.auth).
+    engine = tune(create_engine(url))
+    with Session(engine) as session:
+        token = logins.start_session(
+            session, SystemClock(), staff_id, app.permanent_session_lifetime
+        )
+        session.commit()
+    engine.dispose()
     with client.session_transaction() as cookie:
-        cookie["staff_id"] = staff_id
-        cookie["login_at"] = int(time.time())
+        cookie[SESSION_KEY] = token
+        cookie.permanent = True
     return client
 
 

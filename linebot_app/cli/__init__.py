@@ -32,6 +32,7 @@ from linebot_app.cli import (
 )
 from linebot_app.cli.common import CommandError
 from linebot_app.config import ConfigError
+from linebot_app.extensions import db
 
 
 class KairanGroup(FlaskGroup):
@@ -51,13 +52,28 @@ PROCESSES = frozenset({"worker", "scheduler"})
 
 def _create_app() -> Flask:
     try:
-        if _running() in DATABASE_ONLY:
-            return create_database_app()
-        if _running() in PROCESSES:
-            return create_process_app()
-        return create_app()
+        running = _running()
+        if running in DATABASE_ONLY:
+            app = create_database_app()
+        elif running in PROCESSES:
+            app = create_process_app()
+        else:
+            app = create_app()
     except ConfigError as error:
         raise CommandError(str(error)) from None
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        # The command's pooled connections are closed when it ends (after its app context),
+        # not left open for the garbage collector: a caller that lives on, such as a test
+        # invoking commands, would otherwise keep one connection per command until then.
+        context.find_root().call_on_close(lambda: _close_connections(app))
+    return app
+
+
+def _close_connections(app: Flask) -> None:
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose()
 
 
 def _running() -> str:

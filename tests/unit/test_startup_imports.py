@@ -20,9 +20,13 @@ BUILD_THE_APP = (
 
 
 def run_python(directory: Path, code: str, *args: str) -> list[str]:
-    """Lines `code` printed, run in a fresh interpreter on a SQLite database in `directory`."""
+    """Lines `code` printed, run in a fresh interpreter on a SQLite database in `directory`,
+    which is also its temporary directory."""
     env = {**os.environ, **TEST_SETTINGS, "DATABASE_URL": f"sqlite:///{directory / 'k.db'}"}
     env["PYTHONPATH"] = str(REPO)
+    # What it makes in the temporary directory (gunicorn_conf's metrics directory, which only
+    # gunicorn's exit would remove) goes with the test's own directory.
+    env["TMPDIR"] = str(directory)
     result = subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=directory,  # no .env here: the settings come from `env`
@@ -90,16 +94,21 @@ def test_commands_that_do_not_talk_to_line_do_not_load_its_sdk(tmp_path: Path) -
 
 
 START_THE_WEB = (
-    "import json, sys\n"
+    "import json, os, sys\n"
     "from linebot_app.cli import cli\n"
     "cli.main(['db', 'upgrade'], prog_name='kairan', standalone_mode=False)\n"
     "from linebot_app import gunicorn_conf\n"
     "gunicorn_conf.on_starting(None)\n"
+    "print(os.environ['PROMETHEUS_MULTIPROC_DIR'])\n"
     "print(json.dumps(sorted(sys.modules)))\n"
 )
 
 
 def test_the_web_loads_the_line_sdk_before_its_workers_fork(tmp_path: Path) -> None:
     # LINE abandons a webhook after 2 s: the first one must not wait for the SDK to load.
-    loaded = set(json.loads(run_python(tmp_path, START_THE_WEB)[-1]))
-    assert {"linebot.v3.messaging", "linebot.v3.webhooks", "linebot_app.chat.routes"} <= loaded
+    *_, metrics_dir, modules = run_python(tmp_path, START_THE_WEB)
+    assert {"linebot.v3.messaging", "linebot.v3.webhooks", "linebot_app.chat.routes"} <= set(
+        json.loads(modules)
+    )
+    # Without gunicorn's exit, nothing removes the metrics directory: it must be the test's.
+    assert Path(metrics_dir).is_relative_to(tmp_path)

@@ -9,13 +9,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.pool import NullPool
 
 from linebot_app.cli import cli
 from linebot_app.config import Settings
 from linebot_app.extensions import db
 from models import Association
 from tests.helpers.settings import SAMPLE_AREAS
+from tests.helpers.waiting import wait_until
 
 
 @pytest.fixture
@@ -48,6 +50,36 @@ def test_import_areas_needs_only_the_database_url(app: Flask, database_url: str)
     assert code == 0, output
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Association))
+
+
+def connections_to(database_url: str) -> int:
+    """PostgreSQL's sessions on the database, other than the one that counts them."""
+    counter = create_engine(database_url, poolclass=NullPool)
+    with counter.connect() as connection:
+        others = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    counter.dispose()
+    return int(others or 0)
+
+
+@pytest.mark.usefixtures("app", "only_database")  # the app empties the database afterwards
+def test_a_command_closes_its_database_connections_when_it_ends(database_url: str) -> None:
+    # A connection left open is closed by the garbage collector at some later moment, whose
+    # ResourceWarning then fails whichever test is running (seen on PostgreSQL).
+    if not database_url.startswith("postgresql"):
+        pytest.skip("counts PostgreSQL's sessions")
+    before = connections_to(database_url)
+    code, output = kairan("import", "areas", str(SAMPLE_AREAS), DATABASE_URL=database_url)
+    assert code == 0, output
+    # PostgreSQL lets a closed connection's session go a moment after the client closed it.
+    wait_until(
+        lambda: connections_to(database_url) <= before,
+        lambda: f"{connections_to(database_url) - before} connection(s) of the command still open",
+    )
 
 
 @pytest.mark.usefixtures("only_database")
