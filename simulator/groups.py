@@ -15,7 +15,7 @@ from flask import Blueprint, Response, jsonify
 from simulator import webhooks
 from simulator.api import LineBlueprint, error
 from simulator.context import sim
-from simulator.control import ControlError, _body, _string, _user
+from simulator.control import ControlError, json_object, known_user, string_field
 from simulator.state import GROUP_ID_RE, SimGroup
 
 bp = LineBlueprint("line_groups", __name__)
@@ -91,13 +91,13 @@ def _member_ids(body: dict[str, Any]) -> list[str]:
     if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
         raise ControlError(400, "'memberIds' must be a list of user ids")
     for user_id in ids:
-        _user(user_id)
+        known_user(user_id)
     return list(dict.fromkeys(ids))
 
 
 @control.post("")
 def create_group() -> tuple[Response, int]:
-    body = _body()
+    body = json_object()
     name = body.get("groupName", "グループ")
     if not isinstance(name, str) or not name.strip():
         raise ControlError(400, "'groupName' must be a non-empty string")
@@ -139,7 +139,7 @@ def group_inbox(group_id: str) -> Response:
 def group_action(group_id: str, action: str) -> Response:
     """invite-bot (join), remove-bot (leave), join and leave (a member: memberJoined,
     memberLeft), text (a member speaks)."""
-    body = _body()
+    body = json_object()
     simulator = sim()
     state = simulator.state
     with state.lock:
@@ -164,7 +164,7 @@ def _group_event(group: SimGroup, action: str, body: dict[str, Any]) -> dict[str
         group.bot_member = False
         group.timeline.append({"from": "system", "kind": "botRemoved", "timestamp": now})
         return webhooks.make_group_event(simulator, group, "leave")
-    user_id = _user(_string(body, "userId")).user_id
+    user_id = known_user(string_field(body, "userId")).user_id
     if action == "join":
         if user_id in group.member_ids:
             return None
@@ -180,7 +180,7 @@ def _group_event(group: SimGroup, action: str, body: dict[str, Any]) -> dict[str
     if action == "text":
         if user_id not in group.member_ids:
             raise ControlError(409, "only a member speaks in the group")
-        text = _string(body, "text")
+        text = string_field(body, "text")
         if not text:
             raise ControlError(400, "'text' must not be empty")
         group.timeline.append({"from": "user", "userId": user_id, "text": text, "timestamp": now})

@@ -282,3 +282,50 @@ def test_link_page_role_matrix_csrf_and_other_areas(
     assert theirs.active is True
     # The admin's and the officer's, from the matrix; none from the refused posts.
     assert session.execute(text("SELECT count(*) FROM line_group_codes")).scalar() == 2
+
+
+def test_compose_offers_the_linked_group_and_saves_the_choice(
+    session: Session,
+    town: dict[str, Any],
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    dashboard_client: Callable[..., Any],
+) -> None:
+    association, officer = town["association"], town["officer"]
+    client = dashboard_client(officer)
+    # No group linked: nothing offered.
+    assert "自治会のLINEグループにも投稿" not in client.get("/dashboard/compose").get_data(
+        as_text=True
+    )
+    session.add(
+        LineGroup(
+            line_group_id="C" + "2" * 32,
+            association_id=association.id,
+            linked_by_id=officer.id,
+            linked_at=datetime(2026, 12, 1, tzinfo=UTC),
+            member_count=6,
+        )
+    )
+    session.commit()
+    page = client.get("/dashboard/compose").get_data(as_text=True)
+    assert "東町自治会：6人（6通）" in page
+    made = client.post(
+        "/dashboard/compose",
+        data={
+            "csrf_token": csrf(page),
+            "title": "夏祭りのお知らせ",
+            "body": "8月1日に公園で行います。",
+            "associations": [str(association.id)],
+            "line_group_post": "y",
+        },
+    )
+    assert made.status_code == 302
+    circular = session.scalars(select(Circular)).one()
+    assert circular.line_group_post is True
+    preview = client.get(f"/dashboard/compose/{circular.id}/preview").get_data(as_text=True)
+    assert re.search(r'id="line-group-members">6<', preview)
+    assert "自治会のLINEグループへの投稿" in preview  # the budget's line for it
+    # Another association's officer is offered no group of this association.
+    stranger = make_staff(Role.officer, association_id=make_association().id)
+    other_page = dashboard_client(stranger).get("/dashboard/compose").get_data(as_text=True)
+    assert "東町自治会：6人" not in other_page
