@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.rollout import line_groups
+from linebot_app.chat.context import Context
 from linebot_app.chat.replies import gettext_in
 
 log = logging.getLogger(__name__)
@@ -101,3 +102,10 @@ def apply(
             )
         )
     ]
+
+
+def on_code_in_own_chat(context: Context, _code: str) -> list[Message]:
+    """A link code sent to the bot itself instead of in the group: where it belongs. The code
+    is left unused."""
+    _ = gettext_in(context.language())
+    return [TextMessage(text=_("このコードは、自治会のLINEグループのトークに送ってください。"))]

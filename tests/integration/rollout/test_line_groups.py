@@ -117,13 +117,16 @@ def test_a_linked_group_gets_the_circular_once_and_its_chatter_is_ignored(
     )
     assert len(texts(sim, group_id)) == 1
 
-    sim.group_act(group_id, "text", user_id=members[1], text=code.lower())
+    linking = sim.group_act(group_id, "text", user_id=members[1], text=code.lower())
     assert (
         texts(sim, group_id)[-1] == "このグループを「東町自治会」のLINEグループとして連携しました。"
     )
     linked = session.scalars(select(LineGroup)).one()
     assert (linked.association_id, linked.member_count, linked.active) == (association.id, 4, True)
     assert linked.linked_by_id == officer.id
+    # LINE redelivers the code's event: handled once, answered once.
+    sim.redeliver(linking["event"]["webhookEventId"])
+    assert len(texts(sim, group_id)) == 2
     # The code is single use: typed again, it links nothing and says so.
     sim.group_act(group_id, "text", user_id=members[1], text=code)
     assert "使えません" in texts(sim, group_id)[-1]
@@ -201,12 +204,14 @@ def test_the_dashboard_leave_unlinks_and_the_bot_leaves(
     group_id = sim.create_group("連絡", sim.create_users(2, "会員"))
     sim.group_act(group_id, "invite-bot")
     client = dashboard_client(officer)
-    sim.group_act(
-        group_id,
-        "text",
-        user_id=sim.group(group_id)["memberIds"][0],
-        text=link_code(client, association.id),
+    code = link_code(client, association.id)
+    # Sent to the bot's own chat by mistake: told where it goes, and still unused.
+    member = sim.group(group_id)["memberIds"][0]
+    sim.text(member, code)
+    assert sim.inbox(member)[-1]["message"]["text"] == (
+        "このコードは、自治会のLINEグループのトークに送ってください。"
     )
+    sim.group_act(group_id, "text", user_id=member, text=code)
     linked = session.scalars(select(LineGroup)).one()
     page = client.get(f"/dashboard/associations/{association.id}/line-groups")
     body = page.get_data(as_text=True)
