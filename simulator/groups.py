@@ -63,17 +63,14 @@ def member_count(group_id: str) -> Response:
 @bp.rate_limited("default")
 def leave(group_id: str) -> Response:
     """The bot leaves; LINE sends no leave event for a departure the bot asked for itself."""
-    with sim().state.lock:
+    state = sim().state
+    with state.lock:
         group = _bot_group(group_id)
         if group is None:
             return error(404, "Not found")
         group.bot_member = False
-        group.timeline.append({"from": "system", "kind": "botLeft", "timestamp": _now_ms()})
+        group.timeline.append({"from": "system", "kind": "botLeft", "timestamp": state.now_ms()})
     return jsonify({})
-
-
-def _now_ms() -> int:
-    return sim().state.now_ms()
 
 
 # -- what people do in the LINE app (control) --------------------------------------------------

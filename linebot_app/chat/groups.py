@@ -37,8 +37,8 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class GroupEvent:
-    """What Kairan acts on from a group: the event's kind, the group, and for a link code its
-    random part and LINE's member count (asked before the transaction)."""
+    """What Kairan acts on from a group: the event's kind, the group, a link code's random part,
+    or how many members joined (+) or left (−)."""
 
     kind: str  # join, leave, members, code
     line_group_id: str
