@@ -34,6 +34,7 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
+from models.line_groups import GroupPost, LineGroup, LineGroupCode
 from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
@@ -79,6 +80,7 @@ __all__ = [
     "DistrictWelcome",
     "FollowStatus",
     "Group",
+    "GroupPost",
     "HoldNotice",
     "Household",
     "HouseholdInvite",
@@ -86,6 +88,8 @@ __all__ = [
     "JoinCode",
     "JoinCodeFailure",
     "LabelRequest",
+    "LineGroup",
+    "LineGroupCode",
     "LoginLink",
     "OfficerDigest",
     "Open",

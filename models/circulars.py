@@ -65,6 +65,8 @@ class Circular(Base):
     urgent: Mapped[bool] = mapped_column(default=False)
     # 安否確認: answered 「無事です」/「助けが必要」, reminded every 30 minutes (broadcasts.safety).
     safety_check: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Also posted in the LINE groups linked to the associations it goes to (models.line_groups).
+    line_group_post: Mapped[bool] = mapped_column(default=False, server_default=false())
     # A correction (訂正) points at the circular it corrects and goes to that one's residents.
     corrects_id: Mapped[int | None] = mapped_column(ForeignKey("circulars.id"), index=True)
     # Hours after release at which residents who have not confirmed are reminded (at most two).

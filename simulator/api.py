@@ -30,6 +30,7 @@ __all__ = [
     "invalid",
     "json_body",
     "send",
+    "send_to_group",
     "sent_messages",
 ]
 
@@ -265,6 +266,28 @@ def send(
     response = jsonify(answer)
     response.status_code = ok_status
     return response
+
+
+def send_to_group(group_id: str, body: dict[str, Any]) -> Response:
+    """A push to a group chat the bot is in: one copy in the group, and one message of the
+    quota per member (LINE counts the recipients), all or nothing, with the retry key."""
+    state = sim().state
+    with state.lock:
+        duplicate = _already_accepted(push=True)
+        if duplicate is not None:
+            return duplicate
+        group = state.groups.get(group_id)
+        if group is None or not group.bot_member:
+            return error(400, "The property, 'to', in the request body is invalid")
+        if not state.try_consume_quota(len(group.member_ids)):
+            return _quota_exceeded()
+        message_ids = state.post_to_group(group, body["messages"], g.request_id, "push")
+        g.accepted_ms = state.now_ms()
+        answer = {"sentMessages": sent_messages(message_ids)}
+        retry_key = request.headers.get("X-Line-Retry-Key")
+        if retry_key is not None:
+            state.remember_retry_key(retry_key, g.request_id, answer)
+    return jsonify(answer)
 
 
 def _tell_the_bot_they_blocked(users: list[SimUser]) -> None:

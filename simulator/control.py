@@ -43,7 +43,7 @@ def _control_error(error: ControlError) -> Response:
     return response
 
 
-def _body() -> dict[str, Any]:
+def json_object() -> dict[str, Any]:
     body = request.get_json(silent=True)
     if body is None and not request.get_data():
         return {}
@@ -52,14 +52,14 @@ def _body() -> dict[str, Any]:
     return body
 
 
-def _user(user_id: str) -> SimUser:
+def known_user(user_id: str) -> SimUser:
     user = sim().state.users.get(user_id)
     if user is None:
         raise ControlError(404, "unknown user")
     return user
 
 
-def _string(body: dict[str, Any], key: str) -> str:
+def string_field(body: dict[str, Any], key: str) -> str:
     value = body.get(key)
     if not isinstance(value, str):
         raise ControlError(400, f"'{key}' must be a string")
@@ -71,7 +71,7 @@ def _string(body: dict[str, Any], key: str) -> str:
 
 @bp.post("/users")
 def create_user() -> tuple[Response, int]:
-    body = _body()
+    body = json_object()
     display_name = body.get("displayName", "LINE user")
     if not isinstance(display_name, str) or not display_name.strip():
         raise ControlError(400, "'displayName' must be a non-empty string")
@@ -91,7 +91,7 @@ def create_user() -> tuple[Response, int]:
 def create_users() -> tuple[Response, int]:
     """Many users at once, already friends of the bot, as if they had followed before the test
     or the benchmark began: no webhook is sent. For set-up at scale only."""
-    body = _body()
+    body = json_object()
     count = body.get("count")
     if not isinstance(count, int) or not 1 <= count <= 1_000_000:
         raise ControlError(400, "'count' must be an integer from 1 to 1000000")
@@ -136,7 +136,7 @@ def list_users() -> Response:
 @bp.get("/users/<user_id>")
 def get_user(user_id: str) -> Response:
     with sim().state.lock:
-        return jsonify(_user(user_id).summary())
+        return jsonify(known_user(user_id).summary())
 
 
 def _act(user_id: str, action: str, body: dict[str, Any]) -> dict[str, Any] | None:
@@ -144,7 +144,7 @@ def _act(user_id: str, action: str, body: dict[str, Any]) -> dict[str, Any] | No
     simulator = sim()
     state = simulator.state
     with state.lock:
-        user = _user(user_id)
+        user = known_user(user_id)
         if action == "follow":
             if user.state == "following":
                 return None
@@ -176,7 +176,7 @@ def _message_or_tap(
 ) -> dict[str, Any] | None:
     state = simulator.state
     if action == "text":
-        text = _string(body, "text")
+        text = string_field(body, "text")
         if not text:
             raise ControlError(400, "'text' must not be empty")
         state.record_user_action(user, "text", text=text)
@@ -200,11 +200,11 @@ def _message_or_tap(
         }
         return webhooks.make_event(simulator, user, "message", message=image)
     if action in ("postback", "datetime"):
-        postback_data = _string(body, "data")
+        postback_data = string_field(body, "data")
         params = body.get("params")
         if action == "datetime":
-            mode = _string(body, "mode")
-            value = _string(body, "value")
+            mode = string_field(body, "mode")
+            value = string_field(body, "value")
             pattern = _PICKER_FORMATS.get(mode)
             if pattern is None or not pattern.match(value):
                 raise ControlError(400, "'mode' must be date|time|datetime with a matching value")
@@ -220,7 +220,7 @@ def _message_or_tap(
             postback["params"] = params
         return webhooks.make_event(simulator, user, "postback", postback=postback)
     if action == "uri":
-        uri = _string(body, "uri")
+        uri = string_field(body, "uri")
         state.record_user_action(user, "uri", uri=uri)
         state.record_click(user, uri, _units_of_message_with(user, uri))
         return None
@@ -240,7 +240,7 @@ def _units_of_message_with(user: SimUser, uri: str) -> list[str]:
 def _image_payload(body: dict[str, Any]) -> tuple[bytes, str]:
     if request.is_json:
         try:
-            data = base64.b64decode(_string(body, "base64"), validate=True)
+            data = base64.b64decode(string_field(body, "base64"), validate=True)
         except binascii.Error as exc:
             raise ControlError(400, "'base64' is not valid base64") from exc
         mimetype = body.get("contentType", "image/jpeg")
@@ -258,13 +258,13 @@ _ACTIONS = ("follow", "block", "unblock", "text", "image", "postback", "datetime
 def user_action(user_id: str, action: str) -> Response:
     if action == "read":
         with sim().state.lock:
-            return jsonify({"seen": sim().state.record_impressions(_user(user_id))})
+            return jsonify({"seen": sim().state.record_impressions(known_user(user_id))})
     if action not in _ACTIONS:
         raise ControlError(404, "unknown action")
-    body = {} if action == "image" and not request.is_json else _body()
+    body = {} if action == "image" and not request.is_json else json_object()
     event = _act(user_id, action, body)
     with sim().state.lock:
-        user = _user(user_id).summary()
+        user = known_user(user_id).summary()
     if event is None:
         return jsonify({"user": user, "event": None, "webhook": None})
     return jsonify({"user": user, "event": event, "webhook": webhooks.deliver(sim(), [event])})
@@ -273,14 +273,14 @@ def user_action(user_id: str, action: str) -> Response:
 @bp.post("/events")
 def several_events() -> Response:
     """Several user actions delivered in one webhook request, as LINE sometimes batches them."""
-    actions = _body().get("events")
+    actions = json_object().get("events")
     if not isinstance(actions, list) or not actions:
         raise ControlError(400, "'events' must be a non-empty list")
     events: list[dict[str, Any]] = []
     for item in actions:
         if not isinstance(item, dict) or item.get("action") not in _ACTIONS:
             raise ControlError(400, "each event needs 'userId' and a known 'action'")
-        event = _act(_string(item, "userId"), item["action"], item)
+        event = _act(string_field(item, "userId"), item["action"], item)
         if event is not None:
             events.append(event)
     if not events:
@@ -290,7 +290,7 @@ def several_events() -> Response:
 
 @bp.post("/redeliver")
 def redeliver() -> Response:
-    body = _body()
+    body = json_object()
     ids = body.get("webhookEventIds") or [body.get("webhookEventId")]
     state = sim().state
     with state.lock:
@@ -304,7 +304,7 @@ def redeliver() -> Response:
 @bp.get("/users/<user_id>/inbox")
 def inbox(user_id: str) -> Response:
     with sim().state.lock:
-        user = _user(user_id)
+        user = known_user(user_id)
         messages = [
             {
                 "requestId": e["requestId"],
@@ -325,7 +325,7 @@ def chat(user_id: str) -> Response:
     """Both sides of the conversation plus what the phone shows around it (quick reply, menu)."""
     state = sim().state
     with state.lock:
-        user = _user(user_id)
+        user = known_user(user_id)
         menu_id = user.rich_menu_id or (
             state.default_rich_menu_id if user.state == "following" else None
         )
@@ -400,7 +400,7 @@ def webhook_log() -> Response:
 def webhook_url() -> Response:
     state = sim().state
     if request.method == "POST":
-        body = _body()
+        body = json_object()
         url = body.get("url")
         if url is not None and (
             not isinstance(url, str) or not url.startswith(("http://", "https://"))
@@ -436,7 +436,7 @@ def faults() -> Response:
     a POST replaces them all (what it leaves out is off) and re-seeds the RNG."""
     state = sim().state
     if request.method == "POST":
-        body = _body()
+        body = json_object()
         shares = {kind: body.get(kind, 0.0) for kind in FAULT_KINDS}
         if any(not _share(v) for v in shares.values()):
             raise ControlError(400, "fault shares must be numbers between 0 and 1")
@@ -506,7 +506,7 @@ def _latency(spec: Any) -> Latency | None:
 def quota() -> Response:
     state = sim().state
     if request.method == "POST":
-        body = _body()
+        body = json_object()
         limit = body.get("limit")
         if limit is not None and (not isinstance(limit, int) or limit < 0):
             raise ControlError(400, "'limit' must be a non-negative integer or null (unlimited)")
@@ -525,7 +525,7 @@ def quota() -> Response:
 def rate_limits() -> Response:
     state = sim().state
     if request.method == "POST":
-        body = _body()
+        body = json_object()
         with state.lock:
             if "enabled" in body:
                 state.rate_limits_enabled = bool(body["enabled"])
@@ -561,7 +561,7 @@ def get_time() -> Response:
 
 @bp.post("/time/advance")
 def advance_time() -> Response:
-    seconds = _body().get("seconds")
+    seconds = json_object().get("seconds")
     if not isinstance(seconds, int | float) or seconds < 0:
         raise ControlError(400, "'seconds' must be a non-negative number")
     state = sim().state

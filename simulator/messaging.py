@@ -15,7 +15,15 @@ from linebot.v3.messaging.models import (
     ValidateMessageRequest,
 )
 
-from simulator.api import LineBlueprint, error, invalid, json_body, send, sent_messages
+from simulator.api import (
+    LineBlueprint,
+    error,
+    invalid,
+    json_body,
+    send,
+    send_to_group,
+    sent_messages,
+)
 from simulator.context import sim
 from simulator.validation import check_messages, check_units, check_user_ids, sdk_validate
 
@@ -53,8 +61,13 @@ def reply() -> Response:
         user_id = state.use_reply_token(body["replyToken"])
         if user_id is None:
             return error(400, "Invalid reply token")
+        group = state.groups.get(user_id)
+        if group is not None:
+            # A reply in a group chat reaches the group while the bot is still in it; free too.
+            message_ids = state.post_to_group(group, body["messages"], g.request_id, "reply")
+            return jsonify({"sentMessages": sent_messages(message_ids)})
         user = state.users.get(user_id)
-        message_ids: list[str] = []
+        message_ids = []
         # Replies are free, and a user who blocked the bot since gets nothing.
         if user is not None and user.state != "blocked":
             message_ids = state.deliver([user], body["messages"], g.request_id, "reply", [])
@@ -67,6 +80,8 @@ def push() -> Response:
     body, failure = _validated(PushMessageRequest)
     if failure is not None:
         return failure
+    if isinstance(body["to"], str) and body["to"].startswith("C"):
+        return send_to_group(body["to"], body)
     details = check_user_ids([body["to"]], "to", indexed=False)
     if details:
         return invalid(details)

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, Literal
 
 USER_ID_RE = re.compile(r"^U[0-9a-f]{32}$")
+GROUP_ID_RE = re.compile(r"^C[0-9a-f]{32}$")
 
 # LINE documents a reply token as usable for about one minute after the webhook was sent.
 REPLY_TOKEN_TTL_SECONDS = 60.0
@@ -97,6 +98,27 @@ class SimUser:
             "displayName": self.display_name,
             "state": self.state,
             "richMenuId": self.rich_menu_id,
+            "inboxSize": sum(1 for e in self.timeline if e["from"] == "bot"),
+        }
+
+
+@dataclass
+class SimGroup:
+    """A LINE group chat: its members (users, in the order they joined), whether the bot is in
+    it, and every message posted to it, from members and from the bot, in order."""
+
+    group_id: str
+    name: str
+    member_ids: list[str] = field(default_factory=list)
+    bot_member: bool = False
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "groupId": self.group_id,
+            "groupName": self.name,
+            "memberIds": list(self.member_ids),
+            "botMember": self.bot_member,
             "inboxSize": sum(1 for e in self.timeline if e["from"] == "bot"),
         }
 
@@ -206,6 +228,7 @@ class SimState:
         with self.lock:
             self.clock_offset = 0.0
             self.users: dict[str, SimUser] = {}
+            self.groups: dict[str, SimGroup] = {}
             self.reply_tokens: dict[str, ReplyToken] = {}
             self.retry_keys: dict[str, AcceptedRequest] = {}
             self.quota_limit: int | None = self._default_quota
@@ -309,6 +332,30 @@ class SimState:
                     message_ids.append(message_id)
                 for users_of_unit in delivered:
                     users_of_unit.add(user.user_id)
+            return message_ids
+
+    def post_to_group(
+        self, group: SimGroup, messages: list[dict[str, Any]], request_id: str, source: str
+    ) -> list[str]:
+        """The bot's messages into a group chat it is in (nothing when it is not): one copy
+        that every member sees."""
+        with self.lock:
+            if not group.bot_member:
+                return []
+            message_ids: list[str] = []
+            for message in messages:
+                message_id = self.next_message_id()
+                group.timeline.append(
+                    {
+                        "from": "bot",
+                        "requestId": request_id,
+                        "messageId": message_id,
+                        "message": message,
+                        "source": source,
+                        "timestamp": self.now_ms(),
+                    }
+                )
+                message_ids.append(message_id)
             return message_ids
 
     def _unit_stats(self, unit: str) -> dict[str, Any]:

@@ -121,6 +121,28 @@ class SimulatorClient:
         result: dict[str, Any] = self.call("POST", f"/users/{user_id}/{action}", body)
         return result
 
+    # group chats
+
+    def create_group(self, name: str = "グループ", member_ids: list[str] | None = None) -> str:
+        body = {"groupName": name, "memberIds": member_ids or []}
+        result: str = self.call("POST", "/groups", body)["groupId"]
+        return result
+
+    def group(self, group_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = self.call("GET", f"/groups/{group_id}")
+        return result
+
+    def group_act(self, group_id: str, action: str, **body: Any) -> dict[str, Any]:
+        """invite-bot, remove-bot, join / leave (``user_id=``), text (``user_id=, text=``)."""
+        if "user_id" in body:
+            body["userId"] = body.pop("user_id")
+        result: dict[str, Any] = self.call("POST", f"/groups/{group_id}/{action}", body)
+        return result
+
+    def group_inbox(self, group_id: str) -> list[dict[str, Any]]:
+        messages: list[dict[str, Any]] = self.call("GET", f"/groups/{group_id}/inbox")["messages"]
+        return messages
+
     # what the platform saw
 
     def inbox(self, user_id: str) -> list[dict[str, Any]]:

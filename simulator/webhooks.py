@@ -14,12 +14,12 @@ import urllib3
 from ulid import ULID
 
 from simulator.context import Simulator
-from simulator.state import SimUser
+from simulator.state import SimGroup, SimUser
 
 log = logging.getLogger("simulator.webhooks")
 
-# LINE gives reply tokens with these events; unfollow (and others not simulated) carry none.
-_EVENTS_WITH_REPLY_TOKEN = frozenset({"follow", "message", "postback"})
+# LINE gives reply tokens with these events; unfollow, leave and memberLeft carry none.
+_EVENTS_WITH_REPLY_TOKEN = frozenset({"follow", "message", "postback", "join", "memberJoined"})
 
 
 def sign(body: bytes, channel_secret: str) -> str:
@@ -44,6 +44,35 @@ def make_event(
         }
         if event_type in _EVENTS_WITH_REPLY_TOKEN:
             event["replyToken"] = state.issue_reply_token(user.user_id)
+        event.update(payload)
+        state.webhook_events[event["webhookEventId"]] = event
+        return event
+
+
+def make_group_event(
+    simulator: Simulator,
+    group: SimGroup,
+    event_type: str,
+    user_id: str | None = None,
+    **payload: Any,
+) -> dict[str, Any]:
+    """One webhook event from a group chat: its source names the group, and the member who
+    spoke when a member did (a message); a reply to it goes to the group."""
+    state = simulator.state
+    with state.lock:
+        source: dict[str, Any] = {"type": "group", "groupId": group.group_id}
+        if user_id is not None:
+            source["userId"] = user_id
+        event: dict[str, Any] = {
+            "type": event_type,
+            "mode": "active",
+            "timestamp": state.now_ms(),
+            "source": source,
+            "webhookEventId": str(ULID()),
+            "deliveryContext": {"isRedelivery": False},
+        }
+        if event_type in _EVENTS_WITH_REPLY_TOKEN:
+            event["replyToken"] = state.issue_reply_token(group.group_id)
         event.update(payload)
         state.webhook_events[event["webhookEventId"]] = event
         return event

@@ -20,6 +20,7 @@ from datetime import datetime, time
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from broadcasts.circulars import group_posts
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery.monthly_quota import promised_elsewhere
@@ -144,8 +145,13 @@ def of_circular(
     recipients = reach(session, Target.of_circular(circular)).quota_messages
     follow_ups = reminders.upcoming_if_released(circular, release_at, quiet)
     end = month_end(now)
+    costs = life_costs(recipients, release_at, follow_ups)
+    # The LINE groups get the card's post only, right after the card: no follow-ups there.
+    posts = group_posts.cost(session, circular)
+    if posts:
+        costs.insert(1, Cost(group_posts.SLOT, release_at, posts))
     return Budget(
-        costs=tuple(life_costs(recipients, release_at, follow_ups)),
+        costs=tuple(costs),
         month_end=end,
         committed=committed(session, now, quiet, exclude=circular.id),
         remaining=remaining,
@@ -175,6 +181,8 @@ def committed(session: Session, now: datetime, quiet: QuietHours, exclude: int =
             for cost in life_costs(recipients, release_at, follow_ups)
             if cost.at < end
         )
+        if release_at < end:
+            total += group_posts.cost(session, circular)
     return total
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import budget as budget_service
+from broadcasts.circulars import group_posts
 from broadcasts.circulars.release import Release, release
 from broadcasts.circulars.targeting import Target, reach
 from broadcasts.circulars.translations import save as save_translations
@@ -95,6 +96,8 @@ class Preview:
     # The circular's whole life (card, reminders, notices) against the month; None when the
     # edge asked for the card's cost only.
     budget: budget_service.Budget | None = None
+    # Members of each LINE group it will also be posted in (empty: none chosen or linked).
+    group_members: tuple[int, ...] = ()
 
     @property
     def sendable(self) -> bool:
@@ -131,6 +134,8 @@ def preview(
     require_manage(session, author, circular)
     target = Target.of_circular(circular)
     recipients = reach(session, target).quota_messages
+    groups = group_posts.groups_of(session, circular) if circular.line_group_post else []
+    needed = recipients + sum(group.member_count for group in groups)
     available = None if remaining_quota is None else remaining_quota - promised_elsewhere(session)
     problem: str | None = None
     card: FlexMessage | None = None
@@ -142,12 +147,13 @@ def preview(
         problem = StaffText("届け先が選ばれていません")
     elif problem is None and recipients == 0:
         problem = StaffText("届け先に登録済みの住民がいません")
-    elif problem is None and available is not None and available < recipients:
-        problem = short_of_quota(recipients, available)
+    elif problem is None and available is not None and available < needed:
+        problem = short_of_quota(needed, available)
     return Preview(
         card=card,
         recipients=recipients,
-        quota_needed=recipients,
+        quota_needed=needed,
+        group_members=tuple(group.member_count for group in groups),
         remaining_quota=remaining_quota,
         available=available,
         problem=problem,

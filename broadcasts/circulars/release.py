@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from broadcasts.circulars import group_posts
 from broadcasts.circulars.targeting import Target, reach, recipient_ids
 from broadcasts.circulars.translations import ORIGINAL, language_of, languages_of
 from broadcasts.core.clock import Clock
@@ -76,7 +77,8 @@ def release(
         )
     target = Target.of_circular(circular)
     recipients = reach(session, target).quota_messages
-    refusal = _refusal(session, circular, target, recipients, remaining_quota)
+    needed = recipients + group_posts.cost(session, circular)
+    refusal = _refusal(session, circular, target, recipients, needed, remaining_quota)
     if refusal is not None:
         reason, available = refusal
         circular.hold_reason = reason
@@ -85,6 +87,7 @@ def release(
 
     now = clock.now()
     batches = snapshot(session, clock, circular.id, CARD, recipient_ids(target))
+    group_posts.snapshot(session, circular)
     circular.status = CircularStatus.sending
     circular.released_at = now
     circular.hold_reason = None
@@ -97,9 +100,11 @@ def _refusal(
     circular: Circular,
     target: Target,
     recipients: int,
+    needed: int,
     remaining_quota: int | None,
 ) -> tuple[str, int | None] | None:
-    """Why not, and what the month had left when the quota was why."""
+    """Why not, and what the month had left when the quota was why (`needed`: the card's
+    recipients and the LINE groups' members)."""
     if target.is_empty():
         return StaffText("届け先が選ばれていません"), None
     if recipients == 0:
@@ -110,10 +115,10 @@ def _refusal(
         return error.message, None
     if remaining_quota is not None:
         available = remaining_quota - promised_elsewhere(session)
-        if available < recipients:
+        if available < needed:
             reason = StaffText(
                 "%(shortage)s。全員に届くまで送信しません",
-                shortage=short_of_quota(recipients, available),
+                shortage=short_of_quota(needed, available),
             )
             return reason, available
     return None

@@ -101,6 +101,8 @@ class CircularDraft:
     confirmation_required: bool = True
     urgent: bool = False
     one_per_household: bool = False
+    # Also posted in the LINE groups linked to the associations it goes to (group_posts).
+    line_group_post: bool = False
     # The author's やさしい日本語 version and translations (broadcasts/circulars/translations.py).
     translations: Sequence[Version] = ()
 
@@ -209,6 +211,7 @@ def save_draft(
     circular.one_per_household = draft.one_per_household
     if circular.corrects_id is None:
         set_targets(circular, draft.targets)
+        circular.line_group_post = draft.line_group_post
     set_options(session, circular, values.options)
     save_translations(circular, values.translations)
     session.flush()
@@ -342,6 +345,7 @@ def draft_of(circular: Circular) -> CircularDraft:
         confirmation_required=circular.confirmation_required,
         urgent=circular.urgent,
         one_per_household=circular.one_per_household,
+        line_group_post=circular.line_group_post,
         translations=translations_of(circular),
     )
 

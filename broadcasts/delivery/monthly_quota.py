@@ -8,7 +8,15 @@ from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.i18n import StaffText
-from models import BatchStatus, Circular, CircularStatus, Delivery, DeliveryBatch, DeliveryStatus
+from models import (
+    BatchStatus,
+    Circular,
+    CircularStatus,
+    Delivery,
+    DeliveryBatch,
+    DeliveryStatus,
+    GroupPost,
+)
 
 # The pause the monthly limit causes; the clock lifts it by itself once the quota covers what
 # the circular still has to send (`resume`). Other pauses (a refused token) wait for a person.
@@ -30,8 +38,14 @@ OPEN_BATCHES = (BatchStatus.pending, BatchStatus.in_flight, BatchStatus.held)
 
 
 def promised_elsewhere(session: Session) -> int:
-    """Deliveries released but not yet accepted by LINE: they will use quota."""
-    return _pending_deliveries(session)
+    """Deliveries and LINE-group posts released but not yet accepted by LINE: they will use
+    quota (a group post one message per member)."""
+    posts = session.scalar(
+        select(func.coalesce(func.sum(GroupPost.members), 0)).where(
+            GroupPost.status.in_(OPEN_BATCHES)
+        )
+    )
+    return _pending_deliveries(session) + int(posts or 0)
 
 
 def short_of_quota(needed: int, available: int) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from broadcasts.circulars import group_posts
 from broadcasts.circulars.release import release
 from broadcasts.composing import sessions as compose_sessions
 from broadcasts.composing.attachments import unreferenced_files
@@ -78,6 +79,7 @@ class TickReport:
     digests: int = 0
     welcomes: int = 0
     hold_notices: int = 0
+    group_posts: int = 0
     anonymised: list[int] = field(default_factory=list)
     terms_ended: int = 0
 
@@ -116,6 +118,7 @@ class Clockwork:
         report.digests = self.send_digests()
         report.welcomes = self.send_welcomes()
         report.hold_notices = self.send_hold_notices()
+        report.group_posts = self.send_group_posts()
         self.housekeeping()
         report.anonymised = self.anonymise_blocked()
         return report
@@ -299,6 +302,20 @@ class Clockwork:
             self.clock.now(),
             holds.next_notice,
             lambda session, notice: holds.notice_push(session, notice, url),
+            self.random,
+            timedelta(hours=1),
+        )
+
+    def send_group_posts(self) -> int:
+        """Post released circulars in their associations' LINE groups, once each (each post's
+        retry key). Released already at an allowed time: no quiet hours of its own. A post the
+        monthly limit meets waits an hour."""
+        return pushes.send_due(
+            self.sessions,
+            self.line,
+            self.clock.now(),
+            group_posts.next_due,
+            group_posts.post_push,
             self.random,
             timedelta(hours=1),
         )

@@ -60,6 +60,10 @@ ACTIONS = (
     "household.label_removed",
     "household.label_approved",
     "household.label_declined",
+    # The association's LINE group: a link code issued, the group linked, the bot asked to leave.
+    "line_group.code",
+    "line_group.linked",
+    "line_group.left",
 )
 
 Detail = int | str | bool | None

@@ -47,11 +47,13 @@ from broadcasts.core.postbacks import (
 from broadcasts.core.text import typed_word
 from broadcasts.households import families
 from broadcasts.residents import join_codes
+from broadcasts.rollout import line_groups
 from broadcasts.staff import invites
 from linebot_app.chat import (
     answers,
     archive,
     composing,
+    groups,
     households,
     labels,
     privacy,
@@ -230,6 +232,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(code(invites.CODE.typed), replies.on_invite_code),
     Route(code(join_codes.typed_code), registration.on_join_code),
     Route(code(families.CODE.typed), households.on_family_code),
+    Route(code(line_groups.typed_code), groups.on_code_in_own_chat),
 
     Route(words("家族を招待", "かぞくをしょうたい", "家族招待", "invite family"),
           households.on_invite),

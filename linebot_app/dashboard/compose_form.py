@@ -15,6 +15,7 @@ from broadcasts.circulars.translations import Version
 from broadcasts.composing import attachments, drafts
 from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.core.clock import TOKYO
+from broadcasts.rollout import line_groups
 from linebot_app.dashboard import target_picker, translation_fields
 from linebot_app.dashboard.auth import current
 from linebot_app.dashboard.forms import CircularFieldsForm, ComposeForm, ConfirmForm
@@ -53,6 +54,7 @@ def draft_of_form(form: CircularFieldsForm, targets: Target) -> CircularDraft:
         confirmation_required=bool(form.confirmation_required.data),
         urgent=bool(form.urgent.data),
         one_per_household=bool(form.one_per_household.data),
+        line_group_post=isinstance(form, ComposeForm) and bool(form.line_group_post.data),
         translations=translation_fields.submitted(),
     )
 
@@ -126,6 +128,11 @@ def render_form(
             if is_correction or not isinstance(form, ComposeForm)
             else target_picker.state(targets_of(form)),
             may_mark_urgent=current().scope.may_send_urgent,
+            # The LINE groups linked to the associations the author may send to, offered with
+            # their members (what a post costs).
+            line_groups=line_groups.in_scope(db.session, current().scope)
+            if isinstance(form, ComposeForm)
+            else [],
             remove_form=ConfirmForm(),
             limits={"title": drafts.TITLE_LIMIT, "body": drafts.BODY_LIMIT},
             versions=translation_fields.inputs(versions),
@@ -151,6 +158,7 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
     form.urgent.data = values.urgent
     form.one_per_household.data = values.one_per_household
     if isinstance(form, ComposeForm):
+        form.line_group_post.data = values.line_group_post
         form.districts.data = sorted(values.targets.district_ids)
         form.associations.data = sorted(values.targets.association_ids)
         form.groups.data = sorted(values.targets.group_ids)

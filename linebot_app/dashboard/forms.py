@@ -105,6 +105,8 @@ class CircularFieldsForm(FlaskForm):  # type: ignore[misc]
 
 
 class ComposeForm(CircularFieldsForm):
+    line_group_post = BooleanField(_l("自治会のLINEグループにも投稿"))
+
     # Ids are not checked against a list here: drafts.check_target refuses any the author may
     # not target, forged or not, with the message the author sees.
     districts = SelectMultipleField(coerce=id_value, validate_choice=False)

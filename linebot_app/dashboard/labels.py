@@ -65,6 +65,9 @@ def action_label(action: str) -> str:
         "household.label_removed": _("世帯の表示名を削除"),
         "household.label_approved": _("表示名の変更を承認"),
         "household.label_declined": _("表示名の変更を却下"),
+        "line_group.code": _("LINEグループの連携コードを発行"),
+        "line_group.linked": _("LINEグループを連携"),
+        "line_group.left": _("LINEグループから退出"),
     }
     return str(labels.get(action, action))
 
@@ -119,6 +122,7 @@ def reminder_label(slot: str) -> str:
     it."""
     labels = {
         "card": _("回覧のカード"),
+        "line-group": _("自治会のLINEグループへの投稿"),
         "reminder-1": _("確認のお願い（1回目）"),
         "reminder-2": _("確認のお願い（2回目）"),
         "deadline": _("回答しめきりの前日"),

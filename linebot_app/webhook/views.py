@@ -70,13 +70,16 @@ def callback() -> tuple[str, int]:
 
 
 def _process(event: Any) -> None:
-    from linebot.v3.webhooks import UserSource
+    from linebot.v3.webhooks import GroupSource, UserSource
 
     from linebot_app.chat import context as chat
     from linebot_app.chat.routes import answer
 
     event_id = getattr(event, "webhook_event_id", None)
     event_type = str(getattr(event, "type", "?"))[:40]
+    if isinstance(getattr(event, "source", None), GroupSource):
+        _process_group(event, event_id, event_type)
+        return
     sent = chat.parse(event)
     source = getattr(event, "source", None)
     user_id = getattr(source, "user_id", None) if isinstance(source, UserSource) else None
@@ -133,6 +136,67 @@ def _process(event: Any) -> None:
     reply_token = getattr(event, "reply_token", None)
     if messages and reply_token:
         _reply(event_id, reply_token, messages)
+
+
+def _process_group(event: Any, event_id: Any, event_type: str) -> None:
+    """An event from a LINE group (linebot_app/chat/groups.py): the same claim, commit and
+    reply as a person's. Chatter is ignored before anything is stored."""
+    from linebot_app.chat import groups
+
+    acted = groups.parse(event)
+    if (
+        acted is None
+        or not isinstance(event_id, str)
+        or not 0 < len(event_id) <= webhook_events.MAX_EVENT_ID_LENGTH
+        or getattr(event, "mode", None) != "active"
+    ):
+        log.info("webhook event %r (%s) ignored", str(event_id)[:64], event_type)
+        webhook_event(event_type, "ignored")
+        return
+    # Asked before the transaction, as the chat asks for a profile: linking records what a
+    # post there will cost.
+    members = _member_count(acted.line_group_id) if acted.kind == "code" else None
+    session = db.session
+    try:
+        if not webhook_events.claim(session, clock, event_id, event_type):
+            session.rollback()
+            log.info("webhook event %s (%s) already handled", event_id, event_type)
+            webhook_event(event_type, "duplicate")
+            return
+        messages = groups.apply(session, clock, acted, members)
+        session.commit()
+    except (OperationalError, InterfaceError) as error:
+        session.rollback()
+        log.error(
+            "webhook event %s (%s) failed (%s: the database went away); rolled back",
+            event_id,
+            event_type,
+            type(error).__name__,
+        )
+        raise
+    except Exception as error:
+        session.rollback()
+        _record_failure(session, clock, event_id, event_type, error)
+        webhook_event(event_type, "failed")
+        return
+    log.info("webhook event %s (%s) handled, from a group", event_id, event_type)
+    webhook_event(event_type, "handled")
+    reply_token = getattr(event, "reply_token", None)
+    if messages and reply_token:
+        _reply(event_id, reply_token, messages)
+
+
+def _member_count(line_group_id: str) -> int | None:
+    """LINE's count of the group's members (the bot not counted); None when LINE cannot say."""
+    from linebot.v3.messaging import ApiException
+
+    client = line()
+    try:
+        result = client.api.get_group_member_count(line_group_id, _request_timeout=client.timeout)
+    except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
+        log.warning("member count of a group failed (%s)", type(error).__name__)
+        return None
+    return int(result.count)
 
 
 def _record_failure(

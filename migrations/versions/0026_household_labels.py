@@ -22,18 +22,29 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("label", sa.String(length=40), nullable=True))
-        batch_op.add_column(sa.Column("label_set_by_id", sa.Integer(), nullable=True))
-        batch_op.add_column(
-            sa.Column("label_set_at", models.base.UTCDateTime(timezone=True), nullable=True)
+    # ALTER TABLE, never a batch copy of `households` on SQLite: with foreign keys on, dropping the
+    # old table is refused while household_members point at it, and the upgrade failed.
+    op.add_column("households", sa.Column("label", sa.String(length=40), nullable=True))
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite adds a column's foreign key only inline, in the column's definition.
+        op.execute(
+            "ALTER TABLE households ADD COLUMN label_set_by_id INTEGER"
+            " CONSTRAINT fk_households_label_set_by_id_staff_members"
+            " REFERENCES staff_members (id)"
         )
-        batch_op.create_foreign_key(
-            batch_op.f("fk_households_label_set_by_id_staff_members"),
+    else:
+        op.add_column("households", sa.Column("label_set_by_id", sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            op.f("fk_households_label_set_by_id_staff_members"),
+            "households",
             "staff_members",
             ["label_set_by_id"],
             ["id"],
         )
+    op.add_column(
+        "households",
+        sa.Column("label_set_at", models.base.UTCDateTime(timezone=True), nullable=True),
+    )
     op.create_table(
         "label_requests",
         sa.Column("resident_id", sa.Integer(), nullable=False),
@@ -52,10 +63,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("label_requests")
-    with op.batch_alter_table("households", schema=None) as batch_op:
-        batch_op.drop_constraint(
-            batch_op.f("fk_households_label_set_by_id_staff_members"), type_="foreignkey"
-        )
-        batch_op.drop_column("label_set_at")
-        batch_op.drop_column("label_set_by_id")
-        batch_op.drop_column("label")
+    if op.get_bind().dialect.name == "sqlite":
+        # The foreign key goes with its column in the table's copy (refused while
+        # household_members point at households: downgrade such a database from a backup).
+        with op.batch_alter_table("households", recreate="always") as batch_op:
+            batch_op.drop_column("label_set_at")
+            batch_op.drop_column("label_set_by_id")
+            batch_op.drop_column("label")
+        return
+    op.drop_constraint(
+        op.f("fk_households_label_set_by_id_staff_members"), "households", type_="foreignkey"
+    )
+    op.drop_column("households", "label_set_at")
+    op.drop_column("households", "label_set_by_id")
+    op.drop_column("households", "label")

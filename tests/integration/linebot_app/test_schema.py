@@ -1,11 +1,12 @@
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import SystemClock
@@ -74,3 +75,50 @@ def test_healthz_answers_503_when_the_database_is_unreachable(tmp_path: Path) ->
     response = create_app(make_settings(DATABASE_URL=url)).test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "reason": "database unreachable"}
+
+
+def _insert(connection: Any, table: str, **given: object) -> None:
+    """A row with `given` and a plain value in every other required column."""
+    values: dict[str, object] = {}
+    for _cid, name, kind, not_null, default, key in connection.execute(
+        text(f"PRAGMA table_info({table})")
+    ):
+        if name in given:
+            values[name] = given[name]
+        elif not_null and default is None and not key:
+            kind = kind.upper()
+            number = "INT" in kind or "BOOL" in kind
+            moment = "DATE" in kind or "TIME" in kind
+            values[name] = 1 if number else "2026-01-01 00:00:00.000000" if moment else "x"
+    columns = ", ".join(values)
+    connection.execute(
+        # The names come from the schema itself, never from input.
+        text(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(':' + c for c in values)})"),  # noqa: S608
+        values,
+    )
+
+
+def test_an_upgrade_keeps_households_and_their_members_on_sqlite(tmp_path: Path) -> None:
+    """0026 copied `households` to add a foreign key; with foreign keys on, SQLite refused to
+    drop the old table while members pointed at it, and the upgrade failed."""
+    engine = tune(create_engine(f"sqlite:///{tmp_path / 'families.sqlite3'}"))
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0024")
+    with engine.begin() as connection:
+        _insert(connection, "districts", id=1, code="D1", status="active")
+        _insert(connection, "associations", id=1, district_id=1, code="A1")
+        _insert(
+            connection,
+            "residents",
+            id=1,
+            line_user_id="U" + "a" * 32,
+            association_id=1,
+            follow_status="following",
+        )
+        _insert(connection, "households", id=1)
+        _insert(connection, "household_members", household_id=1, resident_id=1)
+    upgrade(engine)
+    with engine.connect() as connection:
+        members = connection.execute(text("SELECT household_id FROM household_members")).all()
+    engine.dispose()
+    assert members == [(1,)]
