@@ -31,6 +31,12 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
+from models.interest_groups import (
+    CircularInterestTarget,
+    InterestGroup,
+    InterestMembership,
+    Posters,
+)
 from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
@@ -55,6 +61,7 @@ __all__ = [
     "BatchStatus",
     "Channel",
     "Circular",
+    "CircularInterestTarget",
     "CircularStatus",
     "CircularTarget",
     "CircularTemplate",
@@ -77,6 +84,8 @@ __all__ = [
     "Household",
     "HouseholdInvite",
     "HouseholdMember",
+    "InterestGroup",
+    "InterestMembership",
     "JoinCode",
     "JoinCodeFailure",
     "LabelRequest",
@@ -84,6 +93,7 @@ __all__ = [
     "OfficerDigest",
     "Open",
     "PaperHousehold",
+    "Posters",
     "ProcessedWebhookEvent",
     "ProxyConfirmation",
     "QuotaHold",

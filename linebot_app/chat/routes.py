@@ -35,6 +35,7 @@ from broadcasts.core.postbacks import (
     Details,
     DistrictPage,
     GroupPage,
+    LeaveInterest,
     Menu,
     ProxyCircular,
     ProxyHousehold,
@@ -42,6 +43,7 @@ from broadcasts.core.postbacks import (
     Unregister,
 )
 from broadcasts.households import families
+from broadcasts.interest_groups.groups import CODE as INTEREST_CODE
 from broadcasts.residents import join_codes
 from broadcasts.residents.registration import normalise
 from broadcasts.staff import invites
@@ -49,6 +51,7 @@ from linebot_app.chat import (
     archive,
     composing,
     households,
+    interest_groups,
     labels,
     privacy,
     registration,
@@ -187,6 +190,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(tap(ArchiveResults, who=resident), archive.on_results),
     Route(tap(ArchiveFind, who=resident), archive.on_find),
     Route(tap(Unregister, who=resident), registration.on_unregister_answer),
+    Route(tap(LeaveInterest, who=resident), interest_groups.on_leave_tap),
     Route(tap(ChooseLanguage), registration.on_language),
     Route(tap(RegistrationControl("redo"), who=stranger), registration.on_settings),
     Route(tap(*REGISTRATION_STEPS, who=resident), registration.on_step),
@@ -219,6 +223,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(code(invites.CODE.typed), replies.on_invite_code),
     Route(code(join_codes.typed_code), registration.on_join_code),
     Route(code(families.CODE.typed), households.on_family_code),
+    Route(code(INTEREST_CODE.typed), interest_groups.on_code),
 
     Route(words("家族を招待", "かぞくをしょうたい", "家族招待", "invite family"),
           households.on_invite),
@@ -227,6 +232,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りをやめる", "みまもりをやめる", "watch-over off"), households.on_watch_off),
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
+    Route(words(*interest_groups.LEAVE), interest_groups.on_leave),
 
     # Anything else a resident types: 「表示名の変更」 or the label it asked for, a search
     # (「検索 ことば」), else part of an area's name while registering, else help.
