@@ -111,8 +111,8 @@ class InterestGroupForm(FlaskForm):  # type: ignore[misc]
     posters = SelectField(
         _l("回覧を送れる人"),
         choices=[
-            ("officers", _l("役員みんな")),
-            ("creator", _l("作った人だけ（ICT推進員・管理者も送れます）")),
+            SelectChoice("officers", _l("役員みんな")),
+            SelectChoice("creator", _l("作った人だけ（ICT推進員・管理者も送れます）")),
         ],
         default="officers",
     )
