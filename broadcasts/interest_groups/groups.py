@@ -8,9 +8,10 @@ reusable code 「NAKAMA-XXXX-XXXX」 residents type to join (broadcasts/interest
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import false, func, or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars.targeting import Target, staff_line_ids
@@ -220,28 +221,44 @@ def targetable(session: Session, scope: Scope) -> list[Choice]:
     offer: they pick an association's 役員会 as its officers do)."""
     if not scope.may_compose:
         return []
-    associations = list(
-        session.scalars(
-            select(Association)
-            .where(scope.whole_areas().associations(), *([] if not scope.city else [false()]))
-            .order_by(Association.kana)
+    associations: Iterable[Association] = (
+        ()
+        if scope.city
+        else session.scalars(
+            select(Association).where(scope.whole_areas().associations()).order_by(Association.kana)
         )
     )
     choices = [
         Choice("staff_of", association.id, STAFF_GROUP_NAME, association.name)
         for association in associations
     ]
-    in_areas = or_(
-        InterestGroup.association_id.in_(
-            select(Association.id).where(scope.whole_areas().associations())
-        ),
-        InterestGroup.district_id.in_(select(District.id).where(scope.districts_whole())),
-    )
-    for group in session.scalars(
-        select(InterestGroup).where(in_areas).order_by(InterestGroup.name)
-    ):
+    for group in managed(session, scope):
         if scope.may_target(session, Target.of(interest_groups=[group.id])):
             area = group.association or group.district
             assert area is not None  # noqa: S101 - the table's CHECK guarantees one area
             choices.append(Choice("interest_groups", group.id, group.name, area.name))
     return choices
+
+
+def managed(session: Session, scope: Scope) -> list[InterestGroup]:
+    """The groups `scope` may manage (`may_manage_in`), by name: those of the associations and
+    districts it covers wholly."""
+    if not scope.may_compose:
+        return []
+    whole = scope.whole_areas()
+    return list(
+        session.scalars(
+            select(InterestGroup)
+            .where(
+                or_(
+                    InterestGroup.association_id.in_(
+                        select(Association.id).where(whole.associations())
+                    ),
+                    InterestGroup.district_id.in_(
+                        select(District.id).where(whole.districts_whole())
+                    ),
+                )
+            )
+            .order_by(InterestGroup.name, InterestGroup.id)
+        )
+    )

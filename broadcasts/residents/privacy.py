@@ -38,6 +38,7 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InterestMembership,
     LabelRequest,
     Open,
     Resident,
@@ -198,6 +199,9 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     )
     data["watch_over_opt_outs"] = rows(WatchOverOptOut, WatchOverOptOut.resident_id == resident.id)
     data["archive_searches"] = rows(ArchiveSearch, ArchiveSearch.resident_id == resident.id)
+    data["interest_memberships"] = rows(
+        InterestMembership, InterestMembership.resident_id == resident.id
+    )
     data["conversations"] = rows(Conversation, Conversation.resident_id == resident.id)
     data["district_welcomes"] = rows(DistrictWelcome, DistrictWelcome.resident_id == resident.id)
     # The same LINE account may also be staff (a promoter, an officer): that is kept too.
@@ -283,6 +287,8 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     labels.forget(session, resident.id)
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
+    # Which groups they were in says something about them (老人会, 子ども会).
+    session.execute(delete(InterestMembership).where(InterestMembership.resident_id == resident.id))
     resident.line_user_id = ANONYMOUS_PREFIX + secrets.token_hex(16)
     resident.display_name = None
     resident.locale = "ja"

@@ -35,6 +35,7 @@ from broadcasts.core.postbacks import (
     Details,
     DistrictPage,
     GroupPage,
+    InviteInterest,
     LeaveInterest,
     Menu,
     ProxyCircular,
@@ -191,6 +192,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(tap(ArchiveFind, who=resident), archive.on_find),
     Route(tap(Unregister, who=resident), registration.on_unregister_answer),
     Route(tap(LeaveInterest, who=resident), interest_groups.on_leave_tap),
+    Route(tap(InviteInterest), interest_groups.on_invite_tap),
     Route(tap(ChooseLanguage), registration.on_language),
     Route(tap(RegistrationControl("redo"), who=stranger), registration.on_settings),
     Route(tap(*REGISTRATION_STEPS, who=resident), registration.on_step),
@@ -233,6 +235,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
     Route(words(*interest_groups.LEAVE), interest_groups.on_leave),
+    Route(words(*interest_groups.INVITE), interest_groups.on_invite),
 
     # Anything else a resident types: 「表示名の変更」 or the label it asked for, a search
     # (「検索 ことば」), else part of an area's name while registering, else help.

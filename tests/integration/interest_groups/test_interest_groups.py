@@ -361,3 +361,48 @@ def test_a_resident_joins_by_code_and_leaves_with_a_tap_in_line(
     resident = resident_of(session, user)
     assert [g.name for g in members.groups_of(session, resident)] == ["老人会"]
     assert session.scalar(select(func.count()).select_from(InterestMembership)) == 1
+
+
+def test_an_officer_gets_an_invitation_to_forward_and_others_get_help(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    sim: SimulatorClient,
+    officer: StaffMember,
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    association = home(officer)
+    kids = groups.create(
+        session, clock, officer.id, Area(association.id), "子ども会", Posters.officers
+    )
+    elsewhere = make_staff(Role.officer, association_id=make_association().id)
+    groups.create(
+        session,
+        clock,
+        elsewhere.id,
+        Area(elsewhere.roles[0].association_id),
+        "囲碁",
+        Posters.officers,
+    )
+    (resident,) = make_line_residents(1, association)
+    # The officer as a LINE user of the simulator.
+    user = sim.create_user("役員 花子")
+    officer.line_user_id = user
+    session.commit()
+    with serving_line(app, sim):
+        sim.text(user, "グループ招待")
+        assert set(choices(last(sim, user))) == {"子ども会"}
+        tap(sim, user, "子ども会")
+        told, invitation, code = (m["message"]["text"] for m in sim.inbox(user)[-3:])
+        assert "転送してください" in told and "「子ども会」" in invitation
+        assert code == groups.printed(kids.join_code)
+        # A resident: no such word for them, the usual help; a forged tap: refused.
+        sim.text(resident, "グループ招待")
+        assert "回覧板のLINEです" in last(sim, resident)["text"]
+        sim.postback(resident, f"igi:{kids.id}")
+        assert groups.printed(kids.join_code) not in last(sim, resident)["text"]
+        # The code works for whoever it is forwarded to.
+        sim.text(resident, code)
+        assert "「子ども会」に入りました" in last(sim, resident)["text"]
