@@ -33,6 +33,8 @@ from models import (
 
 CODE = InviteCode("NAKAMA", 8)
 NAME_LIMIT = 50
+# The built-in group of an association's officers and 班長: no row, derived from their roles.
+STAFF_GROUP_NAME = "役員会"
 
 
 class GroupError(Refused):
@@ -73,15 +75,6 @@ def may_manage_in(session: Session, scope: Scope, area: Area) -> bool:
     )
 
 
-def exists(session: Session, area: Area) -> bool:
-    if area.district_id is not None:
-        return session.get(District, area.district_id) is not None
-    return (
-        area.association_id is not None
-        and session.get(Association, area.association_id) is not None
-    )
-
-
 def _clean_name(name: str) -> str:
     cleaned = typed_name(name)
     if not cleaned:
@@ -91,9 +84,6 @@ def _clean_name(name: str) -> str:
     if cleaned == STAFF_GROUP_NAME:
         raise GroupError(StaffText("「役員会」は最初からあるグループです"))
     return cleaned
-
-
-STAFF_GROUP_NAME = "役員会"
 
 
 def _taken(session: Session, area: Area, name: str, other_than: int | None = None) -> bool:

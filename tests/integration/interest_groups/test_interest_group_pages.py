@@ -266,6 +266,12 @@ def test_an_officer_composes_to_a_group_and_an_area_and_the_preview_counts_once(
     assert saved.status_code == 302, saved.get_data(as_text=True)
     circular = session.scalars(select(Circular)).one()
     assert reach(session, Target.of_circular(circular)).recipients == 1
+    # The preview counts the member of the group who is also in the 班 once.
+    preview = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert '<span class="big" id="recipients">1</span>' in preview
+    # Shown again for editing, the group stays ticked.
+    edit = client.get(f"/dashboard/compose/{circular.id}").get_data(as_text=True)
+    assert f'name="interest_groups" value="{world.kids_x.id}" checked' in edit
     # Another association's group, forged: refused, nothing saved.
     forged = client.post(
         "/dashboard/compose", data={**data, "interest_groups": [str(world.kids_y.id)]}
