@@ -282,3 +282,18 @@ def test_an_officer_composes_to_a_group_and_an_area_and_the_preview_counts_once(
     )
     assert too_large.status_code == 400
     assert session.scalar(select(func.count()).select_from(Circular)) == 1
+
+
+def test_the_associations_page_links_to_the_groups_each_viewer_manages(
+    world: World, dashboard_client: Callable[..., Any]
+) -> None:
+    links = {
+        who: dashboard_client(getattr(world, who))
+        .get("/dashboard/associations")
+        .get_data(as_text=True)
+        for who in ("promoter_a", "officer_x", "leader_x")
+    }
+    x_groups, a_groups = routes(world)["list_x"], routes(world)["district_a"]
+    assert x_groups in links["promoter_a"] and a_groups in links["promoter_a"]
+    assert x_groups in links["officer_x"] and a_groups not in links["officer_x"]
+    assert x_groups not in links["leader_x"] and a_groups not in links["leader_x"]
