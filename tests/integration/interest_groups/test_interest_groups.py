@@ -30,6 +30,8 @@ from models import (
     CARD,
     Association,
     Delivery,
+    District,
+    DistrictStatus,
     InterestGroup,
     InterestMembership,
     Posters,
@@ -406,3 +408,34 @@ def test_an_officer_gets_an_invitation_to_forward_and_others_get_help(
         # The code works for whoever it is forwarded to.
         sim.text(resident, code)
         assert "「子ども会」に入りました" in last(sim, resident)["text"]
+
+
+def test_a_group_of_a_district_still_preparing_cannot_be_sent_to(
+    session: Session,
+    clock: FakeClock,
+    make_district: Callable[..., District],
+    make_association: Callable[..., Association],
+    make_staff: Callable[..., StaffMember],
+) -> None:
+    preparing = make_district(name="準備校区", status=DistrictStatus.preparing)
+    association = make_association(district=preparing)
+    officer = make_staff(Role.officer, association_id=association.id)
+    promoter = make_staff(Role.promoter, district_id=preparing.id)
+    club = groups.create(
+        session, clock, officer.id, Area(association.id), "子ども会", Posters.officers
+    )
+    volunteers = groups.create(
+        session,
+        clock,
+        promoter.id,
+        Area(district_id=preparing.id),
+        "ボランティア",
+        Posters.officers,
+    )
+    for author, target in (
+        (officer, Target.of(interest_groups=[club.id])),
+        (officer, Target.of(staff_of=[association.id])),
+        (promoter, Target.of(interest_groups=[volunteers.id])),
+    ):
+        with pytest.raises(CompositionError, match="準備中"):
+            drafts.check_target(session, author, target)
