@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
@@ -61,13 +62,16 @@ def join(
     resident = find_resident(session, line_user_id)
     if resident is None or resident.association_id is None:
         return NotRegistered()
-    if membership(session, group.id, resident.id) is not None:
-        return Joined(group.name, already=True)
-    session.add(
-        InterestMembership(interest_group_id=group.id, resident_id=resident.id, joined_at=now)
+    # ON CONFLICT: the same code sent twice at once, handled by two workers, joins once.
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    added = session.scalar(
+        insert(InterestMembership)
+        .values(interest_group_id=group.id, resident_id=resident.id, joined_at=now)
+        .on_conflict_do_nothing(index_elements=["interest_group_id", "resident_id"])
+        .returning(InterestMembership.id)
     )
-    session.flush()
-    return Joined(group.name)
+    return Joined(group.name, already=added is None)
 
 
 def membership(session: Session, group_id: int, resident_id: int) -> InterestMembership | None:

@@ -42,6 +42,7 @@ from models import (
 from simulator.testing import SimulatorClient
 from tests.helpers.clock import FakeClock
 from tests.helpers.conversation import choices, last, tap
+from tests.helpers.databases import race
 from tests.helpers.servers import serving_line
 
 CITY = Scope(0, city=True)
@@ -439,3 +440,23 @@ def test_a_group_of_a_district_still_preparing_cannot_be_sent_to(
     ):
         with pytest.raises(CompositionError, match="準備中"):
             drafts.check_target(session, author, target)
+
+
+def test_the_same_code_sent_twice_at_once_joins_once(
+    app: Flask,
+    session: Session,
+    clock: FakeClock,
+    officer: StaffMember,
+    make_resident: Callable[..., Resident],
+) -> None:
+    group = groups.create(
+        session, clock, officer.id, Area(home(officer).id), "祭り", Posters.officers
+    )
+    resident = make_resident(association=home(officer), registered_at=clock.now())
+    session.commit()
+    code, user = group.join_code, resident.line_user_id
+    # The second join waits behind the first's row (PostgreSQL), then finds it there.
+    late = race(app, lambda other: members.join(other, clock, user, code))
+    assert late == members.Joined("祭り", already=True), late
+    session.expire_all()
+    assert session.scalar(select(func.count()).select_from(InterestMembership)) == 1
