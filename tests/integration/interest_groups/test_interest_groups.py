@@ -286,6 +286,7 @@ def test_a_circular_to_a_group_alone_or_to_the_staff_goes_to_their_members_only(
     officer: StaffMember,
     make_staff: Callable[..., StaffMember],
     make_resident: Callable[..., Resident],
+    make_association: Callable[..., Association],
 ) -> None:
     association = home(officer)
     group = groups.create(
@@ -315,6 +316,18 @@ def test_a_circular_to_a_group_alone_or_to_the_staff_goes_to_their_members_only(
     )
     assert Target.of_circular(draft).staff_association_ids == {association.id}
     assert not draft.targets  # no area row: only the group
+    # Staff of the association see circulars to its groups; those of another do not.
+    colleague = make_staff(Role.officer, association_id=association.id)
+    stranger = make_staff(Role.officer, association_id=make_association().id)
+    to_group = drafts.save_draft(
+        session,
+        clock,
+        officer,
+        CircularDraft(title="老人会", body="旅行", targets=Target.of(interest_groups=[group.id])),
+    )
+    for circular in (draft, to_group):
+        assert Scope.of_member(colleague).may_see(session, circular.id)
+        assert not Scope.of_member(stranger).may_see(session, circular.id)
 
 
 # --- in LINE --------------------------------------------------------------------------------------
