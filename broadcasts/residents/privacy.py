@@ -38,6 +38,7 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InterestGroup,
     InterestMembership,
     LabelRequest,
     Open,
@@ -97,6 +98,8 @@ class Summary:
     consented_at: datetime | None
     in_household: bool
     watch_over_opt_out: bool
+    # The interest groups they joined (「グループ退会」 leaves one), by name.
+    interest_groups: tuple[str, ...]
     deliveries: int
     opens: int
     confirmations: int
@@ -129,6 +132,14 @@ def summary(session: Session, resident: Resident) -> Summary:
         consented_at=resident.consented_at,
         in_household=session.get(HouseholdMember, resident.id) is not None,
         watch_over_opt_out=session.get(WatchOverOptOut, resident.id) is not None,
+        interest_groups=tuple(
+            session.scalars(
+                select(InterestGroup.name)
+                .join(InterestMembership, InterestMembership.interest_group_id == InterestGroup.id)
+                .where(InterestMembership.resident_id == resident.id)
+                .order_by(InterestGroup.name)
+            )
+        ),
         deliveries=count(Delivery),
         opens=count(Open),
         confirmations=count(Acknowledgement),

@@ -365,6 +365,8 @@ def test_a_resident_joins_by_code_and_leaves_with_a_tap_in_line(
         sim.text(stranger, groups.printed(kids.join_code))
         assert "先に登録してください" in last(sim, stranger)["text"]
 
+        sim.text(user, "わたしの情報")
+        assert "参加しているグループ：子ども会、老人会" in sim.inbox(user)[-2]["message"]["text"]
         sim.text(user, "グループ退会")
         assert set(choices(last(sim, user))) == {"子ども会", "老人会"}
         assert "「子ども会」をぬけました" in tap(sim, user, "子ども会")["text"]
