@@ -34,6 +34,12 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
+from models.interest_groups import (
+    CircularInterestTarget,
+    InterestGroup,
+    InterestMembership,
+    Posters,
+)
 from models.line_groups import GroupPost, LineGroup, LineGroupCode
 from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
@@ -62,6 +68,7 @@ __all__ = [
     "BatchStatus",
     "Channel",
     "Circular",
+    "CircularInterestTarget",
     "CircularStatus",
     "CircularTarget",
     "CircularTemplate",
@@ -85,6 +92,8 @@ __all__ = [
     "Household",
     "HouseholdInvite",
     "HouseholdMember",
+    "InterestGroup",
+    "InterestMembership",
     "JoinCode",
     "JoinCodeFailure",
     "LabelRequest",
@@ -94,6 +103,7 @@ __all__ = [
     "OfficerDigest",
     "Open",
     "PaperHousehold",
+    "Posters",
     "ProcessedWebhookEvent",
     "ProxyConfirmation",
     "QuestionKind",

@@ -24,6 +24,7 @@ from models.staff import StaffMember
 from models.types import enum_type
 
 if TYPE_CHECKING:
+    from models.interest_groups import CircularInterestTarget
     from models.translations import CircularTranslation
 
 
@@ -94,6 +95,10 @@ class Circular(Base):
     corrects: Mapped[Circular | None] = relationship(remote_side=[id])
     targets: Mapped[list[CircularTarget]] = relationship(
         back_populates="circular", cascade="all, delete-orphan"
+    )
+    # Interest groups and 「役員会」 it also goes to (models/interest_groups.py).
+    interest_targets: Mapped[list[CircularInterestTarget]] = relationship(
+        cascade="all, delete-orphan"
     )
     options: Mapped[list[AnswerOption]] = relationship(
         back_populates="circular", cascade="all, delete-orphan", order_by="AnswerOption.position"

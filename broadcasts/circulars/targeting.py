@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from models import (
@@ -22,7 +22,12 @@ from models import (
     DeliveryStatus,
     District,
     FollowStatus,
+    Group,
+    InterestMembership,
     Resident,
+    Role,
+    StaffMember,
+    StaffRole,
 )
 
 # A Scope decides with a Target (staff/scope.py imports this module): only its type is needed.
@@ -37,6 +42,9 @@ class Target:
     district_ids: frozenset[int] = frozenset()
     association_ids: frozenset[int] = frozenset()
     group_ids: frozenset[int] = frozenset()
+    # Interest groups (their members) and associations whose 「役員会」 (their staff) it reaches.
+    interest_group_ids: frozenset[int] = frozenset()
+    staff_association_ids: frozenset[int] = frozenset()
     # A correction (訂正) goes to exactly the residents the circular it corrects went to.
     residents_of: int | None = None
 
@@ -46,8 +54,16 @@ class Target:
         districts: Iterable[int] = (),
         associations: Iterable[int] = (),
         groups: Iterable[int] = (),
+        interest_groups: Iterable[int] = (),
+        staff_of: Iterable[int] = (),
     ) -> Target:
-        return cls(frozenset(districts), frozenset(associations), frozenset(groups))
+        return cls(
+            frozenset(districts),
+            frozenset(associations),
+            frozenset(groups),
+            frozenset(interest_groups),
+            frozenset(staff_of),
+        )
 
     @classmethod
     def of_circular(cls, circular: Circular) -> Target:
@@ -57,6 +73,16 @@ class Target:
             (t.district_id for t in circular.targets if t.district_id is not None),
             (t.association_id for t in circular.targets if t.association_id is not None),
             (t.group_id for t in circular.targets if t.group_id is not None),
+            (
+                t.interest_group_id
+                for t in circular.interest_targets
+                if t.interest_group_id is not None
+            ),
+            (
+                t.staff_association_id
+                for t in circular.interest_targets
+                if t.staff_association_id is not None
+            ),
         )
 
     @classmethod
@@ -67,8 +93,17 @@ class Target:
 
     def is_empty(self) -> bool:
         return not (
-            self.district_ids or self.association_ids or self.group_ids or self.residents_of
+            self.district_ids
+            or self.association_ids
+            or self.group_ids
+            or self.interest_group_ids
+            or self.staff_association_ids
+            or self.residents_of
         )
+
+    def areas(self) -> Target:
+        """Only the areas (districts, associations, 班) of this target."""
+        return Target(self.district_ids, self.association_ids, self.group_ids)
 
 
 @dataclass(frozen=True)
@@ -104,6 +139,16 @@ def recipient_ids(target: Target) -> Select[int]:
         in_target.append(Resident.association_id.in_(target.association_ids))
     if target.group_ids:
         in_target.append(Resident.group_id.in_(target.group_ids))
+    if target.interest_group_ids:
+        in_target.append(
+            Resident.id.in_(
+                select(InterestMembership.resident_id).where(
+                    InterestMembership.interest_group_id.in_(target.interest_group_ids)
+                )
+            )
+        )
+    if target.staff_association_ids:
+        in_target.append(Resident.line_user_id.in_(staff_line_ids(target.staff_association_ids)))
     if not in_target:
         return select(Resident.id).where(false())
     # Each resident is one row, so OR-ing the areas counts an overlap once.
@@ -111,6 +156,25 @@ def recipient_ids(target: Target) -> Select[int]:
         Resident.follow_status == FollowStatus.following,
         Resident.association_id.is_not(None),
         or_(*in_target),
+    )
+
+
+def staff_line_ids(association_ids: Iterable[int]) -> Select[str]:
+    """The LINE ids of the associations' 「役員会」: their officers and their 班長. A role whose
+    term ended counts until the clock removes it (a few minutes at most)."""
+    ids = list(association_ids)
+    return (
+        select(StaffMember.line_user_id)
+        .join(StaffRole, StaffRole.staff_member_id == StaffMember.id)
+        .where(
+            or_(
+                and_(StaffRole.role == Role.officer, StaffRole.association_id.in_(ids)),
+                and_(
+                    StaffRole.role == Role.group_leader,
+                    StaffRole.group_id.in_(select(Group.id).where(Group.association_id.in_(ids))),
+                ),
+            )
+        )
     )
 
 

@@ -38,10 +38,12 @@ from models import (
     AnswerOption,
     Association,
     Circular,
+    CircularInterestTarget,
     CircularStatus,
     CircularTarget,
     District,
     Group,
+    InterestGroup,
     QuestionKind,
     StaffMember,
 )
@@ -126,8 +128,14 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
     found_districts = set(
         session.scalars(select(District.id).where(District.id.in_(target.district_ids)))
     )
+    named_associations = target.association_ids | target.staff_association_ids
     found_associations = set(
-        session.scalars(select(Association.id).where(Association.id.in_(target.association_ids)))
+        session.scalars(select(Association.id).where(Association.id.in_(named_associations)))
+    )
+    found_interest = set(
+        session.scalars(
+            select(InterestGroup.id).where(InterestGroup.id.in_(target.interest_group_ids))
+        )
     )
     # `.all()`: a Result has keys() (its columns), so dict() would read it as a mapping.
     group_owners = dict(
@@ -137,7 +145,8 @@ def check_target(session: Session, author: StaffMember | None, target: Target) -
     )
     if (
         found_districts != set(target.district_ids)
-        or found_associations != set(target.association_ids)
+        or found_associations != set(named_associations)
+        or found_interest != set(target.interest_group_ids)
         or set(group_owners) != set(target.group_ids)
     ):
         raise refused
@@ -372,6 +381,30 @@ def set_targets(circular: Circular, target: Target) -> None:
             )
         )
     circular.targets = kept
+    wanted_interest = {("i", i) for i in target.interest_group_ids} | {
+        ("s", i) for i in target.staff_association_ids
+    }
+    kept_interest = []
+    for interest in circular.interest_targets:
+        key = _interest_key(interest)
+        if key in wanted_interest:
+            kept_interest.append(interest)
+            wanted_interest.discard(key)
+    for kind, group_id in sorted(wanted_interest):
+        kept_interest.append(
+            CircularInterestTarget(
+                interest_group_id=group_id if kind == "i" else None,
+                staff_association_id=group_id if kind == "s" else None,
+            )
+        )
+    circular.interest_targets = kept_interest
+
+
+def _interest_key(row: CircularInterestTarget) -> tuple[str, int]:
+    if row.interest_group_id is not None:
+        return ("i", row.interest_group_id)
+    assert row.staff_association_id is not None  # noqa: S101 - the table's CHECK guarantees one
+    return ("s", row.staff_association_id)
 
 
 def _target_key(row: CircularTarget) -> tuple[str, int]:

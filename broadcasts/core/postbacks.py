@@ -37,6 +37,8 @@ Formats (all well under LINE's 300 characters):
     arc:find                        「検索」: the next message is the word to search for
     pxy:c:<circular_id>:<group_id>  班長: the paper households of the 班 for this circular
     pxy:h:<circular_id>:<paper_household_id>   班長: proxy-confirm this paper household
+    igl:<interest_group_id>         「グループ退会」: leave this interest group
+    igi:<interest_group_id>         「グループ招待」 (staff): the invitation for this group
 """
 
 from __future__ import annotations
@@ -235,6 +237,20 @@ class ProxyHousehold:
     paper_household_id: int
 
 
+@dataclass(frozen=True)
+class LeaveInterest:
+    """「グループ退会」: leave this interest group."""
+
+    interest_group_id: int
+
+
+@dataclass(frozen=True)
+class InviteInterest:
+    """「グループ招待」 (staff): the invitation to forward for this interest group."""
+
+    interest_group_id: int
+
+
 Postback = (
     Confirm
     | Answer
@@ -260,6 +276,8 @@ Postback = (
     | ArchiveFind
     | ProxyCircular
     | ProxyHousehold
+    | LeaveInterest
+    | InviteInterest
 )
 
 
@@ -321,6 +339,10 @@ def _encode(postback: Postback) -> str:
             return f"pxy:c:{circular_id}:{group_id}"
         case ProxyHousehold(circular_id, paper_household_id):
             return f"pxy:h:{circular_id}:{paper_household_id}"
+        case LeaveInterest(interest_group_id):
+            return f"igl:{interest_group_id}"
+        case InviteInterest(interest_group_id):
+            return f"igi:{interest_group_id}"
 
 
 _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
@@ -341,6 +363,8 @@ _PATTERNS: list[tuple[re.Pattern[str], type[Postback]]] = [
     (re.compile(rf"arc:s:({_PAGE})"), ArchiveResults),
     (re.compile(rf"pxy:c:({_ID}):({_ID})"), ProxyCircular),
     (re.compile(rf"pxy:h:({_ID}):({_ID})"), ProxyHousehold),
+    (re.compile(rf"igl:({_ID})"), LeaveInterest),
+    (re.compile(rf"igi:({_ID})"), InviteInterest),
 ]
 _COMPOSE_WORDS = (
     "next",

@@ -39,6 +39,8 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InterestGroup,
+    InterestMembership,
     LabelRequest,
     Open,
     Resident,
@@ -97,6 +99,8 @@ class Summary:
     consented_at: datetime | None
     in_household: bool
     watch_over_opt_out: bool
+    # The interest groups they joined (「グループ退会」 leaves one), by name.
+    interest_groups: tuple[str, ...]
     deliveries: int
     opens: int
     confirmations: int
@@ -129,6 +133,14 @@ def summary(session: Session, resident: Resident) -> Summary:
         consented_at=resident.consented_at,
         in_household=session.get(HouseholdMember, resident.id) is not None,
         watch_over_opt_out=session.get(WatchOverOptOut, resident.id) is not None,
+        interest_groups=tuple(
+            session.scalars(
+                select(InterestGroup.name)
+                .join(InterestMembership, InterestMembership.interest_group_id == InterestGroup.id)
+                .where(InterestMembership.resident_id == resident.id)
+                .order_by(InterestGroup.name)
+            )
+        ),
         deliveries=count(Delivery),
         opens=count(Open),
         confirmations=count(Acknowledgement),
@@ -200,6 +212,9 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     data["watch_over_opt_outs"] = rows(WatchOverOptOut, WatchOverOptOut.resident_id == resident.id)
     data["archive_searches"] = rows(ArchiveSearch, ArchiveSearch.resident_id == resident.id)
     data["answer_prompts"] = rows(AnswerPrompt, AnswerPrompt.resident_id == resident.id)
+    data["interest_memberships"] = rows(
+        InterestMembership, InterestMembership.resident_id == resident.id
+    )
     data["conversations"] = rows(Conversation, Conversation.resident_id == resident.id)
     data["district_welcomes"] = rows(DistrictWelcome, DistrictWelcome.resident_id == resident.id)
     # The same LINE account may also be staff (a promoter, an officer): that is kept too.
@@ -292,6 +307,8 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
     )
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
+    # Which groups they were in says something about them (老人会, 子ども会).
+    session.execute(delete(InterestMembership).where(InterestMembership.resident_id == resident.id))
     resident.line_user_id = ANONYMOUS_PREFIX + secrets.token_hex(16)
     resident.display_name = None
     resident.locale = "ja"

@@ -28,6 +28,7 @@ from models import (
     DistrictWelcome,
     FollowStatus,
     Group,
+    InterestGroup,
     Resident,
 )
 
@@ -113,6 +114,22 @@ def preparing_districts(session: Session, target: Target) -> list[str]:
             select(Association.district_id)
             .join(Group, Group.association_id == Association.id)
             .where(Group.id.in_(target.group_ids))
+        ),
+        # Interest groups and 「役員会」 live in an association or a district too.
+        District.id.in_(
+            select(Association.district_id).where(
+                or_(
+                    Association.id.in_(target.staff_association_ids),
+                    Association.id.in_(
+                        select(InterestGroup.association_id).where(
+                            InterestGroup.id.in_(target.interest_group_ids)
+                        )
+                    ),
+                )
+            )
+        ),
+        District.id.in_(
+            select(InterestGroup.district_id).where(InterestGroup.id.in_(target.interest_group_ids))
         ),
     )
     return list(

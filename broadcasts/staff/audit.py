@@ -44,6 +44,8 @@ ACTIONS = (
     "district.activated",
     "district.prepared",
     "join_code.rotated",
+    "interest_group.created",
+    "interest_group.changed",
     "template.saved",
     "template.shared",
     "export.adoption",

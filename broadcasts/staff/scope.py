@@ -25,10 +25,13 @@ from broadcasts.circulars.targeting import Target
 from models import (
     Association,
     Circular,
+    CircularInterestTarget,
     CircularTarget,
     Delivery,
     District,
     Group,
+    InterestGroup,
+    Posters,
     Resident,
     Role,
     StaffMember,
@@ -228,7 +231,24 @@ class Scope:
                 ),
             )
         )
-        return or_(Circular.author_id == self.staff_member_id, touches)
+        # Interest groups and 「役員会」 of the areas it covers wholly: not a 班長's.
+        interest = exists(
+            select(CircularInterestTarget.id).where(
+                CircularInterestTarget.circular_id == Circular.id,
+                or_(
+                    CircularInterestTarget.staff_association_id.in_(visible),
+                    CircularInterestTarget.interest_group_id.in_(
+                        select(InterestGroup.id).where(
+                            or_(
+                                InterestGroup.association_id.in_(visible),
+                                InterestGroup.district_id.in_(self.district_ids),
+                            )
+                        )
+                    ),
+                ),
+            )
+        )
+        return or_(Circular.author_id == self.staff_member_id, touches, interest)
 
     # --- checks on one row ----------------------------------------------------------------------
 
@@ -253,7 +273,33 @@ class Scope:
         )
         if set(owners) != set(target.group_ids):
             return False
+        interest = session.execute(
+            select(
+                InterestGroup.id,
+                InterestGroup.association_id,
+                InterestGroup.district_id,
+                InterestGroup.posters,
+                InterestGroup.created_by_id,
+            ).where(InterestGroup.id.in_(target.interest_group_ids))
+        ).all()
+        if len(interest) != len(target.interest_group_ids):
+            return False
         wanted = set(target.association_ids) | set(owners.values())
+        wanted |= set(target.staff_association_ids)
+        for _id, association_id, district_id, posters, creator in interest:
+            if district_id is not None and district_id not in self.district_ids:
+                return False
+            if association_id is None:
+                continue
+            if posters is Posters.creator and creator != self.staff_member_id:
+                # Not the creator's: only those above the association (its promoter) may.
+                wanted_by_district = select(Association.id).where(
+                    Association.id == association_id,
+                    Association.district_id.in_(self.district_ids),
+                )
+                if session.scalar(wanted_by_district) is None:
+                    return False
+            wanted.add(association_id)
         if not wanted:
             return True
         covered = session.scalars(

@@ -42,6 +42,7 @@ def worded(kept: privacy.Summary, _: Gettext) -> str:
         _("登録した日：{date}").format(date=_day(kept.registered_at) or none),
         _("個人情報の説明に同意した日：{date}").format(date=_day(kept.consented_at) or none),
         _("家族の世帯：{state}").format(state=_("あり") if kept.in_household else none),
+        _("参加しているグループ：{names}").format(names="、".join(kept.interest_groups) or none),
         _("見守りの一覧：{state}").format(
             state=_("出さない") if kept.watch_over_opt_out else _("自治会の設定どおり")
         ),

@@ -36,6 +36,8 @@ from broadcasts.core.postbacks import (
     DistrictPage,
     GroupPage,
     Headcount,
+    InviteInterest,
+    LeaveInterest,
     Menu,
     ProxyCircular,
     ProxyHousehold,
@@ -46,6 +48,7 @@ from broadcasts.core.postbacks import (
 )
 from broadcasts.core.text import typed_word
 from broadcasts.households import families
+from broadcasts.interest_groups.groups import CODE as INTEREST_CODE
 from broadcasts.residents import join_codes
 from broadcasts.rollout import line_groups
 from broadcasts.staff import invites
@@ -55,6 +58,7 @@ from linebot_app.chat import (
     composing,
     groups,
     households,
+    interest_groups,
     labels,
     privacy,
     registration,
@@ -199,6 +203,8 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(tap(ArchiveResults, who=resident), archive.on_results),
     Route(tap(ArchiveFind, who=resident), archive.on_find),
     Route(tap(Unregister, who=resident), registration.on_unregister_answer),
+    Route(tap(LeaveInterest, who=resident), interest_groups.on_leave_tap),
+    Route(tap(InviteInterest), interest_groups.on_invite_tap),
     Route(tap(ChooseLanguage), registration.on_language),
     Route(tap(RegistrationControl("redo"), who=stranger), registration.on_settings),
     Route(tap(*REGISTRATION_STEPS, who=resident), registration.on_step),
@@ -233,6 +239,7 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(code(join_codes.typed_code), registration.on_join_code),
     Route(code(families.CODE.typed), households.on_family_code),
     Route(code(line_groups.typed_code), groups.on_code_in_own_chat),
+    Route(code(INTEREST_CODE.typed), interest_groups.on_code),
 
     Route(words("家族を招待", "かぞくをしょうたい", "家族招待", "invite family"),
           households.on_invite),
@@ -241,6 +248,8 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りをやめる", "みまもりをやめる", "watch-over off"), households.on_watch_off),
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
+    Route(words(*interest_groups.LEAVE), interest_groups.on_leave),
+    Route(words(*interest_groups.INVITE), interest_groups.on_invite),
 
     # Anything else a resident types: 「表示名の変更」 or the label it asked for, the answer
     # awaited after 「回答する」, else a search (「検索 ことば」), else part of an area's name while

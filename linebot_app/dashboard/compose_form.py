@@ -15,6 +15,7 @@ from broadcasts.circulars.translations import Version
 from broadcasts.composing import attachments, drafts
 from broadcasts.composing.drafts import CircularDraft, CompositionError
 from broadcasts.core.clock import TOKYO
+from broadcasts.interest_groups import groups as interest_groups
 from broadcasts.rollout import line_groups
 from linebot_app.dashboard import target_picker, translation_fields
 from linebot_app.dashboard.auth import current
@@ -70,6 +71,8 @@ def targets_of(form: ComposeForm) -> Target:
         districts=form.districts.data or [],
         associations=form.associations.data or [],
         groups=form.groups.data or [],
+        interest_groups=form.interest_groups.data or [],
+        staff_of=form.staff_of.data or [],
     )
 
 
@@ -127,6 +130,9 @@ def render_form(
             picker=None
             if is_correction or not isinstance(form, ComposeForm)
             else target_picker.state(targets_of(form)),
+            interest_choices=[]
+            if is_correction or not isinstance(form, ComposeForm)
+            else interest_groups.targetable(db.session, current().scope),
             may_mark_urgent=current().scope.may_send_urgent,
             # The LINE groups linked to the associations the author may send to, offered with
             # their members (what a post costs).
@@ -162,3 +168,5 @@ def fill_draft(form: CircularFieldsForm, values: CircularDraft) -> None:
         form.districts.data = sorted(values.targets.district_ids)
         form.associations.data = sorted(values.targets.association_ids)
         form.groups.data = sorted(values.targets.group_ids)
+        form.interest_groups.data = sorted(values.targets.interest_group_ids)
+        form.staff_of.data = sorted(values.targets.staff_association_ids)

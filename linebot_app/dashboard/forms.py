@@ -112,6 +112,21 @@ class ComposeForm(CircularFieldsForm):
     districts = SelectMultipleField(coerce=id_value, validate_choice=False)
     associations = SelectMultipleField(coerce=id_value, validate_choice=False)
     groups = SelectMultipleField(coerce=id_value, validate_choice=False)
+    interest_groups = SelectMultipleField(coerce=id_value, validate_choice=False)
+    # Associations whose 「役員会」 (their staff) the circular goes to.
+    staff_of = SelectMultipleField(coerce=id_value, validate_choice=False)
+
+
+class InterestGroupForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(_l("グループ名"), validators=[InputRequired()])
+    posters = SelectField(
+        _l("回覧を送れる人"),
+        choices=[
+            SelectChoice("officers", _l("役員みんな")),
+            SelectChoice("creator", _l("作った人だけ（ICT推進員・管理者も送れます）")),
+        ],
+        default="officers",
+    )
 
 
 class ScheduleForm(FlaskForm):  # type: ignore[misc]

@@ -24,6 +24,7 @@ from broadcasts.staff import logins
 from linebot_app.dashboard import (
     circulars,
     house_labels,
+    interest_groups,
     labels,
     line_groups,
     messages,
@@ -61,6 +62,7 @@ for area in (
     paper,
     house_labels,
     line_groups,
+    interest_groups,
     rollout,
     staff,
     safety,

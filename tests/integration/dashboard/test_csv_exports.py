@@ -24,6 +24,7 @@ from models import (
     Delivery,
     DeliveryStatus,
     District,
+    InterestGroup,
     Resident,
     Role,
     StaffMember,
@@ -68,9 +69,30 @@ def exports(
         officer = make_staff(Role.officer, association_id=association.id)
         officer.display_name = name
         officer.roles[0].ends_at = datetime.now(UTC) + timedelta(days=5)
+    # Interest groups named by officers (issue #23); a name is kept without tabs or CRs.
+    named = [text for text in HOSTILE if not text.startswith(("\t", "\r"))]
+    for name in named:
+        session.add(
+            InterestGroup(
+                association_id=association.id, name=name, join_code=f"CODE{len(name)}{name[:1]}"
+            )
+        )
+        session.add(
+            InterestGroup(
+                district_id=district.id, name=name, join_code=f"DIST{len(name)}{name[:1]}"
+            )
+        )
     session.commit()
     areas = [district.name, *HOSTILE]
     return admin, {
+        "interest-groups.csv": (
+            f"/dashboard/associations/{association.id}/interest-groups.csv",
+            named,
+        ),
+        "district-interest-groups.csv": (
+            f"/dashboard/districts/{district.id}/interest-groups.csv",
+            named,
+        ),
         "answers.csv": (f"/dashboard/circulars/{circular.id}/answers.csv", HOSTILE),
         "respondents.csv": (f"/dashboard/circulars/{circular.id}/respondents.csv", HOSTILE),
         "stats.csv": (f"/dashboard/circulars/{circular.id}/stats.csv", areas),
@@ -89,6 +111,8 @@ def exports(
         "reach.csv",
         "adoption.csv",
         "roles-ending.csv",
+        "interest-groups.csv",
+        "district-interest-groups.csv",
     ],
 )
 def test_no_cell_of_an_export_is_a_formula(
@@ -117,4 +141,6 @@ def test_the_table_above_covers_every_csv_route(app: Flask) -> None:
         "/dashboard/associations.csv",
         "/dashboard/adoption.csv",
         "/dashboard/staff/ending.csv",
+        "/dashboard/associations/<int:association_id>/interest-groups.csv",
+        "/dashboard/districts/<int:district_id>/interest-groups.csv",
     }

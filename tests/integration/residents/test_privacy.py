@@ -43,6 +43,8 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InterestGroup,
+    InterestMembership,
     LabelRequest,
     Open,
     Resident,
@@ -130,6 +132,10 @@ def everything(
     session.add(WatchOverOptOut(resident_id=resident.id))
     session.add(ArchiveSearch(resident_id=resident.id, word="夏祭り"))
     session.add(AnswerPrompt(resident_id=resident.id, circular_id=circular.id))
+    club = InterestGroup(association_id=association.id, name="老人会", join_code="ABCD2345")
+    session.add(club)
+    session.flush()
+    session.add(InterestMembership(interest_group_id=club.id, resident_id=resident.id))
     session.add(Conversation(resident_id=resident.id, step=ConversationStep.district))
     session.add(DistrictWelcome(district_id=district.id, resident_id=resident.id))
     session.commit()
@@ -240,6 +246,9 @@ def test_erase_removes_the_household_membership_but_not_the_household(
     assert session.get(ArchiveSearch, everything.id) is None
     assert session.get(AnswerPrompt, everything.id) is None
     assert session.get(Conversation, everything.id) is None
+    # Their interest groups go too; the groups stay.
+    assert session.scalar(select(func.count()).select_from(InterestMembership)) == 0
+    assert session.scalar(select(func.count()).select_from(InterestGroup)) == 1
 
 
 # --- the retention period, run by the clock ----------------------------------------------------
