@@ -31,6 +31,7 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
+from models.inbox import InboxMessage, InboxPrompt, InboxPush, InboxThread, ThreadStatus
 from models.logins import DashboardSession, LoginLink
 from models.records import AuditEntry, ProcessedWebhookEvent
 from models.residents import FollowStatus, Resident
@@ -77,6 +78,10 @@ __all__ = [
     "Household",
     "HouseholdInvite",
     "HouseholdMember",
+    "InboxMessage",
+    "InboxPrompt",
+    "InboxPush",
+    "InboxThread",
     "JoinCode",
     "JoinCodeFailure",
     "LabelRequest",
@@ -93,6 +98,7 @@ __all__ = [
     "StaffInvite",
     "StaffMember",
     "StaffRole",
+    "ThreadStatus",
     "UTCDateTime",
     "WatchOverOptOut",
     "WatchOverSetting",

@@ -28,6 +28,7 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.monthly_quota import quota_paused
+from broadcasts.inbox import notices
 from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
 from broadcasts.schedule import digests, holds
@@ -78,6 +79,7 @@ class TickReport:
     digests: int = 0
     welcomes: int = 0
     hold_notices: int = 0
+    inbox_pushes: int = 0
     anonymised: list[int] = field(default_factory=list)
     terms_ended: int = 0
 
@@ -116,6 +118,7 @@ class Clockwork:
         report.digests = self.send_digests()
         report.welcomes = self.send_welcomes()
         report.hold_notices = self.send_hold_notices()
+        report.inbox_pushes = self.send_inbox_pushes()
         self.housekeeping()
         report.anonymised = self.anonymise_blocked()
         return report
@@ -299,6 +302,33 @@ class Clockwork:
             self.clock.now(),
             holds.next_notice,
             lambda session, notice: holds.notice_push(session, notice, url),
+            self.random,
+            timedelta(hours=1),
+        )
+
+    def send_inbox_pushes(self) -> int:
+        """The inbox's notices to officers (staff alerts: no quiet hours) and officers' answers
+        to residents (outside quiet hours, like any message to residents). One the monthly
+        limit meets waits an hour."""
+        now = self.clock.now()
+        url = self.settings.dashboard_url
+        sent = pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            notices.next_notice,
+            lambda session, push: notices.notice_push(session, push, url),
+            self.random,
+            timedelta(hours=1),
+        )
+        if allowed_at(now, self.settings.quiet_hours, urgent=False) > now:
+            return sent
+        return sent + pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            notices.next_answer,
+            notices.answer_push,
             self.random,
             timedelta(hours=1),
         )

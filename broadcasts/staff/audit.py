@@ -60,6 +60,8 @@ ACTIONS = (
     "household.label_removed",
     "household.label_approved",
     "household.label_declined",
+    "inbox.answered",
+    "inbox.status_set",
 )
 
 Detail = int | str | bool | None

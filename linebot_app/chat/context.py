@@ -118,6 +118,8 @@ class Context:
     search_word_awaited: bool = False
     # A pending 「表示名の変更」 this text used up: the text is the label asked for.
     label_awaited: bool = False
+    # A pending 「自治会へ」 this text used up: the text is the message to the association.
+    inbox_awaited: bool = False
     # The resident once found: the webhook asks again after the handler, for its log line.
     _found: list[Resident] = field(default_factory=list, repr=False, compare=False)
 

@@ -2,10 +2,10 @@
 
 Read `ROUTES` top to bottom: the first route that matches answers. A handler may decline (None)
 and the walk goes on below it — a draft that ended elsewhere meanwhile, 「代理確認」 from someone
-who leads no 班, a text that is no search — and two routes only take note and always decline
-(a pending 「検索」 or 「表示名の変更」 is used up by any text). Words match after normalising
-width, kana, case and spaces. A matcher reads what was sent and three facts about the sender
-(`Facts`), nothing else, so the order is tested without LINE or a database
+who leads no 班, a text that is no search — and three routes only take note and always decline
+(a pending 「検索」, 「表示名の変更」 or 「自治会へ」 is used up by any text). Words match after
+normalising width, kana, case and spaces. A matcher reads what was sent and three facts about the
+sender (`Facts`), nothing else, so the order is tested without LINE or a database
 (tests/unit/chat/test_chat_routes.py).
 """
 
@@ -49,6 +49,7 @@ from linebot_app.chat import (
     archive,
     composing,
     households,
+    inbox,
     labels,
     privacy,
     registration,
@@ -201,10 +202,11 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(event("image"), replies.on_help),
     Route(event("other"), replies.on_help),
 
-    # From here on, texts. A pending 「検索」 or 「表示名の変更」 applies to the very next one
-    # only: used up now.
+    # From here on, texts. A pending 「検索」, 「表示名の変更」 or 「自治会へ」 applies to the very
+    # next one only: used up now.
     Route(text(who=resident), archive.use_up_prompt),
     Route(text(who=resident), labels.use_up_prompt),
+    Route(text(who=resident), inbox.use_up_prompt),
     Route(words("回覧を見る", "回覧", "かいらん", "circulars"), archive.on_list),
     Route(words("設定", "せってい", "登録", "とうろく", "settings", "register"),
           registration.on_settings),
@@ -228,9 +230,11 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("見守りを受ける", "みまもりをうける", "watch-over on"), households.on_watch_on),
     Route(words("代理確認", "だいりかくにん", "proxy"), households.on_proxy),
 
-    # Anything else a resident types: 「表示名の変更」 or the label it asked for, a search
+    # Anything else a resident types: 「表示名の変更」 or the label it asked for, 「自治会へ」
+    # or the message it asked for, a search
     # (「検索 ことば」), else part of an area's name while registering, else help.
     Route(text(who=resident), labels.on_typed),
+    Route(text(who=resident), inbox.on_typed),
     Route(text(who=resident), archive.on_typed),
     Route(text(who=resident), registration.on_typed),
     Route(text(), replies.on_help),

@@ -24,6 +24,7 @@ from broadcasts.staff import logins
 from linebot_app.dashboard import (
     circulars,
     house_labels,
+    inbox,
     labels,
     messages,
     paper,
@@ -57,6 +58,7 @@ for area in (
     messages,
     paper,
     house_labels,
+    inbox,
     rollout,
     staff,
     safety,

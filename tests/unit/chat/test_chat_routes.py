@@ -29,6 +29,7 @@ from linebot_app.chat import (
     archive,
     composing,
     households,
+    inbox,
     labels,
     privacy,
     registration,
@@ -72,11 +73,18 @@ def staff_code() -> str:
 def test_a_join_code_is_a_code_for_anyone_but_an_author_with_a_draft_open() -> None:
     code = join_codes.printed(join_codes.new_code())
     assert first(Sent.typed(code), STRANGER) is registration.on_join_code
-    # A resident's text uses up a pending 「検索」 or 「表示名の変更」 first (never answering),
-    # then the code wins over the search or the label the same text would be right after them.
+    # A resident's text uses up a pending 「検索」, 「表示名の変更」 or 「自治会へ」 first (never
+    # answering), then the code wins over the search, the label or the message to the
+    # association the same text would be right after them.
     asked = handlers(Sent.typed(code), RESIDENT)
-    assert asked[:3] == [archive.use_up_prompt, labels.use_up_prompt, registration.on_join_code]
+    assert asked[:4] == [
+        archive.use_up_prompt,
+        labels.use_up_prompt,
+        inbox.use_up_prompt,
+        registration.on_join_code,
+    ]
     assert asked.index(registration.on_join_code) < asked.index(labels.on_typed)
+    assert asked.index(registration.on_join_code) < asked.index(inbox.on_typed)
     assert asked.index(registration.on_join_code) < asked.index(archive.on_typed)
     # While a draft is open, the text is its title, body or whatever the step asks.
     assert first(Sent.typed(code), DRAFTING) is composing.on_text
@@ -121,12 +129,14 @@ def test_a_family_code_and_a_staff_code_go_to_their_own_handlers() -> None:
         ("桜", RESIDENT, labels.on_typed),
         ("表示名の変更", RESIDENT, labels.on_typed),
         ("表示名の変更 山田", RESIDENT, labels.on_typed),
+        # 「自治会へ」 is a resident's (labels.on_typed declines it, then inbox.on_typed takes it).
+        ("自治会へ", STRANGER, replies.on_help),
     ],
 )
 def test_typed_words(text: str, facts: Facts, handler: Any) -> None:
     # Ahead of these, a resident's text (not a draft's) uses up a pending 「検索」 and
-    # 「表示名の変更」.
-    note_takers = (archive.use_up_prompt, labels.use_up_prompt)
+    # 「表示名の変更」 and 「自治会へ」.
+    note_takers = (archive.use_up_prompt, labels.use_up_prompt, inbox.use_up_prompt)
     answering = [h for h in handlers(Sent.typed(text), facts) if h not in note_takers]
     assert answering[0] is handler
 
@@ -135,7 +145,9 @@ def test_a_residents_other_text_is_a_search_then_a_registration_search_then_help
     assert handlers(Sent.typed("桜町"), RESIDENT) == [
         archive.use_up_prompt,
         labels.use_up_prompt,
+        inbox.use_up_prompt,
         labels.on_typed,
+        inbox.on_typed,
         archive.on_typed,
         registration.on_typed,
         replies.on_help,
