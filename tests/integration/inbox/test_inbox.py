@@ -224,3 +224,62 @@ def test_through_line_a_resident_writes_an_officer_is_told_and_the_answer_arrive
     assert len(got) == 1 and "明日なおします" in got[0]
     session.expire_all()
     assert {p.status for p in session.scalars(select(InboxPush))} == {BatchStatus.accepted}
+
+
+def test_the_chat_takes_the_message_at_once_or_next_and_says_when_it_cannot(
+    app: Flask,
+    session: Session,
+    sim: SimulatorClient,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    association = make_association(name="桜町内会")
+    (user,) = make_line_residents(1, association)
+    (stranger,) = sim.create_users(1)
+    session.commit()
+
+    def bodies() -> list[str]:
+        session.expire_all()
+        return list(session.scalars(select(InboxMessage.body).order_by(InboxMessage.id)))
+
+    with serving_line(app, sim):
+        # In one message, the command in any width; the body kept as typed.
+        sim.text(user, "ｼﾞﾁｶｲﾍ　ごみ置き場の　ネットが　破れています")
+        assert "自治会の役員に送りました" in last(sim, user)["text"]
+        assert bodies() == ["ごみ置き場の　ネットが　破れています"]
+        # The prompt applies to the very next text only: a command after it is the command.
+        sim.text(user, "自治会へ")
+        sim.text(user, "ヘルプ")
+        sim.text(user, "ただのひとりごと")
+        assert len(bodies()) == 1
+        for n in range(writing.DAILY_LIMIT - 1):
+            sim.text(user, f"自治会へ {n}")
+        sim.text(user, "自治会へ もう一通")
+        assert "1日5通まで" in last(sim, user)["text"]
+        assert len(bodies()) == writing.DAILY_LIMIT
+        # Somebody Kairan does not know gets help.
+        sim.text(stranger, "自治会へ こんにちは")
+        assert "自治会の役員に送りました" not in last(sim, stranger)["text"]
+    assert len(bodies()) == writing.DAILY_LIMIT
+
+
+def test_an_english_reader_writes_with_association(
+    app: Flask,
+    session: Session,
+    sim: SimulatorClient,
+    make_association: Callable[..., Association],
+    make_line_residents: Callable[..., list[str]],
+) -> None:
+    association = make_association(name="桜町内会")
+    (user,) = make_line_residents(1, association)
+    resident = resident_of(session, user)
+    assert resident is not None
+    resident.locale = "en"
+    session.commit()
+    with serving_line(app, sim):
+        sim.text(user, "Association")
+        assert "Write what you want to tell your association" in last(sim, user)["text"]
+        sim.text(user, "The street light is out")
+        assert "Sent to your association's officers" in last(sim, user)["text"]
+    session.expire_all()
+    assert session.scalars(select(InboxMessage.body)).all() == ["The street light is out"]
