@@ -1,6 +1,7 @@
 """A resident writes to their association: 「自治会へ」 alone makes the very next text the
 message (`prompt`, `take_prompt`, as 「表示名の変更」 does); `write` keeps it in the resident's
-thread and makes a short notice for each of the association's officers, without the body.
+thread and, when the thread needs them anew, makes a short notice for each of the
+association's officers, without the body.
 
 A resident's thread stays theirs until an officer marks it 完了: what they write meanwhile joins
 it and makes it 未対応 again. At most `DAILY_LIMIT` messages a resident in any 24 hours, counted
@@ -94,6 +95,9 @@ def write(session: Session, clock: Clock, resident: Resident, text: str) -> Writ
         .order_by(InboxThread.id.desc())
         .limit(1)
     ).first()
+    # Officers hear of a thread when it needs them anew, not of every line added while it
+    # still waits: each notice costs a message of the month's quota.
+    tell = thread is None or thread.status is not ThreadStatus.open
     if thread is None:
         thread = InboxThread(
             association_id=resident.association_id, resident_id=resident.id, created_at=now
@@ -105,8 +109,9 @@ def write(session: Session, clock: Clock, resident: Resident, text: str) -> Writ
     message = InboxMessage(thread_id=thread.id, resident_id=resident.id, body=body, created_at=now)
     session.add(message)
     session.flush()
-    for officer_id in officers(session, clock, resident.association_id):
-        session.add(InboxPush(message_id=message.id, staff_member_id=officer_id))
+    if tell:
+        for officer_id in officers(session, clock, resident.association_id):
+            session.add(InboxPush(message_id=message.id, staff_member_id=officer_id))
     session.flush()
     return "sent"
 

@@ -126,6 +126,20 @@ def test_an_answer_is_kept_pushed_once_and_moves_the_status(
         "もう一つ",
         "追記です",
     ]
+    # The officer heard of the first thread, and of the second once: not of the line added
+    # while it still waited for them.
+    told = session.scalars(
+        select(InboxPush.message_id)
+        .where(InboxPush.staff_member_id == town.officer.id)
+        .order_by(InboxPush.id)
+    ).all()
+    firsts = [
+        session.scalars(
+            select(InboxMessage.id).where(InboxMessage.thread_id == t.id).order_by(InboxMessage.id)
+        ).first()
+        for t in threads
+    ]
+    assert told == firsts
     only_open = answers.listing(session, scope(town.officer), ThreadStatus.open, 1)
     assert [r.thread_id for r in only_open.rows] == [threads[1].id]
 
