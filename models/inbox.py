@@ -53,6 +53,8 @@ class InboxMessage(Base):
     resident_id: Mapped[int | None] = mapped_column(ForeignKey("residents.id"), index=True)
     answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff_members.id"))
     body: Mapped[str] = mapped_column(Text)
+    # A photo the resident sent right after it: its file in the uploads' inbox folder.
+    photo_name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -100,11 +100,13 @@ def listing(session: Session, scope: Scope, status: ThreadStatus | None, page: i
 
 @dataclass(frozen=True)
 class Said:
+    id: int
     body: str
     at: datetime
     # None: the resident wrote it; else the answering officer's name.
     officer: str | None
     from_resident: bool
+    has_photo: bool
 
 
 @dataclass(frozen=True)
@@ -128,21 +130,36 @@ def thread(session: Session, scope: Scope, thread_id: int) -> Thread:
     ).one()
     said = session.execute(
         select(
+            InboxMessage.id,
             InboxMessage.body,
             InboxMessage.created_at,
             StaffMember.display_name,
             InboxMessage.answered_by_id,
+            InboxMessage.photo_name,
         )
         .outerjoin(StaffMember, StaffMember.id == InboxMessage.answered_by_id)
         .where(InboxMessage.thread_id == found.id)
         .order_by(InboxMessage.created_at, InboxMessage.id)
     )
     messages = [
-        Said(body, at, officer if by is not None else None, by is None)
-        for body, at, officer, by in said
+        Said(id_, body, at, officer if by is not None else None, by is None, photo is not None)
+        for id_, body, at, officer, by, photo in said
     ]
     association = session.get_one(Association, found.association_id)
     return Thread(found.id, association.name, name, group_name, found.status, messages)
+
+
+def photo_of(session: Session, scope: Scope, thread_id: int, message_id: int) -> str:
+    """The file name of a message's photo, for an officer of the thread's association."""
+    found = _checked(session, scope, thread_id)
+    name = session.scalar(
+        select(InboxMessage.photo_name).where(
+            InboxMessage.id == message_id, InboxMessage.thread_id == found.id
+        )
+    )
+    if name is None:
+        raise NotYours
+    return name
 
 
 def _checked(session: Session, scope: Scope, thread_id: int) -> InboxThread:

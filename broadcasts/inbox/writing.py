@@ -11,12 +11,16 @@ deleted when they are erased (`forget`).
 
 from __future__ import annotations
 
-from datetime import timedelta
+import secrets
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from broadcasts.circulars.attachments import sniff
+from broadcasts.circulars.drafts import CompositionError
 from broadcasts.core.clock import Clock
 from broadcasts.staff import terms
 from models import (
@@ -39,6 +43,12 @@ RATE_WINDOW = timedelta(hours=24)
 PROMPT_WAIT = timedelta(minutes=10)
 
 Written = Literal["sent", "empty", "too_long", "not_registered", "too_many"]
+PhotoTaken = Literal["added", "none", "refused"]
+# Photos are kept in this folder of the uploads (KAIRAN_UPLOAD_DIR), away from attachments.
+PHOTO_FOLDER = "inbox"
+# A photo is written before its transaction commits (within a second); one no message names
+# for this long is nobody's, and an erased resident's goes this soon.
+PHOTO_SWEEP_AFTER = timedelta(hours=1)
 
 
 def prompt(session: Session, clock: Clock, resident: Resident) -> None:
@@ -142,3 +152,66 @@ def forget(session: Session, resident_id: int) -> None:
     session.execute(delete(InboxThread).where(InboxThread.resident_id == resident_id))
     session.execute(delete(InboxPrompt).where(InboxPrompt.resident_id == resident_id))
     session.flush()
+
+
+# --- a photo ------------------------------------------------------------------------------------
+
+
+def awaits_photo(session: Session, resident_id: int, now: datetime) -> InboxMessage | None:
+    """The resident's message a photo sent now would join: their last one, written within
+    `PROMPT_WAIT` and without a photo yet."""
+    last = session.scalars(
+        select(InboxMessage)
+        .where(InboxMessage.resident_id == resident_id)
+        .order_by(InboxMessage.id.desc())
+        .limit(1)
+    ).first()
+    if last is None or last.photo_name is not None or last.created_at <= now - PROMPT_WAIT:
+        return None
+    return last
+
+
+def add_photo(
+    session: Session, clock: Clock, message: InboxMessage, photo: bytes | None, storage_dir: Path
+) -> PhotoTaken:
+    """Keep `photo` with the message, re-encoded as attachments are (no EXIF, so not the place
+    it was taken). "none": LINE did not give it; "refused": not a JPEG or PNG photo."""
+    if photo is None:
+        return "none"
+    try:
+        sniffed = sniff(photo)
+    except CompositionError:
+        return "refused"
+    if sniffed.content_type not in ("image/jpeg", "image/png"):
+        return "refused"
+    name = secrets.token_urlsafe(32) + sniffed.extension
+    folder = storage_dir / PHOTO_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    partial = folder / (name + ".part")
+    partial.write_bytes(sniffed.data)
+    partial.replace(folder / name)
+    message.photo_name = name
+    session.flush()
+    return "added"
+
+
+def photo_path(storage_dir: Path, name: str) -> Path:
+    return storage_dir / PHOTO_FOLDER / name
+
+
+def unreferenced_photos(session: Session, now: datetime, storage_dir: Path) -> list[Path]:
+    """Photos no message names any more (its resident was erased) or never did (the webhook's
+    transaction rolled back), untouched for `PHOTO_SWEEP_AFTER`; the clock deletes them."""
+    folder = storage_dir / PHOTO_FOLDER
+    if not folder.is_dir():
+        return []
+    cutoff = (now - PHOTO_SWEEP_AFTER).timestamp()
+    old = {p.name: p for p in folder.iterdir() if p.is_file() and p.stat().st_mtime < cutoff}
+    names = list(old)
+    for start in range(0, len(names), 500):
+        chunk = names[start : start + 500]
+        for known in session.scalars(
+            select(InboxMessage.photo_name).where(InboxMessage.photo_name.in_(chunk))
+        ):
+            old.pop(known or "", None)
+    return sorted(old.values())

@@ -28,7 +28,7 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.monthly_quota import quota_paused
-from broadcasts.inbox import notices
+from broadcasts.inbox import notices, writing
 from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
 from broadcasts.schedule import digests, holds
@@ -388,6 +388,12 @@ class Clockwork:
                 path.unlink(missing_ok=True)
             if unreferenced:
                 log.info("housekeeping: %d unreferenced upload(s) removed", len(unreferenced))
+            with self.sessions() as session:
+                photos = writing.unreferenced_photos(session, now, self.settings.upload_dir)
+            for path in photos:
+                path.unlink(missing_ok=True)
+            if photos:
+                log.info("housekeeping: %d inbox photo(s) nobody's removed", len(photos))
 
 
 def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:

@@ -2,7 +2,8 @@
 on the dashboard (with a short LINE notice, without the body); their answer comes back in LINE.
 
 「自治会へ」 alone makes the very next text the message (inbox.writing.take_prompt), as
-「表示名の変更」 does; 「自治会へ 本文」 sends at once. Nothing here logs what was written.
+「表示名の変更」 does; 「自治会へ 本文」 sends at once; a photo sent right after joins it (the
+webhook fetched it beforehand: context.prepare). Nothing here logs what was written.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from linebot.v3.messaging import Message
 
 from broadcasts.inbox import writing
 from broadcasts.residents.registration import normalise
-from linebot_app.chat.context import Context
+from linebot_app.chat.context import Context, Sent
 from linebot_app.chat.replies import gettext_in, menu_items, text_message
 
 # The command: the first word of the text, in any width, kana or case.
@@ -57,6 +58,7 @@ def on_typed(context: Context, text: str) -> list[Message] | None:
     texts = {
         "sent": _(
             "自治会の役員に送りました。返事はこのトークに届きます。"
+            "写真があれば、続けて1枚送れます。"
             "急ぎのときや命にかかわるときは、電話で119番・110番に連絡してください。"
         ),
         "too_long": _("{limit}文字までにしてください。もう一度「自治会へ」と送ってください。"),
@@ -73,3 +75,22 @@ def _first_space(text: str) -> str:
     """The first white space in `text` (a full-width one too), or one it does not hold."""
     found = re.search(r"\s", text)
     return found[0] if found else "\0"
+
+
+def on_photo(context: Context, _sent: Sent) -> list[Message] | None:
+    """A photo right after the resident's message: kept with it. None (help) otherwise."""
+    resident = context.resident()
+    assert resident is not None  # noqa: S101 - routed for residents only
+    message = writing.awaits_photo(context.session, resident.id, context.clock.now())
+    if message is None or context.compose is None:
+        return None
+    _ = gettext_in(context.language())
+    taken = writing.add_photo(
+        context.session, context.clock, message, context.compose.photo, context.compose.storage_dir
+    )
+    texts = {
+        "added": _("写真も自治会の役員に送りました。"),
+        "none": _("写真を受け取れませんでした。もう一度送ってください。"),
+        "refused": _("写真（JPEG・PNG）だけ送れます。"),
+    }
+    return [text_message(texts[taken], menu_items(_))]

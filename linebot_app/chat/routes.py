@@ -199,6 +199,8 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("取消", "取り消し", "とりけし", "やめる", who=drafting), composing.on_cancel),
     Route(text(who=drafting), composing.on_text),
     Route(event("image", who=drafting), composing.on_photo),
+    # A resident's photo right after their message to the association joins it.
+    Route(event("image", who=resident), inbox.on_photo),
     Route(event("image"), replies.on_help),
     Route(event("other"), replies.on_help),
 

@@ -6,17 +6,25 @@ Nothing here logs what was written."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
-from broadcasts.inbox import answers
-from broadcasts.inbox.writing import BODY_LIMIT
+from broadcasts.inbox import answers, writing
 from linebot_app.dashboard.auth import current, login_required
 from linebot_app.dashboard.common import page_number
 from linebot_app.dashboard.forms import InboxAnswerForm, InboxStatusForm
 from linebot_app.dashboard.i18n import localized
-from linebot_app.extensions import clock, db
+from linebot_app.extensions import clock, db, upload_dir
 from models import ThreadStatus
 
 bp = Blueprint("inbox", __name__)
@@ -51,8 +59,24 @@ def thread_page(thread_id: int) -> str:
         thread=thread,
         form=InboxAnswerForm(formdata=None),
         status_form=InboxStatusForm(formdata=None, status=thread.status.value),
-        limit=BODY_LIMIT,
+        limit=writing.BODY_LIMIT,
     )
+
+
+@bp.get("/inbox/<int:thread_id>/photos/<int:message_id>")
+@login_required
+def photo(thread_id: int, message_id: int) -> Response:
+    """A resident's photo, for the officers who read the thread; never cached elsewhere."""
+    try:
+        name = answers.photo_of(db.session, current().scope, thread_id, message_id)
+    except answers.NotYours:
+        abort(404)
+    path = writing.photo_path(upload_dir(), name)
+    if not path.is_file():
+        abort(404)
+    sent = send_file(path, mimetype="image/png" if name.endswith(".png") else "image/jpeg")
+    sent.headers["Cache-Control"] = "private, no-store"
+    return sent
 
 
 @bp.post("/inbox/<int:thread_id>/answer")

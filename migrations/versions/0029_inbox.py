@@ -4,7 +4,7 @@ Revision ID: 0029
 Revises: 0027
 Create Date: 2026-12-02 14:30:00
 
-Issue #23, item 2: a resident's 「自治会へ」 message becomes a thread its association's officers
+Issue #23, item 2: a resident's 「自治会へ」 message (and a photo) becomes a thread its association's officers
 see and answer on the dashboard; the officers' short notice and the answer to the resident are
 each pushed once with their own retry key.
 """
@@ -65,6 +65,7 @@ def upgrade() -> None:
         sa.Column("resident_id", sa.Integer(), nullable=True),
         sa.Column("answered_by_id", sa.Integer(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("photo_name", sa.String(length=100), nullable=True),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["thread_id"],

@@ -163,9 +163,11 @@ def test_a_residents_other_text_is_a_search_then_a_registration_search_then_help
     [
         ("follow", STRANGER, [registration.on_follow]),
         ("unfollow", RESIDENT, [registration.on_unfollow]),
-        # A photo is the draft's at its photos step; help when it declines, or without a draft.
-        ("image", DRAFTING, [composing.on_photo, replies.on_help]),
-        ("image", STAFF, [replies.on_help]),
+        # A photo is the draft's at its photos step; else a resident's message's to the
+        # association, right after it; help when they decline, or for a stranger.
+        ("image", DRAFTING, [composing.on_photo, inbox.on_photo, replies.on_help]),
+        ("image", STAFF, [inbox.on_photo, replies.on_help]),
+        ("image", STRANGER, [replies.on_help]),
         ("other", DRAFTING, [replies.on_help]),
     ],
 )
