@@ -78,7 +78,7 @@ def registered(resident: Resident) -> bool:
 
 def write(session: Session, clock: Clock, resident: Resident, text: str) -> Written:
     """Keep `text` as the resident's message to their association, with a notice for each of
-    its officers; or say why not."""
+    its officers when the thread needs them anew; or say why not."""
     if not registered(resident):
         return "not_registered"
     body = text.strip()

@@ -2,8 +2,9 @@
 (`Context`), and what answering it needs from LINE, fetched before its transaction opens.
 
 Handlers run inside the event's transaction and never call LINE themselves: the webhook replies
-after the commit. The two look-ups that cannot wait — a new follower's profile, and for staff
-composing in LINE the photo just sent or the remaining quota — happen in `prepare`, before it.
+after the commit. The look-ups that cannot wait — a new follower's profile, for staff composing
+in LINE the photo just sent or the remaining quota, and a resident's photo right after their
+message to the association — happen in `prepare`, before it.
 """
 
 from __future__ import annotations
