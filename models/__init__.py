@@ -34,6 +34,7 @@ from models.households import (
     WatchOverOptOut,
     WatchOverSetting,
 )
+from models.inbox import InboxMessage, InboxPrompt, InboxPush, InboxThread, ThreadStatus
 from models.interest_groups import (
     CircularInterestTarget,
     InterestGroup,
@@ -92,6 +93,10 @@ __all__ = [
     "Household",
     "HouseholdInvite",
     "HouseholdMember",
+    "InboxMessage",
+    "InboxPrompt",
+    "InboxPush",
+    "InboxThread",
     "InterestGroup",
     "InterestMembership",
     "JoinCode",
@@ -114,6 +119,7 @@ __all__ = [
     "StaffInvite",
     "StaffMember",
     "StaffRole",
+    "ThreadStatus",
     "UTCDateTime",
     "WatchOverOptOut",
     "WatchOverSetting",

@@ -1,6 +1,7 @@
 """Single pushes with a stored retry key — a district's welcome, an officer's digest, a quota
-hold's notice, a circular's post in a LINE group — sent by one loop under the engine's rules:
-the attempt is counted and committed before the call, the outcome recorded after it in a new
+hold's notice, a circular's post in a LINE group, the inbox's notices and answers — sent by one
+loop under the engine's rules: the attempt is counted and committed before the call, the outcome
+recorded after it in a new
 transaction, and a retry reuses the key, so a crash in between never sends twice.
 
 Like the worker, the loop owns its transactions (it takes a session factory): the rule needs a
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from broadcasts.delivery import line as line_api
 from broadcasts.delivery.line import Line, Result, SendOutcome
 from broadcasts.delivery.retry import Decision, Verdict, decide, key_still_safe
-from models import BatchStatus, DistrictWelcome, GroupPost, HoldNotice, OfficerDigest
+from models import BatchStatus, DistrictWelcome, GroupPost, HoldNotice, InboxPush, OfficerDigest
 
 # line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
 # process's start-up (bench/startup.py), and most commands never talk to LINE.
@@ -31,8 +32,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-KeyedPush = DistrictWelcome | OfficerDigest | HoldNotice | GroupPost
-Row = TypeVar("Row", DistrictWelcome, OfficerDigest, HoldNotice, GroupPost)
+KeyedPush = DistrictWelcome | OfficerDigest | HoldNotice | GroupPost | InboxPush
+Row = TypeVar("Row", DistrictWelcome, OfficerDigest, HoldNotice, GroupPost, InboxPush)
 
 
 @dataclass(frozen=True)

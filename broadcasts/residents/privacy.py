@@ -7,7 +7,8 @@ Anonymising keeps the row and everything that points at it — deliveries, opens
 and answers — so the statistics of circulars already sent do not change; what made it a person
 goes: the LINE user id (replaced by a placeholder LINE never issues), the display name, the
 language, the household and its label (households.labels.forget), a request to change the label,
-the conversation and the words searched for.
+what they wrote to their association and its answers (inbox.writing.forget), the conversation
+and the words searched for.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.households import labels
+from broadcasts.inbox import writing as inbox
 from models import (
     Acknowledgement,
     AnswerPrompt,
@@ -39,6 +41,8 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InboxMessage,
+    InboxThread,
     InterestGroup,
     InterestMembership,
     LabelRequest,
@@ -217,6 +221,10 @@ def export(session: Session, resident: Resident) -> dict[str, Any]:
     )
     data["conversations"] = rows(Conversation, Conversation.resident_id == resident.id)
     data["district_welcomes"] = rows(DistrictWelcome, DistrictWelcome.resident_id == resident.id)
+    # What they wrote to their association (「自治会へ」), and the officers' answers.
+    threads = select(InboxThread.id).where(InboxThread.resident_id == resident.id)
+    data["inbox_threads"] = rows(InboxThread, InboxThread.resident_id == resident.id)
+    data["inbox_messages"] = rows(InboxMessage, InboxMessage.thread_id.in_(threads))
     # The same LINE account may also be staff (a promoter, an officer): that is kept too.
     staff = session.scalars(
         select(StaffMember).where(StaffMember.line_user_id == resident.line_user_id)
@@ -305,6 +313,7 @@ def anonymise(session: Session, now: datetime, resident: Resident) -> None:
         .where(Acknowledgement.resident_id == resident.id, Acknowledgement.answer_text.is_not(None))
         .values(answer_text="")
     )
+    inbox.forget(session, resident.id)
     # Nobody's family any more: the household's others stay together.
     session.execute(delete(HouseholdMember).where(HouseholdMember.resident_id == resident.id))
     # Which groups they were in says something about them (老人会, 子ども会).

@@ -29,6 +29,7 @@ from broadcasts.delivery import line as line_api
 from broadcasts.delivery import monthly_quota, pushes
 from broadcasts.delivery.line import Line
 from broadcasts.delivery.monthly_quota import quota_paused
+from broadcasts.inbox import notices, writing
 from broadcasts.residents import join_codes, privacy
 from broadcasts.rollout import activation
 from broadcasts.schedule import digests, holds
@@ -80,6 +81,7 @@ class TickReport:
     welcomes: int = 0
     hold_notices: int = 0
     group_posts: int = 0
+    inbox_pushes: int = 0
     anonymised: list[int] = field(default_factory=list)
     terms_ended: int = 0
 
@@ -119,6 +121,7 @@ class Clockwork:
         report.welcomes = self.send_welcomes()
         report.hold_notices = self.send_hold_notices()
         report.group_posts = self.send_group_posts()
+        report.inbox_pushes = self.send_inbox_pushes()
         self.housekeeping()
         report.anonymised = self.anonymise_blocked()
         return report
@@ -320,6 +323,33 @@ class Clockwork:
             timedelta(hours=1),
         )
 
+    def send_inbox_pushes(self) -> int:
+        """The inbox's notices to officers (staff alerts: no quiet hours) and officers' answers
+        to residents (outside quiet hours, like any message to residents). One the monthly
+        limit meets waits an hour."""
+        now = self.clock.now()
+        url = self.settings.dashboard_url
+        sent = pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            notices.next_notice,
+            lambda session, push: notices.notice_push(session, push, url),
+            self.random,
+            timedelta(hours=1),
+        )
+        if allowed_at(now, self.settings.quiet_hours, urgent=False) > now:
+            return sent
+        return sent + pushes.send_due(
+            self.sessions,
+            self.line,
+            now,
+            notices.next_answer,
+            notices.answer_push,
+            self.random,
+            timedelta(hours=1),
+        )
+
     def anonymise_blocked(self) -> list[int]:
         """The retention period (docs/privacy.md): residents who blocked the bot longer ago
         than it are anonymised, a bounded number per transaction until none is left."""
@@ -375,6 +405,12 @@ class Clockwork:
                 path.unlink(missing_ok=True)
             if unreferenced:
                 log.info("housekeeping: %d unreferenced upload(s) removed", len(unreferenced))
+            with self.sessions() as session:
+                photos = writing.unreferenced_photos(session, now, self.settings.upload_dir)
+            for path in photos:
+                path.unlink(missing_ok=True)
+            if photos:
+                log.info("housekeeping: %d inbox photo(s) nobody's removed", len(photos))
 
 
 def acquire_lease(session: Session, clock: Clock, holder: str) -> bool:

@@ -66,6 +66,8 @@ ACTIONS = (
     "line_group.code",
     "line_group.linked",
     "line_group.left",
+    "inbox.answered",
+    "inbox.status_set",
 )
 
 Detail = int | str | bool | None

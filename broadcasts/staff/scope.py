@@ -333,6 +333,12 @@ class Scope:
         """Only an association's officers see its residents by name."""
         return association_id in self.association_ids
 
+    def reads_inbox_of(self, association_id: int) -> bool:
+        """What residents write to their association (「自治会へ」) is for its officers alone:
+        not admins or promoters (a resident wrote to their association, not to the city or the
+        district), nor a 班長 (a neighbour who reads only their 班's confirmations)."""
+        return association_id in self.association_ids
+
     def may_label(self, association_id: int | None, group_id: int | None) -> bool:
         """Whether this scope may label the household of a resident registered here, and answer
         their request to change it: those who see them by name (`named_residents`), and

@@ -2,8 +2,9 @@
 (`Context`), and what answering it needs from LINE, fetched before its transaction opens.
 
 Handlers run inside the event's transaction and never call LINE themselves: the webhook replies
-after the commit. The two look-ups that cannot wait — a new follower's profile, and for staff
-composing in LINE the photo just sent or the remaining quota — happen in `prepare`, before it.
+after the commit. The look-ups that cannot wait — a new follower's profile, for staff composing
+in LINE the photo just sent or the remaining quota, and a resident's photo right after their
+message to the association — happen in `prepare`, before it.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from broadcasts.core.clock import Clock
 from broadcasts.core.postbacks import ComposeBrowse, ComposeControl, ComposeToggle, Postback, decode
 from broadcasts.core.text import typed_word
 from broadcasts.delivery.line import remaining_quota
+from broadcasts.inbox import writing
 from broadcasts.residents import registration
 from broadcasts.residents.registration import Profile
 from broadcasts.schedule.rules import QuietHours
@@ -121,6 +123,8 @@ class Context:
     label_awaited: bool = False
     # A pending 「回答する」 this text used up: the text answers this circular's question.
     answer_awaited: int | None = None
+    # A pending 「自治会へ」 this text used up: the text is the message to the association.
+    inbox_awaited: bool = False
     # The resident once found: the webhook asks again after the handler, for its log line.
     _found: list[Resident] = field(default_factory=list, repr=False, compare=False)
 
@@ -149,7 +153,7 @@ def prepare(
     profile = None
     if sent.kind == "follow" and not handled_before():
         profile = _profile(user_id)
-    return Context(session, clock, user_id, profile, _compose_edge(session, sent, user_id))
+    return Context(session, clock, user_id, profile, _compose_edge(session, clock, sent, user_id))
 
 
 def _profile(user_id: str) -> Profile | None:
@@ -164,10 +168,10 @@ def _profile(user_id: str) -> Profile | None:
     return Profile(display_name=profile.display_name, language=profile.language)
 
 
-def _compose_edge(session: Session, sent: Sent, user_id: str) -> Edge:
-    """The photo just sent, at the photos step; the remaining quota, on the steps that show or
-    spend it. A failed fetch leaves it out: the conversation then asks again rather than
-    guessing."""
+def _compose_edge(session: Session, clock: Clock, sent: Sent, user_id: str) -> Edge:
+    """The photo just sent, at the photos step or right after a resident's message to their
+    association; the remaining quota, on the steps that show or spend it. A failed fetch
+    leaves it out: the conversation then asks again rather than guessing."""
     configured = settings()
     edge = Edge(
         public_url=configured.KAIRAN_PUBLIC_URL,
@@ -180,12 +184,14 @@ def _compose_edge(session: Session, sent: Sent, user_id: str) -> Edge:
         # Texts, confirmations and answers need nothing from LINE: no query, no wait.
         return edge
     step = compose_sessions.active_step(session, user_id)
+    # A resident's photo right after their message to the association (「自治会へ」).
+    wanted_by_inbox = is_photo and step is None and _inbox_awaits_photo(session, clock, user_id)
     session.rollback()  # end the read: no transaction stays open while LINE answers
     client = dataclasses.replace(line(), timeout=PROFILE_TIMEOUT)
     photo: bytes | None = None
     quota_known, remaining = False, None
     try:
-        if step is ComposeStep.photos and is_photo:
+        if (step is ComposeStep.photos or wanted_by_inbox) and is_photo:
             photo = bytes(
                 client.blob.get_message_content(sent.message_id, _request_timeout=CONTENT_TIMEOUT)
             )
@@ -195,4 +201,11 @@ def _compose_edge(session: Session, sent: Sent, user_id: str) -> Edge:
         log.warning("compose prefetch failed (%s)", type(error).__name__)
     return dataclasses.replace(
         edge, photo=photo, quota_known=quota_known, remaining_quota=remaining
+    )
+
+
+def _inbox_awaits_photo(session: Session, clock: Clock, user_id: str) -> bool:
+    resident = registration.find_resident(session, user_id)
+    return resident is not None and (
+        writing.awaits_photo(session, resident.id, clock.now()) is not None
     )

@@ -2,10 +2,10 @@
 
 Read `ROUTES` top to bottom: the first route that matches answers. A handler may decline (None)
 and the walk goes on below it — a draft that ended elsewhere meanwhile, 「代理確認」 from someone
-who leads no 班, a text that is no search — and three routes only take note and always
-decline (a pending 「検索」, 「表示名の変更」 or 「回答する」 is used up by any text). Words match
-after normalising width, kana, case and spaces. A matcher reads what was sent and three facts
-about the sender (`Facts`), nothing else, so the order is tested without LINE or a database
+who leads no 班, a text that is no search — and four routes only take note and always decline
+(a pending 「検索」, 「表示名の変更」, 「回答する」 or 「自治会へ」 is used up by any text). Words
+match after normalising width, kana, case and spaces. A matcher reads what was sent and three
+facts about the sender (`Facts`), nothing else, so the order is tested without LINE or a database
 (tests/unit/chat/test_chat_routes.py).
 """
 
@@ -58,6 +58,7 @@ from linebot_app.chat import (
     composing,
     groups,
     households,
+    inbox,
     interest_groups,
     labels,
     privacy,
@@ -216,14 +217,17 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words("取消", "取り消し", "とりけし", "やめる", who=drafting), composing.on_cancel),
     Route(text(who=drafting), composing.on_text),
     Route(event("image", who=drafting), composing.on_photo),
+    # A resident's photo right after their message to the association joins it.
+    Route(event("image", who=resident), inbox.on_photo),
     Route(event("image"), replies.on_help),
     Route(event("other"), replies.on_help),
 
-    # From here on, texts. A pending 「検索」, 「表示名の変更」 or 「回答する」 applies to the very
-    # next one only: used up now.
+    # From here on, texts. A pending 「検索」, 「表示名の変更」, 「回答する」 or 「自治会へ」
+    # applies to the very next one only: used up now.
     Route(text(who=resident), archive.use_up_prompt),
     Route(text(who=resident), labels.use_up_prompt),
     Route(text(who=resident), answers.use_up_prompt),
+    Route(text(who=resident), inbox.use_up_prompt),
     Route(words("回覧を見る", "回覧", "かいらん", "circulars"), archive.on_list),
     Route(words("設定", "せってい", "登録", "とうろく", "settings", "register"),
           registration.on_settings),
@@ -251,10 +255,12 @@ ROUTES: tuple[Route[Any], ...] = (
     Route(words(*interest_groups.LEAVE), interest_groups.on_leave),
     Route(words(*interest_groups.INVITE), interest_groups.on_invite),
 
-    # Anything else a resident types: 「表示名の変更」 or the label it asked for, the answer
-    # awaited after 「回答する」, else a search (「検索 ことば」), else part of an area's name while
-    # registering, else help. A word or a code above still means what it says, as after 「検索」.
+    # Anything else a resident types: 「表示名の変更」 or the label it asked for, 「自治会へ」 or
+    # the message it asked for, the answer awaited after 「回答する」, else a search (「検索
+    # ことば」), else part of an area's name while registering, else help. A word or a code above
+    # still means what it says, as after 「検索」.
     Route(text(who=resident), labels.on_typed),
+    Route(text(who=resident), inbox.on_typed),
     Route(text(who=resident), answers.on_typed),
     Route(text(who=resident), archive.on_typed),
     Route(text(who=resident), registration.on_typed),

@@ -204,3 +204,15 @@ class LabelAnswerForm(FlaskForm):  # type: ignore[misc]
     requested = StringField(validators=[InputRequired()])
     page = IntegerField(validators=[Optional()])
     q = StringField(validators=[Optional()])
+
+
+class InboxAnswerForm(FlaskForm):  # type: ignore[misc]
+    """An officer's answer to a resident (「自治会へ」); its length is inbox.answers'."""
+
+    body = TextAreaField(_l("返信"), validators=[Optional()])
+
+
+class InboxStatusForm(FlaskForm):  # type: ignore[misc]
+    """A thread's status: 未対応 / 対応中 / 完了."""
+
+    status = SelectField(choices=["open", "in_progress", "done"])

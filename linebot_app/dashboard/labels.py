@@ -68,6 +68,8 @@ def action_label(action: str) -> str:
         "line_group.code": _("LINEグループの連携コードを発行"),
         "line_group.linked": _("LINEグループを連携"),
         "line_group.left": _("LINEグループから退出"),
+        "inbox.answered": _("住民からのメッセージに返信"),
+        "inbox.status_set": _("住民からのメッセージの状態を変更"),
     }
     return str(labels.get(action, action))
 
@@ -84,6 +86,7 @@ def subject_label(subject_type: str) -> str:
         "staff_member": pgettext("audit", "担当者"),
         "staff_invite": pgettext("audit", "招待コード"),
         "resident": pgettext("audit", "住民"),
+        "inbox_thread": pgettext("audit", "住民からのメッセージ"),
     }
     return str(labels.get(subject_type, subject_type))
 
@@ -93,6 +96,7 @@ def detail_label(key: str) -> str:
         "recipients": pgettext("audit", "送信人数"),
         "count": pgettext("audit", "件数"),
         "role": pgettext("audit", "役割"),
+        "status": pgettext("audit", "状態"),
         "kind": pgettext("audit", "種類"),
         "enabled": pgettext("audit", "見守り"),
         "district_id": pgettext("audit", "校区"),

@@ -24,6 +24,7 @@ from broadcasts.staff import logins
 from linebot_app.dashboard import (
     circulars,
     house_labels,
+    inbox,
     interest_groups,
     labels,
     line_groups,
@@ -63,6 +64,7 @@ for area in (
     house_labels,
     line_groups,
     interest_groups,
+    inbox,
     rollout,
     staff,
     safety,

@@ -24,6 +24,7 @@ from models import (
     DashboardSession,
     Delivery,
     DeliveryStatus,
+    InboxThread,
     LoginLink,
     Resident,
     Role,
@@ -45,6 +46,9 @@ class World:
     y: Association
     circular_x: Circular  # targets association X (district A)
     circular_y: Circular  # targets association Y (district B)
+    # What a resident of X (of Y) wrote to their association (「自治会へ」).
+    thread_x: InboxThread
+    thread_y: InboxThread
 
 
 @pytest.fixture
@@ -67,17 +71,19 @@ def world(
     officer_y = make_staff(Role.officer, association_id=y.id)
     no_role = StaffMember(line_user_id="U" + "e" * 32, display_name="元職員")
     session.add(no_role)
-    circulars = []
+    circulars, threads = [], []
     for association in (x, y):
         circular = make_circular(author=admin, status=CircularStatus.sent)
         circular.targets.append(CircularTarget(association_id=association.id))
         resident = make_resident(association=association, display_name=f"{association.name}住民")
         session.add(Delivery(circular=circular, resident=resident, status=DeliveryStatus.sent))
         circulars.append(circular)
+        session.flush()
+        thread = InboxThread(association_id=association.id, resident_id=resident.id)
+        session.add(thread)
+        threads.append(thread)
     session.commit()
-    return World(
-        admin, promoter_a, officer_x, officer_y, no_role, x, x2, y, circulars[0], circulars[1]
-    )
+    return World(admin, promoter_a, officer_x, officer_y, no_role, x, x2, y, *circulars, *threads)
 
 
 def routes(w: World) -> dict[str, str]:
@@ -99,6 +105,9 @@ def routes(w: World) -> dict[str, str]:
         "staff": "/dashboard/staff",
         "audit": "/dashboard/audit",
         "missing": "/dashboard/circulars/999999",
+        "inbox": "/dashboard/inbox",
+        "thread_x": f"/dashboard/inbox/{w.thread_x.id}",
+        "thread_y": f"/dashboard/inbox/{w.thread_y.id}",
     }
 
 
@@ -112,34 +121,36 @@ MATRIX: dict[str, dict[str, int]] = {
         "csv_x": OK, "csv_y": OK, "answers_x": OK, "answers_y": OK,
         "unconfirmed_x": NOT_FOUND, "unconfirmed_y": NOT_FOUND,
         "associations": OK, "reach_csv": OK, "staff": OK, "audit": OK, "missing": NOT_FOUND,
+        # What residents write to their association is for its officers alone.
+        "inbox": NOT_FOUND, "thread_x": NOT_FOUND, "thread_y": NOT_FOUND,
     },
     "promoter_a": {
         "list": OK, "stats_x": OK, "stats_y": NOT_FOUND, "progress_x": OK,
         "progress_y": NOT_FOUND, "csv_x": OK, "csv_y": NOT_FOUND, "answers_x": OK,
         "answers_y": NOT_FOUND, "unconfirmed_x": NOT_FOUND, "unconfirmed_y": NOT_FOUND,
         "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
-        "missing": NOT_FOUND,
+        "missing": NOT_FOUND, "inbox": NOT_FOUND, "thread_x": NOT_FOUND, "thread_y": NOT_FOUND,
     },
     "officer_x": {
         "list": OK, "stats_x": OK, "stats_y": NOT_FOUND, "progress_x": OK,
         "progress_y": NOT_FOUND, "csv_x": OK, "csv_y": NOT_FOUND, "answers_x": OK,
         "answers_y": NOT_FOUND, "unconfirmed_x": OK, "unconfirmed_y": NOT_FOUND,
         "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
-        "missing": NOT_FOUND,
+        "missing": NOT_FOUND, "inbox": OK, "thread_x": OK, "thread_y": NOT_FOUND,
     },
     "officer_y": {
         "list": OK, "stats_x": NOT_FOUND, "stats_y": OK, "progress_x": NOT_FOUND,
         "progress_y": OK, "csv_x": NOT_FOUND, "csv_y": OK, "answers_x": NOT_FOUND,
         "answers_y": OK, "unconfirmed_x": NOT_FOUND, "unconfirmed_y": OK,
         "associations": OK, "reach_csv": OK, "staff": OK, "audit": NOT_FOUND,
-        "missing": NOT_FOUND,
+        "missing": NOT_FOUND, "inbox": OK, "thread_x": NOT_FOUND, "thread_y": OK,
     },
     # A staff member whose roles were all removed (or a resident who never had one).
     "no_role": dict.fromkeys(
         (
             "list", "stats_x", "stats_y", "progress_x", "progress_y", "csv_x", "csv_y",
             "answers_x", "answers_y", "unconfirmed_x", "unconfirmed_y", "associations",
-            "reach_csv", "staff", "audit", "missing",
+            "reach_csv", "staff", "audit", "missing", "inbox", "thread_x", "thread_y",
         ),
         FORBIDDEN,
     ),
@@ -147,7 +158,7 @@ MATRIX: dict[str, dict[str, int]] = {
         (
             "list", "stats_x", "stats_y", "progress_x", "progress_y", "csv_x", "csv_y",
             "answers_x", "answers_y", "unconfirmed_x", "unconfirmed_y", "associations",
-            "reach_csv", "staff", "audit", "missing",
+            "reach_csv", "staff", "audit", "missing", "inbox", "thread_x", "thread_y",
         ),
         LOGIN,
     ),

@@ -16,6 +16,7 @@ from flask.cli import ScriptInfo
 from sqlalchemy import JSON, String, Text, cast, func, select
 from sqlalchemy.orm import Session
 
+from broadcasts.inbox import writing
 from broadcasts.residents import privacy
 from broadcasts.schedule.jobs import ClockSettings, Clockwork
 from broadcasts.schedule.rules import QuietHours
@@ -43,6 +44,8 @@ from models import (
     Household,
     HouseholdInvite,
     HouseholdMember,
+    InboxMessage,
+    InboxThread,
     InterestGroup,
     InterestMembership,
     LabelRequest,
@@ -138,6 +141,12 @@ def everything(
     session.add(InterestMembership(interest_group_id=club.id, resident_id=resident.id))
     session.add(Conversation(resident_id=resident.id, step=ConversationStep.district))
     session.add(DistrictWelcome(district_id=district.id, resident_id=resident.id))
+    # What they wrote to their association, and an officer's answer.
+    assert writing.write(session, clock, resident, "街灯が切れています") == "sent"
+    thread = session.scalars(select(InboxThread)).one()
+    session.add(
+        InboxMessage(thread_id=thread.id, answered_by_id=circular.author_id, body="なおします")
+    )
     session.commit()
     return resident
 
@@ -160,6 +169,7 @@ def test_export_lists_every_field_docs_privacy_names(
     assert exported["archive_searches"][0]["word"] == "夏祭り"
     assert exported["households"][0]["label"] == "1班 山田（12-3）"
     assert exported["label_requests"][0]["label"] == "山田"
+    assert [m["body"] for m in exported["inbox_messages"]] == ["街灯が切れています", "なおします"]
     entry = session.scalars(select(AuditEntry)).one()
     assert (entry.action, entry.subject_type, entry.subject_id) == (
         "resident.exported",
@@ -419,3 +429,14 @@ def test_erase_takes_the_household_label_and_the_request_with_it(
     session.expire_all()
     assert text_columns_holding(session, "山田") == []
     assert session.get(LabelRequest, everything.id) is None
+
+
+def test_erase_takes_what_they_wrote_to_their_association(
+    app: Flask, session: Session, everything: Resident
+) -> None:
+    result = run(app, "residents", "erase", everything.line_user_id, "--yes")
+    assert result.exit_code == 0, result.output
+    session.expire_all()
+    assert text_columns_holding(session, "街灯が切れています") == []
+    assert text_columns_holding(session, "なおします") == []
+    assert session.scalars(select(InboxThread)).all() == []

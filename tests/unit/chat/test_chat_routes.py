@@ -30,6 +30,7 @@ from linebot_app.chat import (
     archive,
     composing,
     households,
+    inbox,
     labels,
     privacy,
     registration,
@@ -73,17 +74,19 @@ def staff_code() -> str:
 def test_a_join_code_is_a_code_for_anyone_but_an_author_with_a_draft_open() -> None:
     code = join_codes.printed(join_codes.new_code())
     assert first(Sent.typed(code), STRANGER) is registration.on_join_code
-    # A resident's text uses up a pending 「検索」, 「表示名の変更」 and 「回答する」 first (never
-    # answering), then the code wins over the search, the label or the answer the same text
-    # would be right after them.
+    # A resident's text uses up a pending 「検索」, 「表示名の変更」, 「回答する」 and 「自治会へ」
+    # first (never answering), then the code wins over the search, the label, the answer or the
+    # message to the association the same text would be right after them.
     asked = handlers(Sent.typed(code), RESIDENT)
-    assert asked[:4] == [
+    assert asked[:5] == [
         archive.use_up_prompt,
         labels.use_up_prompt,
         answers.use_up_prompt,
+        inbox.use_up_prompt,
         registration.on_join_code,
     ]
     assert asked.index(registration.on_join_code) < asked.index(labels.on_typed)
+    assert asked.index(registration.on_join_code) < asked.index(inbox.on_typed)
     assert asked.index(registration.on_join_code) < asked.index(answers.on_typed)
     assert asked.index(answers.on_typed) < asked.index(archive.on_typed)
     # While a draft is open, the text is its title, body or whatever the step asks.
@@ -129,16 +132,19 @@ def test_a_family_code_and_a_staff_code_go_to_their_own_handlers() -> None:
         ("桜", RESIDENT, labels.on_typed),
         ("表示名の変更", RESIDENT, labels.on_typed),
         ("表示名の変更 山田", RESIDENT, labels.on_typed),
+        # 「自治会へ」 is a resident's (labels.on_typed declines it, then inbox.on_typed takes it).
+        ("自治会へ", STRANGER, replies.on_help),
     ],
 )
 def test_typed_words(text: str, facts: Facts, handler: Any) -> None:
     # Ahead of these, a resident's text (not a draft's) uses up a pending 「検索」,
-    # 「表示名の変更」 or 「回答する」; an answer is awaited only after 「回答する」 (the handler
-    # declines otherwise).
+    # 「表示名の変更」, 「回答する」 or 「自治会へ」; an answer is awaited only after 「回答する」
+    # (the handler declines otherwise).
     waits = (
         archive.use_up_prompt,
         labels.use_up_prompt,
         answers.use_up_prompt,
+        inbox.use_up_prompt,
         answers.on_typed,
     )
     answering = [h for h in handlers(Sent.typed(text), facts) if h not in waits]
@@ -150,7 +156,9 @@ def test_a_residents_other_text_is_a_search_then_a_registration_search_then_help
         archive.use_up_prompt,
         labels.use_up_prompt,
         answers.use_up_prompt,
+        inbox.use_up_prompt,
         labels.on_typed,
+        inbox.on_typed,
         answers.on_typed,
         archive.on_typed,
         registration.on_typed,
@@ -167,9 +175,11 @@ def test_a_residents_other_text_is_a_search_then_a_registration_search_then_help
     [
         ("follow", STRANGER, [registration.on_follow]),
         ("unfollow", RESIDENT, [registration.on_unfollow]),
-        # A photo is the draft's at its photos step; help when it declines, or without a draft.
-        ("image", DRAFTING, [composing.on_photo, replies.on_help]),
-        ("image", STAFF, [replies.on_help]),
+        # A photo is the draft's at its photos step; else a resident's message's to the
+        # association, right after it; help when they decline, or for a stranger.
+        ("image", DRAFTING, [composing.on_photo, inbox.on_photo, replies.on_help]),
+        ("image", STAFF, [inbox.on_photo, replies.on_help]),
+        ("image", STRANGER, [replies.on_help]),
         ("other", DRAFTING, [replies.on_help]),
     ],
 )
