@@ -14,14 +14,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import ColumnElement, Select, case, exists, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
-from broadcasts.delivery.line import Result, SendOutcome
+from broadcasts.delivery.line import Result, SendOutcome, Serialised
 from broadcasts.delivery.messages import MessageCache, unit_name
 from broadcasts.delivery.monthly_quota import QUOTA_PAUSE
 from broadcasts.delivery.retry import Decision, Verdict, decide, key_still_safe, refused
@@ -36,11 +35,6 @@ from models import (
     FollowStatus,
     Resident,
 )
-
-# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
-# process's start-up (bench/startup.py), and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import Message
 
 # A claim whose heartbeat is older than this belongs to a dead worker. A live worker refreshes
 # its senders' claims every second while they wait on LINE (`heartbeat`); were it still sending
@@ -73,7 +67,7 @@ class Claim:
     server_errors: dict[str, str]
     first_attempt_at: datetime
     user_ids: list[str]
-    messages: list[Message]
+    messages: list[Serialised]
     unit: str
 
 
