@@ -17,6 +17,9 @@ Each gets the same events, after a short warm-up:
 - full speed: `--events` events from `--threads` client threads, one keep-alive connection each
   (reopened when gunicorn closes it).
 
+`--loaded` sends Kairan the fixed rate once more, with new events, while a Python loop pinned to
+the first core keeps it busy: what a shared host leaves the server.
+
 `--reply-latency S` makes the simulator take S seconds over each reply call, as LINE does from
 across the internet (the simulator on this machine answers at once).
 
