@@ -117,6 +117,121 @@ def table(figures: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def _find(figures: dict[str, list[dict[str, Any]]], bench: str, database: str, name: str) -> Any:
+    return next(
+        (f for f in figures.get(bench, []) if f["database"] == database and f["name"] == name),
+        None,
+    )
+
+
+def headroom(figures: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """Issue #22's goals, each row met or missed, from this run's figures (— when not run)."""
+    rows: list[tuple[str, str, str, float | None, bool | None]] = []
+    for database in ("sqlite", "postgresql"):
+        full = next(
+            (
+                f
+                for f in figures.get("webhook", [])
+                if f["database"] == database
+                and f["name"].startswith("events/s, full speed")
+                and "against" not in f["name"]
+            ),
+            None,
+        )
+        ratio = full["ratio"] if full else None
+        rows.append(
+            (
+                "webhook events/s at full speed / signature-only baseline",
+                database,
+                "≥ 0.60",
+                ratio,
+                None if ratio is None else ratio >= 0.6,
+            )
+        )
+        cpu = _find(figures, "webhook", database, "workers' CPU per event, full speed")
+        ratio = cpu["ratio"] if cpu else None
+        rows.append(
+            (
+                "webhook CPU per event / durable baseline",
+                database,
+                "≤ 1.5×",
+                ratio,
+                None if ratio is None else ratio <= 1.5,
+            )
+        )
+        loaded = next(
+            (
+                f
+                for f in figures.get("webhook", [])
+                if f["database"] == database and f["name"].startswith("p99 latency, loaded")
+            ),
+            None,
+        )
+        rows.append(
+            (
+                "webhook p99 at 200 events/s beside a CPU burner (ms)",
+                database,
+                "< 200 ms",
+                loaded["value"] if loaded else None,
+                loaded["met"] if loaded else None,
+            )
+        )
+        worker = _find(figures, "fanout", database, "worker CPU per batch 100k, no rate limits")
+        ratio = worker["ratio"] if worker else None
+        rows.append(
+            (
+                "worker CPU per 500-recipient batch / bare urllib3 multicast loop",
+                database,
+                "≤ 5×",
+                ratio,
+                None if ratio is None else ratio <= 5,
+            )
+        )
+        if database == "sqlite":
+            per_second = 1000 / worker["value"] if worker else None
+            rows.append(
+                (
+                    "batches/s one SQLite worker's CPU allows (LINE: 200 multicasts/s)",
+                    database,
+                    "≥ 200/s",
+                    per_second,
+                    None if per_second is None else per_second >= 200,
+                )
+            )
+        snapshot = _find(
+            figures, "fanout", database, "snapshot 100k, circular 1 (release() + commit)"
+        )
+        ratio = snapshot["ratio"] if snapshot else None
+        rows.append(
+            (
+                "snapshot (release + commit) / INSERT … SELECT, 100k",
+                database,
+                "≤ 8×",
+                ratio,
+                None if ratio is None else ratio <= 8,
+            )
+        )
+        large = _find(figures, "fanout", database, "snapshot 300k, circular 1 (release() + commit)")
+        growth = large["value"] / snapshot["value"] if large and snapshot else None
+        rows.append(
+            (
+                "snapshot growth 100k → 300k",
+                database,
+                "≤ 3.3× (linear)",
+                growth,
+                None if growth is None else growth <= 3.3,
+            )
+        )
+    lines = [
+        "| goal (same-run ratio) | database | goal | measured | met |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for name, database, goal, value, met in rows:
+        verdict = "—" if met is None else ("yes" if met else "**no**")
+        lines.append(f"| {name} | {database} | {goal} | {fmt(value)} | {verdict} |")
+    return lines
+
+
 def findings() -> str:
     if REPORT.exists():
         text_ = REPORT.read_text(encoding="utf-8")
@@ -177,7 +292,13 @@ METHOD = """\
     that ceiling; the target stays the ratio to the signature-only baseline. The run fails
     unless it claimed every event once.
   - The full-speed events/s rows note the CPU time (user + system, `/proc/<pid>/stat`) that the
-    app's gunicorn workers and the simulator used during that run, per event.
+    app's gunicorn workers and the simulator used during that run, per event; "workers' CPU per
+    event" is Kairan's against the durable baseline's.
+  - Loaded (`--loaded`): Kairan gets the fixed rate once more, with new events, while a Python
+    loop pinned to the first core (`os.sched_setaffinity`) keeps it busy.
+- **Headroom goals (issue #22)**: each goal row of the issue, taken from this run's figures
+  (`headroom` in bench/run.py); "—" where the figure was not run. Where the CPU goes is
+  `python bench/profiling.py` (per webhook event, per worker batch, the snapshot; cProfile).
 - **Stats page** (`bench/stats_page.py`): for each size (10,000, 100,000 and 300,000
   residents; 45 districts, 500 associations of 3 班, two paper households per 班, a fifth of
   the residents in two-person households; 60% opened, 40% confirmed), fresh data, then the page
@@ -273,6 +394,7 @@ def write_report(
         "area_import": "Area import",
         "startup": "Start-up",
     }
+    lines += ["", "## Headroom goals (issue #22)", "", *headroom(figures)]
     for bench in BENCHES:
         if figures.get(bench):
             lines += ["", f"## {titles[bench]}", "", *table(figures[bench])]
@@ -318,7 +440,7 @@ def main() -> None:
             f"fan-out: {sizes} residents on {args.databases}, no rate limits and rate-limited",
         ),
         "webhook": (
-            [python, str(here / "webhook.py"), "--databases", args.databases]
+            [python, str(here / "webhook.py"), "--databases", args.databases, "--loaded"]
             + (["--seconds", "3", "--events", "600"] if args.quick else []),
             "webhook: "
             + (
@@ -326,6 +448,7 @@ def main() -> None:
                 if args.quick
                 else "200 events/s for 10 s, 3,000 at full speed"
             )
+            + ", then 200 events/s again beside a CPU burner on one core"
             + f", WEB_CONCURRENCY=2, on {args.databases}",
         ),
         "stats_page": (

@@ -3,9 +3,9 @@ the guarantee holds across web processes, machines and restarts."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Table
+from sqlalchemy import Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -17,6 +17,31 @@ MAX_EVENT_ID_LENGTH = 64
 TABLE = cast(Table, ProcessedWebhookEvent.__table__)
 
 
+def _claim_statement(insert: Any) -> Any:
+    return (
+        # On the table, not the mapped class: the ORM's bulk-insert path costs more than the
+        # INSERT itself, on every event.
+        insert(TABLE)
+        .values(
+            webhook_event_id=bindparam("event_id"),
+            event_type=bindparam("event_type"),
+            received_at=bindparam("received_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
+        # RETURNING rather than rowcount: psycopg answers -1 for this INSERT, but a row comes
+        # back exactly when one was inserted.
+        .returning(TABLE.c.webhook_event_id)
+    )
+
+
+# Built once, not for each event: SQLAlchemy then reuses the statement's cache key and compiled
+# form instead of building and hashing the statement again.
+CLAIM = {
+    "postgresql": _claim_statement(postgresql.insert),
+    "sqlite": _claim_statement(sqlite.insert),
+}
+
+
 def claim(session: Session, clock: Clock, webhook_event_id: str, event_type: str) -> bool:
     """Record the event inside the caller's transaction; False if it was handled already.
 
@@ -25,18 +50,13 @@ def claim(session: Session, clock: Clock, webhook_event_id: str, event_type: str
     the effect. If the first rolls back, the second goes ahead: the event is then not lost.
     """
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = (
-        # On the table, not the mapped class: the ORM's bulk-insert path costs more than the
-        # INSERT itself, on every event.
-        insert(TABLE)
-        .values(webhook_event_id=webhook_event_id, event_type=event_type, received_at=clock.now())
-        .on_conflict_do_nothing(index_elements=["webhook_event_id"])
-        # RETURNING rather than rowcount: psycopg answers -1 for this INSERT, but a row comes
-        # back exactly when one was inserted.
-        .returning(TABLE.c.webhook_event_id)
-    )
-    return session.execute(statement).first() is not None
+    statement = CLAIM["postgresql" if dialect == "postgresql" else "sqlite"]
+    parameters = {
+        "event_id": webhook_event_id,
+        "event_type": event_type,
+        "received_at": clock.now(),
+    }
+    return session.execute(statement, parameters).first() is not None
 
 
 def already_claimed(session: Session, webhook_event_id: str) -> bool:

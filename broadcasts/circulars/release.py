@@ -9,9 +9,10 @@ the same way (`snapshot`), so every message goes out through the same rows, batc
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import Select, func, insert, literal, select
+from sqlalchemy import Select, case, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from broadcasts.circulars import group_posts
@@ -172,19 +173,22 @@ def snapshot(
             // BATCH_SIZE
         ).label("n"),
     ).subquery()
-    batch_numbers = (
-        select(
-            DeliveryBatch.id,
-            DeliveryBatch.language,
-            (
-                func.row_number().over(
-                    partition_by=DeliveryBatch.language, order_by=DeliveryBatch.id
-                )
-                - 1
-            ).label("n"),
-        )
+    made = session.execute(
+        select(DeliveryBatch.language, DeliveryBatch.id)
         .where(DeliveryBatch.circular_id == circular_id, DeliveryBatch.slot == slot)
-        .subquery()
+        .order_by(DeliveryBatch.language, DeliveryBatch.id)
+    ).all()
+    # The n-th batch of a language as arithmetic on n, not a join with the numbered batches:
+    # SQLite joins two subqueries by scanning one for each row of the other, which grew with
+    # residents × batches.
+    offset = case(
+        *(
+            (
+                (numbered.c.language == run.language) & numbered.c.n.between(run.first, run.last),
+                literal(run.offset),
+            )
+            for run in runs(made)
+        )
     )
     # A resident who registered between the count and this statement has no batch and is left
     # out, as if they had registered a moment later; one who left leaves a batch short or empty,
@@ -210,18 +214,49 @@ def snapshot(
                 literal(slot),
                 literal(DeliveryStatus.pending, Delivery.__table__.c.status.type),
                 literal(clock.now(), Delivery.__table__.c.created_at.type),
-                batch_numbers.c.id,
+                numbered.c.n + offset,
                 Resident.association_id,
                 Resident.group_id,
                 household_key(),
             )
-            .join(
-                batch_numbers,
-                (batch_numbers.c.n == numbered.c.n)
-                & (batch_numbers.c.language == numbered.c.language),
-            )
             .join(Resident, Resident.id == numbered.c.id)
-            .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id),
+            .outerjoin(HouseholdMember, HouseholdMember.resident_id == Resident.id)
+            # Past its language's last batch (registered since the count): no batch, no row.
+            .where(offset.is_not(None)),
         )
     )
     return len(batches)
+
+
+@dataclass(frozen=True)
+class Run:
+    """Batches of one language whose ids follow each other: the n-th batch of the language, for
+    n from `first` to `last`, has the id n + `offset`."""
+
+    language: str
+    first: int
+    last: int
+    offset: int
+
+
+def runs(batches: Iterable[tuple[str, int]]) -> Iterator[Run]:
+    """The runs of (language, id) pairs sorted by language then id. One run per language when the
+    ids were handed out one after another, as they are when nothing else inserts batches
+    meanwhile; more when another transaction took ids in between (PostgreSQL's sequences)."""
+    language: str | None = None
+    position = 0
+    run: Run | None = None
+    for batch_language, batch_id in batches:
+        position = position + 1 if batch_language == language else 0
+        if run is not None and (
+            batch_language != run.language or batch_id != position + run.offset
+        ):
+            yield run
+            run = None
+        if run is None:
+            run = Run(batch_language, position, position, batch_id - position)
+        else:
+            run = Run(run.language, run.first, position, run.offset)
+        language = batch_language
+    if run is not None:
+        yield run

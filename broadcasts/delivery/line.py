@@ -11,7 +11,7 @@ import enum
 import json
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -103,32 +103,104 @@ class SendOutcome:
 MONTHLY_LIMIT_MESSAGE = "You have reached your monthly limit."
 
 
+@dataclass(frozen=True)
+class Serialised:
+    """A message and its JSON for LINE, made once: every batch of a send carries the same
+    message, and turning the SDK's model into JSON again for each call cost more than the call."""
+
+    message: Message
+    json: dict[str, Any]
+
+
+def serialise(message: Message) -> Serialised:
+    return Serialised(message, message.to_dict())
+
+
+# What the SDK's `MessagingApi.multicast_with_http_info` declares for the multicast's answers.
+MULTICAST_ANSWERS = {
+    "200": "object",
+    "400": "ErrorResponse",
+    "403": "ErrorResponse",
+    "409": "ErrorResponse",
+    "429": "ErrorResponse",
+}
+
+
 def multicast(
-    line: Line, user_ids: list[str], messages: list[Message], retry_key: uuid.UUID, unit: str
+    line: Line,
+    user_ids: list[str],
+    messages: Sequence[Message | Serialised],
+    retry_key: uuid.UUID,
+    unit: str,
 ) -> SendOutcome:
     """One multicast with its retry key, its outcome classified. Never raises for LINE's or the
     network's failures: the engine records every outcome."""
-    from linebot.v3.messaging import ApiException, MulticastRequest
+    from linebot.v3.messaging import ApiException
 
-    # Built without pydantic's validation, which re-checked the 500 ids one by one and was a large
-    # part of the worker's CPU per call (bench/fanout.py measures it). Nothing goes unchecked:
-    # `messages` are SDK models, validated when they were built; the ids are LINE's, from the
-    # database; `unit` comes from `messages.unit_name`; and the one rule a batch could break
-    # is checked here.
+    # The body is built here and sent by the SDK's ApiClient, as the SDK's multicast method
+    # would send it, without the pydantic models around it: validating the request re-checked
+    # the 500 ids one by one, and serialising it walked them and the whole card twice, each call.
+    # Nothing goes unchecked: `messages` are SDK models, validated when they were built; the ids
+    # are LINE's, from the database; `unit` comes from `messages.unit_name`; and the one rule a
+    # batch could break is checked here.
     if not 1 <= len(user_ids) <= MULTICAST_LIMIT:
         raise ValueError(f"a multicast takes 1 to {MULTICAST_LIMIT} ids, not {len(user_ids)}")
-    request = MulticastRequest.construct(
-        to=user_ids, messages=messages, custom_aggregation_units=[unit]
-    )
+    body = {
+        "messages": [m.json if isinstance(m, Serialised) else m.to_dict() for m in messages],
+        "to": user_ids,
+        "notificationDisabled": False,
+        "customAggregationUnits": [unit],
+    }
     try:
-        response = line.api.multicast_with_http_info(
-            request, x_line_retry_key=str(retry_key), _request_timeout=line.timeout
+        response = _post(
+            line,
+            "/v2/bot/message/multicast",
+            body,
+            MULTICAST_ANSWERS,
+            {"X-Line-Retry-Key": str(retry_key)},
         )
     except ApiException as error:
         return classify(error)
     except (urllib3.exceptions.HTTPError, OSError) as error:
         return SendOutcome(Result.unreachable, detail=type(error).__name__)
     return SendOutcome(Result.accepted, request_id=_header(response.headers, "x-line-request-id"))
+
+
+def reply(line: Line, reply_token: str, messages: Sequence[Message]) -> None:
+    """One reply, sent by the SDK's ApiClient as its reply method would, without validating
+    the messages again (they were when they were built). Raises what the SDK raises."""
+    body = {
+        "replyToken": reply_token,
+        "messages": [m.to_dict() for m in messages],
+        "notificationDisabled": False,
+    }
+    # LINE's answer (the sent messages' ids) is not used: it is not turned into a model.
+    _post(line, "/v2/bot/message/reply", body, {})
+
+
+def _post(
+    line: Line,
+    path: str,
+    body: dict[str, Any],
+    answers: dict[str, str],
+    headers: dict[str, str] | None = None,
+) -> Any:
+    """POST `body` as JSON through the SDK's ApiClient, with what the SDK's own method for
+    `path` sends: its host, the channel's token, LINE's headers."""
+    return line.api.api_client.call_api(
+        path,
+        "POST",
+        header_params={
+            **(headers or {}),
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
+        body=body,
+        response_types_map=answers,
+        auth_settings=["Bearer"],
+        _request_timeout=line.timeout,
+        _host=line.api.line_base_path,
+    )
 
 
 def classify(error: ApiException) -> SendOutcome:

@@ -29,6 +29,7 @@ from broadcasts.circulars.translations import (
 from broadcasts.core.clock import TOKYO
 from broadcasts.core.i18n import SOURCE_LOCALE, Refused, StaffText, locale_for, translations
 from broadcasts.core.postbacks import Answer, Confirm, Details, Respond, encode
+from broadcasts.delivery.line import Serialised, serialise
 from models import CARD, AttachmentKind, Circular, CircularTarget, DeliveryBatch, QuestionKind
 
 # line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
@@ -325,7 +326,8 @@ def message_for(
 
 
 class MessageCache:
-    """The message of each (circular, slot, language) this worker has sent, built once.
+    """The message of each (circular, slot, language) this worker has sent, built and
+    serialised once.
 
     Every batch of a send carries the same message, and loading the circular (options,
     translations, targets, photos) and building it through the SDK's models cost more than the
@@ -340,7 +342,7 @@ class MessageCache:
     def __init__(self, public_url: str | None = None, size: int = 64) -> None:
         self.public_url = public_url
         self.size = size
-        self._messages: OrderedDict[tuple[int, str, str], Message] = OrderedDict()
+        self._messages: OrderedDict[tuple[int, str, str], Serialised] = OrderedDict()
         # The worker's sender threads share one cache.
         self._lock = threading.Lock()
         # One lock per message being built: senders claiming the first batches of a circular at
@@ -350,7 +352,7 @@ class MessageCache:
     def __len__(self) -> int:
         return len(self._messages)
 
-    def message(self, session: Session, batch: DeliveryBatch) -> Message:
+    def message(self, session: Session, batch: DeliveryBatch) -> Serialised:
         key = (batch.circular_id, batch.slot, batch.language)
         with self._lock:
             message = self._cached(key)
@@ -363,11 +365,13 @@ class MessageCache:
             if message is not None:
                 return message
             circular = _circular(session, batch.circular_id)
-            message = message_for(
-                circular,
-                batch.slot,
-                self.public_url,
-                version_in(circular, batch.language),
+            message = serialise(
+                message_for(
+                    circular,
+                    batch.slot,
+                    self.public_url,
+                    version_in(circular, batch.language),
+                )
             )
             with self._lock:
                 self._messages[key] = message
@@ -376,7 +380,7 @@ class MessageCache:
                 del self._building[key]
         return message
 
-    def _cached(self, key: tuple[int, str, str]) -> Message | None:
+    def _cached(self, key: tuple[int, str, str]) -> Serialised | None:
         message = self._messages.get(key)
         if message is not None:
             self._messages.move_to_end(key)

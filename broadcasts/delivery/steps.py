@@ -14,14 +14,13 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Select, case, exists, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, bindparam, case, exists, or_, select, true, update
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
 from broadcasts.core.i18n import StaffText
-from broadcasts.delivery.line import Result, SendOutcome
+from broadcasts.delivery.line import Result, SendOutcome, Serialised
 from broadcasts.delivery.messages import MessageCache, unit_name
 from broadcasts.delivery.monthly_quota import QUOTA_PAUSE
 from broadcasts.delivery.retry import Decision, Verdict, decide, key_still_safe, refused
@@ -36,11 +35,6 @@ from models import (
     FollowStatus,
     Resident,
 )
-
-# line-bot-sdk is imported where LINE is called or a message is built: its models are most of a
-# process's start-up (bench/startup.py), and most commands never talk to LINE.
-if TYPE_CHECKING:
-    from linebot.v3.messaging import Message
 
 # A claim whose heartbeat is older than this belongs to a dead worker. A live worker refreshes
 # its senders' claims every second while they wait on LINE (`heartbeat`); were it still sending
@@ -73,7 +67,7 @@ class Claim:
     server_errors: dict[str, str]
     first_attempt_at: datetime
     user_ids: list[str]
-    messages: list[Message]
+    messages: list[Serialised]
     unit: str
 
 
@@ -86,7 +80,7 @@ def claim_next(
         messages = MessageCache()
     now = clock.now()
     while True:
-        batch = session.scalars(_due_batches(session, now)).first()
+        batch = session.scalars(_due_batches(session), {"now": now}).first()
         if batch is None:
             return None
         if not key_still_safe(batch.first_attempt_at, now):
@@ -128,13 +122,16 @@ def claim_next(
         )
 
 
-def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
+def _due_batches_statement(row_locks: bool) -> Select[DeliveryBatch]:
     query = (
         select(DeliveryBatch)
         .join(Circular, Circular.id == DeliveryBatch.circular_id)
         .where(
             DeliveryBatch.status == BatchStatus.pending,
-            or_(DeliveryBatch.next_attempt_at.is_(None), DeliveryBatch.next_attempt_at <= now),
+            or_(
+                DeliveryBatch.next_attempt_at.is_(None),
+                DeliveryBatch.next_attempt_at <= bindparam("now"),
+            ),
             # A sent circular still has reminders to send.
             Circular.status.in_([CircularStatus.sending, CircularStatus.sent]),
             Circular.hold_reason.is_(None),
@@ -142,26 +139,38 @@ def _due_batches(session: Session, now: datetime) -> Select[DeliveryBatch]:
         .order_by(DeliveryBatch.id)
         .limit(1)
     )
-    if session.get_bind().dialect.name == "postgresql":
+    if row_locks:
         # Several workers: each takes a different row. (SQLite runs one worker, see worker.py.)
         query = query.with_for_update(skip_locked=True, of=DeliveryBatch)
     return query
+
+
+# The statements of every batch are built once, with bound parameters: SQLAlchemy then reuses
+# their cache keys and compiled forms instead of building and hashing them for each batch.
+DUE_BATCHES = {True: _due_batches_statement(True), False: _due_batches_statement(False)}
+
+
+def _due_batches(session: Session) -> Select[DeliveryBatch]:
+    return DUE_BATCHES[session.get_bind().dialect.name == "postgresql"]
+
+
+RECIPIENTS = (
+    select(
+        Resident.line_user_id,
+        # The delivery's id when its resident blocked the bot, else NULL.
+        case((Resident.follow_status == FollowStatus.blocked, Delivery.id)),
+    )
+    .join(Resident, Resident.id == Delivery.resident_id)
+    .where(Delivery.batch_id == bindparam("batch"), Delivery.status == DeliveryStatus.pending)
+    .order_by(Delivery.id)
+)
 
 
 def _recipients(session: Session, batch: DeliveryBatch) -> list[str]:
     """The LINE ids the batch still has to reach. On its first attempt, residents who blocked
     the bot after the snapshot are skipped, not sent; a retry resends what the first attempt
     sent, under the same key."""
-    rows = session.execute(
-        select(
-            Resident.line_user_id,
-            # The delivery's id when its resident blocked the bot, else NULL.
-            case((Resident.follow_status == FollowStatus.blocked, Delivery.id)),
-        )
-        .join(Resident, Resident.id == Delivery.resident_id)
-        .where(Delivery.batch_id == batch.id, Delivery.status == DeliveryStatus.pending)
-        .order_by(Delivery.id)
-    ).all()
+    rows = session.execute(RECIPIENTS, {"batch": batch.id}).all()
     if batch.attempts > 0:
         return [user_id for user_id, _ in rows]
     user_ids: list[str] = []
@@ -246,9 +255,6 @@ def record(
         # Recovered while this worker waited on LINE, and maybe claimed by another: whoever
         # holds it now records. Sending twice was safe (same key); recording twice would not be.
         return None
-    pending_in_batch = (Delivery.batch_id == claim.batch_id) & (
-        Delivery.status == DeliveryStatus.pending
-    )
     match decision.verdict:
         case Verdict.accepted:
             # LINE delivers nothing to a resident who blocked the bot before it accepted the
@@ -261,25 +267,10 @@ def record(
                 accepted_at = datetime.fromisoformat(server_error_began)
             else:
                 accepted_at = claim.maybe_accepted_since
-            session.execute(
-                update(Delivery)
-                .where(pending_in_batch, _unfollowed_before(accepted_at))
-                .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
-                .execution_options(synchronize_session=False)
-            )
-            session.execute(
-                update(Delivery)
-                .where(pending_in_batch)
-                .values(status=DeliveryStatus.sent, sent_at=now)
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(SKIP_UNFOLLOWED, {"batch": claim.batch_id, "accepted_at": accepted_at})
+            session.execute(MARK_SENT, {"batch": claim.batch_id, "now": now})
         case Verdict.failed:
-            session.execute(
-                update(Delivery)
-                .where(pending_in_batch)
-                .values(status=DeliveryStatus.failed, failure_reason=outcome.detail)
-                .execution_options(synchronize_session=False)
-            )
+            session.execute(MARK_FAILED, {"batch": claim.batch_id, "reason": outcome.detail})
         case Verdict.paused:
             circular = session.get_one(Circular, claim.circular_id)
             circular.hold_reason = _pause_reason(outcome)
@@ -289,13 +280,36 @@ def record(
     return decision
 
 
-def _unfollowed_before(moment: datetime) -> ColumnElement[bool]:
-    """The delivery's resident is blocked, by an unfollow recorded before `moment`."""
-    return exists().where(
-        Resident.id == Delivery.resident_id,
-        Resident.follow_status == FollowStatus.blocked,
-        Resident.blocked_at < moment,
+_PENDING_IN_BATCH = (Delivery.batch_id == bindparam("batch")) & (
+    Delivery.status == DeliveryStatus.pending
+)
+# LINE delivers nothing to a resident who blocked the bot before it accepted the request.
+SKIP_UNFOLLOWED = (
+    update(Delivery)
+    .where(
+        _PENDING_IN_BATCH,
+        # The resident is blocked, by an unfollow recorded before LINE accepted.
+        exists().where(
+            Resident.id == Delivery.resident_id,
+            Resident.follow_status == FollowStatus.blocked,
+            Resident.blocked_at < bindparam("accepted_at"),
+        ),
     )
+    .values(status=DeliveryStatus.skipped, failure_reason=BLOCKED)
+    .execution_options(synchronize_session=False)
+)
+MARK_SENT = (
+    update(Delivery)
+    .where(_PENDING_IN_BATCH)
+    .values(status=DeliveryStatus.sent, sent_at=bindparam("now"))
+    .execution_options(synchronize_session=False)
+)
+MARK_FAILED = (
+    update(Delivery)
+    .where(_PENDING_IN_BATCH)
+    .values(status=DeliveryStatus.failed, failure_reason=bindparam("reason"))
+    .execution_options(synchronize_session=False)
+)
 
 
 def _pause_reason(outcome: SendOutcome) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Table, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -47,13 +47,41 @@ class AnswerResult:
     deadline: bool = False
 
 
+# Built once, as the statements below: a tap from LINE asks it (SQLAlchemy then reuses the
+# statement's cache key and compiled form rather than build and hash it for each event).
+DELIVERED_CIRCULAR = (
+    select(Circular)
+    .join(Delivery, Delivery.circular_id == Circular.id)
+    .where(Circular.id == bindparam("circular_id"), Delivery.resident_id == bindparam("resident"))
+)
+
+
 def delivered_circular(session: Session, resident: Resident, circular_id: int) -> Circular | None:
     """The circular, if it was delivered to this resident; else None (forged or mistaken id)."""
-    return session.scalars(
-        select(Circular)
-        .join(Delivery, Delivery.circular_id == Circular.id)
-        .where(Circular.id == circular_id, Delivery.resident_id == resident.id)
-    ).first()
+    parameters = {"circular_id": circular_id, "resident": resident.id}
+    return session.scalars(DELIVERED_CIRCULAR, parameters).first()
+
+
+def _confirm_statement(insert: Any) -> Any:
+    return (
+        # On the table, not the mapped class: the ORM's bulk-insert path costs more than the
+        # INSERT.
+        insert(cast(Table, Acknowledgement.__table__))
+        .values(
+            circular_id=bindparam("circular_id"),
+            resident_id=bindparam("resident"),
+            confirmed_at=bindparam("at"),
+            channel=bindparam("channel"),
+        )
+        .on_conflict_do_nothing(index_elements=["circular_id", "resident_id"])
+        .returning(Acknowledgement.__table__.c.id)
+    )
+
+
+CONFIRM = {
+    "postgresql": _confirm_statement(postgresql.insert),
+    "sqlite": _confirm_statement(sqlite.insert),
+}
 
 
 def confirm(
@@ -69,18 +97,15 @@ def confirm(
         return "unknown"
     # INSERT … ON CONFLICT DO NOTHING: two taps at once both see "no row yet"; the constraint,
     # not a read-then-write, decides which one counts.
-    statement = (
-        _insert(session)
-        .values(
-            circular_id=circular_id,
-            resident_id=resident.id,
-            confirmed_at=clock.now(),
-            channel=channel,
-        )
-        .on_conflict_do_nothing(index_elements=["circular_id", "resident_id"])
-        .returning(Acknowledgement.__table__.c.id)
-    )
-    if session.execute(statement).first() is None:
+    dialect = session.get_bind().dialect.name
+    statement = CONFIRM["postgresql" if dialect == "postgresql" else "sqlite"]
+    parameters = {
+        "circular_id": circular_id,
+        "resident": resident.id,
+        "at": clock.now(),
+        "channel": channel,
+    }
+    if session.execute(statement, parameters).first() is None:
         return "already"
     families.confirm_for_household(session, clock, resident, circular)
     return "confirmed"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from broadcasts.core.clock import Clock
@@ -122,8 +122,12 @@ Outcome = (
 # --- residents ----------------------------------------------------------------------------------
 
 
+# Built once: every webhook event asks it (SQLAlchemy reuses its cache key and compiled form).
+FIND_RESIDENT = select(Resident).where(Resident.line_user_id == bindparam("line_user_id"))
+
+
 def find_resident(session: Session, line_user_id: str) -> Resident | None:
-    return session.scalars(select(Resident).where(Resident.line_user_id == line_user_id)).first()
+    return session.scalars(FIND_RESIDENT, {"line_user_id": line_user_id}).first()
 
 
 def ensure_resident(session: Session, clock: Clock, line_user_id: str) -> Resident:

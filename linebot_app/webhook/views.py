@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from broadcasts import webhook_events
 from broadcasts.core.clock import Clock
+from broadcasts.delivery import line as line_api
 from linebot_app.config import Settings
 from linebot_app.extensions import clock, db, line
 from linebot_app.metrics import timed_webhook, webhook_event
@@ -223,13 +224,9 @@ def _record_failure(
 
 def _reply(event_id: str, reply_token: str, messages: list[Message]) -> None:
     """After the commit: a failed reply is logged; the effect stands and LINE gets its 200."""
-    from linebot.v3.messaging import ApiException, ReplyMessageRequest
+    from linebot.v3.messaging import ApiException
 
-    client = line()
     try:
-        client.api.reply_message(
-            ReplyMessageRequest(reply_token=reply_token, messages=messages[:5]),
-            _request_timeout=client.timeout,
-        )
+        line_api.reply(line(), reply_token, messages[:5])
     except (ApiException, urllib3.exceptions.HTTPError, OSError) as error:
         log.warning("reply for webhook event %s failed (%s)", event_id, type(error).__name__)
