@@ -58,7 +58,7 @@ def create_app(
             f"LINE simulator: set {' and '.join(missing)} (environment or .env) to start"
         )
 
-    from simulator import channel, control, groups, messaging, phones
+    from simulator import channel, control, groups, knobs, messaging, phones
 
     app = Flask(__name__)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -69,6 +69,7 @@ def create_app(
     app.register_blueprint(messaging.bp)
     app.register_blueprint(channel.bp)
     app.register_blueprint(control.bp)
+    app.register_blueprint(knobs.bp)
     app.register_blueprint(groups.bp)
     app.register_blueprint(groups.control)
     app.register_blueprint(phones.bp)
