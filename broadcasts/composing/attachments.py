@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -91,6 +90,9 @@ def sniff(data: bytes) -> _Sniffed:
     if data.startswith(b"%PDF-"):
         return _Sniffed(AttachmentKind.pdf, "application/pdf", ".pdf", data)
     refused = CompositionError("attachment", StaffText("PDF か写真（JPEG・PNG）だけ添付できます"))
+    # Pillow is loaded where a photo is read: most commands (and `kairan --help`) never do.
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

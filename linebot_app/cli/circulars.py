@@ -6,13 +6,9 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from broadcasts.circulars import lifecycle
-from broadcasts.composing import drafts
 from broadcasts.core.clock import TOKYO
 from broadcasts.delivery import reports
 from broadcasts.residents import links
-from broadcasts.schedule import holds
-from broadcasts.schedule.rules import QuietHours
 from linebot_app.cli.common import CommandError, remaining_quota_or_fail, require_current_schema
 from linebot_app.extensions import clock, db, settings
 from models import Circular, CircularStatus
@@ -45,6 +41,8 @@ def circulars_send(circular_id: int) -> None:
     """Release a circular now (or resume one paused, its card or a reminder, for quota); the
     worker sends it."""
     from broadcasts.circulars.release import release
+    from broadcasts.schedule import holds
+    from broadcasts.schedule.rules import QuietHours
 
     require_current_schema()
     remaining = remaining_quota_or_fail()
@@ -100,6 +98,8 @@ def circulars_list(status: str | None, limit: int) -> None:
 @click.argument("circular_id", type=int)
 def circulars_cancel(circular_id: int) -> None:
     """Cancel a draft or scheduled circular (a released one needs a correction instead)."""
+    from broadcasts.circulars import lifecycle
+    from broadcasts.composing import drafts
 
     require_current_schema()
     circular = db.session.get(Circular, circular_id)

@@ -9,7 +9,7 @@ import click
 from flask.cli import AppGroup
 
 from broadcasts.core.clock import TOKYO
-from broadcasts.staff import audit, letters, logins, roster, terms
+from broadcasts.staff import audit, logins, roster, terms
 from broadcasts.staff import invites as staff_invites
 from linebot_app.cli.common import CommandError, require_current_schema
 from linebot_app.dashboard.links import login_url
@@ -91,6 +91,9 @@ def staff_import(csv_file: Path, letters_file: Path) -> None:
         db.session.rollback()
         raise CommandError("\n".join(error.problems)) from None
     issued = roster.invite_all(db.session, clock, None, rows)
+    # The letters' PDF and QR code libraries are loaded by the one command that draws them.
+    from broadcasts.staff import letters
+
     pdf = letters.render(issued, add_friend_url)
     audit.record(db.session, clock, None, "staff.imported", "staff_invite", None, count=len(issued))
     db.session.commit()
